@@ -1,0 +1,198 @@
+// npm run bench:lifecycle [-- --runs N --lab bridge-basics --json]
+//
+// Times `bridge-basics` up-until-ready and down through Flowlab, beside the same containers
+// (lab resolver included) made with the docker CLI in parallel and, when installed, with
+// docker-compose, all in the same run and interleaved so they share the machine's noise.
+// Prints medians and the ratios the targets are stated in.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { openApp } from '../server/app.ts';
+import { containerCreateArgs, networkConnectArgs, networkCreateArgs } from '../server/docker/cli.ts';
+import type { ContainerSpec } from '../server/docker/specs.ts';
+import { ensureLabImages } from '../server/images/build.ts';
+import { loadLab } from '../server/lab/catalogue.ts';
+import { newHexId } from '../server/session/instance.ts';
+import { planLab, portKey, type LabPlan } from '../server/session/plan.ts';
+import type { Topology } from '../server/protocol/session.ts';
+import { commandExists } from '../server/env/system.ts';
+
+const args = process.argv.slice(2);
+const opt = (name: string, fallback: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] ? args[i + 1]! : fallback;
+};
+const RUNS = Number(opt('runs', '7'));
+const LAB = opt('lab', 'bridge-basics');
+const JSON_OUT = args.includes('--json');
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+function run(argv: string[], opts: { env?: NodeJS.ProcessEnv } = {}): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], env: opts.env ?? process.env });
+    let err = '';
+    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${argv.slice(0, 4).join(' ')}... exited ${code}: ${err.trim()}`))));
+  });
+}
+
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const t = performance.now();
+  await fn();
+  return performance.now() - t;
+}
+
+/** The lab's Docker objects for a fresh, unregistered session id, from the warm-up's allocation. */
+function planFor(topo: Topology, lab: Parameters<typeof planLab>[0], owner: string, dataDir: string): { plan: LabPlan; session: string } {
+  const session = newHexId(4);
+  const subnets = Object.fromEntries(topo.networks.map((n) => [n.name, n.subnet]));
+  const hostPorts: Record<string, number> = {};
+  for (const s of topo.services) for (const p of s.ports) hostPorts[portKey(s.name, p.container_port, p.proto)] = p.host_port;
+  const plan = planLab(lab, { session, scenario: lab.id, owner, registry: dataDir }, { subnets, hostPorts });
+  return { plan, session };
+}
+
+function containersOf(plan: LabPlan): ContainerSpec[] {
+  return [...(plan.resolver ? [plan.resolver] : []), ...plan.services.flatMap((s) => (s.container ? [s.container] : []))];
+}
+
+async function cliUp(plan: LabPlan): Promise<void> {
+  await Promise.all(plan.networks.map((n) => run(networkCreateArgs(n.spec))));
+  await Promise.all(
+    containersOf(plan).map(async (c) => {
+      await run(containerCreateArgs(c));
+      if (c.network.kind === 'networks') for (const e of c.network.endpoints.slice(1)) await run(networkConnectArgs(e.network, c.name, e));
+      await run(['docker', 'start', c.name]);
+    }),
+  );
+}
+
+async function cliDown(plan: LabPlan): Promise<void> {
+  await Promise.all(containersOf(plan).map((c) => run(['docker', 'rm', '--force', c.name])));
+  await Promise.all(plan.networks.map((n) => run(['docker', 'network', 'rm', n.spec.name])));
+}
+
+function composeFile(plan: LabPlan): string {
+  const networks = Object.fromEntries(
+    plan.networks.map((n) => [n.spec.name, { name: n.spec.name, driver: n.spec.driver, labels: n.spec.labels, ipam: { config: [{ subnet: n.spec.subnet }] } }]),
+  );
+  const services = Object.fromEntries(
+    containersOf(plan).map((c) => [
+      c.name,
+      {
+        image: c.image,
+        container_name: c.name,
+        ...(c.command ? { command: c.command } : {}),
+        labels: c.labels,
+        ...(c.network.kind === 'networks'
+          ? {
+              networks: Object.fromEntries(
+                c.network.endpoints.map((e) => [e.network, { aliases: e.aliases, ...(e.ipv4Address ? { ipv4_address: e.ipv4Address } : {}) }]),
+              ),
+            }
+          : { network_mode: c.network.kind === 'default-bridge' ? 'bridge' : c.network.kind }),
+        ...(c.ports.length ? { ports: c.ports.map((p) => `${p.hostIp}:${p.hostPort}:${p.containerPort}/${p.proto}`) } : {}),
+        ...(c.dns.length ? { dns: c.dns } : {}),
+        cap_drop: c.capDrop,
+        cap_add: c.capAdd,
+        security_opt: ['no-new-privileges'],
+        read_only: c.readOnly,
+        tmpfs: Object.entries(c.tmpfs).map(([p, o]) => `${p}:${o}`),
+        mem_limit: c.memoryBytes,
+        cpus: c.nanoCpus / 1e9,
+        pids_limit: c.pidsLimit,
+        init: true,
+      },
+    ]),
+  );
+  return stringify({ version: '2.4', services, networks });
+}
+
+async function main(): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'flowlab-bench-'));
+  const app = openApp({ dataDir });
+  const work = mkdtempSync(join(tmpdir(), 'flowlab-bench-compose-'));
+  const compose = commandExists('docker-compose') ? ['docker-compose'] : undefined;
+  const log = (s: string) => process.stderr.write(`${s}\n`);
+  const rows: { flowlab: [number, number]; cli: [number, number]; compose?: [number, number] }[] = [];
+  try {
+    await ensureLabImages(app.docker, () => {});
+    const entry = loadLab(LAB);
+    log(`warm-up: ${LAB}`);
+    const warm = await app.engine.up(entry);
+    await app.engine.down(warm.session);
+
+    for (let i = 0; i < RUNS; i++) {
+      let session = '';
+      const fUp = await timed(async () => (session = (await app.engine.up(entry)).session));
+      const fDown = await timed(() => app.engine.down(session));
+
+      const cli = planFor(warm, entry.lab, app.engine.instance.id, dataDir);
+      const cUp = await timed(() => cliUp(cli.plan));
+      const cDown = await timed(() => cliDown(cli.plan));
+
+      let composeRow: [number, number] | undefined;
+      if (compose) {
+        const c = planFor(warm, entry.lab, app.engine.instance.id, dataDir);
+        const file = join(work, `compose-${i}.yml`);
+        writeFileSync(file, composeFile(c.plan));
+        const base = [...compose, '--project-name', `flbench${c.session}`, '--file', file];
+        const up = await timed(() => run([...base, 'up', '--detach', '--no-build']));
+        const down = await timed(() => run([...base, 'down', '--timeout', '10']));
+        composeRow = [up, down];
+      }
+      rows.push({ flowlab: [fUp, fDown], cli: [cUp, cDown], ...(composeRow ? { compose: composeRow } : {}) });
+      log(`run ${i + 1}/${RUNS}: flowlab up ${fUp.toFixed(0)} / down ${fDown.toFixed(0)} ms; cli up ${cUp.toFixed(0)} / down ${cDown.toFixed(0)} ms${composeRow ? `; compose up ${composeRow[0].toFixed(0)} / down ${composeRow[1].toFixed(0)} ms` : ''}`);
+    }
+  } finally {
+    await app.engine.sweep().catch(() => undefined);
+    app.close();
+    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(work, { recursive: true, force: true });
+  }
+
+  const m = (pick: (r: (typeof rows)[number]) => number | undefined) => {
+    const xs = rows.map(pick).filter((x): x is number => x !== undefined);
+    return xs.length ? median(xs) : undefined;
+  };
+  const result = {
+    lab: LAB,
+    runs: RUNS,
+    up_ms: { flowlab: m((r) => r.flowlab[0]), docker_cli_parallel: m((r) => r.cli[0]), docker_compose: m((r) => r.compose?.[0]) },
+    down_ms: { flowlab: m((r) => r.flowlab[1]), docker_cli_parallel: m((r) => r.cli[1]), docker_compose: m((r) => r.compose?.[1]) },
+  };
+  const ratio = (a?: number, b?: number) => (a !== undefined && b !== undefined ? a / b : undefined);
+  const ratios = {
+    up_vs_cli: ratio(result.up_ms.flowlab, result.up_ms.docker_cli_parallel),
+    up_vs_compose: ratio(result.up_ms.flowlab, result.up_ms.docker_compose),
+    down_vs_cli: ratio(result.down_ms.flowlab, result.down_ms.docker_cli_parallel),
+    down_vs_compose: ratio(result.down_ms.flowlab, result.down_ms.docker_compose),
+  };
+  if (JSON_OUT) {
+    process.stdout.write(`${JSON.stringify({ ...result, ratios }, null, 2)}\n`);
+    return;
+  }
+  const f = (x?: number) => (x === undefined ? 'n/a' : `${(x / 1000).toFixed(2)} s`);
+  const r = (x?: number) => (x === undefined ? 'n/a' : `${x.toFixed(2)}x`);
+  const mark = (ok: boolean | undefined) => (ok === undefined ? '' : ok ? '  (target met)' : '  (target missed)');
+  console.log(`\n${LAB}: medians of ${RUNS} runs, interleaved in one run`);
+  console.log(`                      up (until ready)   down`);
+  console.log(`  flowlab             ${f(result.up_ms.flowlab).padEnd(19)}${f(result.down_ms.flowlab)}`);
+  console.log(`  docker CLI parallel ${f(result.up_ms.docker_cli_parallel).padEnd(19)}${f(result.down_ms.docker_cli_parallel)}`);
+  console.log(`  docker-compose      ${f(result.up_ms.docker_compose).padEnd(19)}${f(result.down_ms.docker_compose)}${compose ? '' : '  (not installed)'}`);
+  console.log(`\n  up   vs docker CLI:     ${r(ratios.up_vs_cli)}  target <= 1.2x${mark(ratios.up_vs_cli === undefined ? undefined : ratios.up_vs_cli <= 1.2)}`);
+  console.log(`  up   vs docker-compose: ${r(ratios.up_vs_compose)}  target <= 0.8x${mark(ratios.up_vs_compose === undefined ? undefined : ratios.up_vs_compose <= 0.8)}`);
+  console.log(`  up   absolute:          ${f(result.up_ms.flowlab)}  target <= 1.0 s on the reference 2-core machine${mark((result.up_ms.flowlab ?? Infinity) <= 1000)}`);
+  console.log(`  down absolute:          ${f(result.down_ms.flowlab)}  target <= 0.6 s${mark((result.down_ms.flowlab ?? Infinity) <= 600)}`);
+  console.log(`  down vs docker CLI:     ${r(ratios.down_vs_cli)}`);
+}
+
+await main();

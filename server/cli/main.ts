@@ -1,0 +1,225 @@
+// The `flowlab` command. Each command is thin: parse, call the core, print.
+// Command names, flags and JSON shapes are a contract that scripts depend on.
+import { Command, CommanderError } from 'commander';
+import { labSummaries, openApp, validateContext, type App } from '../app.ts';
+import { DockerRuntime } from '../docker/runtime.ts';
+import { doctor } from '../env/doctor.ts';
+import { ensureLabImages } from '../images/build.ts';
+import { checkFiles, loadLab } from '../lab/catalogue.ts';
+import { formatProblem } from '../lab/problems.ts';
+import { loadSettings } from '../config.ts';
+import { startServer } from '../http/server.ts';
+import { CliError, print, printJson, progress, table } from './output.ts';
+
+const program = new Command('flowlab')
+  .description('Container networking labs on your own Docker daemon: real faults, live flows, graded diagnoses.')
+  .showSuggestionAfterError(true)
+  .exitOverride();
+
+const intArg = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new CliError(`${name} must be a whole number, found "${v}"`, 2);
+  return n;
+};
+
+async function withApp<T>(fn: (app: App) => Promise<T>): Promise<T> {
+  const app = openApp();
+  try {
+    return await fn(app);
+  } finally {
+    app.close();
+  }
+}
+
+program
+  .command('serve')
+  .description('serve the web UI and API (builds lab images in the background on first run)')
+  .option('--port <port>', 'port to listen on', intArg('--port'), 7420)
+  .option('--host <host>', 'address to bind (127.0.0.1 keeps it on this machine)', '127.0.0.1')
+  .action(async (opts: { port: number; host: string }) => {
+    await startServer({ port: opts.port, host: opts.host, progress });
+    keepRunning = true;
+  });
+
+program
+  .command('doctor')
+  .description('check that labs can run here; --fix installs and starts what is missing (as root with apt)')
+  .option('--fix', 'install Docker, start dockerd, init swarm and build lab images as needed')
+  .option('--json', 'print the report as JSON')
+  .action(async (opts: { fix?: boolean; json?: boolean }) => {
+    const report = await doctor(loadSettings(), { fix: !!opts.fix, progress });
+    if (opts.json) printJson(report);
+    else {
+      for (const c of report.checks) print(`${c.status === 'ok' ? 'ok  ' : c.status === 'warn' ? 'warn' : 'FAIL'}  ${c.name.padEnd(10)} ${c.detail}${c.fix ? `\n      ${c.status === 'ok' ? 'did' : 'fix'}: ${c.fix}` : ''}`);
+      print(report.ok ? 'labs can run here' : 'labs cannot run here yet');
+    }
+    if (!report.ok) process.exitCode = 1;
+  });
+
+const images = program.command('images').description('lab images');
+images
+  .command('build')
+  .description('build the lab images (a no-op when nothing changed)')
+  .option('--force', 'rebuild even when up to date')
+  .option('--json', 'print the result as JSON')
+  .action(async (opts: { force?: boolean; json?: boolean }) => {
+    const result = await ensureLabImages(new DockerRuntime(), progress, { force: !!opts.force });
+    if (opts.json) printJson(result.map((i) => ({ name: i.name, ref: i.ref, size_bytes: i.sizeBytes ?? null })));
+    else for (const i of result) print(`${i.ref}  ${((i.sizeBytes ?? 0) / 1e6).toFixed(0)} MB`);
+  });
+
+program
+  .command('validate')
+  .description('check lab files: every problem with file:line:column, the YAML path and what was expected')
+  .argument('<paths...>', 'lab files or folders')
+  .option('--json', 'print problems as JSON')
+  .action(async (paths: string[], opts: { json?: boolean }) => {
+    const ctx = await validateContext(new DockerRuntime());
+    const checks = checkFiles(paths, ctx);
+    const problems = checks.flatMap((c) => c.problems);
+    const errors = problems.filter((p) => p.severity === 'error').length;
+    if (opts.json) printJson({ ok: errors === 0, files: checks.map((c) => ({ file: c.file, id: c.lab?.id ?? null, problems: c.problems })) });
+    else {
+      for (const p of problems) print(formatProblem(p));
+      print(`${checks.length} file(s), ${errors} error(s), ${problems.length - errors} warning(s)`);
+    }
+    if (errors > 0) process.exitCode = 1;
+  });
+
+program
+  .command('list')
+  .description('the labs that ship')
+  .option('--json', 'print as JSON')
+  .option('--markdown', 'print the catalogue as a Markdown table')
+  .action((opts: { json?: boolean; markdown?: boolean }) => {
+    const labs = labSummaries();
+    if (opts.json) printJson(labs);
+    else if (opts.markdown) {
+      print('| Lab | Title | Network | Level | Minutes | Variants | Tags |');
+      print('|---|---|---|---|---|---|---|');
+      for (const l of labs) {
+        const marks = [l.isolation.default_bridge ? 'default bridge' : '', l.isolation.host_network ? 'host network' : ''].filter(Boolean);
+        print(`| \`${l.id}\` | ${l.title}${marks.length ? ` (uses ${marks.join(', ')})` : ''} | ${l.network} | ${l.level} | ${l.minutes} | ${l.variants} | ${l.tags.join(', ')} |`);
+      }
+    } else print(table([['ID', 'NETWORK', 'LEVEL', 'MIN', 'VARIANTS', 'TITLE'], ...labs.map((l) => [l.id, l.network, l.level, String(l.minutes), String(l.variants), l.title])]));
+  });
+
+program
+  .command('up')
+  .description('bring a lab up on the Docker daemon')
+  .argument('<lab>', 'a lab id (see flowlab list) or a lab file')
+  .option('--seed <n>', 'seed for the variant draw (reproduces a session)', intArg('--seed'))
+  .option('--init-swarm', 'initialise swarm mode if an overlay lab needs it')
+  .option('--json', 'print the session as JSON')
+  .option('--verbose', 'print every Docker action as a docker CLI command')
+  .action(async (labArg: string, opts: { seed?: number; initSwarm?: boolean; json?: boolean; verbose?: boolean }) => {
+    await withApp(async (app) => {
+      const entry = loadLab(labArg, await validateContext(app.docker));
+      const abort = new AbortController();
+      const onSignal = () => abort.abort();
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      if (opts.verbose) app.engine.onAction = (_, a) => progress(`$ ${a.command}`);
+      try {
+        const started = Date.now();
+        const topo = await app.engine.up(entry, {
+          ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+          initSwarm: !!opts.initSwarm || app.settings.initSwarm,
+          progress,
+          signal: abort.signal,
+        });
+        if (opts.json) printJson(topo);
+        else {
+          print(`session ${topo.session} (${topo.scenario}, seed ${topo.seed}) is up in ${((Date.now() - started) / 1000).toFixed(2)} s`);
+          for (const s of topo.services) {
+            const nets = Object.entries(s.networks).map(([n, e]) => `${n}=${e.ip || 'vip'}${e.aliases.length ? ` (${e.aliases.join(', ')})` : ''}`);
+            const ports = s.ports.map((p) => `${p.host_ip}:${p.host_port}->${p.container_port}/${p.proto}`);
+            print(`  ${s.name.padEnd(12)} ${s.container}  ${[s.network_mode === 'networks' ? '' : s.network_mode, ...nets, ...ports].filter(Boolean).join('  ')}`);
+          }
+          print(`tear it down with: flowlab down ${topo.session}`);
+        }
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
+      if (abort.signal.aborted) process.exitCode = 130;
+    });
+  });
+
+program
+  .command('down')
+  .description('tear a session down: everything labelled with it is removed')
+  .argument('[session]', 'the session id')
+  .option('--all', 'every live session of this data directory')
+  .option('--json', 'print what was removed as JSON')
+  .action(async (session: string | undefined, opts: { all?: boolean; json?: boolean }) => {
+    if (!session && !opts.all) throw new CliError('expected a session id or --all (see flowlab status)', 2);
+    await withApp(async (app) => {
+      const reports = opts.all ? await app.engine.downAll() : [await app.engine.down(session!)];
+      if (opts.json) printJson(reports);
+      else for (const r of reports) print(`session ${r.session}: removed ${r.removed.containers} container(s), ${r.removed.services} swarm service(s), ${r.removed.networks} network(s)`);
+    });
+  });
+
+program
+  .command('status')
+  .description('live sessions, or one session in detail')
+  .argument('[session]', 'a session id')
+  .option('--json', 'print as JSON')
+  .action(async (session: string | undefined, opts: { json?: boolean }) => {
+    await withApp(async (app) => {
+      const list = app.engine.status(session);
+      if (opts.json) printJson(session ? list[0] : list);
+      else if (list.length === 0) print('no live sessions');
+      else {
+        print(table([['SESSION', 'LAB', 'STATE', 'SEED', 'SINCE'], ...list.map((s) => [s.session, s.scenario, s.state, String(s.seed), s.created_at])]));
+        if (session && list[0]?.error) print(`error: ${list[0].error}`);
+      }
+    });
+  });
+
+program
+  .command('actions')
+  .description('what Docker did for a session, as docker CLI commands')
+  .argument('<session>', 'a session id')
+  .option('--json', 'print as JSON')
+  .option('--reveal', 'include the actions that show the injected fault (for trainers)')
+  .action(async (session: string, opts: { json?: boolean; reveal?: boolean }) => {
+    await withApp(async (app) => {
+      if (!app.engine.store.get(session)) throw new CliError(`unknown session "${session}"`);
+      const actions = app.engine.store.actions(session, { includeRevealing: !!opts.reveal });
+      if (opts.json) printJson(actions);
+      else for (const a of actions) print(a.command);
+    });
+  });
+
+program
+  .command('sweep')
+  .description('remove what dead sessions left on the daemon (never a live session)')
+  .option('--json', 'print as JSON')
+  .action(async (opts: { json?: boolean }) => {
+    await withApp(async (app) => {
+      const report = await app.engine.sweep();
+      if (opts.json) printJson(report);
+      else {
+        for (const r of report.removed) print(`swept ${r.session}: ${r.removed.containers} container(s), ${r.removed.services} swarm service(s), ${r.removed.networks} network(s)`);
+        print(`${report.removed.length} dead session(s) swept, ${report.kept.length} live session(s) kept`);
+      }
+    });
+  });
+
+let keepRunning = false;
+
+/** Runs a command; resolves to its exit code, or undefined when it keeps serving. */
+export async function main(argv: string[]): Promise<number | undefined> {
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    if (keepRunning) return undefined;
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    if (process.env.FLOWLAB_DEBUG === '1') console.error(e);
+    process.stderr.write(`flowlab: ${(e as Error).message}\n`);
+    return e instanceof CliError ? e.exitCode : 1;
+  }
+}

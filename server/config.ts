@@ -1,0 +1,52 @@
+// Where Flowlab keeps things, and the knobs a trainer can turn through the environment.
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const SCENARIOS_DIR = join(PROJECT_ROOT, 'scenarios');
+export const IMAGES_DIR = join(PROJECT_ROOT, 'images');
+export const WEB_DIST_DIR = join(PROJECT_ROOT, 'web', 'dist');
+
+export interface Settings {
+  dataDir: string;
+  /** The pool lab subnets are carved from; /24s by default. */
+  subnetPool: string;
+  subnetPrefix: number;
+  /** Host ports handed out for `auto` published ports. */
+  portRange: [number, number];
+  initSwarm: boolean;
+  /** How long a service may take to become healthy before `up` gives up. */
+  readyTimeoutMs: number;
+}
+
+function intFromEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n)) throw new Error(`${name} must be an integer, found "${raw}"`);
+  return n;
+}
+
+function portRangeFromEnv(): [number, number] {
+  const raw = process.env.FLOWLAB_PORT_RANGE ?? '20000-29999';
+  const m = /^(\d+)-(\d+)$/.exec(raw);
+  const lo = Number(m?.[1]);
+  const hi = Number(m?.[2]);
+  if (!m || lo < 1024 || hi > 65535 || lo > hi) {
+    throw new Error(`FLOWLAB_PORT_RANGE must look like 20000-29999 (1024..65535), found "${raw}"`);
+  }
+  return [lo, hi];
+}
+
+export function loadSettings(overrides: Partial<Settings> = {}): Settings {
+  return {
+    dataDir: resolve(process.env.FLOWLAB_DATA ?? join(homedir(), '.flowlab')),
+    subnetPool: process.env.FLOWLAB_SUBNET_POOL ?? '10.88.0.0/16',
+    subnetPrefix: intFromEnv('FLOWLAB_SUBNET_PREFIX', 24),
+    portRange: portRangeFromEnv(),
+    initSwarm: process.env.FLOWLAB_INIT_SWARM === '1',
+    readyTimeoutMs: intFromEnv('FLOWLAB_READY_TIMEOUT_MS', 30_000),
+    ...overrides,
+  };
+}

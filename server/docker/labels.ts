@@ -1,0 +1,41 @@
+// The labels every Docker object Flowlab creates carries, and how names are made from them.
+// Nothing here may say which fault or variant a session got.
+
+export const LABEL = {
+  managed: 'flowlab.managed',
+  session: 'flowlab.session',
+  scenario: 'flowlab.scenario',
+  owner: 'flowlab.owner',
+  /** The data directory whose registry knows the session (sweep asks that registry first). */
+  registry: 'flowlab.registry',
+  /** The lab's own name for the object (service or network name, or a Flowlab role). */
+  name: 'flowlab.name',
+  role: 'flowlab.role',
+} as const;
+
+export type Role = 'service' | 'network' | 'resolver' | 'helper';
+
+export interface SessionRef {
+  session: string;
+  scenario: string;
+  owner: string;
+  registry: string;
+}
+
+export function sessionLabels(ref: SessionRef, name: string, role: Role): Record<string, string> {
+  return {
+    [LABEL.managed]: 'true',
+    [LABEL.session]: ref.session,
+    [LABEL.scenario]: ref.scenario,
+    [LABEL.owner]: ref.owner,
+    [LABEL.registry]: ref.registry,
+    [LABEL.name]: name,
+    [LABEL.role]: role,
+  };
+}
+
+export function objectName(session: string, name: string): string {
+  return `fl-${session}-${name}`;
+}
+
+export const SESSION_ID_RE = /^[0-9a-f]{8,32}$/;

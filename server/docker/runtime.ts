@@ -1,0 +1,514 @@
+// The one place that talks to Docker. Every call has the same shape: record the equivalent docker
+// CLI command, call, and turn a failure into a DockerError that says what was being done.
+// Outcomes that are already true ("already removed", "already started") are success.
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { PassThrough, type Readable } from 'node:stream';
+import Docker from 'dockerode';
+import * as cli from './cli.ts';
+import type { ContainerSpec, EndpointSpec, HealthcheckSpec, NetworkSpec, PublishedPort, SwarmServiceSpec } from './specs.ts';
+
+export interface Action {
+  command: string;
+  /** Shown to a learner only after grading: it would give away the injected fault. */
+  revealsFault: boolean;
+}
+export type ActionSink = (action: Action) => void;
+
+export class DockerError extends Error {
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+    this.name = 'DockerError';
+  }
+}
+
+export interface EndpointState {
+  ip: string;
+  aliases: string[];
+  networkId: string;
+  gateway: string;
+}
+
+export interface ContainerState {
+  id: string;
+  name: string;
+  image: string;
+  labels: Record<string, string>;
+  running: boolean;
+  paused: boolean;
+  status: string;
+  exitCode: number;
+  health?: 'starting' | 'healthy' | 'unhealthy' | 'none';
+  networkMode: string;
+  networks: Record<string, EndpointState>;
+  ports: PublishedPort[];
+}
+
+export interface ObjectSummary {
+  id: string;
+  name: string;
+  labels: Record<string, string>;
+}
+
+export interface NetworkSummary extends ObjectSummary {
+  driver: string;
+  subnets: string[];
+}
+
+export interface ExecResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+}
+
+export interface EngineInfo {
+  serverVersion: string;
+  apiVersion: string;
+  swarm: string;
+  swarmNodeAddr: string;
+  memTotal: number;
+  ncpu: number;
+  os: string;
+}
+
+type LabelFilter = Record<string, string>;
+const labelFilters = (labels: LabelFilter) => ({ label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) });
+
+function statusOf(e: unknown): number | undefined {
+  return typeof e === 'object' && e !== null && 'statusCode' in e ? Number((e as { statusCode: unknown }).statusCode) : undefined;
+}
+
+function reasonOf(e: unknown): string {
+  if (typeof e === 'object' && e !== null) {
+    const json = (e as { json?: { message?: string } }).json;
+    if (json?.message) return json.message;
+    const code = (e as { code?: string }).code;
+    if (code === 'ENOENT' || code === 'ECONNREFUSED') return `Docker is not reachable (${code}); is dockerd running? (try: flowlab doctor --fix)`;
+  }
+  return e instanceof Error ? e.message.replace(/^\(HTTP code \d+\) [a-z ]+ - /, '') : String(e);
+}
+
+/** FLOWLAB_TRACE=1 prints every Docker call with its duration, for finding what is slow. */
+const TRACE = process.env.FLOWLAB_TRACE === '1';
+
+/** Where DOCKER_HOST (or the default socket) points, for messages. */
+export function dockerEndpoint(): string {
+  return process.env.DOCKER_HOST || 'unix:///var/run/docker.sock';
+}
+
+export class DockerRuntime {
+  constructor(
+    private readonly docker: Docker = new Docker(),
+    private readonly sink?: ActionSink,
+    private readonly revealsFault = false,
+  ) {}
+
+  /** The same connection, recording actions to `sink`. */
+  scoped(sink: ActionSink | undefined, opts: { revealsFault?: boolean } = {}): DockerRuntime {
+    return new DockerRuntime(this.docker, sink, opts.revealsFault ?? false);
+  }
+
+  private async act<T>(command: string, what: string, call: () => Promise<T>, ok: (status: number | undefined) => boolean = () => false): Promise<T | undefined> {
+    this.sink?.({ command, revealsFault: this.revealsFault });
+    const started = TRACE ? performance.now() : 0;
+    try {
+      const out = await call();
+      if (TRACE) process.stderr.write(`[docker ${(performance.now() - started).toFixed(0)} ms] ${what}\n`);
+      return out;
+    } catch (e) {
+      if (ok(statusOf(e))) return undefined;
+      throw new DockerError(`${what} failed: ${reasonOf(e)}`, statusOf(e));
+    }
+  }
+
+  private async ask<T>(what: string, call: () => Promise<T>): Promise<T> {
+    const started = TRACE ? performance.now() : 0;
+    try {
+      const out = await call();
+      if (TRACE) process.stderr.write(`[docker ${(performance.now() - started).toFixed(0)} ms] ${what}\n`);
+      return out;
+    } catch (e) {
+      throw new DockerError(`${what} failed: ${reasonOf(e)}`, statusOf(e));
+    }
+  }
+
+  // ---- engine ----
+
+  async info(): Promise<EngineInfo> {
+    return this.ask('asking the Docker engine for its info', async () => {
+      const [info, version] = await Promise.all([this.docker.info(), this.docker.version()]);
+      return {
+        serverVersion: String(info.ServerVersion),
+        apiVersion: String(version.ApiVersion),
+        swarm: String(info.Swarm?.LocalNodeState ?? 'inactive'),
+        swarmNodeAddr: String(info.Swarm?.NodeAddr ?? ''),
+        memTotal: Number(info.MemTotal ?? 0),
+        ncpu: Number(info.NCPU ?? 0),
+        os: String(info.OperatingSystem ?? ''),
+      };
+    });
+  }
+
+  async ping(): Promise<void> {
+    await this.ask(`reaching Docker at ${dockerEndpoint()}`, () => this.docker.ping());
+  }
+
+  async swarmInit(advertiseAddr: string): Promise<void> {
+    await this.act(cli.simple.swarmInit(advertiseAddr), 'docker swarm init', () =>
+      this.docker.swarmInit({ ListenAddr: '0.0.0.0:2377', AdvertiseAddr: advertiseAddr }),
+    );
+  }
+
+  // ---- images ----
+
+  async imageInfo(ref: string): Promise<{ id: string; labels: Record<string, string>; size: number } | undefined> {
+    try {
+      const img = await this.docker.getImage(ref).inspect();
+      return { id: img.Id, labels: img.Config?.Labels ?? {}, size: img.Size };
+    } catch (e) {
+      if (statusOf(e) === 404) return undefined;
+      throw new DockerError(`docker image inspect ${ref} failed: ${reasonOf(e)}`, statusOf(e));
+    }
+  }
+
+  async imageRefs(): Promise<Set<string>> {
+    const images = await this.ask('docker image ls', () => this.docker.listImages());
+    return new Set(images.flatMap((i) => i.RepoTags ?? []).concat(images.map((i) => i.Id)));
+  }
+
+  /** Pulls an image; fails fast where no registry can be reached. */
+  async pullImage(ref: string, timeoutMs = 120_000): Promise<void> {
+    await this.act(cli.commandLine(['docker', 'pull', ref]), `docker pull ${ref}`, async () => {
+      const stream = await this.docker.pull(ref);
+      const timer = setTimeout(() => (stream as NodeJS.ReadableStream & { destroy(e?: Error): void }).destroy(new Error(`no answer within ${timeoutMs / 1000} s`)), timeoutMs);
+      try {
+        await followProgress(this.docker, stream, (event) => {
+          if (event.error) throw new Error(event.error);
+        });
+      } finally {
+        clearTimeout(timer);
+      }
+    });
+  }
+
+  async removeImage(ref: string): Promise<void> {
+    await this.act(cli.commandLine(['docker', 'image', 'rm', ref]), `docker image rm ${ref}`, () => this.docker.getImage(ref).remove(), (s) => s === 404);
+  }
+
+  /** Builds with the engine's builder; `onLine` gets the build's output line by line. */
+  async buildImage(dir: string, tag: string, opts: { buildArgs: Record<string, string>; labels: Record<string, string>; onLine?: (line: string) => void }): Promise<void> {
+    const files = listFiles(dir);
+    await this.act(cli.simple.build(tag, dir, opts.buildArgs), `building image ${tag}`, async () => {
+      const stream = await this.docker.buildImage({ context: dir, src: files }, { t: tag, buildargs: opts.buildArgs, labels: opts.labels, rm: true, forcerm: true });
+      await followProgress(this.docker, stream, (event) => {
+        if (event.error) throw new Error(event.error);
+        const text = event.stream ?? event.status;
+        if (text) for (const line of String(text).split('\n')) if (line.trim()) opts.onLine?.(line);
+      });
+    });
+  }
+
+  async importImage(tar: Readable, ref: string): Promise<void> {
+    const [repo, tag] = ref.split(':');
+    await this.act(cli.simple.importImage(ref), `importing image ${ref}`, async () => {
+      const stream = await this.docker.importImage(tar, { repo, tag });
+      await followProgress(this.docker, stream, (event) => {
+        if (event.error) throw new Error(event.error);
+      });
+    });
+  }
+
+  // ---- networks ----
+
+  async createNetwork(spec: NetworkSpec): Promise<string> {
+    const res = await this.act(cli.networkCreate(spec), `docker network create ${spec.name}`, () =>
+      this.docker.createNetwork({
+        Name: spec.name,
+        Driver: spec.driver,
+        CheckDuplicate: true,
+        Internal: spec.internal,
+        Attachable: spec.attachable,
+        Options: spec.options,
+        Labels: spec.labels,
+        IPAM: { Driver: 'default', Config: spec.subnet ? [{ Subnet: spec.subnet, ...(spec.gateway ? { Gateway: spec.gateway } : {}) }] : [] },
+      }),
+    );
+    return res!.id;
+  }
+
+  async removeNetwork(nameOrId: string): Promise<void> {
+    await this.act(cli.simple.removeNetwork(nameOrId), `docker network rm ${nameOrId}`, () => this.docker.getNetwork(nameOrId).remove(), (s) => s === 404);
+  }
+
+  async listNetworks(labels?: LabelFilter): Promise<NetworkSummary[]> {
+    const nets = await this.ask('docker network ls', () => this.docker.listNetworks(labels ? { filters: labelFilters(labels) } : {}));
+    return nets.map((n) => ({
+      id: n.Id,
+      name: n.Name,
+      labels: n.Labels ?? {},
+      driver: n.Driver,
+      subnets: (n.IPAM?.Config ?? []).map((c) => c.Subnet).filter((s): s is string => !!s),
+    }));
+  }
+
+  async connect(network: string, container: string, endpoint: Omit<EndpointSpec, 'network'>): Promise<void> {
+    await this.act(cli.networkConnect(network, container, endpoint), `docker network connect ${network} ${container}`, () =>
+      this.docker.getNetwork(network).connect({ Container: container, EndpointConfig: endpointConfig(endpoint) }),
+    );
+  }
+
+  // ---- containers ----
+
+  async createContainer(spec: ContainerSpec): Promise<string> {
+    const net = spec.network;
+    const first = net.kind === 'networks' ? net.endpoints[0] : undefined;
+    const networkMode =
+      net.kind === 'networks' ? first?.network ?? 'none'
+      : net.kind === 'container' ? `container:${net.container}`
+      : net.kind === 'default-bridge' ? 'bridge'
+      : net.kind;
+    const exposed: Record<string, object> = {};
+    for (const p of [...spec.ports.map((p) => ({ port: p.containerPort, proto: p.proto })), ...spec.exposed]) exposed[`${p.port}/${p.proto}`] = {};
+    const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
+    for (const p of spec.ports) (bindings[`${p.containerPort}/${p.proto}`] ??= []).push({ HostIp: p.hostIp, HostPort: String(p.hostPort) });
+    const container = await this.act(cli.containerCreate(spec), `docker create ${spec.name}`, () =>
+      this.docker.createContainer({
+        name: spec.name,
+        Image: spec.image,
+        ...(spec.command ? { Cmd: spec.command } : {}),
+        Env: spec.env,
+        Labels: spec.labels,
+        ExposedPorts: exposed,
+        ...(spec.healthcheck ? { Healthcheck: healthConfig(spec.healthcheck) } : {}),
+        HostConfig: {
+          NetworkMode: networkMode,
+          PortBindings: bindings,
+          Dns: spec.dns,
+          DnsSearch: spec.dnsSearch,
+          DnsOptions: spec.dnsOptions,
+          ExtraHosts: spec.extraHosts,
+          CapAdd: spec.capAdd,
+          CapDrop: spec.capDrop,
+          SecurityOpt: ['no-new-privileges'],
+          ReadonlyRootfs: spec.readOnly,
+          Tmpfs: spec.tmpfs,
+          Memory: spec.memoryBytes,
+          MemorySwap: spec.memoryBytes,
+          NanoCpus: spec.nanoCpus,
+          PidsLimit: spec.pidsLimit,
+          Init: spec.init,
+          Privileged: false,
+          RestartPolicy: { Name: 'no' },
+          LogConfig: { Type: 'json-file', Config: { 'max-size': '1m', 'max-file': '1' } },
+        },
+        NetworkingConfig: first ? { EndpointsConfig: { [first.network]: endpointConfig(first) } } : {},
+      }),
+    );
+    if (net.kind === 'networks') {
+      // API 1.41 takes one network at create time; the others are joined before start.
+      for (const e of net.endpoints.slice(1)) await this.connect(e.network, spec.name, e);
+    }
+    return container!.id;
+  }
+
+  async startContainer(nameOrId: string): Promise<void> {
+    await this.act(cli.simple.start(nameOrId), `docker start ${nameOrId}`, () => this.docker.getContainer(nameOrId).start(), (s) => s === 304);
+  }
+
+  async removeContainer(nameOrId: string): Promise<void> {
+    await this.act(cli.simple.removeContainer(nameOrId), `docker rm --force ${nameOrId}`, () => this.docker.getContainer(nameOrId).remove({ force: true, v: true }), (s) => s === 404);
+  }
+
+  async inspectContainer(nameOrId: string): Promise<ContainerState | undefined> {
+    let c: Docker.ContainerInspectInfo;
+    try {
+      c = await this.docker.getContainer(nameOrId).inspect();
+    } catch (e) {
+      if (statusOf(e) === 404) return undefined;
+      throw new DockerError(`docker inspect ${nameOrId} failed: ${reasonOf(e)}`, statusOf(e));
+    }
+    const networks: Record<string, EndpointState> = {};
+    for (const [name, n] of Object.entries(c.NetworkSettings?.Networks ?? {})) {
+      networks[name] = { ip: n.IPAddress, aliases: n.Aliases ?? [], networkId: n.NetworkID, gateway: n.Gateway };
+    }
+    const ports: PublishedPort[] = [];
+    for (const [key, binds] of Object.entries(c.NetworkSettings?.Ports ?? {})) {
+      const [port, proto] = key.split('/');
+      for (const b of binds ?? []) ports.push({ hostIp: b.HostIp, hostPort: Number(b.HostPort), containerPort: Number(port), proto: proto as 'tcp' });
+    }
+    return {
+      id: c.Id,
+      name: c.Name.replace(/^\//, ''),
+      image: c.Config.Image,
+      labels: c.Config.Labels ?? {},
+      running: c.State.Running,
+      paused: c.State.Paused,
+      status: c.State.Status,
+      exitCode: c.State.ExitCode,
+      health: (c.State.Health?.Status as ContainerState['health']) ?? 'none',
+      networkMode: c.HostConfig.NetworkMode ?? '',
+      networks,
+      ports,
+    };
+  }
+
+  /** The host pid of a running container's first process, or undefined when it is not running. */
+  async containerPid(nameOrId: string): Promise<number | undefined> {
+    const info = await this.docker.getContainer(nameOrId).inspect().catch(() => undefined);
+    return info?.State?.Running && info.State.Pid ? info.State.Pid : undefined;
+  }
+
+  async listContainers(labels: LabelFilter): Promise<(ObjectSummary & { state: string })[]> {
+    const list = await this.ask('docker ps', () => this.docker.listContainers({ all: true, filters: labelFilters(labels) }));
+    return list.map((c) => ({ id: c.Id, name: (c.Names[0] ?? '').replace(/^\//, ''), labels: c.Labels ?? {}, state: c.State }));
+  }
+
+  async logs(nameOrId: string, tail = 20): Promise<string> {
+    try {
+      const buf = (await this.docker.getContainer(nameOrId).logs({ stdout: true, stderr: true, tail, follow: false })) as unknown as Buffer;
+      return demuxBuffer(buf);
+    } catch (e) {
+      return `(no logs: ${reasonOf(e)})`;
+    }
+  }
+
+  /** Runs a command in a running container. Not recorded unless `record` is set. */
+  async exec(nameOrId: string, cmd: string[], opts: { timeoutMs?: number; record?: boolean } = {}): Promise<ExecResult> {
+    if (opts.record) this.sink?.({ command: cli.simple.exec(nameOrId, cmd), revealsFault: this.revealsFault });
+    return this.ask(`docker exec ${nameOrId} ${cmd.join(' ')}`, async () => {
+      const exec = await this.docker.getContainer(nameOrId).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
+      const stream = await exec.start({ hijack: true, stdin: false });
+      const out = new PassThrough();
+      const err = new PassThrough();
+      const chunks: { out: Buffer[]; err: Buffer[] } = { out: [], err: [] };
+      out.on('data', (c: Buffer) => chunks.out.push(c));
+      err.on('data', (c: Buffer) => chunks.err.push(c));
+      this.docker.modem.demuxStream(stream, out, err);
+      const timedOut = await new Promise<boolean>((resolve, reject) => {
+        const timer = opts.timeoutMs ? setTimeout(() => { stream.destroy(); resolve(true); }, opts.timeoutMs) : undefined;
+        stream.on('end', () => { clearTimeout(timer); resolve(false); });
+        stream.on('close', () => { clearTimeout(timer); resolve(false); });
+        stream.on('error', (e) => { clearTimeout(timer); reject(e); });
+      });
+      const info = timedOut ? undefined : await exec.inspect();
+      return {
+        exitCode: info?.ExitCode ?? -1,
+        stdout: Buffer.concat(chunks.out).toString('utf8'),
+        stderr: Buffer.concat(chunks.err).toString('utf8'),
+        timedOut,
+      };
+    });
+  }
+
+  // ---- swarm services ----
+
+  async createService(spec: SwarmServiceSpec): Promise<string> {
+    const res = await this.act(cli.serviceCreate(spec), `docker service create ${spec.name}`, () =>
+      this.docker.createService({
+        Name: spec.name,
+        Labels: spec.labels,
+        TaskTemplate: {
+          ContainerSpec: {
+            Image: spec.image,
+            ...(spec.command ? { Args: spec.command } : {}),
+            Env: spec.env,
+            Labels: spec.labels,
+            Init: true,
+            ReadOnly: spec.readOnly,
+            CapabilityAdd: spec.capAdd,
+            CapabilityDrop: spec.capDrop,
+            DNSConfig: { Nameservers: spec.dns },
+            Mounts: Object.keys(spec.tmpfs).map((path) => ({ Type: 'tmpfs', Target: path, TmpfsOptions: { SizeBytes: 16 * 1024 * 1024 } })),
+            ...(spec.healthcheck ? { HealthCheck: healthConfig(spec.healthcheck) } : {}),
+          },
+          Resources: { Limits: { MemoryBytes: spec.memoryBytes, NanoCPUs: spec.nanoCpus, Pids: spec.pidsLimit } },
+          RestartPolicy: { Condition: 'on-failure', MaxAttempts: 3 },
+          Networks: spec.networks.map((n) => ({ Target: n.network, Aliases: n.aliases })),
+        },
+        Mode: { Replicated: { Replicas: spec.replicas } },
+        EndpointSpec: { Mode: spec.endpointMode },
+      } as Docker.CreateServiceOptions),
+    );
+    return (res as { id?: string; ID?: string }).id ?? (res as { ID: string }).ID;
+  }
+
+  async removeService(nameOrId: string): Promise<void> {
+    await this.act(cli.simple.removeService(nameOrId), `docker service rm ${nameOrId}`, () => this.docker.getService(nameOrId).remove(), (s) => s === 404 || s === 503);
+  }
+
+  async listServices(labels: LabelFilter): Promise<ObjectSummary[]> {
+    try {
+      const list = await this.docker.listServices({ filters: labelFilters(labels) });
+      return list.map((s) => ({ id: s.ID!, name: s.Spec?.Name ?? '', labels: s.Spec?.Labels ?? {} }));
+    } catch (e) {
+      // Not a swarm manager: there are no services to list.
+      if (statusOf(e) === 503) return [];
+      throw new DockerError(`docker service ls failed: ${reasonOf(e)}`, statusOf(e));
+    }
+  }
+
+  async serviceTasks(service: string): Promise<{ state: string; desired: string; container?: string; error?: string }[]> {
+    const tasks = await this.ask(`docker service ps ${service}`, () => this.docker.listTasks({ filters: { service: [service] } }));
+    return tasks.map((t) => ({
+      state: String(t.Status?.State ?? ''),
+      desired: String(t.DesiredState ?? ''),
+      ...(t.Status?.ContainerStatus?.ContainerID ? { container: t.Status.ContainerStatus.ContainerID } : {}),
+      ...(t.Status?.Err ? { error: t.Status.Err } : {}),
+    }));
+  }
+}
+
+function endpointConfig(e: Omit<EndpointSpec, 'network'>): Docker.EndpointSettings {
+  return { Aliases: e.aliases, ...(e.ipv4Address ? { IPAMConfig: { IPv4Address: e.ipv4Address } } : {}) };
+}
+
+function healthConfig(h: HealthcheckSpec) {
+  const ns = (ms: number | undefined) => (ms === undefined ? undefined : ms * 1e6);
+  return { Test: h.test, Interval: ns(h.intervalMs), Timeout: ns(h.timeoutMs), Retries: h.retries, StartPeriod: ns(h.startPeriodMs) };
+}
+
+function listFiles(dir: string): string[] {
+  const out: string[] = [];
+  const visit = (d: string) => {
+    for (const name of readdirSync(d)) {
+      const p = join(d, name);
+      if (statSync(p).isDirectory()) visit(p);
+      else out.push(relative(dir, p));
+    }
+  };
+  visit(dir);
+  return out;
+}
+
+async function followProgress(docker: Docker, stream: NodeJS.ReadableStream, onEvent: (e: { stream?: string; status?: string; error?: string }) => void): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    docker.modem.followProgress(
+      stream,
+      (err: Error | null) => (err ? reject(err) : resolve()),
+      (event: { stream?: string; status?: string; error?: string }) => {
+        try {
+          onEvent(event);
+        } catch (e) {
+          reject(e);
+        }
+      },
+    );
+  });
+}
+
+/** Docker's multiplexed log format: 8-byte headers before each chunk. */
+function demuxBuffer(buf: Buffer): string {
+  if (!Buffer.isBuffer(buf)) return String(buf);
+  let out = '';
+  let i = 0;
+  while (i + 8 <= buf.length) {
+    const len = buf.readUInt32BE(i + 4);
+    out += buf.subarray(i + 8, i + 8 + len).toString('utf8');
+    i += 8 + len;
+  }
+  return i === 0 ? buf.toString('utf8') : out;
+}

@@ -1,0 +1,185 @@
+// `flowlab serve`: the HTTP API and the web app. Listens at once; lab images build in the
+// background and their progress shows in /api/health. Every reply is { ok, error?, ...data }.
+import { existsSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { join } from 'node:path';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { labSummaries, openApp, validateContext, type App } from '../app.ts';
+import { WEB_DIST_DIR, type Settings } from '../config.ts';
+import { ensureLabImages } from '../images/build.ts';
+import { loadLab, LabError } from '../lab/catalogue.ts';
+import { createSessionBodySchema } from '../protocol/session.ts';
+import { SESSION_ID_RE } from '../docker/labels.ts';
+import { SessionError } from '../session/engine.ts';
+
+export interface ServeOptions {
+  port: number;
+  host: string;
+  progress?: (line: string) => void;
+  settings?: Partial<Settings>;
+  /** Sweep dead sessions and build images at start (off in some tests). */
+  background?: boolean;
+  /** Exit the process on SIGINT/SIGTERM after tearing this instance's labs down. */
+  handleSignals?: boolean;
+}
+
+export interface Running {
+  url: string;
+  app: App;
+  close(): Promise<void>;
+}
+
+type ImagesState = { state: 'checking' | 'building' | 'ready' | 'failed'; detail: string; log: string[] };
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const wrap = (fn: (req: Request, res: Response) => Promise<unknown> | unknown) => (req: Request, res: Response, next: NextFunction) => {
+  Promise.resolve(fn(req, res)).then((data) => {
+    if (!res.headersSent) res.json({ ok: true, ...(data as object) });
+  }, next);
+};
+
+function sessionParam(req: Request): string {
+  const id = String(req.params.id);
+  if (!SESSION_ID_RE.test(id)) throw new HttpError(400, `expected a session id of 8-32 hex characters, found "${id.slice(0, 40)}"`);
+  return id;
+}
+
+export function createHttpApp(app: App, images: ImagesState): express.Express {
+  const web = express();
+  web.disable('x-powered-by');
+  web.use(express.json({ limit: '64kb' }));
+
+  web.get('/api/health', wrap(() => ({ status: 'up', instance: app.engine.instance.id, images: { state: images.state, detail: images.detail } })));
+
+  web.get('/api/scenarios', wrap(() => ({ scenarios: labSummaries() })));
+
+  web.get('/api/sessions', wrap(() => ({ sessions: app.engine.status() })));
+
+  web.post(
+    '/api/sessions',
+    wrap(async (req, res) => {
+      const body = createSessionBodySchema.safeParse(req.body ?? {});
+      if (!body.success) {
+        const issue = body.error.issues[0]!;
+        throw new HttpError(400, `invalid body at ${issue.path.join('.') || '(top level)'}: ${issue.message}; expected { "scenario": "<lab id>", "seed"?: <integer> }`);
+      }
+      if (images.state === 'building' || images.state === 'checking') throw new HttpError(503, `lab images are still being prepared (${images.detail}); try again shortly`);
+      const entry = loadLab(body.data.scenario, await validateContext(app.docker));
+      const topology = await app.engine.up(entry, body.data.seed !== undefined ? { seed: body.data.seed } : {});
+      res.status(201);
+      return { session: topology };
+    }),
+  );
+
+  web.get('/api/sessions/:id', wrap((req) => ({ session: app.engine.status(sessionParam(req))[0] })));
+
+  web.get('/api/sessions/:id/actions', wrap((req) => {
+    const id = sessionParam(req);
+    if (!app.engine.store.get(id)) throw new HttpError(404, `unknown session "${id}"`);
+    // Entries that would reveal the injected fault stay hidden until the learner is graded.
+    return { actions: app.engine.store.actions(id, { includeRevealing: false }) };
+  }));
+
+  web.delete('/api/sessions/:id', wrap(async (req) => ({ removed: await app.engine.down(sessionParam(req)) })));
+
+  web.use('/api', (req, res) => {
+    res.status(404).json({ ok: false, error: `no such API route: ${req.method} ${req.originalUrl}` });
+  });
+
+  if (existsSync(WEB_DIST_DIR)) {
+    web.use(express.static(WEB_DIST_DIR));
+    web.get(/^\/(?!api\/).*/, (_req, res) => res.sendFile(join(WEB_DIST_DIR, 'index.html')));
+  } else {
+    web.get('/', (_req, res) => {
+      res.type('text/plain').send('Flowlab is running, but the web app is not built: run npm run build:web (npm start does it for you).\n');
+    });
+  }
+
+  web.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const e = err as Error & { status?: number; type?: string };
+    const status = err instanceof HttpError ? err.status
+      : e.type === 'entity.parse.failed' ? 400
+      : e.type === 'entity.too.large' ? 413
+      : err instanceof LabError ? 400
+      : err instanceof SessionError && /unknown session/.test(e.message) ? 404
+      : err instanceof SessionError ? 409
+      : 500;
+    const message = e.type === 'entity.parse.failed' ? `expected a JSON body: ${e.message}` : e.message;
+    res.status(status).json({ ok: false, error: message });
+  });
+  return web;
+}
+
+export async function startServer(opts: ServeOptions): Promise<Running> {
+  const log = opts.progress ?? (() => {});
+  const app = openApp(opts.settings);
+  const images: ImagesState = { state: 'checking', detail: 'checking lab images', log: [] };
+  const server: Server = createHttpApp(app, images).listen(opts.port, opts.host);
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', (e: NodeJS.ErrnoException) =>
+      reject(new Error(e.code === 'EADDRINUSE' ? `port ${opts.port} on ${opts.host} is already in use; pass --port` : e.message)),
+    );
+  });
+  const addr = server.address();
+  const url = `http://${opts.host}:${typeof addr === 'object' && addr ? addr.port : opts.port}`;
+  log(`Flowlab is serving ${url}`);
+
+  if (opts.background !== false) {
+    void (async () => {
+      try {
+        const swept = await app.engine.sweep();
+        if (swept.removed.length > 0) log(`swept ${swept.removed.length} dead session(s)`);
+        images.state = 'building';
+        await ensureLabImages(app.docker, (line) => {
+          images.detail = line.trim();
+          images.log = [...images.log.slice(-50), line];
+          log(line);
+        });
+        images.state = 'ready';
+        images.detail = 'lab images ready';
+      } catch (e) {
+        images.state = 'failed';
+        images.detail = (e as Error).message;
+        log(`lab images: ${(e as Error).message} (run: flowlab doctor --fix)`);
+      }
+    })();
+  } else {
+    images.state = 'ready';
+    images.detail = 'not checked';
+  }
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      await app.engine.shutdown(5000);
+      await new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      });
+      app.close();
+    })();
+    return closing;
+  };
+  if (opts.handleSignals !== false) {
+    const onSignal = (sig: string) => {
+      log(`${sig}: tearing down this instance's labs`);
+      const hardStop = setTimeout(() => process.exit(1), 6000);
+      void close().finally(() => {
+        clearTimeout(hardStop);
+        process.exit(0);
+      });
+    };
+    process.once('SIGINT', () => onSignal('SIGINT'));
+    process.once('SIGTERM', () => onSignal('SIGTERM'));
+  }
+  return { url, app, close };
+}

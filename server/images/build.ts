@@ -1,0 +1,162 @@
+// Lab images: built from images/<name>/ with the engine's builder, skipped when their content
+// has not changed, and based on a Debian image bootstrapped offline-from-registry when the
+// configured base cannot be pulled.
+import { createHash } from 'node:crypto';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { IMAGES_DIR } from '../config.ts';
+import type { DockerRuntime } from '../docker/runtime.ts';
+import { LAB_IMAGES, type LabImage } from '../lab/lab-images.ts';
+import { commandExists, installDebianPackages, canInstallPackages } from '../env/system.ts';
+
+export const DEFAULT_BASE = 'debian:bookworm-slim';
+export const BOOTSTRAP_BASE = 'flowlab/base:bookworm';
+const HASH_LABEL = 'flowlab.content-hash';
+const DEBIAN_MIRROR = process.env.FLOWLAB_DEBIAN_MIRROR ?? 'http://deb.debian.org/debian';
+
+export type Progress = (line: string) => void;
+
+export class ImageError extends Error {
+  override name = 'ImageError';
+}
+
+function contentHash(dir: string, base: string, baseId: string): string {
+  const h = createHash('sha256');
+  const visit = (d: string) => {
+    for (const name of readdirSync(d).sort()) {
+      const p = join(d, name);
+      if (statSync(p).isDirectory()) visit(p);
+      else h.update(relative(dir, p)).update('\0').update(readFileSync(p)).update('\0');
+    }
+  };
+  visit(dir);
+  return h.update(base).update(baseId).digest('hex').slice(0, 16);
+}
+
+/** The base image to build on: the configured one, pulled if possible, else bootstrapped. */
+async function ensureBase(rt: DockerRuntime, progress: Progress): Promise<{ ref: string; id: string }> {
+  const wanted = process.env.FLOWLAB_BASE_IMAGE ?? DEFAULT_BASE;
+  for (const ref of [wanted, BOOTSTRAP_BASE]) {
+    const info = await rt.imageInfo(ref);
+    if (info) return { ref, id: info.id };
+  }
+  try {
+    progress(`pulling base image ${wanted}`);
+    await rt.pullImage(wanted, 60_000);
+    const pulled = await rt.imageInfo(wanted);
+    if (pulled) return { ref: wanted, id: pulled.id };
+  } catch (e) {
+    progress(`cannot pull ${wanted} (${(e as Error).message.replace(/^.*failed: /, '')})`);
+  }
+  progress(`base image ${wanted} is not here; no registry is needed: bootstrapping ${BOOTSTRAP_BASE} from Debian packages (about a minute)`);
+  await bootstrapBase(rt, progress);
+  const info = await rt.imageInfo(BOOTSTRAP_BASE);
+  if (!info) throw new ImageError(`bootstrapping ${BOOTSTRAP_BASE} finished but Docker does not show the image`);
+  return { ref: BOOTSTRAP_BASE, id: info.id };
+}
+
+function run(cmd: string, args: string[], progress: Progress): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let tail = '';
+    const onData = (b: Buffer) => {
+      tail = (tail + b.toString()).slice(-2000);
+      for (const line of b.toString().split('\n')) if (line.trim()) progress(line.trim());
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new ImageError(`${cmd} ${args.join(' ')} exited with ${code}:\n${tail}`))));
+  });
+}
+
+/** debootstrap a minimal Debian into a temporary folder and `docker import` it. */
+export async function bootstrapBase(rt: DockerRuntime, progress: Progress): Promise<void> {
+  if (!commandExists('debootstrap')) {
+    if (!canInstallPackages()) {
+      throw new ImageError(`the base image ${DEFAULT_BASE} is missing, cannot be pulled, and debootstrap is not installed to build one; install debootstrap (apt-get install debootstrap) or load ${DEFAULT_BASE} into Docker`);
+    }
+    progress('installing debootstrap from Debian packages');
+    await installDebianPackages(['debootstrap'], progress);
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'flowlab-base-'));
+  try {
+    await run('debootstrap', ['--variant=minbase', 'bookworm', dir, DEBIAN_MIRROR], (l) => progress(`debootstrap: ${l}`));
+    for (const p of ['usr/share/doc', 'usr/share/man', 'usr/share/info', 'usr/share/locale', 'var/cache/apt/archives', 'var/lib/apt/lists']) {
+      rmSync(join(dir, p), { recursive: true, force: true });
+    }
+    progress(`importing ${BOOTSTRAP_BASE}`);
+    const tar = spawn('tar', ['-C', dir, '-c', '.'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await rt.importImage(tar.stdout, BOOTSTRAP_BASE);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export interface ImageStatus {
+  name: string;
+  ref: string;
+  built: boolean;
+  upToDate: boolean;
+  sizeBytes?: number;
+}
+
+/** Whether each lab image exists and matches its folder, without building anything. */
+export async function imageStatus(rt: DockerRuntime): Promise<ImageStatus[]> {
+  const base = await baseIfPresent(rt);
+  return Promise.all(
+    LAB_IMAGES.map(async (img) => {
+      const info = await rt.imageInfo(img.ref);
+      const hash = base ? contentHash(join(IMAGES_DIR, img.dir), base.ref, base.id) : undefined;
+      return { name: img.name, ref: img.ref, built: !!info, upToDate: !!info && info.labels[HASH_LABEL] === hash, ...(info ? { sizeBytes: info.size } : {}) };
+    }),
+  );
+}
+
+async function baseIfPresent(rt: DockerRuntime): Promise<{ ref: string; id: string } | undefined> {
+  for (const ref of [process.env.FLOWLAB_BASE_IMAGE ?? DEFAULT_BASE, BOOTSTRAP_BASE]) {
+    const info = await rt.imageInfo(ref);
+    if (info) return { ref, id: info.id };
+  }
+  return undefined;
+}
+
+let inFlight: Promise<ImageStatus[]> | undefined;
+
+/** Builds every lab image that is missing or out of date; a no-op when nothing changed. */
+export function ensureLabImages(rt: DockerRuntime, progress: Progress = () => {}, opts: { force?: boolean } = {}): Promise<ImageStatus[]> {
+  // One build at a time per process: concurrent `up`s wait for the same build.
+  inFlight ??= buildAll(rt, progress, opts.force ?? false).finally(() => (inFlight = undefined));
+  return inFlight;
+}
+
+async function buildAll(rt: DockerRuntime, progress: Progress, force: boolean): Promise<ImageStatus[]> {
+  const out: ImageStatus[] = [];
+  for (const img of LAB_IMAGES) out.push(await buildOne(rt, img, progress, force));
+  return out;
+}
+
+async function buildOne(rt: DockerRuntime, img: LabImage, progress: Progress, force: boolean): Promise<ImageStatus> {
+  const dir = join(IMAGES_DIR, img.dir);
+  const existing = await rt.imageInfo(img.ref);
+  const baseNow = await baseIfPresent(rt);
+  if (!force && existing && baseNow && existing.labels[HASH_LABEL] === contentHash(dir, baseNow.ref, baseNow.id)) {
+    progress(`${img.ref} is up to date`);
+    return { name: img.name, ref: img.ref, built: true, upToDate: true, sizeBytes: existing.size };
+  }
+  const base = baseNow ?? (await ensureBase(rt, progress));
+  const hash = contentHash(dir, base.ref, base.id);
+  progress(`building ${img.ref} on ${base.ref}`);
+  const started = Date.now();
+  await rt.buildImage(dir, img.ref, {
+    buildArgs: { BASE: base.ref },
+    labels: { [HASH_LABEL]: hash, 'flowlab.image': img.name },
+    onLine: (l) => progress(`  ${l}`),
+  });
+  const info = await rt.imageInfo(img.ref);
+  const mb = ((info?.size ?? 0) / 1e6).toFixed(0);
+  progress(`built ${img.ref} in ${((Date.now() - started) / 1000).toFixed(1)} s, ${mb} MB`);
+  return { name: img.name, ref: img.ref, built: true, upToDate: true, ...(info ? { sizeBytes: info.size } : {}) };
+}

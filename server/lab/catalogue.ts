@@ -1,0 +1,79 @@
+// Finding and loading lab files: the shipped catalogue under scenarios/, or any file a trainer names.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { extname, join, relative, resolve } from 'node:path';
+import { SCENARIOS_DIR } from '../config.ts';
+import { formatProblem, type Problem } from './problems.ts';
+import type { Lab } from './schema.ts';
+import { crossFileProblems, validateLabText, type LabCheck, type ValidateContext } from './validate.ts';
+
+export class LabError extends Error {
+  constructor(
+    message: string,
+    readonly problems: Problem[] = [],
+  ) {
+    super(problems.length > 0 ? `${message}\n${problems.map((p) => `  ${formatProblem(p)}`).join('\n')}` : message);
+    this.name = 'LabError';
+  }
+}
+
+const isLabFile = (p: string) => ['.yaml', '.yml'].includes(extname(p));
+
+/** Every lab file under the given files and folders, sorted. */
+export function labFiles(paths: string[]): string[] {
+  const out: string[] = [];
+  const visit = (p: string) => {
+    const st = statSync(p, { throwIfNoEntry: false });
+    if (!st) throw new LabError(`no such file or folder: ${p}`);
+    if (st.isDirectory()) {
+      for (const entry of readdirSync(p).sort()) if (!entry.startsWith('.')) {
+        const child = join(p, entry);
+        if (statSync(child).isDirectory() || isLabFile(child)) visit(child);
+      }
+    } else out.push(p);
+  };
+  for (const p of paths) visit(resolve(p));
+  return out;
+}
+
+export function displayPath(file: string): string {
+  const rel = relative(process.cwd(), file);
+  return rel.startsWith('..') ? file : rel;
+}
+
+export function checkFiles(paths: string[], ctx: ValidateContext = {}): LabCheck[] {
+  const checks = labFiles(paths).map((file) => {
+    const text = readFileSync(file, 'utf8');
+    return validateLabText(displayPath(file), text, ctx);
+  });
+  for (const p of crossFileProblems(checks)) checks.find((c) => c.file === p.file)?.problems.push(p);
+  return checks;
+}
+
+export interface CatalogueEntry {
+  file: string;
+  lab: Lab;
+}
+
+/** The labs that ship, valid ones only; a broken shipped lab is reported, not hidden. */
+export function catalogue(dir = SCENARIOS_DIR, ctx: ValidateContext = {}): { labs: CatalogueEntry[]; problems: Problem[] } {
+  const checks = checkFiles([dir], ctx);
+  return {
+    labs: checks.filter((c) => c.lab).map((c) => ({ file: c.file, lab: c.lab! })),
+    problems: checks.flatMap((c) => c.problems.filter((p) => p.severity === 'error')),
+  };
+}
+
+/** A lab by catalogue id or by file path. */
+export function loadLab(idOrFile: string, ctx: ValidateContext = {}, dir = SCENARIOS_DIR): CatalogueEntry {
+  const looksLikeFile = isLabFile(idOrFile) || idOrFile.includes('/');
+  if (looksLikeFile) {
+    const [check] = checkFiles([idOrFile], ctx);
+    if (!check?.lab) throw new LabError(`lab file ${idOrFile} has errors:`, check?.problems.filter((p) => p.severity === 'error'));
+    return { file: check.file, lab: check.lab };
+  }
+  const checks = checkFiles([dir], ctx);
+  const found = checks.find((c) => c.lab?.id === idOrFile);
+  if (found?.lab) return { file: found.file, lab: found.lab };
+  const ids = checks.flatMap((c) => (c.lab ? [c.lab.id] : []));
+  throw new LabError(`unknown lab "${idOrFile}"; expected a lab file path or one of: ${ids.join(', ')}`);
+}

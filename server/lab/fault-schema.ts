@@ -1,0 +1,58 @@
+// Fault types and their parameters. The type names and parameter names are a contract: lab
+// files and `flowlab fault <session> apply <type> key=value` use the same ones.
+import { z } from 'zod';
+
+const svc = z.string().min(1);
+const net = z.string().min(1);
+const port = z.number().int().min(1).max(65535);
+const rate = z.string().regex(/^\d+(\.\d+)?(bit|kbit|mbit|gbit)$/, 'a rate like 256kbit or 1mbit');
+const delay = z.string().regex(/^\d+(ms|s)$/, 'a delay like 200ms');
+
+const fault = <T extends string, S extends z.ZodRawShape>(type: T, shape: S) =>
+  z.strictObject({ type: z.literal(type), ...shape });
+
+export const FAULT_SCHEMAS = [
+  fault('stop', { service: svc }),
+  fault('pause', { service: svc }),
+  fault('kill', { service: svc }),
+  fault('disconnect', { service: svc, network: net }),
+  /** Moves `service` off `network` and onto `to`. */
+  fault('wrong-network', { service: svc, network: net, to: net }),
+  fault('drop-alias', { service: svc, network: net, alias: z.string().min(1) }),
+  /** `service` also claims `alias` on `network`, which another service already answers to. */
+  fault('alias-collision', { service: svc, network: net, alias: z.string().min(1) }),
+  fault('bind-loopback', { service: svc, port }),
+  /** The published `port` is re-mapped to container port `to`, where nothing listens. */
+  fault('port-mismatch', { service: svc, port, to: port }),
+  fault('unpublish', { service: svc, port }),
+  fault('port-conflict', { service: svc, port }),
+  fault('firewall', {
+    service: svc,
+    action: z.enum(['drop', 'reject']).default('drop'),
+    direction: z.enum(['in', 'out']).default('in'),
+    proto: z.enum(['tcp', 'udp', 'icmp', 'all']).default('tcp'),
+    port: port.optional(),
+    peer: svc.optional(),
+  }),
+  fault('packet-loss', { service: svc, probability: z.number().gt(0).max(1), direction: z.enum(['in', 'out']).default('in') }),
+  fault('bandwidth', { service: svc, rate }),
+  fault('mtu', { service: svc, mtu: z.number().int().min(68).max(9000), network: net.optional() }),
+  fault('icc-off', { network: net }),
+  fault('internal-network', { network: net }),
+  fault('non-attachable', { network: net }),
+  fault('endpoint-mode', { service: svc, mode: z.enum(['vip', 'dnsrr']) }),
+  fault('host-mode', { service: svc }),
+  fault('dns-upstream-down', {}),
+  fault('dns-override', { service: svc, server: z.string().optional() }),
+  fault('hosts-override', { service: svc, name: z.string().min(1), address: z.string().min(1) }),
+  fault('dns-search', { service: svc, search: z.union([z.string(), z.array(z.string())]), ndots: z.number().int().min(0).max(15).optional() }),
+  fault('latency', { service: svc, delay, jitter: delay.optional() }),
+] as const;
+
+export const FAULT_TYPES = FAULT_SCHEMAS.map((s) => s.shape.type.value);
+export type FaultType = (typeof FAULT_TYPES)[number];
+
+/** Faults that change a network namespace with tc or iptables: never on a host-network service. */
+export const NETNS_FAULTS: ReadonlySet<string> = new Set(['firewall', 'packet-loss', 'bandwidth', 'mtu', 'latency']);
+/** Faults that need the kernel's netem queueing discipline. */
+export const NETEM_FAULTS: ReadonlySet<string> = new Set(['latency']);

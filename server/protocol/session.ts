@@ -1,0 +1,88 @@
+// Session shapes shared by the CLI's --json output, the HTTP API and the web app.
+// The JSON field names are a contract (scripts depend on them).
+import { z } from 'zod';
+
+export const SESSION_STATES = ['starting', 'ready', 'ended', 'failed'] as const;
+export type SessionState = (typeof SESSION_STATES)[number];
+
+export const portBindingSchema = z.object({
+  host_ip: z.string(),
+  host_port: z.number().int(),
+  container_port: z.number().int(),
+  proto: z.enum(['tcp', 'udp']),
+});
+
+export const topologyServiceSchema = z.object({
+  name: z.string(),
+  /** The container (or, for a swarm service, the service) Docker knows it by. */
+  container: z.string(),
+  kind: z.enum(['container', 'swarm-service']),
+  network_mode: z.string(),
+  networks: z.record(z.string(), z.object({ ip: z.string(), aliases: z.array(z.string()) })),
+  ports: z.array(portBindingSchema),
+  replicas: z.number().int().optional(),
+});
+
+export const topologyNetworkSchema = z.object({
+  name: z.string(),
+  /** The Docker network's name (`fl-<session>-<name>`). */
+  docker_name: z.string(),
+  driver: z.enum(['bridge', 'overlay']),
+  subnet: z.string(),
+  internal: z.boolean(),
+});
+
+/** What `flowlab up --json` prints and `POST /api/sessions` answers. */
+export const topologySchema = z.object({
+  session: z.string(),
+  scenario: z.string(),
+  seed: z.number().int(),
+  services: z.array(topologyServiceSchema),
+  networks: z.array(topologyNetworkSchema),
+  resolver: z.object({ container: z.string(), ips: z.record(z.string(), z.string()) }).optional(),
+});
+
+export type Topology = z.infer<typeof topologySchema>;
+export type TopologyService = z.infer<typeof topologyServiceSchema>;
+export type PortBinding = z.infer<typeof portBindingSchema>;
+
+/** A session as `flowlab status --json` and `GET /api/sessions` show it: no ground truth. */
+export const sessionSummarySchema = z.object({
+  session: z.string(),
+  scenario: z.string(),
+  title: z.string(),
+  state: z.enum(SESSION_STATES),
+  seed: z.number().int(),
+  owner: z.string(),
+  created_at: z.string(),
+  ready_at: z.string().nullable(),
+  ended_at: z.string().nullable(),
+  error: z.string().nullable(),
+  topology: topologySchema.nullable(),
+});
+export type SessionSummary = z.infer<typeof sessionSummarySchema>;
+
+export const createSessionBodySchema = z.strictObject({
+  scenario: z.string().min(1),
+  seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+});
+
+export const labSummarySchema = z.object({
+  id: z.string(),
+  title: z.string(),
+  summary: z.string(),
+  network: z.enum(['bridge', 'host', 'overlay']),
+  level: z.enum(['beginner', 'intermediate', 'advanced']),
+  minutes: z.number(),
+  tags: z.array(z.string()),
+  variants: z.number().int(),
+  isolation: z.object({ default_bridge: z.boolean(), host_network: z.boolean() }),
+});
+export type LabSummary = z.infer<typeof labSummarySchema>;
+
+export interface ActionEntry {
+  seq: number;
+  at: string;
+  command: string;
+  reveals_fault: boolean;
+}

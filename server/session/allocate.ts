@@ -1,0 +1,92 @@
+// Subnets and host ports for a session: taken in one registry transaction, so concurrent
+// sessions (in any process using this data directory) never overlap each other or Docker's
+// existing networks.
+import { createServer } from 'node:net';
+import { createSocket } from 'node:dgram';
+import { formatCidr, overlaps, parseCidr, subnetsOf, type Cidr } from '../lab/ipv4.ts';
+import { servicesOf } from '../lab/model.ts';
+import type { Lab } from '../lab/schema.ts';
+import type { Settings } from '../config.ts';
+import type { SessionStore } from '../store/sessions.ts';
+import { portKey, type SessionAllocation } from './plan.ts';
+
+export class AllocationError extends Error {
+  override name = 'AllocationError';
+}
+
+export function allocateSubnets(lab: Lab, session: string, store: SessionStore, settings: Settings, dockerSubnets: string[]): Record<string, string> {
+  const existing = dockerSubnets.flatMap((s) => {
+    try {
+      return [parseCidr(s)];
+    } catch {
+      return []; // IPv6 subnets never clash with the IPv4 pool
+    }
+  });
+  const clashes = (c: Cidr, held: ReadonlySet<string>) =>
+    existing.some((e) => overlaps(e, c)) || [...held].some((h) => overlaps(parseCidr(h), c));
+  const out: Record<string, string> = {};
+  const wanted = Object.entries(lab.networks);
+  for (const [name, def] of wanted) {
+    const fixed = def?.ipam?.config[0]?.subnet;
+    if (!fixed) continue;
+    const cidr = formatCidr(parseCidr(fixed));
+    const [got] = store.lease(session, 'subnet', 1, [cidr], (v, held) => !clashes(parseCidr(v), held));
+    if (!got) throw new AllocationError(`network "${name}" asks for subnet ${fixed}, which overlaps an existing Docker network or another running session; expected a free subnet (or none, to have one allocated)`);
+    out[name] = got;
+  }
+  const auto = wanted.filter(([name]) => !(name in out)).map(([name]) => name);
+  if (auto.length > 0) {
+    const pool = parseCidr(settings.subnetPool);
+    const candidates = (function* () {
+      for (const c of subnetsOf(pool, settings.subnetPrefix)) yield formatCidr(c);
+    })();
+    const got = store.lease(session, 'subnet', auto.length, candidates, (v, held) => !clashes(parseCidr(v), held));
+    if (got.length < auto.length) {
+      throw new AllocationError(`the subnet pool ${settings.subnetPool} has no free /${settings.subnetPrefix} left for ${auto.length} network(s); end some sessions (flowlab down --all) or set FLOWLAB_SUBNET_POOL`);
+    }
+    auto.forEach((name, i) => (out[name] = got[i]!));
+  }
+  return out;
+}
+
+async function portFree(port: number, proto: 'tcp' | 'udp', hostIp: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (proto === 'udp') {
+      const s = createSocket('udp4');
+      s.once('error', () => resolve(false));
+      s.bind(port, hostIp, () => s.close(() => resolve(true)));
+      return;
+    }
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, hostIp, () => srv.close(() => resolve(true)));
+  });
+}
+
+/** Host ports for every `auto` published port of the lab, kept for the whole session. */
+export async function allocatePorts(lab: Lab, session: string, store: SessionStore, settings: Settings): Promise<Record<string, number>> {
+  const wanted = servicesOf(lab).flatMap((m) => (m.attachment.kind === 'host' ? [] : m.ports.filter((p) => p.hostPort === 'auto').map((p) => ({ m, p }))));
+  const out: Record<string, number> = {};
+  if (wanted.length === 0) return out;
+  const [lo, hi] = settings.portRange;
+  const span = hi - lo + 1;
+  const start = Math.floor(Math.random() * span);
+  let offset = 0;
+  for (const { m, p } of wanted) {
+    let got: string | undefined;
+    while (!got && offset < span) {
+      const port = lo + ((start + offset++) % span);
+      if (!(await portFree(port, p.proto, p.hostIp === '0.0.0.0' ? '0.0.0.0' : '127.0.0.1'))) continue;
+      [got] = store.lease(session, 'port', 1, [String(port)], () => true);
+    }
+    if (!got) throw new AllocationError(`no free host port left in ${lo}-${hi} for ${m.name}'s port ${p.containerPort}/${p.proto}; set FLOWLAB_PORT_RANGE or end some sessions`);
+    out[portKey(m.name, p.containerPort, p.proto)] = Number(got);
+  }
+  return out;
+}
+
+export async function allocate(lab: Lab, session: string, store: SessionStore, settings: Settings, dockerSubnets: string[]): Promise<SessionAllocation> {
+  const subnets = allocateSubnets(lab, session, store, settings, dockerSubnets);
+  const hostPorts = await allocatePorts(lab, session, store, settings);
+  return { subnets, hostPorts };
+}

@@ -1,0 +1,438 @@
+// Sessions: bring a lab up on the Docker daemon, tear it down, and sweep what dead sessions
+// left. Everything Docker holds for a session is found by its labels, never from memory.
+import { resolve } from 'node:path';
+import type { Settings } from '../config.ts';
+import { LABEL, objectName, type SessionRef } from '../docker/labels.ts';
+import { DockerRuntime, type Action, type ActionSink } from '../docker/runtime.ts';
+import { FEATURE_WHY, kernelFeatures } from '../env/kernel.ts';
+import { ensureLabImages } from '../images/build.ts';
+import { labRequirements } from '../lab/requirements.ts';
+import type { CatalogueEntry } from '../lab/catalogue.ts';
+import { LAB_IMAGES } from '../lab/lab-images.ts';
+import { networkDriver } from '../lab/model.ts';
+import type { Lab } from '../lab/schema.ts';
+import type { SessionState, SessionSummary, Topology, TopologyService } from '../protocol/session.ts';
+import { peekSession, type Db } from '../store/db.ts';
+import { SessionStore, type SessionRecord } from '../store/sessions.ts';
+import { allocate } from './allocate.ts';
+import { currentInstance, newHexId, ownerAlive, type Instance } from './instance.ts';
+import { planLab, RESOLVER_NAME, type LabPlan, type PlannedService } from './plan.ts';
+import { waitContainerReady, waitSwarmServiceReady } from './readiness.ts';
+import { chooseVariant, randomSeed } from './variant.ts';
+
+export class SessionError extends Error {
+  override name = 'SessionError';
+}
+
+export interface UpOptions {
+  seed?: number;
+  initSwarm?: boolean;
+  progress?: (line: string) => void;
+  /** Aborts a running `up`; what it built so far is removed. */
+  signal?: AbortSignal;
+}
+
+export interface DownReport {
+  session: string;
+  removed: { containers: number; services: number; networks: number };
+}
+
+export interface SweepReport {
+  removed: DownReport[];
+  kept: string[];
+}
+
+export class SessionEngine {
+  readonly store: SessionStore;
+  readonly instance: Instance;
+  private readonly inFlight = new Map<string, Promise<unknown>>();
+
+  constructor(
+    readonly settings: Settings,
+    readonly db: Db,
+    readonly docker: DockerRuntime = new DockerRuntime(),
+    instance: Instance = currentInstance(),
+  ) {
+    this.store = new SessionStore(db);
+    this.instance = instance;
+  }
+
+  private ref(session: string, scenario: string): SessionRef {
+    return { session, scenario, owner: this.instance.id, registry: resolve(this.settings.dataDir) };
+  }
+
+  /** Called for every Docker action, after it is recorded (for --verbose and live views). */
+  onAction?: (session: string, action: Action) => void;
+
+  private recorder(session: string): ActionSink {
+    return (a) => {
+      this.store.appendAction(session, a.command, a.revealsFault);
+      this.onAction?.(session, a);
+    };
+  }
+
+  private newSessionId(): string {
+    for (;;) {
+      const id = newHexId(4);
+      if (!this.store.get(id)) return id;
+    }
+  }
+
+  // ---- up --------------------------------------------------------------------------------
+
+  async up(entry: CatalogueEntry, opts: UpOptions = {}): Promise<Topology> {
+    const { lab } = entry;
+    const progress = opts.progress ?? (() => {});
+    const usesLabImages = Object.values(lab.services).some((s) => LAB_IMAGES.some((i) => i.name === s.image || i.ref === s.image));
+    // The resolver runs from the toolbox, so every lab with bridged services needs it.
+    if (usesLabImages || Object.keys(lab.services).length > 0) await ensureLabImages(this.docker, progress);
+    if (lab.network === 'overlay' || Object.values(lab.networks).some((n) => n?.driver === 'overlay')) await this.ensureSwarm(opts.initSwarm ?? this.settings.initSwarm, progress);
+
+    const seed = opts.seed ?? randomSeed();
+    const variant = chooseVariant(lab, seed);
+    const features = kernelFeatures();
+    for (const need of labRequirements(lab, variant)) {
+      if (features[need] === false) throw new SessionError(`lab "${lab.id}" cannot run on this machine: ${FEATURE_WHY[need]}, and this kernel does not have it`);
+    }
+    const session = this.newSessionId();
+    const inst = this.instance;
+    this.store.create({
+      id: session, scenario: lab.id, labFile: entry.file, seed, variant: variant?.id ?? null,
+      owner: inst.id, ownerPid: inst.pid, ownerHost: inst.host, ownerStart: inst.start, lab,
+    });
+    const work = this.build(session, lab, seed, opts, progress);
+    this.inFlight.set(session, work);
+    try {
+      return await work;
+    } finally {
+      this.inFlight.delete(session);
+    }
+  }
+
+  private async build(session: string, lab: Lab, seed: number, opts: UpOptions, progress: (l: string) => void): Promise<Topology> {
+    const rt = this.docker.scoped(this.recorder(session));
+    const ref = this.ref(session, lab.id);
+    const check = () => {
+      if (opts.signal?.aborted) throw new SessionError(`bringing up session ${session} was interrupted`);
+    };
+    try {
+      const dockerSubnets = (await rt.listNetworks()).flatMap((n) => n.subnets);
+      const alloc = await allocate(lab, session, this.store, this.settings, dockerSubnets);
+      const plan = planLab(lab, ref, alloc);
+      check();
+      progress(`session ${session}: creating ${plan.networks.length} network(s)`);
+      await Promise.all(plan.networks.map((n) => rt.createNetwork(n.spec)));
+      check();
+
+      let resolverStarted: Promise<void> = Promise.resolve();
+      if (plan.resolver) {
+        const spec = plan.resolver;
+        const startResolver = async () => {
+          await rt.createContainer(spec);
+          await rt.startContainer(spec.name);
+        };
+        if (plan.resolverOnDefaultBridge) {
+          // Default-bridge services are given the resolver's address, which Docker picks at start.
+          await startResolver();
+          const state = await rt.inspectContainer(spec.name);
+          const ip = state?.networks.bridge?.ip;
+          if (!ip) throw new SessionError('the lab resolver got no address on the default bridge');
+          for (const s of plan.services) if (s.container?.network.kind === 'default-bridge' && s.container.dns.length === 0) s.container.dns = [ip];
+        } else {
+          resolverStarted = startResolver();
+        }
+      }
+
+      progress(`session ${session}: starting ${plan.services.length} service(s)`);
+      await Promise.all([resolverStarted, this.startServices(rt, plan, check, progress)]);
+      check();
+      const topology = await this.describe(rt, session, lab, seed, plan);
+      this.store.markReady(session, topology);
+      progress(`session ${session}: ready`);
+      return topology;
+    } catch (e) {
+      const reason = (e as Error).message;
+      progress(`session ${session}: failed, removing what was built: ${reason.split('\n')[0]}`);
+      await this.teardown(session).catch(() => undefined);
+      this.store.markEnded(session, 'failed', reason);
+      throw e instanceof SessionError ? e : new SessionError(`lab "${lab.id}" did not come up: ${reason}`);
+    }
+  }
+
+  /**
+   * Every container is created at once (creating is cheap); each then starts as soon as what it
+   * depends on has started (or, for `condition: service_healthy`, is ready).
+   */
+  private async startServices(rt: DockerRuntime, plan: LabPlan, check: () => void, progress: (l: string) => void): Promise<void> {
+    const byName = new Map(plan.services.map((s) => [s.name, s]));
+    const created = new Map<string, Promise<void>>();
+    const started = new Map<string, Promise<void>>();
+    const ready = new Map<string, Promise<void>>();
+    const create = (s: PlannedService): Promise<void> => {
+      let p = created.get(s.name);
+      if (!p) {
+        // A container sharing another's network namespace can only be created after it.
+        const shares = s.model.attachment.kind === 'service' ? byName.get(s.model.attachment.service) : undefined;
+        p = (async () => {
+          if (shares) await create(shares);
+          check();
+          if (s.container) await rt.createContainer(s.container);
+        })();
+        created.set(s.name, p);
+      }
+      return p;
+    };
+    const start = (s: PlannedService): Promise<void> => {
+      let p = started.get(s.name);
+      if (!p) {
+        p = (async () => {
+          await Promise.all([
+            create(s),
+            ...s.model.dependsOn.map((d) => (d.healthy ? whenReady(byName.get(d.service)!) : start(byName.get(d.service)!))),
+          ]);
+          check();
+          await this.startOne(rt, s);
+        })();
+        started.set(s.name, p);
+      }
+      return p;
+    };
+    const whenReady = (s: PlannedService): Promise<void> => {
+      let p = ready.get(s.name);
+      if (!p) {
+        p = (async () => {
+          await start(s);
+          await this.waitReady(rt, s);
+          progress(`  ${s.name} ready`);
+        })();
+        ready.set(s.name, p);
+      }
+      return p;
+    };
+    // Wait for every branch to settle before reporting, so teardown never races a create.
+    const results = await Promise.allSettled(plan.services.map(whenReady));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  private async startOne(rt: DockerRuntime, s: PlannedService): Promise<void> {
+    if (s.swarm) {
+      await rt.createService(s.swarm);
+      return;
+    }
+    const spec = s.container!;
+    try {
+      await rt.startContainer(spec.name);
+    } catch (e) {
+      const msg = (e as Error).message;
+      if (/port is already allocated|address already in use/.test(msg)) {
+        throw new SessionError(`service "${s.name}" cannot publish its port: ${msg.replace(/^.*?failed: /, '')}; another program holds that host port`);
+      }
+      throw e;
+    }
+  }
+
+  private waitReady(rt: DockerRuntime, s: PlannedService): Promise<void> {
+    if (s.swarm) return waitSwarmServiceReady(rt, s, s.swarm.name, this.settings.readyTimeoutMs);
+    return waitContainerReady(rt, s, s.container!.name, this.settings.readyTimeoutMs);
+  }
+
+  private async ensureSwarm(init: boolean, progress: (l: string) => void): Promise<void> {
+    const info = await this.docker.info();
+    if (info.swarm === 'active') return;
+    if (!init) {
+      throw new SessionError('this lab uses overlay networks, which need swarm mode, and swarm is inactive; run: docker swarm init --advertise-addr 127.0.0.1 (or pass --init-swarm, or set FLOWLAB_INIT_SWARM=1)');
+    }
+    progress('initialising swarm mode (docker swarm init --advertise-addr 127.0.0.1)');
+    await this.docker.swarmInit('127.0.0.1');
+  }
+
+  /** The session as Docker now has it: addresses, aliases and host ports, read back from Docker. */
+  private async describe(rt: DockerRuntime, session: string, lab: Lab, seed: number, plan: LabPlan): Promise<Topology> {
+    const prefix = `fl-${session}-`;
+    const labNet = (dockerName: string) => (dockerName.startsWith(prefix) ? dockerName.slice(prefix.length) : dockerName);
+    const services: TopologyService[] = await Promise.all(
+      plan.services.map(async (s): Promise<TopologyService> => {
+        if (s.swarm) {
+          return {
+            name: s.name,
+            container: s.swarm.name,
+            kind: 'swarm-service',
+            network_mode: 'overlay',
+            networks: Object.fromEntries(s.swarm.networks.map((n) => [labNet(n.network), { ip: '', aliases: n.aliases }])),
+            ports: [],
+            replicas: s.swarm.replicas,
+          };
+        }
+        const st = await rt.inspectContainer(s.container!.name);
+        const wanted = s.model.attachment.kind === 'networks' ? s.model.attachment.networks : [];
+        return {
+          name: s.name,
+          container: s.container!.name,
+          kind: 'container',
+          network_mode: s.model.def.network_mode ?? (s.model.attachment.kind === 'default-bridge' ? 'bridge' : 'networks'),
+          networks: Object.fromEntries(
+            Object.entries(st?.networks ?? {}).filter(([net]) => net !== 'host' && net !== 'none').map(([net, e]) => [
+              labNet(net),
+              { ip: e.ip, aliases: wanted.find((w) => objectName(session, w.network) === net)?.aliases ?? [] },
+            ]),
+          ),
+          ports: (st?.ports ?? []).map((p) => ({ host_ip: p.hostIp, host_port: p.hostPort, container_port: p.containerPort, proto: p.proto })),
+        };
+      }),
+    );
+    return {
+      session,
+      scenario: lab.id,
+      seed,
+      services,
+      networks: plan.networks.map((n) => ({
+        name: n.name,
+        docker_name: n.spec.name,
+        driver: networkDriver(lab.networks[n.name] ?? {}),
+        subnet: n.spec.subnet ?? '',
+        internal: n.spec.internal,
+      })),
+      ...(plan.resolver
+        ? { resolver: { container: objectName(session, RESOLVER_NAME), ips: { ...plan.resolverIps } } }
+        : {}),
+    };
+  }
+
+  // ---- down and sweep ----------------------------------------------------------------------
+
+  /** Removes every Docker object labelled with the session; idempotent. */
+  async teardown(session: string): Promise<DownReport> {
+    const rt = this.docker.scoped(this.store.get(session) ? this.recorder(session) : undefined);
+    const labels = { [LABEL.managed]: 'true', [LABEL.session]: session };
+    const [services, containers] = await Promise.all([rt.listServices(labels), rt.listContainers(labels)]);
+    await Promise.all([...services.map((s) => rt.removeService(s.id)), ...containers.map((c) => rt.removeContainer(c.id))]);
+    const networks = await rt.listNetworks(labels);
+    await Promise.all(networks.map((n) => this.removeNetworkPatiently(rt, n.id, services.length > 0)));
+    return { session, removed: { containers: containers.length, services: services.length, networks: networks.length } };
+  }
+
+  /** Swarm tasks leave their networks a moment after the service is removed. */
+  private async removeNetworkPatiently(rt: DockerRuntime, id: string, swarm: boolean): Promise<void> {
+    const deadline = Date.now() + (swarm ? 20_000 : 5_000);
+    for (;;) {
+      try {
+        await rt.removeNetwork(id);
+        return;
+      } catch (e) {
+        if (Date.now() > deadline || !/active endpoints|in use/i.test((e as Error).message)) throw e;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  }
+
+  async down(session: string): Promise<DownReport> {
+    const rec = this.store.get(session);
+    const flight = this.inFlight.get(session);
+    if (flight) await flight.catch(() => undefined);
+    const report = await this.teardown(session);
+    if (!rec && report.removed.containers + report.removed.networks + report.removed.services === 0) {
+      throw new SessionError(`unknown session "${session}"; expected one of: ${this.store.list(['starting', 'ready']).map((s) => s.id).join(', ') || '(no live sessions)'}`);
+    }
+    if (rec && rec.state !== 'ended' && rec.state !== 'failed') this.store.markEnded(session, 'ended');
+    return report;
+  }
+
+  /** Every session this registry knows as live (orphans of other registries are sweep's). */
+  async downAll(): Promise<DownReport[]> {
+    return Promise.all(this.store.list(['starting', 'ready']).map((s) => this.down(s.id)));
+  }
+
+  /** Tears down what this process owns (on SIGINT/SIGTERM), within the deadline. */
+  async shutdown(deadlineMs = 5000): Promise<void> {
+    const mine = this.store.list(['starting', 'ready']).filter((s) => s.owner === this.instance.id).map((s) => s.id);
+    const work = Promise.allSettled(mine.map((id) => this.teardown(id).then(() => this.store.markEnded(id, 'ended'))));
+    await Promise.race([work, new Promise((r) => setTimeout(r, deadlineMs))]);
+  }
+
+  private registryOf = new Map<string, string>();
+
+  /** Whether another data directory's registry knows this session as live. */
+  private async liveElsewhere(session: string): Promise<boolean> {
+    const registry = this.registryOf.get(session);
+    if (!registry || resolve(registry) === resolve(this.settings.dataDir)) return false;
+    const other = peekSession(registry, session);
+    return !!other && isLive(other.state, other.owner);
+  }
+
+  /**
+   * Removes the objects of dead sessions: ended or failed ones, `starting` ones whose owner is
+   * gone, and ones no registry knows. Never a live session, whichever instance owns it.
+   */
+  async sweep(): Promise<SweepReport> {
+    const labels = { [LABEL.managed]: 'true' };
+    const [containers, networks, services] = await Promise.all([
+      this.docker.listContainers(labels),
+      this.docker.listNetworks(labels),
+      this.docker.listServices(labels),
+    ]);
+    for (const o of [...containers, ...networks, ...services]) {
+      const id = o.labels[LABEL.session];
+      const registry = o.labels[LABEL.registry];
+      if (id && registry) this.registryOf.set(id, registry);
+    }
+    const ids = new Set([...containers, ...networks, ...services].map((o) => o.labels[LABEL.session]).filter((s): s is string => !!s));
+    const removed: DownReport[] = [];
+    const kept: string[] = [];
+    for (const id of ids) {
+      if (this.inFlight.has(id)) {
+        kept.push(id);
+        continue;
+      }
+      const rec = this.store.get(id);
+      const live = rec ? isLive(rec.state, { pid: rec.ownerPid, host: rec.ownerHost, start: rec.ownerStart }) : await this.liveElsewhere(id);
+      if (live) {
+        kept.push(id);
+        continue;
+      }
+      removed.push(await this.teardown(id));
+      if (rec && (rec.state === 'starting' || rec.state === 'ready')) this.store.markEnded(id, 'failed', 'its owner process died while it was starting; swept');
+    }
+    // Registry entries left `starting` by a dead owner, with nothing on the daemon.
+    for (const rec of this.store.list(['starting'])) {
+      if (!ids.has(rec.id) && !this.inFlight.has(rec.id) && !ownerAlive({ pid: rec.ownerPid, host: rec.ownerHost, start: rec.ownerStart })) {
+        this.store.markEnded(rec.id, 'failed', 'its owner process died while it was starting; swept');
+      }
+    }
+    return { removed, kept };
+  }
+
+  // ---- status --------------------------------------------------------------------------------
+
+  summary(rec: SessionRecord): SessionSummary {
+    const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+    return {
+      session: rec.id,
+      scenario: rec.scenario,
+      title: rec.lab.title,
+      state: rec.state,
+      seed: rec.seed,
+      owner: rec.owner,
+      created_at: new Date(rec.createdAt).toISOString(),
+      ready_at: iso(rec.readyAt),
+      ended_at: iso(rec.endedAt),
+      error: rec.error,
+      topology: rec.topology,
+    };
+  }
+
+  status(session?: string): SessionSummary[] {
+    if (session) {
+      const rec = this.store.get(session);
+      if (!rec) throw new SessionError(`unknown session "${session}"`);
+      return [this.summary(rec)];
+    }
+    return this.store.list(['starting', 'ready']).map((r) => this.summary(r));
+  }
+}
+
+function isLive(state: SessionState, owner: { pid: number; host: string; start: string | null }): boolean {
+  if (state === 'ready') return true;
+  if (state === 'starting') return ownerAlive(owner);
+  return false;
+}

@@ -1,0 +1,144 @@
+// The session registry: every session any process started from this data directory, so any
+// process can find, probe or tear down a session, and sweep can tell the dead from the live.
+import type { Lab } from '../lab/schema.ts';
+import type { ActionEntry, SessionState, Topology } from '../protocol/session.ts';
+import type { Db } from './db.ts';
+
+export interface SessionRecord {
+  id: string;
+  scenario: string;
+  labFile: string;
+  seed: number;
+  variant: string | null;
+  state: SessionState;
+  owner: string;
+  ownerPid: number;
+  ownerHost: string;
+  ownerStart: string | null;
+  createdAt: number;
+  readyAt: number | null;
+  endedAt: number | null;
+  error: string | null;
+  lab: Lab;
+  topology: Topology | null;
+}
+
+interface Row {
+  id: string;
+  scenario: string;
+  lab_file: string;
+  seed: number;
+  variant: string | null;
+  state: SessionState;
+  owner: string;
+  owner_pid: number;
+  owner_host: string;
+  owner_start: string | null;
+  created_at: number;
+  ready_at: number | null;
+  ended_at: number | null;
+  error: string | null;
+  lab: string;
+  topology: string | null;
+}
+
+const fromRow = (r: Row): SessionRecord => ({
+  id: r.id,
+  scenario: r.scenario,
+  labFile: r.lab_file,
+  seed: r.seed,
+  variant: r.variant,
+  state: r.state,
+  owner: r.owner,
+  ownerPid: r.owner_pid,
+  ownerHost: r.owner_host,
+  ownerStart: r.owner_start,
+  createdAt: r.created_at,
+  readyAt: r.ready_at,
+  endedAt: r.ended_at,
+  error: r.error,
+  lab: JSON.parse(r.lab) as Lab,
+  topology: r.topology ? (JSON.parse(r.topology) as Topology) : null,
+});
+
+export type NewSession = Pick<SessionRecord, 'id' | 'scenario' | 'labFile' | 'seed' | 'variant' | 'owner' | 'ownerPid' | 'ownerHost' | 'ownerStart' | 'lab'>;
+
+export class SessionStore {
+  constructor(private readonly db: Db) {}
+
+  create(s: NewSession): void {
+    this.db
+      .prepare(
+        `INSERT INTO sessions (id, scenario, lab_file, seed, variant, state, owner, owner_pid, owner_host, owner_start, created_at, lab)
+         VALUES (?, ?, ?, ?, ?, 'starting', ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(s.id, s.scenario, s.labFile, s.seed, s.variant, s.owner, s.ownerPid, s.ownerHost, s.ownerStart, Date.now(), JSON.stringify(s.lab));
+  }
+
+  get(id: string): SessionRecord | undefined {
+    const row = this.db.prepare(`SELECT * FROM sessions WHERE id = ?`).get(id) as Row | undefined;
+    return row && fromRow(row);
+  }
+
+  list(states?: readonly SessionState[]): SessionRecord[] {
+    const rows = states
+      ? (this.db.prepare(`SELECT * FROM sessions WHERE state IN (${states.map(() => '?').join(',')}) ORDER BY created_at`).all(...states) as Row[])
+      : (this.db.prepare(`SELECT * FROM sessions ORDER BY created_at`).all() as Row[]);
+    return rows.map(fromRow);
+  }
+
+  markReady(id: string, topology: Topology): void {
+    this.db.prepare(`UPDATE sessions SET state = 'ready', ready_at = ?, topology = ? WHERE id = ?`).run(Date.now(), JSON.stringify(topology), id);
+  }
+
+  /** Ends a session and gives back its subnets and ports. */
+  markEnded(id: string, state: 'ended' | 'failed', error?: string): void {
+    this.db.transaction(() => {
+      this.db
+        .prepare(`UPDATE sessions SET state = ?, ended_at = coalesce(ended_at, ?), error = coalesce(?, error) WHERE id = ?`)
+        .run(state, Date.now(), error ?? null, id);
+      this.db.prepare(`DELETE FROM leases WHERE session = ?`).run(id);
+    })();
+  }
+
+  appendAction(id: string, command: string, revealsFault: boolean): void {
+    this.db
+      .prepare(
+        `INSERT INTO actions (session, seq, at, command, reveals_fault)
+         VALUES (?, (SELECT coalesce(max(seq), 0) + 1 FROM actions WHERE session = ?), ?, ?, ?)`,
+      )
+      .run(id, id, Date.now(), command, revealsFault ? 1 : 0);
+  }
+
+  actions(id: string, opts: { includeRevealing: boolean }): ActionEntry[] {
+    const rows = this.db
+      .prepare(`SELECT seq, at, command, reveals_fault FROM actions WHERE session = ? ${opts.includeRevealing ? '' : 'AND reveals_fault = 0'} ORDER BY seq`)
+      .all(id) as { seq: number; at: number; command: string; reveals_fault: number }[];
+    return rows.map((r) => ({ seq: r.seq, at: new Date(r.at).toISOString(), command: r.command, reveals_fault: r.reveals_fault === 1 }));
+  }
+
+  /**
+   * Takes the first `count` values from `candidates` that no session holds and `isFree` accepts,
+   * in one write transaction, so two processes never take the same one.
+   */
+  lease(session: string, kind: 'subnet' | 'port', count: number, candidates: Iterable<string>, isFree: (value: string, held: ReadonlySet<string>) => boolean): string[] {
+    return this.db
+      .transaction(() => {
+        const held = new Set((this.db.prepare(`SELECT value FROM leases WHERE kind = ?`).all(kind) as { value: string }[]).map((r) => r.value));
+        const taken: string[] = [];
+        for (const c of candidates) {
+          if (taken.length === count) break;
+          if (held.has(c) || !isFree(c, held)) continue;
+          this.db.prepare(`INSERT INTO leases (kind, value, session) VALUES (?, ?, ?)`).run(kind, c, session);
+          held.add(c);
+          taken.push(c);
+        }
+        return taken;
+      })
+      .immediate();
+  }
+
+  leases(kind: 'subnet' | 'port'): { value: string; session: string }[] {
+    return this.db.prepare(`SELECT value, session FROM leases WHERE kind = ?`).all(kind) as { value: string; session: string }[];
+  }
+}

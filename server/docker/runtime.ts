@@ -45,6 +45,22 @@ export interface ContainerState {
   networkMode: string;
   networks: Record<string, EndpointState>;
   ports: PublishedPort[];
+  /** How it was run: what the fix checks and the security tests look at. */
+  host: {
+    privileged: boolean;
+    capAdd: string[];
+    capDrop: string[];
+    readOnly: boolean;
+    securityOpt: string[];
+    init: boolean;
+    memoryBytes: number;
+    nanoCpus: number;
+    pidsLimit: number;
+    dns: string[];
+    extraHosts: string[];
+    mounts: { type: string; source: string; destination: string }[];
+    tmpfs: string[];
+  };
 }
 
 export interface ObjectSummary {
@@ -353,6 +369,24 @@ export class DockerRuntime {
       networkMode: c.HostConfig.NetworkMode ?? '',
       networks,
       ports,
+      host: {
+        privileged: !!c.HostConfig.Privileged,
+        capAdd: c.HostConfig.CapAdd ?? [],
+        capDrop: c.HostConfig.CapDrop ?? [],
+        readOnly: !!c.HostConfig.ReadonlyRootfs,
+        securityOpt: c.HostConfig.SecurityOpt ?? [],
+        init: !!(c.HostConfig as { Init?: boolean }).Init,
+        memoryBytes: c.HostConfig.Memory ?? 0,
+        nanoCpus: c.HostConfig.NanoCpus ?? 0,
+        pidsLimit: c.HostConfig.PidsLimit ?? 0,
+        dns: c.HostConfig.Dns ?? [],
+        extraHosts: c.HostConfig.ExtraHosts ?? [],
+        mounts: [
+          ...(c.Mounts ?? []).map((m) => ({ type: String(m.Type), source: String(m.Source ?? ''), destination: String(m.Destination) })),
+          ...(c.HostConfig.Binds ?? []).map((b) => ({ type: 'bind', source: b.split(':')[0] ?? '', destination: b.split(':')[1] ?? '' })),
+        ],
+        tmpfs: Object.keys((c.HostConfig as { Tmpfs?: Record<string, string> }).Tmpfs ?? {}),
+      },
     };
   }
 

@@ -72,14 +72,17 @@ export function validateLabText(file: string, text: string, ctx: ValidateContext
   return { file, ...(hasError ? {} : { lab }), problems: dedupe(problems) };
 }
 
+/** Each problem once, in file order. */
 function dedupe(problems: Problem[]): Problem[] {
   const seen = new Set<string>();
-  return problems.filter((p) => {
-    const k = `${p.line}:${p.column}:${p.message}`;
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
+  return problems
+    .filter((p) => {
+      const k = `${p.line}:${p.column}:${p.message}`;
+      if (seen.has(k)) return false;
+      seen.add(k);
+      return true;
+    })
+    .sort((a, b) => a.line - b.line || a.column - b.column);
 }
 
 // ---- schema issues -> problems -------------------------------------------------------------

@@ -1,0 +1,81 @@
+// Shared by the integration tests: a throwaway data directory per test file, the real CLI as a
+// child process, and a way to count what a session left on the real daemon.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openApp, type App } from '../server/app.ts';
+import { PROJECT_ROOT } from '../server/config.ts';
+import { LABEL } from '../server/docker/labels.ts';
+import { DockerRuntime } from '../server/docker/runtime.ts';
+
+export const docker = new DockerRuntime();
+
+export function tempDataDir(): string {
+  return mkdtempSync(join(tmpdir(), 'flowlab-test-'));
+}
+
+/** An App on its own data directory; `dispose` tears down every session it started, then deletes it. */
+export function testApp(): App & { dataDir: string; dispose(): Promise<void> } {
+  const dataDir = tempDataDir();
+  const app = openApp({ dataDir });
+  return Object.assign(app, {
+    dataDir,
+    async dispose() {
+      for (const s of app.engine.store.list()) await app.engine.teardown(s.id).catch(() => undefined);
+      app.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  });
+}
+
+export interface Leftovers {
+  containers: string[];
+  networks: string[];
+  services: string[];
+}
+
+/** Objects labelled flowlab.managed=true, for one session or all. */
+export async function leftovers(session?: string): Promise<Leftovers> {
+  const labels: Record<string, string> = { [LABEL.managed]: 'true', ...(session ? { [LABEL.session]: session } : {}) };
+  const [containers, networks, services] = await Promise.all([docker.listContainers(labels), docker.listNetworks(labels), docker.listServices(labels)]);
+  return { containers: containers.map((c) => c.name), networks: networks.map((n) => n.name), services: services.map((s) => s.name) };
+}
+
+export const none: Leftovers = { containers: [], networks: [], services: [] };
+
+/** Waits until nothing of `session` is left (swarm tasks take a moment to go). */
+export async function expectGone(session: string, timeoutMs = 20_000): Promise<Leftovers> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const left = await leftovers(session);
+    if (left.containers.length + left.networks.length + left.services.length === 0 || Date.now() > deadline) return left;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+const BIN = join(PROJECT_ROOT, 'bin', 'flowlab.js');
+
+export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
+  return spawn(process.execPath, [BIN, ...args], { cwd: PROJECT_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+export function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = startCli(args, env);
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -95,6 +95,10 @@ program
     const labs = labSummaries();
     if (opts.json) printJson(labs);
     else if (opts.markdown) {
+      print('# Labs that ship\n');
+      print('Generated from the lab files with `flowlab list --markdown > docs/labs.md`. Labs marked');
+      print('"uses default bridge" or "uses host network" cannot be isolated from other sessions on the');
+      print('same host.\n');
       print('| Lab | Title | Network | Level | Minutes | Variants | Tags |');
       print('|---|---|---|---|---|---|---|');
       for (const l of labs) {

@@ -1,0 +1,67 @@
+// The HTTP API: every reply is { ok, error?, ...data }; bad input gets a clear 4xx and changes
+// nothing; the server never falls over.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, type Running } from '../server/http/server.ts';
+import { expectGone, none, tempDataDir } from './helpers.ts';
+
+let server: Running;
+beforeAll(async () => {
+  server = await startServer({ port: 0, host: '127.0.0.1', settings: { dataDir: tempDataDir() }, background: false, handleSignals: false });
+});
+afterAll(() => server.close());
+
+async function call(method: string, path: string, body?: string, headers: Record<string, string> = { 'content-type': 'application/json' }) {
+  const res = await fetch(`${server.url}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
+  return { status: res.status, body: (await res.json()) as Record<string, any> };
+}
+
+describe('HTTP API', () => {
+  it('binds 127.0.0.1 and answers health and the catalogue', async () => {
+    expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect((await call('GET', '/api/health')).body).toMatchObject({ ok: true, status: 'up' });
+    const labs = await call('GET', '/api/scenarios');
+    expect(labs.body.scenarios.map((l: { id: string }) => l.id)).toContain('bridge-basics');
+    expect(JSON.stringify(labs.body)).not.toMatch(/"answer"|"solution"|"faults"/);
+  });
+
+  it('refuses bad input with what was expected, and keeps serving', async () => {
+    const cases: [string, string, string | undefined, number, RegExp][] = [
+      ['POST', '/api/sessions', '{not json', 400, /expected a JSON body/],
+      ['POST', '/api/sessions', '{"scenario": 5}', 400, /scenario.*expected \{ "scenario"/],
+      ['POST', '/api/sessions', '{"scenario": "bridge-basics", "extra": 1}', 400, /expected \{ "scenario"/],
+      ['POST', '/api/sessions', '{"scenario": "no-such-lab"}', 400, /unknown lab "no-such-lab"/],
+      ['POST', '/api/sessions', JSON.stringify({ scenario: 'x'.repeat(100_000) }), 413, /too large/],
+      ['GET', '/api/sessions/%2e%2e%2fetc', undefined, 400, /expected a session id/],
+      ['GET', '/api/sessions/not-hex!', undefined, 400, /expected a session id of 8-32 hex characters/],
+      ['GET', '/api/sessions/deadbeef', undefined, 404, /unknown session "deadbeef"/],
+      ['DELETE', '/api/sessions/deadbeef', undefined, 404, /unknown session "deadbeef"/],
+      ['GET', '/api/nothing-here', undefined, 404, /no such API route: GET \/api\/nothing-here/],
+    ];
+    for (const [method, path, body, status, error] of cases) {
+      const r = await call(method, path, body);
+      expect(r.status, `${method} ${path}`).toBe(status);
+      expect(r.body.ok).toBe(false);
+      expect(r.body.error, `${method} ${path}`).toMatch(error);
+    }
+    expect((await call('GET', '/api/sessions')).body.sessions).toEqual([]);
+    expect((await call('GET', '/api/health')).status).toBe(200);
+  });
+
+  it('creates, lists, shows and deletes a session', async () => {
+    const created = await call('POST', '/api/sessions', JSON.stringify({ scenario: 'bridge-basics', seed: 3 }));
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const id = created.body.session.session as string;
+    try {
+      expect(created.body.session).toMatchObject({ scenario: 'bridge-basics', seed: 3 });
+      expect((await call('GET', '/api/sessions')).body.sessions.map((s: { session: string }) => s.session)).toEqual([id]);
+      expect((await call('GET', `/api/sessions/${id}`)).body.session).toMatchObject({ session: id, state: 'ready' });
+      const actions = (await call('GET', `/api/sessions/${id}/actions`)).body.actions as { command: string; reveals_fault: boolean }[];
+      expect(actions.length).toBeGreaterThan(5);
+      expect(actions.every((a) => !a.reveals_fault)).toBe(true);
+    } finally {
+      const del = await call('DELETE', `/api/sessions/${id}`);
+      expect(del.body).toMatchObject({ ok: true, removed: { session: id } });
+    }
+    expect(await expectGone(id)).toEqual(none);
+  });
+});

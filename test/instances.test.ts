@@ -1,0 +1,103 @@
+// Several Flowlab processes on one daemon: a `flowlab up` killed with SIGKILL mid-way is swept
+// by `flowlab sweep`, while another live instance's lab stays untouched; SIGTERM makes a server
+// tear down what it owns and exit.
+import type { ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LABEL } from '../server/docker/labels.ts';
+import { cli, docker, expectGone, leftovers, none, sleep, startCli, tempDataDir } from './helpers.ts';
+
+const dataDir = tempDataDir();
+const otherDataDir = tempDataDir();
+const env = { FLOWLAB_DATA: dataDir };
+let server: ChildProcess | undefined;
+let serverUrl = '';
+let serverSession = '';
+const started: string[] = [];
+
+async function waitForLine(child: ChildProcess, re: RegExp, timeoutMs = 60_000): Promise<RegExpExecArray> {
+  let buf = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no line matching ${re} within ${timeoutMs} ms; output:\n${buf}`)), timeoutMs);
+    const onData = (b: Buffer) => {
+      buf += b.toString();
+      const m = re.exec(buf);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m);
+      }
+    };
+    child.stderr!.on('data', onData);
+    child.stdout!.on('data', onData);
+  });
+}
+
+beforeAll(async () => {
+  server = startCli(['serve', '--port', '0'], env);
+  serverUrl = (await waitForLine(server, /serving (http:\/\/127\.0\.0\.1:\d+)/))[1]!;
+  const res = await fetch(`${serverUrl}/api/sessions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ scenario: 'bridge-basics' }) });
+  const body = (await res.json()) as { ok: boolean; session: { session: string }; error?: string };
+  expect(body.error).toBeUndefined();
+  serverSession = body.session.session;
+  started.push(serverSession);
+});
+
+afterAll(async () => {
+  server?.kill('SIGKILL');
+  // Whatever a failed assertion left: remove it by label, then the data directories.
+  for (const id of started) {
+    const left = await leftovers(id);
+    for (const c of left.containers) await docker.removeContainer(c);
+    for (const n of left.networks) await docker.removeNetwork(n).catch(() => undefined);
+  }
+  rmSync(dataDir, { recursive: true, force: true });
+  rmSync(otherDataDir, { recursive: true, force: true });
+});
+
+describe('kill -9 during up, then sweep', () => {
+  it('removes everything the killed up made and nothing of the live server', async () => {
+    const up = startCli(['up', 'bridge-basics'], env);
+    // Kill it once Docker has some of its objects but before it is ready.
+    let victim = '';
+    const deadline = Date.now() + 60_000;
+    while (!victim && Date.now() < deadline) {
+      const containers = await docker.listContainers({ [LABEL.managed]: 'true', [LABEL.registry]: dataDir });
+      victim = containers.map((c) => c.labels[LABEL.session]!).find((s) => s !== serverSession) ?? '';
+      if (!victim) await sleep(20);
+    }
+    up.kill('SIGKILL');
+    await new Promise((r) => up.once('close', r));
+    expect(victim).not.toBe('');
+    started.push(victim);
+    const before = await leftovers(victim);
+    expect(before.containers.length + before.networks.length).toBeGreaterThan(0);
+
+    // Another registry's sweep leaves the server's live session alone (its own registry vouches for it).
+    const other = await cli(['sweep', '--json'], { FLOWLAB_DATA: otherDataDir });
+    expect(other.code).toBe(0);
+    expect((await leftovers(serverSession)).containers.length).toBe(5);
+
+    const sweep = await cli(['sweep', '--json'], env);
+    expect(sweep.code, sweep.stderr).toBe(0);
+    expect(await expectGone(victim)).toEqual(none);
+    const server = await leftovers(serverSession);
+    expect(server.containers.length).toBe(5);
+    expect(server.networks.length).toBe(2);
+
+    const status = await cli(['status', victim, '--json'], env);
+    expect(JSON.parse(status.stdout)).toMatchObject({ session: victim, state: 'failed' });
+  });
+});
+
+describe('SIGTERM to a server', () => {
+  it('tears down the labs it owns within 5 s and exits', async () => {
+    const t0 = Date.now();
+    const exited = new Promise<number | null>((r) => server!.once('close', (code) => r(code)));
+    server!.kill('SIGTERM');
+    const code = await exited;
+    expect(Date.now() - t0).toBeLessThan(6000);
+    expect(code).toBe(0);
+    expect(await leftovers(serverSession)).toEqual(none);
+    server = undefined;
+  });
+});

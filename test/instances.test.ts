@@ -101,3 +101,23 @@ describe('SIGTERM to a server', () => {
     server = undefined;
   });
 });
+
+describe('Ctrl-C during flowlab up', () => {
+  it('removes what was built so far and exits', async () => {
+    const up = startCli(['up', 'bridge-basics'], { FLOWLAB_DATA: otherDataDir });
+    let victim = '';
+    const deadline = Date.now() + 60_000;
+    while (!victim && Date.now() < deadline) {
+      const containers = await docker.listContainers({ [LABEL.managed]: 'true', [LABEL.registry]: otherDataDir });
+      victim = containers[0]?.labels[LABEL.session] ?? '';
+      if (!victim) await sleep(20);
+    }
+    expect(victim).not.toBe('');
+    started.push(victim);
+    const exited = new Promise<number | null>((r) => up.once('close', (code) => r(code)));
+    up.kill('SIGINT');
+    const code = await exited;
+    expect(code).not.toBe(0);
+    expect(await expectGone(victim)).toEqual(none);
+  });
+});

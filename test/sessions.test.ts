@@ -142,3 +142,40 @@ services:
     }
   });
 });
+
+describe("Docker's default bridge", () => {
+  it('has no name resolution between containers, and unknown names are answered by the lab resolver', async () => {
+    const file = join(app.dataDir, 'legacy.yaml');
+    writeFileSync(
+      file,
+      `id: legacy
+title: Legacy
+summary: Two containers on Docker's default bridge.
+level: beginner
+network: bridge
+minutes: 5
+briefing: b
+services:
+  db: { image: toolbox, command: "lab-serve tcp --port 5432", expose: [5432] }
+  app: { image: toolbox }
+`,
+    );
+    const topo = await app.engine.up(loadLab(file));
+    try {
+      const resolverIp = (await docker.inspectContainer(`fl-${topo.session}-lab-dns`))!.networks.bridge!.ip;
+      const dbIp = topo.services.find((s) => s.name === 'db')!.networks.bridge!.ip;
+      expect(dbIp).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+      const run = async (cmd: string) => {
+        const r = await docker.exec(`fl-${topo.session}-app`, ['sh', '-c', cmd], { timeoutMs: 15_000 });
+        return r.stdout + r.stderr;
+      };
+      expect(await run('cat /etc/resolv.conf')).toMatch(new RegExp(`^nameserver ${resolverIp.replace(/\./g, '\\.')}$`, 'm'));
+      expect(await run('getent hosts db || echo no-such-host')).toMatch(/no-such-host/);
+      expect(await run('dig +time=3 +tries=1 db')).toMatch(/status: NXDOMAIN/);
+      expect(await run(`echo hi | nc -q 1 -w 2 ${dbIp} 5432`)).toMatch(/hi/);
+    } finally {
+      await app.engine.down(topo.session);
+    }
+    expect(await expectGone(topo.session)).toEqual(none);
+  });
+});

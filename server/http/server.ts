@@ -71,7 +71,8 @@ export function createHttpApp(app: App, images: ImagesState): express.Express {
         const issue = body.error.issues[0]!;
         throw new HttpError(400, `invalid body at ${issue.path.join('.') || '(top level)'}: ${issue.message}; expected { "scenario": "<lab id>", "seed"?: <integer> }`);
       }
-      if (images.state === 'building' || images.state === 'checking') throw new HttpError(503, `lab images are still being prepared (${images.detail}); try again shortly`);
+      // While images are only being checked, `up` joins that check; a real build takes minutes.
+      if (images.state === 'building') throw new HttpError(503, `lab images are still being built (${images.detail}); try again shortly`);
       const entry = loadLab(body.data.scenario, await validateContext(app.docker));
       const topology = await app.engine.up(entry, body.data.seed !== undefined ? { seed: body.data.seed } : {});
       res.status(201);
@@ -138,8 +139,8 @@ export async function startServer(opts: ServeOptions): Promise<Running> {
       try {
         const swept = await app.engine.sweep();
         if (swept.removed.length > 0) log(`swept ${swept.removed.length} dead session(s)`);
-        images.state = 'building';
         await ensureLabImages(app.docker, (line) => {
+          if (/^(building|base image|pulling|cannot pull|installing|importing|debootstrap)/.test(line)) images.state = 'building';
           images.detail = line.trim();
           images.log = [...images.log.slice(-50), line];
           log(line);

@@ -1,7 +1,7 @@
 // Shared by the integration tests: a throwaway data directory per test file, the real CLI as a
 // child process, and a way to count what a session left on the real daemon.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openApp, type App } from '../server/app.ts';
@@ -79,3 +79,10 @@ export function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliRes
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Writes a small lab file: the required header for `id`, then `body` (services, networks...). */
+export function writeLab(dir: string, id: string, body: string, network: 'bridge' | 'host' | 'overlay' = 'bridge'): string {
+  const file = join(dir, `${id}.yaml`);
+  writeFileSync(file, `id: ${id}\ntitle: ${id}\nsummary: A lab made by a test.\nlevel: beginner\nnetwork: ${network}\nminutes: 5\nbriefing: b\n${body}`);
+  return file;
+}

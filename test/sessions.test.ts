@@ -1,12 +1,10 @@
 // Sessions side by side and sessions that fail: five bridge-basics at once never collide; a
 // service that never gets ready fails the `up` with its name, state and logs, and the half-built
 // lab is removed.
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadLab } from '../server/lab/catalogue.ts';
 import type { Topology } from '../server/protocol/session.ts';
-import { docker, expectGone, leftovers, none, testApp } from './helpers.ts';
+import { docker, expectGone, leftovers, none, testApp, writeLab } from './helpers.ts';
 
 const app = testApp();
 afterAll(() => app.dispose());
@@ -39,22 +37,11 @@ describe('five sessions of bridge-basics at once', () => {
 });
 
 describe('a lab that never gets ready', () => {
-  const file = join(app.dataDir, 'broken.yaml');
-  writeFileSync(
-    file,
-    `id: never-ready
-title: Never ready
-summary: One service listens on the wrong port.
-level: beginner
-network: bridge
-minutes: 5
-briefing: b
-networks: { net: {} }
+  const file = writeLab(app.dataDir, 'never-ready', `networks: { net: {} }
 services:
   good: { image: toolbox, command: "lab-serve tcp --port 7000", networks: [net], expose: [7000] }
   bad: { image: toolbox, command: "sh -c 'echo starting up; echo cannot bind, giving up >&2; lab-serve tcp --port 9999'", networks: [net], expose: [8080] }
-`,
-  );
+`)
 
   it('fails the up with the service name, its state and its last log lines, and removes the half-built lab', async () => {
     const engine = app.engine;
@@ -84,21 +71,10 @@ services:
     const blocker = createServer();
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
     const port = (blocker.address() as { port: number }).port;
-    const fixed = join(app.dataDir, 'fixed-port.yaml');
-    writeFileSync(
-      fixed,
-      `id: fixed-port
-title: Fixed port
-summary: s
-level: beginner
-network: bridge
-minutes: 5
-briefing: b
-networks: { net: {} }
+    const fixed = writeLab(app.dataDir, 'fixed-port', `networks: { net: {} }
 services:
   web: { image: toolbox, command: "lab-serve http --port 80", networks: [net], ports: ["127.0.0.1:${port}:80"] }
-`,
-    );
+`)
     const before = new Set(app.engine.store.list().map((s) => s.id));
     try {
       await expect(app.engine.up(loadLab(fixed))).rejects.toThrow(/service "web" cannot publish its port: .*another program holds that host port/);
@@ -112,17 +88,7 @@ services:
 
 describe('dependencies', () => {
   it('starts a service only after what it depends on is ready when asked (service_healthy)', async () => {
-    const file = join(app.dataDir, 'deps.yaml');
-    writeFileSync(
-      file,
-      `id: deps
-title: Deps
-summary: s
-level: beginner
-network: bridge
-minutes: 5
-briefing: b
-networks: { net: {} }
+    const file = writeLab(app.dataDir, 'deps', `networks: { net: {} }
 services:
   db: { image: toolbox, command: "sh -c 'sleep 1; exec lab-serve tcp --port 5432'", networks: [net], expose: [5432] }
   app:
@@ -130,8 +96,7 @@ services:
     command: "sh -c 'echo hi | nc -q 1 -w 1 db 5432 > /tmp/first-contact; exec sleep infinity'"
     networks: [net]
     depends_on: { db: { condition: service_healthy } }
-`,
-    );
+`)
     let topo: Topology | undefined;
     try {
       topo = await app.engine.up(loadLab(file));
@@ -145,21 +110,10 @@ services:
 
 describe("Docker's default bridge", () => {
   it('has no name resolution between containers, and unknown names are answered by the lab resolver', async () => {
-    const file = join(app.dataDir, 'legacy.yaml');
-    writeFileSync(
-      file,
-      `id: legacy
-title: Legacy
-summary: Two containers on Docker's default bridge.
-level: beginner
-network: bridge
-minutes: 5
-briefing: b
-services:
+    const file = writeLab(app.dataDir, 'legacy', `services:
   db: { image: toolbox, command: "lab-serve tcp --port 5432", expose: [5432] }
   app: { image: toolbox }
-`,
-    );
+`)
     const topo = await app.engine.up(loadLab(file));
     try {
       const resolverIp = (await docker.inspectContainer(`fl-${topo.session}-lab-dns`))!.networks.bridge!.ip;

@@ -128,27 +128,26 @@ export class DockerRuntime {
     return new DockerRuntime(this.docker, sink, opts.revealsFault ?? false);
   }
 
+  /** A call that changes something: recorded as its docker CLI command first. */
   private async act<T>(command: string, what: string, call: () => Promise<T>, ok: (status: number | undefined) => boolean = () => false): Promise<T | undefined> {
     this.sink?.({ command, revealsFault: this.revealsFault });
-    const started = TRACE ? performance.now() : 0;
     try {
-      const out = await call();
-      if (TRACE) process.stderr.write(`[docker ${(performance.now() - started).toFixed(0)} ms] ${what}\n`);
-      return out;
+      return await this.ask(what, call);
     } catch (e) {
-      if (ok(statusOf(e))) return undefined;
-      throw new DockerError(`${what} failed: ${reasonOf(e)}`, statusOf(e));
+      if (e instanceof DockerError && ok(e.status)) return undefined;
+      throw e;
     }
   }
 
+  /** A call that only reads. */
   private async ask<T>(what: string, call: () => Promise<T>): Promise<T> {
     const started = TRACE ? performance.now() : 0;
     try {
-      const out = await call();
-      if (TRACE) process.stderr.write(`[docker ${(performance.now() - started).toFixed(0)} ms] ${what}\n`);
-      return out;
+      return await call();
     } catch (e) {
       throw new DockerError(`${what} failed: ${reasonOf(e)}`, statusOf(e));
+    } finally {
+      if (TRACE) process.stderr.write(`[docker ${(performance.now() - started).toFixed(0)} ms] ${what}\n`);
     }
   }
 

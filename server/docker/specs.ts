@@ -39,7 +39,18 @@ export interface HealthcheckSpec {
   startPeriodMs?: number;
 }
 
-export interface ContainerSpec {
+/** What every lab container or task gets: its privileges, limits and writable paths. */
+export interface RunLimits {
+  capAdd: string[];
+  capDrop: string[];
+  readOnly: boolean;
+  tmpfs: Record<string, string>;
+  memoryBytes: number;
+  nanoCpus: number;
+  pidsLimit: number;
+}
+
+export interface ContainerSpec extends RunLimits {
   name: string;
   image: string;
   command?: string[];
@@ -54,17 +65,10 @@ export interface ContainerSpec {
   dnsOptions: string[];
   extraHosts: string[];
   healthcheck?: HealthcheckSpec;
-  capAdd: string[];
-  capDrop: string[];
-  readOnly: boolean;
-  tmpfs: Record<string, string>;
-  memoryBytes: number;
-  nanoCpus: number;
-  pidsLimit: number;
   init: boolean;
 }
 
-export interface SwarmServiceSpec {
+export interface SwarmServiceSpec extends RunLimits {
   name: string;
   image: string;
   command?: string[];
@@ -74,12 +78,5 @@ export interface SwarmServiceSpec {
   replicas: number;
   endpointMode: 'vip' | 'dnsrr';
   dns: string[];
-  capAdd: string[];
-  capDrop: string[];
-  readOnly: boolean;
-  tmpfs: Record<string, string>;
-  memoryBytes: number;
-  nanoCpus: number;
-  pidsLimit: number;
   healthcheck?: HealthcheckSpec;
 }

@@ -34,7 +34,8 @@ export function canInstallPackages(): boolean {
 
 let aptUpdated = false;
 
-function runLogged(cmd: string, args: string[], progress: (line: string) => void): Promise<void> {
+/** Runs a host command, passing its output line by line to `progress`; rejects with its tail. */
+export function runLogged(cmd: string, args: string[], progress: (line: string) => void): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
     let tail = '';

@@ -9,7 +9,7 @@ import { join, relative } from 'node:path';
 import { IMAGES_DIR } from '../config.ts';
 import type { DockerRuntime } from '../docker/runtime.ts';
 import { LAB_IMAGES, type LabImage } from '../lab/lab-images.ts';
-import { commandExists, installDebianPackages, canInstallPackages } from '../env/system.ts';
+import { canInstallPackages, commandExists, installDebianPackages, runLogged } from '../env/system.ts';
 
 export const DEFAULT_BASE = 'debian:bookworm-slim';
 export const BOOTSTRAP_BASE = 'flowlab/base:bookworm';
@@ -57,21 +57,6 @@ async function ensureBase(rt: DockerRuntime, progress: Progress): Promise<{ ref:
   return { ref: BOOTSTRAP_BASE, id: info.id };
 }
 
-function run(cmd: string, args: string[], progress: Progress): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let tail = '';
-    const onData = (b: Buffer) => {
-      tail = (tail + b.toString()).slice(-2000);
-      for (const line of b.toString().split('\n')) if (line.trim()) progress(line.trim());
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new ImageError(`${cmd} ${args.join(' ')} exited with ${code}:\n${tail}`))));
-  });
-}
-
 /** debootstrap a minimal Debian into a temporary folder and `docker import` it. */
 export async function bootstrapBase(rt: DockerRuntime, progress: Progress): Promise<void> {
   if (!commandExists('debootstrap')) {
@@ -83,7 +68,7 @@ export async function bootstrapBase(rt: DockerRuntime, progress: Progress): Prom
   }
   const dir = mkdtempSync(join(tmpdir(), 'flowlab-base-'));
   try {
-    await run('debootstrap', ['--variant=minbase', 'bookworm', dir, DEBIAN_MIRROR], (l) => progress(`debootstrap: ${l}`));
+    await runLogged('debootstrap', ['--variant=minbase', 'bookworm', dir, DEBIAN_MIRROR], (l) => progress(`debootstrap: ${l}`));
     for (const p of ['usr/share/doc', 'usr/share/man', 'usr/share/info', 'usr/share/locale', 'var/cache/apt/archives', 'var/lib/apt/lists']) {
       rmSync(join(dir, p), { recursive: true, force: true });
     }

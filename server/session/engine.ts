@@ -8,7 +8,6 @@ import { FEATURE_WHY, kernelFeatures } from '../env/kernel.ts';
 import { ensureLabImages } from '../images/build.ts';
 import { labRequirements } from '../lab/requirements.ts';
 import type { CatalogueEntry } from '../lab/catalogue.ts';
-import { LAB_IMAGES } from '../lab/lab-images.ts';
 import { networkDriver } from '../lab/model.ts';
 import type { Lab } from '../lab/schema.ts';
 import type { SessionState, SessionSummary, Topology, TopologyService } from '../protocol/session.ts';
@@ -83,9 +82,8 @@ export class SessionEngine {
   async up(entry: CatalogueEntry, opts: UpOptions = {}): Promise<Topology> {
     const { lab } = entry;
     const progress = opts.progress ?? (() => {});
-    const usesLabImages = Object.values(lab.services).some((s) => LAB_IMAGES.some((i) => i.name === s.image || i.ref === s.image));
-    // The resolver runs from the toolbox, so every lab with bridged services needs it.
-    if (usesLabImages || Object.keys(lab.services).length > 0) await ensureLabImages(this.docker, progress);
+    // The lab resolver runs from the toolbox, so every lab needs the lab images.
+    await ensureLabImages(this.docker, progress);
     if (lab.network === 'overlay' || Object.values(lab.networks).some((n) => n?.driver === 'overlay')) await this.ensureSwarm(opts.initSwarm ?? this.settings.initSwarm, progress);
 
     const seed = opts.seed ?? randomSeed();
@@ -168,47 +166,26 @@ export class SessionEngine {
     const created = new Map<string, Promise<void>>();
     const started = new Map<string, Promise<void>>();
     const ready = new Map<string, Promise<void>>();
-    const create = (s: PlannedService): Promise<void> => {
-      let p = created.get(s.name);
-      if (!p) {
+    const create = (s: PlannedService): Promise<void> =>
+      once(created, s.name, async () => {
         // A container sharing another's network namespace can only be created after it.
         const shares = s.model.attachment.kind === 'service' ? byName.get(s.model.attachment.service) : undefined;
-        p = (async () => {
-          if (shares) await create(shares);
-          check();
-          if (s.container) await rt.createContainer(s.container);
-        })();
-        created.set(s.name, p);
-      }
-      return p;
-    };
-    const start = (s: PlannedService): Promise<void> => {
-      let p = started.get(s.name);
-      if (!p) {
-        p = (async () => {
-          await Promise.all([
-            create(s),
-            ...s.model.dependsOn.map((d) => (d.healthy ? whenReady(byName.get(d.service)!) : start(byName.get(d.service)!))),
-          ]);
-          check();
-          await this.startOne(rt, s);
-        })();
-        started.set(s.name, p);
-      }
-      return p;
-    };
-    const whenReady = (s: PlannedService): Promise<void> => {
-      let p = ready.get(s.name);
-      if (!p) {
-        p = (async () => {
-          await start(s);
-          await this.waitReady(rt, s);
-          progress(`  ${s.name} ready`);
-        })();
-        ready.set(s.name, p);
-      }
-      return p;
-    };
+        if (shares) await create(shares);
+        check();
+        if (s.container) await rt.createContainer(s.container);
+      });
+    const start = (s: PlannedService): Promise<void> =>
+      once(started, s.name, async () => {
+        await Promise.all([create(s), ...s.model.dependsOn.map((d) => (d.healthy ? whenReady : start)(byName.get(d.service)!))]);
+        check();
+        await this.startOne(rt, s);
+      });
+    const whenReady = (s: PlannedService): Promise<void> =>
+      once(ready, s.name, async () => {
+        await start(s);
+        await this.waitReady(rt, s);
+        progress(`  ${s.name} ready`);
+      });
     // Wait for every branch to settle before reporting, so teardown never races a create.
     const results = await Promise.allSettled(plan.services.map(whenReady));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -429,6 +406,16 @@ export class SessionEngine {
     }
     return this.store.list(['starting', 'ready']).map((r) => this.summary(r));
   }
+}
+
+/** The one promise for `key`, made on first ask. */
+function once<T>(map: Map<string, Promise<T>>, key: string, make: () => Promise<T>): Promise<T> {
+  let p = map.get(key);
+  if (!p) {
+    p = make();
+    map.set(key, p);
+  }
+  return p;
 }
 
 function isLive(state: SessionState, owner: { pid: number; host: string; start: string | null }): boolean {

@@ -16,10 +16,12 @@ const LAYERS: [string, number][] = [
   ['server/store/', 3],
   ['server/images/', 4],
   ['server/session/', 5],
-  ['server/app.ts', 6],
-  ['server/env/doctor.ts', 6],
-  ['server/http/', 7],
-  ['server/cli/', 8],
+  ['server/probe/', 6],
+  ['server/fault/', 6],
+  ['server/app.ts', 7],
+  ['server/env/doctor.ts', 7],
+  ['server/http/', 8],
+  ['server/cli/', 9],
 ];
 /** Layers that must not import each other even though they share a rank. */
 const SEPARATE = [['server/lab/', 'server/docker/']];
@@ -49,12 +51,14 @@ const graph = new Map<string, string[]>();
 for (const file of ROOTS.flatMap(files)) {
   const text = readFileSync(join(PROJECT_ROOT, file), 'utf8');
   const deps: string[] = [];
-  for (const m of text.matchAll(/^\s*(?:import|export)\s[^;]*?from\s+'([^']+)'|^\s*import\s+'([^']+)'|import\('([^']+)'\)/gm)) {
-    const spec = m[1] ?? m[2] ?? m[3]!;
+  // Type-only imports vanish at run time: they count for layers, not for cycles.
+  for (const m of text.matchAll(/^\s*(import type|import|export)\s[^;]*?from\s+'([^']+)'|^\s*import\s+'([^']+)'|import\('([^']+)'\)/gm)) {
+    const typeOnly = m[1] === 'import type';
+    const spec = m[2] ?? m[3] ?? m[4]!;
     if (!spec.startsWith('.')) continue;
     if (spec.startsWith('../../../')) problems.push(`${file}: deep relative import "${spec}"; import from a nearer module`);
     const target = relative(PROJECT_ROOT, resolve(dirname(join(PROJECT_ROOT, file)), spec));
-    deps.push(target);
+    if (!typeOnly) deps.push(target);
     if (file.startsWith('web/') && !target.startsWith('web/') && !target.startsWith('server/protocol/')) {
       problems.push(`${file}: the web app imports "${target}"; it may import only server/protocol/ from the server`);
     }

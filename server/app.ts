@@ -2,6 +2,7 @@
 // Docker connection and the session engine.
 import { loadSettings, type Settings } from './config.ts';
 import { DockerRuntime } from './docker/runtime.ts';
+import { Faults } from './fault/faults.ts';
 import { catalogue } from './lab/catalogue.ts';
 import { isolationLimits } from './lab/model.ts';
 import type { ValidateContext } from './lab/validate.ts';
@@ -21,6 +22,15 @@ export function openApp(overrides: Partial<Settings> = {}): App {
   const db = openDb(settings.dataDir);
   const docker = new DockerRuntime();
   const engine = new SessionEngine(settings, db, docker);
+  engine.hooks = {
+    // A lab's faults and its variant's apply once every service is ready.
+    afterReady: async (live, variant) => {
+      const faults = new Faults(live);
+      for (const f of live.lab.faults) await faults.apply(f, 'lab');
+      for (const f of variant?.faults ?? []) await faults.apply(f, 'variant');
+    },
+    settleFault: (live, fault) => new Faults(live).settle(fault),
+  };
   return { settings, engine, docker, close: () => db.close() };
 }
 

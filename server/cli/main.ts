@@ -9,6 +9,9 @@ import { checkFiles, loadLab } from '../lab/catalogue.ts';
 import { formatProblem } from '../lab/problems.ts';
 import { loadSettings } from '../config.ts';
 import { startServer } from '../http/server.ts';
+import { Prober } from '../probe/prober.ts';
+import { faultFromWords, Faults } from '../fault/faults.ts';
+import type { FaultRecord } from '../store/faults.ts';
 import { CliError, print, printJson, progress, table } from './output.ts';
 
 const program = new Command('flowlab')
@@ -198,6 +201,58 @@ program
   });
 
 program
+  .command('probe')
+  .description('ask, from a service or the Docker host, whether a name resolves or a port answers')
+  .argument('<session>', 'a session id')
+  .argument('[from]', 'a service, or host')
+  .argument('[target]', 'dns:<name>[/A|AAAA|SRV|PTR], tcp:<host>:<port>, udp:<host>:<port>, http://<host>:<port>/<path>, icmp:<host>, mtu:<host>:<size>')
+  .option('--matrix', "the lab's probes plus every service towards every other service's names and ports")
+  .option('--timeout <ms>', 'how long each probe may take', intArg('--timeout'))
+  .option('--json', 'print as JSON')
+  .action(async (session: string, from: string | undefined, target: string | undefined, opts: { matrix?: boolean; timeout?: number; json?: boolean }) => {
+    if (!opts.matrix && (!from || !target)) throw new CliError('expected <from> and <target>, or --matrix (see flowlab probe --help)', 2);
+    await withApp(async (app) => {
+      const prober = new Prober(app.engine.live(session));
+      const o = opts.timeout !== undefined ? { timeoutMs: opts.timeout } : {};
+      const results = opts.matrix ? await prober.matrix(o) : await prober.run([{ from: from!, to: target! }], o);
+      if (opts.json) printJson(opts.matrix ? { results } : results[0]);
+      else print(table([['FROM', 'TARGET', 'STATUS', 'MS', 'SEE IT WITH'], ...results.map((r) => [r.from, r.target, r.status, String(r.latency_ms), r.command])]));
+    });
+  });
+
+program
+  .command('fault')
+  .description("break a running lab by hand, or undo it (a trainer's tool; list shows the ground truth)")
+  .usage('<session> apply <type> [key=value...] | <session> revert <fault> | <session> list')
+  .argument('<session>', 'a session id')
+  .argument('<action>', 'apply, revert or list')
+  .argument('[args...]', 'for apply: a fault type and key=value parameters named as in lab files; for revert: the fault id')
+  .option('--json', 'print as JSON')
+  .action(async (session: string, action: string, args: string[], opts: { json?: boolean }) => {
+    await withApp(async (app) => {
+      const faults = new Faults(app.engine.live(session));
+      if (action === 'apply') {
+        const [type, ...params] = args;
+        if (!type) throw new CliError('expected a fault type: flowlab fault <session> apply <type> key=value ...', 2);
+        const rec = await faults.apply(faultFromWords(type, params), 'manual');
+        if (opts.json) printJson(faultJson(rec));
+        else print(`applied ${rec.type} as ${rec.id}: ${rec.describe.summary}\nundo with: flowlab fault ${session} revert ${rec.id}`);
+      } else if (action === 'revert') {
+        if (args.length !== 1) throw new CliError('expected one fault id: flowlab fault <session> revert <fault>', 2);
+        const rec = await faults.revert(args[0]!);
+        if (opts.json) printJson(faultJson(rec));
+        else print(`reverted ${rec.type} (${rec.id})`);
+      } else if (action === 'list') {
+        const list = faults.list();
+        if (opts.json) printJson(list.map(faultJson));
+        else print(table([['FAULT', 'TYPE', 'STATE', 'ORIGIN', 'WHAT'], ...list.map((f) => [f.id, f.type, f.state, f.origin, (f.describe as { summary?: string } | null)?.summary ?? ''])]));
+      } else {
+        throw new CliError(`unknown fault action "${action}"; expected apply, revert or list`, 2);
+      }
+    });
+  });
+
+program
   .command('sweep')
   .description('remove what dead sessions left on the daemon (never a live session)')
   .option('--json', 'print as JSON')
@@ -215,6 +270,10 @@ program
 let keepRunning = false;
 
 /** Runs a command; resolves to its exit code, or undefined when it keeps serving. */
+function faultJson(f: FaultRecord) {
+  return { fault: f.id, type: f.type, params: f.params, origin: f.origin, state: f.state, error: f.error, describe: f.describe };
+}
+
 export async function main(argv: string[]): Promise<number | undefined> {
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -13,7 +13,8 @@ export const LABEL = {
   role: 'flowlab.role',
 } as const;
 
-export type Role = 'service' | 'network' | 'resolver' | 'helper';
+/** `helper`: passing (removed when its creator is gone); `fault`: part of an applied fault. */
+export type Role = 'service' | 'network' | 'resolver' | 'helper' | 'fault';
 
 export interface SessionRef {
   session: string;

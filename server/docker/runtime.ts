@@ -74,6 +74,13 @@ export interface NetworkSummary extends ObjectSummary {
   subnets: string[];
 }
 
+export interface NetworkDetails extends NetworkSummary {
+  internal: boolean;
+  attachable: boolean;
+  options: Record<string, string>;
+  containers: { id: string; name: string; ipv4: string }[];
+}
+
 export interface ExecResult {
   exitCode: number;
   stdout: string;
@@ -276,6 +283,32 @@ export class DockerRuntime {
     );
   }
 
+  async disconnect(network: string, container: string): Promise<void> {
+    await this.act(cli.commandLine(['docker', 'network', 'disconnect', '--force', network, container]), `docker network disconnect ${network} ${container}`, () =>
+      this.docker.getNetwork(network).disconnect({ Container: container, Force: true }),
+    );
+  }
+
+  async inspectNetwork(nameOrId: string): Promise<NetworkDetails | undefined> {
+    try {
+      const n = await this.docker.getNetwork(nameOrId).inspect();
+      return {
+        id: n.Id,
+        name: n.Name,
+        driver: n.Driver,
+        internal: !!n.Internal,
+        attachable: !!n.Attachable,
+        options: n.Options ?? {},
+        labels: n.Labels ?? {},
+        subnets: (n.IPAM?.Config ?? []).map((c: { Subnet?: string }) => c.Subnet).filter((x: string | undefined): x is string => !!x),
+        containers: Object.entries(n.Containers ?? {}).map(([id, c]) => ({ id, name: String((c as { Name?: string }).Name ?? ''), ipv4: String((c as { IPv4Address?: string }).IPv4Address ?? '').split('/')[0] ?? '' })),
+      };
+    } catch (e) {
+      if (statusOf(e) === 404) return undefined;
+      throw new DockerError(`docker network inspect ${nameOrId} failed: ${reasonOf(e)}`, statusOf(e));
+    }
+  }
+
   // ---- containers ----
 
   async createContainer(spec: ContainerSpec): Promise<string> {
@@ -332,6 +365,22 @@ export class DockerRuntime {
 
   async startContainer(nameOrId: string): Promise<void> {
     await this.act(cli.simple.start(nameOrId), `docker start ${nameOrId}`, () => this.docker.getContainer(nameOrId).start(), (s) => s === 304);
+  }
+
+  async stopContainer(nameOrId: string, timeoutS = 1): Promise<void> {
+    await this.act(cli.commandLine(['docker', 'stop', '--time', String(timeoutS), nameOrId]), `docker stop ${nameOrId}`, () => this.docker.getContainer(nameOrId).stop({ t: timeoutS }), (s) => s === 304);
+  }
+
+  async killContainer(nameOrId: string): Promise<void> {
+    await this.act(cli.commandLine(['docker', 'kill', nameOrId]), `docker kill ${nameOrId}`, () => this.docker.getContainer(nameOrId).kill(), (s) => s === 409);
+  }
+
+  async pauseContainer(nameOrId: string): Promise<void> {
+    await this.act(cli.commandLine(['docker', 'pause', nameOrId]), `docker pause ${nameOrId}`, () => this.docker.getContainer(nameOrId).pause());
+  }
+
+  async unpauseContainer(nameOrId: string): Promise<void> {
+    await this.act(cli.commandLine(['docker', 'unpause', nameOrId]), `docker unpause ${nameOrId}`, () => this.docker.getContainer(nameOrId).unpause(), (s) => s === 409);
   }
 
   async removeContainer(nameOrId: string): Promise<void> {
@@ -409,6 +458,30 @@ export class DockerRuntime {
     }
   }
 
+  /**
+   * Runs a container to completion (`docker run --rm`): its exit code and output. The container
+   * is removed whatever happens.
+   */
+  async runToCompletion(spec: ContainerSpec, timeoutMs: number): Promise<ExecResult> {
+    this.sink?.({ command: cli.containerCreate(spec).replace(/^docker create /, 'docker run --rm '), revealsFault: this.revealsFault });
+    const quiet = this.scoped(undefined);
+    try {
+      await quiet.createContainer(spec);
+      await quiet.startContainer(spec.name);
+      const container = this.docker.getContainer(spec.name);
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = await Promise.race([
+        container.wait().then(() => false),
+        new Promise<boolean>((r) => (timer = setTimeout(() => r(true), timeoutMs))),
+      ]).finally(() => clearTimeout(timer));
+      const state = await quiet.inspectContainer(spec.name);
+      const out = await quiet.logs(spec.name, 10_000);
+      return { exitCode: timedOut ? -1 : state?.exitCode ?? -1, stdout: out, stderr: '', timedOut };
+    } finally {
+      await quiet.removeContainer(spec.name).catch(() => undefined);
+    }
+  }
+
   /** Runs a command in a running container. Not recorded unless `record` is set. */
   async exec(nameOrId: string, cmd: string[], opts: { timeoutMs?: number; record?: boolean } = {}): Promise<ExecResult> {
     if (opts.record) this.sink?.({ command: cli.simple.exec(nameOrId, cmd), revealsFault: this.revealsFault });
@@ -471,6 +544,57 @@ export class DockerRuntime {
 
   async removeService(nameOrId: string): Promise<void> {
     await this.act(cli.simple.removeService(nameOrId), `docker service rm ${nameOrId}`, () => this.docker.getService(nameOrId).remove(), (s) => s === 404 || s === 503);
+  }
+
+  async scaleService(nameOrId: string, replicas: number): Promise<void> {
+    await this.updateService(nameOrId, cli.commandLine(['docker', 'service', 'scale', '--detach', `${nameOrId}=${replicas}`]), (spec) => {
+      spec.Mode = { Replicated: { Replicas: replicas } };
+    });
+  }
+
+  async setEndpointMode(nameOrId: string, mode: 'vip' | 'dnsrr'): Promise<void> {
+    await this.updateService(nameOrId, cli.commandLine(['docker', 'service', 'update', '--detach', '--endpoint-mode', mode, nameOrId]), (spec) => {
+      spec.EndpointSpec = { ...(spec.EndpointSpec ?? {}), Mode: mode };
+    });
+  }
+
+  async setServiceNetworks(nameOrId: string, networks: EndpointSpec[], command: string): Promise<void> {
+    await this.updateService(nameOrId, command, (spec) => {
+      const template = (spec.TaskTemplate ?? {}) as { Networks?: { Target: string; Aliases?: string[] }[] };
+      template.Networks = networks.map((n) => ({ Target: n.network, Aliases: n.aliases }));
+      spec.TaskTemplate = template as Docker.ServiceSpec['TaskTemplate'];
+    });
+  }
+
+  async serviceInfo(nameOrId: string): Promise<{ replicas: number; endpointMode: string; networks: string[] } | undefined> {
+    const spec = await this.serviceSpec(nameOrId);
+    if (!spec) return undefined;
+    const template = (spec.TaskTemplate ?? {}) as { Networks?: { Target: string }[] };
+    return {
+      replicas: spec.Mode?.Replicated?.Replicas ?? 0,
+      endpointMode: spec.EndpointSpec?.Mode ?? 'vip',
+      networks: (template.Networks ?? []).map((n) => n.Target),
+    };
+  }
+
+  /** The service's spec as Docker holds it, changed by `modify` and written back (`docker service update`). */
+  private async updateService(nameOrId: string, command: string, modify: (spec: Docker.ServiceSpec) => void): Promise<void> {
+    await this.act(command, `docker service update ${nameOrId}`, async () => {
+      const svc = this.docker.getService(nameOrId);
+      const info = (await svc.inspect()) as { Version: { Index: number }; Spec: Docker.ServiceSpec };
+      const spec = structuredClone(info.Spec);
+      modify(spec);
+      await svc.update({ _query: { version: info.Version.Index }, _body: spec } as unknown as Docker.ServiceSpec);
+    });
+  }
+
+  private async serviceSpec(nameOrId: string): Promise<Docker.ServiceSpec | undefined> {
+    try {
+      return ((await this.docker.getService(nameOrId).inspect()) as { Spec: Docker.ServiceSpec }).Spec;
+    } catch (e) {
+      if (statusOf(e) === 404) return undefined;
+      throw new DockerError(`docker service inspect ${nameOrId} failed: ${reasonOf(e)}`, statusOf(e));
+    }
   }
 
   async listServices(labels: LabelFilter): Promise<ObjectSummary[]> {

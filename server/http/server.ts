@@ -9,6 +9,8 @@ import { WEB_DIST_DIR, type Settings } from '../config.ts';
 import { ensureLabImages } from '../images/build.ts';
 import { loadLab, LabError } from '../lab/catalogue.ts';
 import { createSessionBodySchema } from '../protocol/session.ts';
+import { probeRequestSchema } from '../protocol/probe.ts';
+import { ProbeError, Prober } from '../probe/prober.ts';
 import { SESSION_ID_RE } from '../docker/labels.ts';
 import { SessionError } from '../session/engine.ts';
 
@@ -89,6 +91,19 @@ export function createHttpApp(app: App, images: ImagesState): express.Express {
     return { actions: app.engine.store.actions(id, { includeRevealing: false }) };
   }));
 
+  web.post(
+    '/api/sessions/:id/probes',
+    wrap(async (req) => {
+      const id = sessionParam(req);
+      const body = probeRequestSchema.safeParse(req.body ?? {});
+      if (!body.success) throw new HttpError(400, 'invalid body; expected { "from": "<service or host>", "target": "<probe target>" } or { "matrix": true }');
+      const prober = new Prober(app.engine.live(id));
+      const opts = body.data.timeout_ms !== undefined ? { timeoutMs: body.data.timeout_ms } : {};
+      if ('matrix' in body.data) return { results: await prober.matrix(opts) };
+      return { result: (await prober.run([{ from: body.data.from, to: body.data.target }], opts))[0] };
+    }),
+  );
+
   web.delete('/api/sessions/:id', wrap(async (req) => ({ removed: await app.engine.down(sessionParam(req)) })));
 
   web.use('/api', (req, res) => {
@@ -112,6 +127,7 @@ export function createHttpApp(app: App, images: ImagesState): express.Express {
       : err instanceof LabError ? 400
       : err instanceof SessionError && /unknown session/.test(e.message) ? 404
       : err instanceof SessionError ? 409
+      : err instanceof ProbeError ? 400
       : 500;
     const message = e.type === 'entity.parse.failed' ? `expected a JSON body: ${e.message}` : e.message;
     res.status(status).json({ ok: false, error: message });

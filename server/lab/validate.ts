@@ -354,28 +354,7 @@ function checkLab(lab: Lab, source: LabSource, ctx: ValidateContext): Problem[] 
     return !!flow && [flow[1], flow[2]].every((s) => byName.has(s!) || s === 'host' || s === 'lab-dns');
   }
   function checkFault(f: Fault, path: YamlPath) {
-    const svc = 'service' in f ? f.service : undefined;
-    if (svc !== undefined && !byName.has(svc)) {
-      error([...path, 'service'], `unknown service "${svc}"${didYouMean(svc, serviceNames)}; expected one of: ${serviceNames.join(', ')}`);
-    }
-    for (const key of ['network', 'to'] as const) {
-      const net = key in f ? (f as Record<string, unknown>)[key] : undefined;
-      if (typeof net === 'string' && !(net in lab.networks)) {
-        error([...path, key], `unknown network "${net}"${didYouMean(net, networkNames)}; expected one of: ${networkNames.join(', ')}`);
-      }
-    }
-    if ('peer' in f && f.peer !== undefined && !byName.has(f.peer)) error([...path, 'peer'], `unknown service "${f.peer}"; expected one of: ${serviceNames.join(', ')}`);
-    const model = svc === undefined ? undefined : byName.get(svc);
-    if (model && NETNS_FAULTS.has(f.type) && model.attachment.kind === 'host') {
-      error([...path, 'type'], `a ${f.type} fault on host-network service "${svc}" would change the Docker host itself; expected a bridged service`);
-    }
-    if (model && f.type === 'bind-loopback' && !model.listens.some((l) => l.port === f.port)) {
-      warn([...path, 'port'], `"${svc}" neither publishes nor exposes port ${f.port}`);
-    }
-    if (model && (f.type === 'port-mismatch' || f.type === 'unpublish') && !model.ports.some((p) => p.containerPort === f.port)) {
-      error([...path, 'port'], `"${svc}" does not publish container port ${f.port}; expected one of: ${model.ports.map((p) => p.containerPort).join(', ') || '(none)'}`);
-    }
-    if (model && (f.type === 'endpoint-mode') && !model.swarm) error([...path, 'service'], `endpoint-mode needs a swarm service (one with deploy:), found "${svc}" without deploy`);
+    for (const issue of faultIssues(lab, f)) (issue.severity === 'error' ? error : warn)([...path, issue.key], issue.message);
   }
 
   // Probes and fix checks.
@@ -418,6 +397,39 @@ function checkLab(lab: Lab, source: LabSource, ctx: ValidateContext): Problem[] 
   });
 
   return problems;
+}
+
+/** What is wrong with a fault for this lab (unknown service, a netns fault on the host's network...). */
+export function faultIssues(lab: Lab, f: Fault): { key: string; severity: 'error' | 'warning'; message: string }[] {
+  const out: { key: string; severity: 'error' | 'warning'; message: string }[] = [];
+  const error = (key: string, message: string) => out.push({ key, severity: 'error', message });
+  const models = servicesOf(lab);
+  const byName = new Map(models.map((m) => [m.name, m]));
+  const serviceNames = models.map((m) => m.name);
+  const networkNames = Object.keys(lab.networks);
+  const svc = 'service' in f ? f.service : undefined;
+  if (svc !== undefined && !byName.has(svc)) error('service', `unknown service "${svc}"${didYouMean(svc, serviceNames)}; expected one of: ${serviceNames.join(', ')}`);
+  for (const key of ['network', 'to'] as const) {
+    const net = key in f ? (f as Record<string, unknown>)[key] : undefined;
+    if (typeof net === 'string' && !(net in lab.networks)) error(key, `unknown network "${net}"${didYouMean(net, networkNames)}; expected one of: ${networkNames.join(', ')}`);
+  }
+  if ('peer' in f && f.peer !== undefined && !byName.has(f.peer)) error('peer', `unknown service "${f.peer}"; expected one of: ${serviceNames.join(', ')}`);
+  const model = svc === undefined ? undefined : byName.get(svc);
+  if (model && NETNS_FAULTS.has(f.type) && model.attachment.kind === 'host') {
+    error('type', `a ${f.type} fault on host-network service "${svc}" would change the Docker host itself; expected a bridged service`);
+  }
+  if (model && f.type === 'bind-loopback' && !model.listens.some((l) => l.port === f.port)) {
+    out.push({ key: 'port', severity: 'warning', message: `"${svc}" neither publishes nor exposes port ${f.port}` });
+  }
+  if (model && (f.type === 'port-mismatch' || f.type === 'unpublish' || f.type === 'port-conflict') && !model.ports.some((p) => p.containerPort === f.port)) {
+    error('port', `"${svc}" does not publish container port ${f.port}; expected one of: ${model.ports.map((p) => p.containerPort).join(', ') || '(none)'}`);
+  }
+  if (model && f.type === 'endpoint-mode' && !model.swarm) error('service', `endpoint-mode needs a swarm service (one with deploy:), found "${svc}" without deploy`);
+  if (f.type === 'firewall' && f.port !== undefined && (f.proto === 'icmp' || f.proto === 'all')) error('port', `a firewall on a port needs proto tcp or udp, found ${f.proto}`);
+  const netDef = 'network' in f && typeof f.network === 'string' ? lab.networks[f.network] : undefined;
+  if ((f.type === 'icc-off' || f.type === 'internal-network') && (netDef?.driver ?? 'bridge') !== 'bridge') error('network', `${f.type} needs a bridge network, found driver ${netDef?.driver}`);
+  if (f.type === 'non-attachable' && netDef?.driver !== 'overlay') error('network', `non-attachable needs an overlay network, found driver ${netDef?.driver ?? 'bridge'}`);
+  return out;
 }
 
 function isLabLocal(ip: string, subnets: { cidr: Cidr }[]): boolean {

@@ -2,21 +2,23 @@
 // left. Everything Docker holds for a session is found by its labels, never from memory.
 import { resolve } from 'node:path';
 import type { Settings } from '../config.ts';
-import { LABEL, objectName, type SessionRef } from '../docker/labels.ts';
+import { LABEL, type SessionRef } from '../docker/labels.ts';
 import { DockerRuntime, type Action, type ActionSink } from '../docker/runtime.ts';
 import { FEATURE_WHY, kernelFeatures } from '../env/kernel.ts';
 import { ensureLabImages } from '../images/build.ts';
 import { labRequirements } from '../lab/requirements.ts';
 import type { CatalogueEntry } from '../lab/catalogue.ts';
-import { networkDriver } from '../lab/model.ts';
-import type { Lab } from '../lab/schema.ts';
-import type { SessionState, SessionSummary, Topology, TopologyService } from '../protocol/session.ts';
+import type { Lab, Variant } from '../lab/schema.ts';
+import type { SessionState, SessionSummary, Topology } from '../protocol/session.ts';
 import { peekSession, type Db } from '../store/db.ts';
+import { FaultStore, type FaultRecord } from '../store/faults.ts';
 import { SessionStore, type SessionRecord } from '../store/sessions.ts';
 import { allocate } from './allocate.ts';
 import { currentInstance, newHexId, ownerAlive, type Instance } from './instance.ts';
-import { planLab, RESOLVER_NAME, type LabPlan, type PlannedService } from './plan.ts';
+import { planLab, type LabPlan, type PlannedService } from './plan.ts';
+import { LiveSession } from './live.ts';
 import { waitContainerReady, waitSwarmServiceReady } from './readiness.ts';
+import { describeTopology } from './topology.ts';
 import { chooseVariant, randomSeed } from './variant.ts';
 
 export class SessionError extends Error {
@@ -41,8 +43,17 @@ export interface SweepReport {
   kept: string[];
 }
 
+/** What layers above the session engine plug in (faults live above it). */
+export interface EngineHooks {
+  /** Runs once every service is ready, before the session is: applies the lab's faults. */
+  afterReady?: (live: LiveSession, variant: Variant | undefined) => Promise<void>;
+  /** Sweep found a fault a dead process was applying or reverting in a live session. */
+  settleFault?: (live: LiveSession, fault: FaultRecord) => Promise<void>;
+}
+
 export class SessionEngine {
   readonly store: SessionStore;
+  hooks: EngineHooks = {};
   readonly instance: Instance;
   private readonly inFlight = new Map<string, Promise<unknown>>();
 
@@ -56,14 +67,35 @@ export class SessionEngine {
     this.instance = instance;
   }
 
+  get registryPath(): string {
+    return resolve(this.settings.dataDir);
+  }
+
   private ref(session: string, scenario: string): SessionRef {
-    return { session, scenario, owner: this.instance.id, registry: resolve(this.settings.dataDir) };
+    return { session, scenario, owner: this.instance.id, registry: this.registryPath };
+  }
+
+  private claimed = false;
+
+  /** Records this process in the registry before it makes Docker objects (sweep asks after it). */
+  claimInstance(): void {
+    if (this.claimed) return;
+    this.store.registerInstance(this.instance);
+    this.claimed = true;
+  }
+
+  /** A session that is up, to probe it, break it or repair it. */
+  live(session: string): LiveSession {
+    const rec = this.store.get(session);
+    if (!rec) throw new SessionError(`unknown session "${session}"; expected one of: ${this.store.list(['ready']).map((s) => s.id).join(', ') || '(no live sessions)'}`);
+    if (rec.state !== 'ready') throw new SessionError(`session ${session} is ${rec.state}, not ready`);
+    return new LiveSession(this, rec);
   }
 
   /** Called for every Docker action, after it is recorded (for --verbose and live views). */
   onAction?: (session: string, action: Action) => void;
 
-  private recorder(session: string): ActionSink {
+  recorder(session: string): ActionSink {
     return (a) => {
       this.store.appendAction(session, a.command, a.revealsFault);
       this.onAction?.(session, a);
@@ -94,6 +126,7 @@ export class SessionEngine {
     }
     const session = this.newSessionId();
     const inst = this.instance;
+    this.claimInstance();
     this.store.create({
       id: session, scenario: lab.id, labFile: entry.file, seed, variant: variant?.id ?? null,
       owner: inst.id, ownerPid: inst.pid, ownerHost: inst.host, ownerStart: inst.start, lab,
@@ -116,6 +149,7 @@ export class SessionEngine {
     try {
       const dockerSubnets = (await rt.listNetworks()).flatMap((n) => n.subnets);
       const alloc = await allocate(lab, session, this.store, this.settings, dockerSubnets);
+      this.store.setAllocation(session, alloc);
       const plan = planLab(lab, ref, alloc);
       check();
       progress(`session ${session}: creating ${plan.networks.length} network(s)`);
@@ -144,7 +178,15 @@ export class SessionEngine {
       progress(`session ${session}: starting ${plan.services.length} service(s)`);
       await Promise.all([resolverStarted, this.startServices(rt, plan, check, progress)]);
       check();
-      const topology = await this.describe(rt, session, lab, seed, plan);
+      let topology = await describeTopology(rt, session, lab, seed, plan);
+      const variant = chooseVariant(lab, seed);
+      if (this.hooks.afterReady && (lab.faults.length > 0 || (variant?.faults.length ?? 0) > 0)) {
+        progress(`session ${session}: breaking it as the lab says`);
+        const live = new LiveSession(this, { ...this.store.get(session)!, topology });
+        await this.hooks.afterReady(live, variant);
+        check();
+        topology = live.topology;
+      }
       this.store.markReady(session, topology);
       progress(`session ${session}: ready`);
       return topology;
@@ -224,58 +266,6 @@ export class SessionEngine {
     await this.docker.swarmInit('127.0.0.1');
   }
 
-  /** The session as Docker now has it: addresses, aliases and host ports, read back from Docker. */
-  private async describe(rt: DockerRuntime, session: string, lab: Lab, seed: number, plan: LabPlan): Promise<Topology> {
-    const prefix = `fl-${session}-`;
-    const labNet = (dockerName: string) => (dockerName.startsWith(prefix) ? dockerName.slice(prefix.length) : dockerName);
-    const services: TopologyService[] = await Promise.all(
-      plan.services.map(async (s): Promise<TopologyService> => {
-        if (s.swarm) {
-          return {
-            name: s.name,
-            container: s.swarm.name,
-            kind: 'swarm-service',
-            network_mode: 'overlay',
-            networks: Object.fromEntries(s.swarm.networks.map((n) => [labNet(n.network), { ip: '', aliases: n.aliases }])),
-            ports: [],
-            replicas: s.swarm.replicas,
-          };
-        }
-        const st = await rt.inspectContainer(s.container!.name);
-        const wanted = s.model.attachment.kind === 'networks' ? s.model.attachment.networks : [];
-        return {
-          name: s.name,
-          container: s.container!.name,
-          kind: 'container',
-          network_mode: s.model.def.network_mode ?? (s.model.attachment.kind === 'default-bridge' ? 'bridge' : 'networks'),
-          networks: Object.fromEntries(
-            Object.entries(st?.networks ?? {}).filter(([net]) => net !== 'host' && net !== 'none').map(([net, e]) => [
-              labNet(net),
-              { ip: e.ip, aliases: wanted.find((w) => objectName(session, w.network) === net)?.aliases ?? [] },
-            ]),
-          ),
-          ports: (st?.ports ?? []).map((p) => ({ host_ip: p.hostIp, host_port: p.hostPort, container_port: p.containerPort, proto: p.proto })),
-        };
-      }),
-    );
-    return {
-      session,
-      scenario: lab.id,
-      seed,
-      services,
-      networks: plan.networks.map((n) => ({
-        name: n.name,
-        docker_name: n.spec.name,
-        driver: networkDriver(lab.networks[n.name] ?? {}),
-        subnet: n.spec.subnet ?? '',
-        internal: n.spec.internal,
-      })),
-      ...(plan.resolver
-        ? { resolver: { container: objectName(session, RESOLVER_NAME), ips: { ...plan.resolverIps } } }
-        : {}),
-    };
-  }
-
   // ---- down and sweep ----------------------------------------------------------------------
 
   /** Removes every Docker object labelled with the session; idempotent. */
@@ -329,6 +319,13 @@ export class SessionEngine {
 
   private registryOf = new Map<string, string>();
 
+  private instanceAlive(id: string | undefined): boolean {
+    if (!id) return false;
+    if (id === this.instance.id) return true;
+    const i = this.store.instance(id);
+    return !!i && ownerAlive(i);
+  }
+
   /** Whether another data directory's registry knows this session as live. */
   private async liveElsewhere(session: string): Promise<boolean> {
     const registry = this.registryOf.get(session);
@@ -369,6 +366,18 @@ export class SessionEngine {
       }
       removed.push(await this.teardown(id));
       if (rec && (rec.state === 'starting' || rec.state === 'ready')) this.store.markEnded(id, 'failed', 'its owner process died while it was starting; swept');
+    }
+    // In live sessions: helpers whose creator is gone, and faults a dead process left half-done.
+    for (const c of containers) {
+      const id = c.labels[LABEL.session];
+      if (!id || removed.some((r) => r.session === id) || c.labels[LABEL.role] !== 'helper') continue;
+      if (!this.instanceAlive(c.labels[LABEL.owner])) await this.docker.removeContainer(c.id).catch(() => undefined);
+    }
+    for (const f of new FaultStore(this.db).unfinished()) {
+      if (this.instanceAlive(f.owner)) continue;
+      const rec = this.store.get(f.session);
+      if (rec?.state === 'ready' && this.hooks.settleFault) await this.hooks.settleFault(new LiveSession(this, rec), f).catch(() => undefined);
+      else new FaultStore(this.db).setState(f.id, 'failed', 'the process applying it stopped; its session is gone');
     }
     // Registry entries left `starting` by a dead owner, with nothing on the daemon.
     for (const rec of this.store.list(['starting'])) {

@@ -6,6 +6,7 @@ import { hostAt, parseCidr } from '../lab/ipv4.ts';
 import { imageRef, TOOLBOX_REF } from '../lab/lab-images.ts';
 import { networkDriver, servicesOf, type ServiceModel } from '../lab/model.ts';
 import type { Lab, ServiceDef } from '../lab/schema.ts';
+import type { Allocation } from '../store/sessions.ts';
 
 export const RESOLVER_NAME = 'lab-dns';
 
@@ -15,12 +16,7 @@ const TMPFS = { '/tmp': 'rw,size=16m,mode=1777', '/run': 'rw,size=8m,mode=755' }
 /** What a bridged lab service may do by default: bind low ports, ping and capture in its own netns. */
 export const DEFAULT_CAPS = ['NET_BIND_SERVICE', 'NET_RAW'];
 
-export interface SessionAllocation {
-  /** Subnet per lab network name. */
-  subnets: Record<string, string>;
-  /** Host port per `service/containerPort/proto` for `auto` ports. */
-  hostPorts: Record<string, number>;
-}
+export type SessionAllocation = Allocation;
 
 export const portKey = (service: string, containerPort: number, proto: string) => `${service}/${containerPort}/${proto}`;
 
@@ -109,6 +105,20 @@ export function planLab(lab: Lab, ref: SessionRef, alloc: SessionAllocation): La
     resolverIps,
     resolverOnDefaultBridge: onDefaultBridge,
     services: models.map((m) => planService(m, ref, alloc, resolverIps)),
+  };
+}
+
+/**
+ * A Flowlab helper for a session (probe runner, netns tool): the toolbox, labelled with the
+ * session so teardown and sweep find it, and locked down like a lab container.
+ */
+export function helperContainer(ref: SessionRef, name: string, network: ContainerSpec['network'], capAdd: string[], command: string[], role: 'helper' | 'fault' = 'helper'): ContainerSpec {
+  return {
+    ...baseContainer(objectName(ref.session, `${name}-${Math.random().toString(16).slice(2, 8)}`), TOOLBOX_REF, sessionLabels(ref, name, role)),
+    network,
+    // Nothing on the host's network may be touched or watched from a helper.
+    capAdd: network.kind === 'host' ? [] : capAdd,
+    command,
   };
 }
 

@@ -40,4 +40,50 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (kind, value)
   );
   `,
+  // 2: probes and faults.
+  `
+  -- The subnets and host ports a session was given, so its services can be re-created alike.
+  ALTER TABLE sessions ADD COLUMN allocation TEXT;
+
+  -- Processes that created Docker objects, so sweep can tell whether their helpers are orphans.
+  CREATE TABLE instances (
+    id         TEXT PRIMARY KEY,
+    pid        INTEGER NOT NULL,
+    host       TEXT NOT NULL,
+    start      TEXT,
+    started_at INTEGER NOT NULL
+  );
+
+  CREATE TABLE probe_results (
+    id         TEXT PRIMARY KEY,
+    session    TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+    at         INTEGER NOT NULL,
+    source     TEXT NOT NULL,
+    target     TEXT NOT NULL,
+    status     TEXT NOT NULL,
+    answers    TEXT NOT NULL,
+    latency_ms INTEGER NOT NULL,
+    command    TEXT NOT NULL,
+    raw        TEXT NOT NULL
+  );
+  CREATE INDEX probe_results_session ON probe_results (session, at);
+
+  -- Every fault applied to a session: the ground truth the grader checks, and what revert undoes.
+  CREATE TABLE faults (
+    id          TEXT PRIMARY KEY,
+    session     TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+    type        TEXT NOT NULL,
+    params      TEXT NOT NULL,
+    origin      TEXT NOT NULL CHECK (origin IN ('lab', 'variant', 'manual')),
+    state       TEXT NOT NULL CHECK (state IN ('applying', 'applied', 'reverting', 'reverted', 'failed')),
+    owner       TEXT NOT NULL,
+    undo        TEXT,
+    describe    TEXT,
+    error       TEXT,
+    applied_at  INTEGER,
+    reverted_at INTEGER,
+    created_at  INTEGER NOT NULL
+  );
+  CREATE INDEX faults_session ON faults (session);
+  `,
 ];

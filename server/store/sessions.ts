@@ -21,6 +21,13 @@ export interface SessionRecord {
   error: string | null;
   lab: Lab;
   topology: Topology | null;
+  allocation: Allocation | null;
+}
+
+/** Subnet per lab network; host port per `service/containerPort/proto`. */
+export interface Allocation {
+  subnets: Record<string, string>;
+  hostPorts: Record<string, number>;
 }
 
 interface Row {
@@ -40,6 +47,7 @@ interface Row {
   error: string | null;
   lab: string;
   topology: string | null;
+  allocation: string | null;
 }
 
 const fromRow = (r: Row): SessionRecord => ({
@@ -59,6 +67,7 @@ const fromRow = (r: Row): SessionRecord => ({
   error: r.error,
   lab: JSON.parse(r.lab) as Lab,
   topology: r.topology ? (JSON.parse(r.topology) as Topology) : null,
+  allocation: r.allocation ? (JSON.parse(r.allocation) as Allocation) : null,
 });
 
 export type NewSession = Pick<SessionRecord, 'id' | 'scenario' | 'labFile' | 'seed' | 'variant' | 'owner' | 'ownerPid' | 'ownerHost' | 'ownerStart' | 'lab'>;
@@ -87,6 +96,14 @@ export class SessionStore {
     return rows.map(fromRow);
   }
 
+  setAllocation(id: string, allocation: Allocation): void {
+    this.db.prepare(`UPDATE sessions SET allocation = ? WHERE id = ?`).run(JSON.stringify(allocation), id);
+  }
+
+  setTopology(id: string, topology: Topology): void {
+    this.db.prepare(`UPDATE sessions SET topology = ? WHERE id = ?`).run(JSON.stringify(topology), id);
+  }
+
   markReady(id: string, topology: Topology): void {
     this.db.prepare(`UPDATE sessions SET state = 'ready', ready_at = ?, topology = ? WHERE id = ?`).run(Date.now(), JSON.stringify(topology), id);
   }
@@ -99,6 +116,15 @@ export class SessionStore {
         .run(state, Date.now(), error ?? null, id);
       this.db.prepare(`DELETE FROM leases WHERE session = ?`).run(id);
     })();
+  }
+
+  /** Records a process that creates Docker objects, once. */
+  registerInstance(i: { id: string; pid: number; host: string; start: string | null }): void {
+    this.db.prepare(`INSERT OR IGNORE INTO instances (id, pid, host, start, started_at) VALUES (?, ?, ?, ?, ?)`).run(i.id, i.pid, i.host, i.start, Date.now());
+  }
+
+  instance(id: string): { id: string; pid: number; host: string; start: string | null } | undefined {
+    return this.db.prepare(`SELECT id, pid, host, start FROM instances WHERE id = ?`).get(id) as { id: string; pid: number; host: string; start: string | null } | undefined;
   }
 
   appendAction(id: string, command: string, revealsFault: boolean): void {

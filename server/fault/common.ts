@@ -1,0 +1,75 @@
+// Building blocks the fault types share: restoring a service to what the lab planned, running a
+// script in a service's network namespace, and the docker commands that describe it all.
+import { commandLine } from '../docker/cli.ts';
+import type { DockerRuntime } from '../docker/runtime.ts';
+import type { EndpointSpec } from '../docker/specs.ts';
+import type { LiveSession } from '../session/live.ts';
+import { waitContainerReady } from '../session/readiness.ts';
+import { FaultError } from './types.ts';
+
+export const cmd = (...args: string[]) => commandLine(args);
+
+/** The service's planned endpoints (network, aliases, fixed address), as Docker names them. */
+export function plannedEndpoints(live: LiveSession, service: string): EndpointSpec[] {
+  const c = live.planned(service).container;
+  return c?.network.kind === 'networks' ? c.network.endpoints : [];
+}
+
+export function plannedEndpoint(live: LiveSession, service: string, network: string): EndpointSpec {
+  const e = plannedEndpoints(live, service).find((x) => x.network === live.networkName(network));
+  if (!e) throw new FaultError(`service "${service}" is not on network "${network}" in this lab`);
+  return e;
+}
+
+/** Re-joins `network` with exactly `aliases`, keeping the address it had (or was planned). */
+export async function rejoin(live: LiveSession, rt: DockerRuntime, service: string, network: string, aliases: string[], ip?: string): Promise<void> {
+  const container = live.containerName(service);
+  const docker = live.networkName(network);
+  const st = await rt.inspectContainer(container);
+  const address = ip ?? st?.networks[docker]?.ip ?? plannedEndpoint(live, service, network).ipv4Address;
+  if (st?.networks[docker]) await rt.disconnect(docker, container);
+  await rt.connect(docker, container, { aliases, ...(address ? { ipv4Address: address } : {}) });
+}
+
+/**
+ * Puts a service back on exactly the networks the lab planned, with the planned aliases, and
+ * off any other lab network: the revert of every membership fault.
+ */
+export async function restoreMembership(live: LiveSession, rt: DockerRuntime, service: string, addresses: Record<string, string> = {}): Promise<void> {
+  const container = live.containerName(service);
+  const st = await rt.inspectContainer(container);
+  if (!st) throw new FaultError(`service "${service}" has no container to restore`);
+  const planned = plannedEndpoints(live, service);
+  for (const net of Object.keys(st.networks)) {
+    if (net.startsWith(`fl-${live.id}-`) && !planned.some((e) => e.network === net)) await rt.disconnect(net, container);
+  }
+  for (const e of planned) {
+    const now = st.networks[e.network];
+    const same = now && [...e.aliases].sort().join() === now.aliases.filter((a) => e.aliases.includes(a)).sort().join() && now.aliases.filter((a) => !/^[0-9a-f]{12}$/.test(a) && a !== container).every((a) => e.aliases.includes(a));
+    if (same) continue;
+    const ip = addresses[e.network] ?? now?.ip ?? e.ipv4Address;
+    if (now) await rt.disconnect(e.network, container);
+    await rt.connect(e.network, container, { aliases: e.aliases, ...(ip ? { ipv4Address: ip } : {}) });
+  }
+}
+
+/** Each address a service has now, by Docker network name. */
+export async function addressesOf(live: LiveSession, rt: DockerRuntime, service: string): Promise<Record<string, string>> {
+  const st = await rt.inspectContainer(live.containerName(service));
+  return Object.fromEntries(Object.entries(st?.networks ?? {}).map(([n, e]) => [n, e.ip]));
+}
+
+/** Runs a script in the service's netns with NET_ADMIN; fails with its output when it fails. */
+export async function netnsScript(live: LiveSession, service: string, script: string, what: string): Promise<string> {
+  const res = await live.inNamespace(service, script, { revealsFault: true });
+  if (res.exitCode !== 0) throw new FaultError(`${what} failed in "${service}"'s network namespace: ${(res.stdout + res.stderr).trim() || `exit ${res.exitCode}`}`);
+  return res.stdout;
+}
+
+/** Waits until a service answers again after a start or re-creation. */
+export async function startAndWait(live: LiveSession, rt: DockerRuntime, service: string): Promise<void> {
+  const planned = live.planned(service);
+  if (!planned.container) return;
+  await rt.startContainer(planned.container.name);
+  await waitContainerReady(rt, planned, planned.container.name, live.engine.settings.readyTimeoutMs);
+}

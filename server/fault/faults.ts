@@ -1,0 +1,103 @@
+// Applying and reverting faults on a live session. A fault that cannot be applied fails clearly
+// and leaves the lab as it was; every action it takes is recorded as revealing the fault.
+import { randomBytes } from 'node:crypto';
+import { labSchema, type Fault } from '../lab/schema.ts';
+import { faultIssues } from '../lab/validate.ts';
+import { FAULT_TYPES } from '../lab/fault-schema.ts';
+import { didYouMean } from '../lab/problems.ts';
+import type { LiveSession } from '../session/live.ts';
+import { FaultStore, type FaultOrigin, type FaultRecord } from '../store/faults.ts';
+import { implFor } from './catalog.ts';
+import { FaultError, type FaultContext, type FaultDescription } from './types.ts';
+
+export const faultTag = (session: string, id: string) => `flowlab:${session}:${id}`;
+
+const faultListSchema = labSchema.shape.faults;
+
+/** A fault from `type` and `key=value` words, as `flowlab fault <session> apply` takes them. */
+export function faultFromWords(type: string, words: string[]): Fault {
+  if (!(FAULT_TYPES as readonly string[]).includes(type)) {
+    throw new FaultError(`unknown fault type "${type}"${didYouMean(type, FAULT_TYPES)}; expected one of: ${FAULT_TYPES.join(', ')}`);
+  }
+  const params: Record<string, unknown> = { type };
+  for (const w of words) {
+    const m = /^([a-z_-]+)=(.*)$/.exec(w);
+    if (!m) throw new FaultError(`expected key=value, found "${w}"`);
+    const [, key, raw] = m as unknown as [string, string, string];
+    params[key] = /^-?\d+(\.\d+)?$/.test(raw) ? Number(raw) : raw === 'true' ? true : raw === 'false' ? false : raw.includes(',') ? raw.split(',') : raw;
+  }
+  const parsed = faultListSchema.safeParse([params]);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const key = issue.path.slice(1).join('.');
+    throw new FaultError(`${type}: ${key ? `${key}: ` : ''}${issue.message}${issue.code === 'unrecognized_keys' ? ` (${issue.keys.join(', ')})` : ''}`);
+  }
+  return parsed.data[0]!;
+}
+
+export class Faults {
+  private readonly store: FaultStore;
+
+  constructor(private readonly live: LiveSession) {
+    this.store = new FaultStore(live.engine.db);
+  }
+
+  private context(id: string): FaultContext {
+    return { live: this.live, rt: this.live.runtime({ revealsFault: true }), id, tag: faultTag(this.live.id, id) };
+  }
+
+  list(): FaultRecord[] {
+    return this.store.list(this.live.id);
+  }
+
+  async apply(fault: Fault, origin: FaultOrigin = 'manual'): Promise<FaultRecord & { describe: FaultDescription }> {
+    const issues = faultIssues(this.live.lab, fault).filter((i) => i.severity === 'error');
+    if (issues.length > 0) throw new FaultError(`cannot apply ${fault.type}: ${issues.map((i) => `${i.key}: ${i.message}`).join('; ')}`);
+    const id = `f${randomBytes(5).toString('hex')}`;
+    const impl = implFor(fault.type);
+    const ctx = this.context(id);
+    const describe = impl.describe(fault as never, this.live, ctx.tag);
+    const { type: _type, ...params } = fault;
+    this.live.engine.claimInstance();
+    this.store.create({ id, session: this.live.id, type: fault.type, params, origin, owner: this.live.engine.instance.id, describe });
+    try {
+      const undo = await impl.apply(fault as never, ctx);
+      this.store.applied(id, undo);
+    } catch (e) {
+      const reason = (e as Error).message;
+      // Leave the lab as it was: revert restores what the lab planned, whatever got half done.
+      await impl.revert(fault as never, ctx, undefined).catch(() => undefined);
+      this.store.setState(id, 'failed', reason);
+      throw new FaultError(`could not apply ${fault.type}: ${reason.replace(/^could not apply [a-z-]+: /, '')}; the lab is as it was`);
+    }
+    await this.live.refreshTopology();
+    return { ...this.store.get(id)!, describe };
+  }
+
+  async revert(id: string): Promise<FaultRecord> {
+    const rec = this.store.get(id);
+    if (!rec || rec.session !== this.live.id) {
+      const ids = this.list().filter((f) => f.state === 'applied').map((f) => f.id);
+      throw new FaultError(`unknown fault "${id}" in session ${this.live.id}; expected one of: ${ids.join(', ') || '(no applied fault)'}`);
+    }
+    if (rec.state === 'reverted') return rec;
+    const fault = { type: rec.type, ...rec.params } as Fault;
+    this.store.setState(id, 'reverting');
+    try {
+      await implFor(fault.type).revert(fault as never, this.context(id), rec.undo);
+      this.store.setState(id, 'reverted');
+    } catch (e) {
+      this.store.setState(id, 'failed', (e as Error).message);
+      throw new FaultError(`could not revert ${rec.type} (${id}): ${(e as Error).message}`);
+    }
+    await this.live.refreshTopology();
+    return this.store.get(id)!;
+  }
+
+  /** Finishes what a dead process left half-done: reverts it, so the lab is as planned. */
+  async settle(rec: FaultRecord): Promise<void> {
+    const fault = { type: rec.type, ...rec.params } as Fault;
+    await implFor(fault.type).revert(fault as never, this.context(rec.id), rec.undo).catch(() => undefined);
+    this.store.setState(rec.id, 'failed', `the process applying it stopped (${rec.state}); reverted by sweep`);
+  }
+}

@@ -1,0 +1,157 @@
+// A running session, for what acts on it after `up`: probes, faults, and later the console and
+// the grader. Everything is looked up on the daemon by name and label; the registry gives the
+// lab, its allocation and the action log.
+import type { ContainerSpec, EndpointSpec } from '../docker/specs.ts';
+import { objectName, type SessionRef } from '../docker/labels.ts';
+import type { DockerRuntime, ExecResult } from '../docker/runtime.ts';
+import { didYouMean } from '../lab/problems.ts';
+import type { ServiceModel } from '../lab/model.ts';
+import type { Topology } from '../protocol/session.ts';
+import type { SessionRecord } from '../store/sessions.ts';
+import type { SessionEngine } from './engine.ts';
+import { helperContainer, planLab, RESOLVER_NAME, type LabPlan, type PlannedService } from './plan.ts';
+import { waitContainerReady } from './readiness.ts';
+import { describeTopology } from './topology.ts';
+
+export class LiveSessionError extends Error {
+  override name = 'LiveSessionError';
+}
+
+export class LiveSession {
+  private hostHelperName?: Promise<string>;
+
+  constructor(
+    readonly engine: SessionEngine,
+    readonly rec: SessionRecord,
+  ) {}
+
+  get id(): string {
+    return this.rec.id;
+  }
+
+  get lab() {
+    return this.rec.lab;
+  }
+
+  get topology(): Topology {
+    return this.rec.topology!;
+  }
+
+  /** Labels for objects made now: the session's own, owned by this process (for helpers). */
+  ref(owner = this.engine.instance.id): SessionRef {
+    return { session: this.id, scenario: this.rec.scenario, owner, registry: this.engine.registryPath };
+  }
+
+  /** The Docker layer, recording into this session's action log. */
+  runtime(opts: { revealsFault?: boolean } = {}): DockerRuntime {
+    return this.engine.docker.scoped(this.engine.recorder(this.id), opts);
+  }
+
+  /** The lab's Docker objects as `up` made them (same names, subnets and host ports). */
+  plan(): LabPlan {
+    if (!this.rec.allocation) throw new LiveSessionError(`session ${this.id} has no recorded allocation; it was started by an older Flowlab`);
+    return planLab(this.lab, this.ref(this.rec.owner), this.rec.allocation);
+  }
+
+  planned(service: string): PlannedService {
+    const s = this.plan().services.find((p) => p.name === service);
+    if (!s) {
+      const names = this.plan().services.map((p) => p.name);
+      throw new LiveSessionError(`unknown service "${service}"${didYouMean(service, names)}; expected one of: ${names.join(', ')}`);
+    }
+    return s;
+  }
+
+  service(name: string): ServiceModel {
+    return this.planned(name).model;
+  }
+
+  /** Docker's name for one of the lab's networks. */
+  networkName(network: string): string {
+    return objectName(this.id, network);
+  }
+
+  containerName(service: string): string {
+    return service === RESOLVER_NAME ? objectName(this.id, RESOLVER_NAME) : objectName(this.id, service);
+  }
+
+  /** The container a service's network namespace lives in: its own, or a running swarm task. */
+  async namespaceOf(service: string): Promise<{ container: string; running: boolean; state: string }> {
+    const p = this.planned(service);
+    const rt = this.engine.docker;
+    if (p.swarm) {
+      const tasks = await rt.serviceTasks(p.swarm.name);
+      const task = tasks.find((t) => t.state === 'running' && t.container);
+      return task ? { container: task.container!, running: true, state: 'running' } : { container: p.swarm.name, running: false, state: 'no running task' };
+    }
+    const st = await rt.inspectContainer(p.container!.name);
+    if (!st) return { container: p.container!.name, running: false, state: 'gone' };
+    return { container: st.name, running: st.running && !st.paused, state: st.paused ? 'paused' : st.status };
+  }
+
+  /**
+   * Runs a script in a short-lived toolbox container that shares the service's network namespace
+   * (`docker run --rm --network container:<c> --cap-add NET_ADMIN ...`): how tc and iptables
+   * reach a lab's netns without touching the host.
+   */
+  async inNamespace(service: string, script: string, opts: { revealsFault?: boolean; caps?: string[]; timeoutMs?: number } = {}): Promise<ExecResult> {
+    const ns = await this.namespaceOf(service);
+    if (!ns.running) throw new LiveSessionError(`service "${service}" is not running (${ns.state}); its network namespace cannot be reached`);
+    if (this.service(service).attachment.kind === 'host') {
+      throw new LiveSessionError(`service "${service}" uses the host's network: Flowlab never changes the Docker host's own network`);
+    }
+    this.engine.claimInstance();
+    const spec = helperContainer(this.ref(), 'netns', { kind: 'container', container: ns.container }, opts.caps ?? ['NET_ADMIN'], ['sh', '-c', script]);
+    return this.runtime(opts).runToCompletion(spec, opts.timeoutMs ?? 20_000);
+  }
+
+  /** A long-lived helper on the host's network (no capabilities), for probes `from: host`. */
+  hostHelper(): Promise<string> {
+    this.hostHelperName ??= (async () => {
+      const rt = this.engine.docker;
+      const existing = (await rt.listContainers({ 'flowlab.session': this.id, 'flowlab.name': 'probe-host' })).find((c) => c.state === 'running');
+      if (existing) return existing.name;
+      this.engine.claimInstance();
+      const spec = helperContainer(this.ref(), 'probe-host', { kind: 'host' }, [], ['sleep', 'infinity']);
+      const quiet = rt.scoped(undefined);
+      await quiet.createContainer(spec);
+      await quiet.startContainer(spec.name);
+      return spec.name;
+    })().catch((e) => {
+      this.hostHelperName = undefined;
+      throw e;
+    });
+    return this.hostHelperName;
+  }
+
+  /**
+   * Replaces a service's container with one made from its planned spec, changed by `modify`
+   * (what `docker rm -f` then `docker run` with other options does), keeping its addresses.
+   */
+  async recreateService(service: string, modify: (spec: ContainerSpec) => void, opts: { revealsFault?: boolean; wait?: boolean; runtime?: DockerRuntime } = {}): Promise<void> {
+    const planned = this.planned(service);
+    if (!planned.container) throw new LiveSessionError(`"${service}" is a swarm service; it is updated, not re-created`);
+    const rt = opts.runtime ?? this.runtime(opts);
+    const spec = structuredClone(planned.container);
+    const current = await rt.inspectContainer(spec.name);
+    if (spec.network.kind === 'networks' && current) {
+      // Same addresses as before, so nothing but the intended change differs.
+      spec.network.endpoints = spec.network.endpoints.map((e): EndpointSpec => {
+        const ip = current.networks[e.network]?.ip;
+        return ip && !e.ipv4Address ? { ...e, ipv4Address: ip } : e;
+      });
+    }
+    modify(spec);
+    await rt.removeContainer(spec.name);
+    await rt.createContainer(spec);
+    await rt.startContainer(spec.name);
+    if (opts.wait !== false) await waitContainerReady(rt, { ...planned, container: spec }, spec.name, this.engine.settings.readyTimeoutMs);
+  }
+
+  async refreshTopology(): Promise<Topology> {
+    const topo = await describeTopology(this.engine.docker, this.id, this.lab, this.rec.seed, this.plan());
+    this.engine.store.setTopology(this.id, topo);
+    this.rec.topology = topo;
+    return topo;
+  }
+}

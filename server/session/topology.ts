@@ -1,0 +1,57 @@
+// A session as Docker has it right now: addresses, aliases and host ports, read back from the
+// daemon (never from memory), in the lab's own names.
+import { objectName } from '../docker/labels.ts';
+import type { DockerRuntime } from '../docker/runtime.ts';
+import { networkDriver } from '../lab/model.ts';
+import type { Lab } from '../lab/schema.ts';
+import type { Topology, TopologyService } from '../protocol/session.ts';
+import { RESOLVER_NAME, type LabPlan } from './plan.ts';
+
+export async function describeTopology(rt: DockerRuntime, session: string, lab: Lab, seed: number, plan: LabPlan): Promise<Topology> {
+  const prefix = `fl-${session}-`;
+  const labNet = (dockerName: string) => (dockerName.startsWith(prefix) ? dockerName.slice(prefix.length) : dockerName);
+  const services: TopologyService[] = await Promise.all(
+    plan.services.map(async (s): Promise<TopologyService> => {
+      if (s.swarm) {
+        return {
+          name: s.name,
+          container: s.swarm.name,
+          kind: 'swarm-service',
+          network_mode: 'overlay',
+          networks: Object.fromEntries(s.swarm.networks.map((n) => [labNet(n.network), { ip: '', aliases: n.aliases.filter((a) => a !== s.name) }])),
+          ports: [],
+          replicas: s.swarm.replicas,
+        };
+      }
+      const st = await rt.inspectContainer(s.container!.name);
+      const wanted = s.model.attachment.kind === 'networks' ? s.model.attachment.networks : [];
+      return {
+        name: s.name,
+        container: s.container!.name,
+        kind: 'container',
+        // What runs now: a fault may have moved a service to the host's network.
+        network_mode: st?.networkMode === 'host' ? 'host' : s.model.def.network_mode ?? (s.model.attachment.kind === 'default-bridge' ? 'bridge' : 'networks'),
+        networks: Object.fromEntries(
+          Object.entries(st?.networks ?? {})
+            .filter(([net]) => net !== 'host' && net !== 'none')
+            .map(([net, e]) => [labNet(net), { ip: e.ip, aliases: e.aliases.filter((a) => a !== s.name && !/^[0-9a-f]{12}$/.test(a) && wanted.some((w) => objectName(session, w.network) === net)) }]),
+        ),
+        ports: (st?.ports ?? []).map((p) => ({ host_ip: p.hostIp, host_port: p.hostPort, container_port: p.containerPort, proto: p.proto })),
+      };
+    }),
+  );
+  return {
+    session,
+    scenario: lab.id,
+    seed,
+    services,
+    networks: plan.networks.map((n) => ({
+      name: n.name,
+      docker_name: n.spec.name,
+      driver: networkDriver(lab.networks[n.name] ?? {}),
+      subnet: n.spec.subnet ?? '',
+      internal: n.spec.internal,
+    })),
+    ...(plan.resolver ? { resolver: { container: objectName(session, RESOLVER_NAME), ips: { ...plan.resolverIps } } } : {}),
+  };
+}

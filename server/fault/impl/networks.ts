@@ -83,7 +83,16 @@ async function recreate(ctx: FaultContext, network: string, spec: NetworkSpec, w
       await new Promise((r) => setTimeout(r, 300));
     }
   }
-  await rt.createNetwork(spec);
+  // Swarm forgets a removed overlay network a moment after the removal returns.
+  for (;;) {
+    try {
+      await rt.createNetwork(spec);
+      break;
+    } catch (e) {
+      if (Date.now() > deadline || !/already exists/i.test((e as Error).message)) throw e;
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  }
   for (const s of services) {
     await rt.setServiceNetworks(s.name, s.networks, cmd('docker', 'service', 'update', '--detach', '--network-add', docker, s.name));
   }

@@ -1,0 +1,79 @@
+// npm run bench:probes [-- --runs N]
+//
+// The probe matrix of `bridge-basics` through Flowlab (one exec per source, sources in
+// parallel), beside the same probes issued one by one with `docker exec`, in the same run.
+// Prints medians and the ratio. Target: a 4-service lab's full matrix in <= 2 s.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openApp } from '../server/app.ts';
+import { ensureLabImages } from '../server/images/build.ts';
+import { loadLab } from '../server/lab/catalogue.ts';
+import { parseProbeTarget } from '../server/lab/targets.ts';
+import { probeCommand } from '../server/probe/commands.ts';
+import { deriveMatrix } from '../server/probe/matrix.ts';
+import { DEFAULT_PROBE_TIMEOUT_MS, Prober, resolveTarget } from '../server/probe/prober.ts';
+
+const args = process.argv.slice(2);
+const RUNS = Number(args[args.indexOf('--runs') + 1] ?? 5) || 5;
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+function run(argv: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: 'ignore' });
+    child.on('error', reject);
+    child.on('close', () => resolve());
+  });
+}
+
+async function main(): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'flowlab-bench-'));
+  const app = openApp({ dataDir });
+  const log = (s: string) => process.stderr.write(`${s}\n`);
+  let session = '';
+  const flowlab: number[] = [];
+  const oneByOne: number[] = [];
+  let count = 0;
+  try {
+    await ensureLabImages(app.docker);
+    const entry = loadLab('bridge-basics');
+    session = (await app.engine.up(entry)).session;
+    const live = app.engine.live(session);
+    const prober = new Prober(live);
+    const specs = [...entry.lab.probes, ...deriveMatrix(entry.lab, live.topology)];
+    await prober.matrix(); // warm-up: creates the host probe helper
+    const host = await live.hostHelper();
+    for (let i = 0; i < RUNS; i++) {
+      let t = performance.now();
+      count = (await prober.matrix()).length;
+      flowlab.push(performance.now() - t);
+
+      t = performance.now();
+      for (const s of specs) {
+        const target = parseProbeTarget(resolveTarget(live, s.to))!;
+        const container = s.from === 'host' ? host : `fl-${session}-${s.from}`;
+        await run(['docker', 'exec', container, 'sh', '-c', probeCommand(target, DEFAULT_PROBE_TIMEOUT_MS)]);
+      }
+      oneByOne.push(performance.now() - t);
+      log(`run ${i + 1}/${RUNS}: flowlab matrix ${flowlab.at(-1)!.toFixed(0)} ms, docker exec one by one ${oneByOne.at(-1)!.toFixed(0)} ms`);
+    }
+  } finally {
+    if (session) await app.engine.down(session).catch(() => undefined);
+    app.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+  const f = median(flowlab);
+  const o = median(oneByOne);
+  console.log(`\nbridge-basics probe matrix: ${count} probes, medians of ${RUNS} runs in one run`);
+  console.log(`  flowlab matrix             ${(f / 1000).toFixed(2)} s   target <= 2.0 s${f <= 2000 ? '  (target met)' : '  (target missed)'}`);
+  console.log(`  docker exec, one by one    ${(o / 1000).toFixed(2)} s`);
+  console.log(`  ratio                      ${(f / o).toFixed(2)}x (${(o / f).toFixed(1)} times faster)`);
+}
+
+await main();

@@ -1,0 +1,91 @@
+// Faults on overlay labs: a swarm service's endpoint mode, an overlay that stops taking
+// containers, a swarm service scaled to nothing — each reverted to a healthy lab.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Faults, faultFromWords } from '../server/fault/faults.ts';
+import { loadLab } from '../server/lab/catalogue.ts';
+import { Prober } from '../server/probe/prober.ts';
+import { docker, testApp, writeLab } from './helpers.ts';
+
+const app = testApp();
+let session = '';
+beforeAll(async () => {
+  const lab = writeLab(
+    app.dataDir,
+    'mesh',
+    `networks:
+  mesh: { driver: overlay, attachable: true }
+services:
+  web: { image: toolbox, command: "lab-serve http --port 8080", networks: [mesh], expose: [8080], deploy: { replicas: 2, endpoint_mode: dnsrr } }
+  client: { image: toolbox, networks: [mesh] }
+`,
+    'overlay',
+  );
+  session = (await app.engine.up(loadLab(lab), { initSwarm: true })).session;
+});
+afterAll(() => app.dispose());
+
+const probe = async () => {
+  const [dns, http] = await new Prober(app.engine.live(session)).run([
+    { from: 'client', to: 'dns:web' },
+    { from: 'client', to: 'http://web:8080/' },
+  ]);
+  return { dns: dns!, http: http! };
+};
+
+async function withFault(words: string, check: () => Promise<void>): Promise<void> {
+  const [type, ...params] = words.split(' ');
+  const faults = new Faults(app.engine.live(session));
+  const f = await faults.apply(faultFromWords(type!, params));
+  try {
+    await check();
+  } finally {
+    expect((await new Faults(app.engine.live(session)).revert(f.id)).state).toBe('reverted');
+  }
+  // Swarm settles in the background: give DNS a moment to list both tasks again.
+  for (let i = 0; i < 40; i++) {
+    const { dns, http } = await probe();
+    if (dns.answers.length === 2 && http.status === 'ok') return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error('the lab did not become healthy after the revert');
+}
+
+describe('overlay faults', () => {
+  it('starts healthy: the dnsrr name answers with both tasks', async () => {
+    const { dns, http } = await probe();
+    expect(dns.answers.length).toBe(2);
+    expect(http.status).toBe('ok');
+  });
+
+  it('endpoint-mode: dnsrr -> vip makes the name answer with one virtual IP', async () => {
+    await withFault('endpoint-mode service=web mode=vip', async () => {
+      let answers: string[] = [];
+      for (let i = 0; i < 20 && answers.length !== 1; i++) {
+        answers = (await probe()).dns.answers;
+        if (answers.length !== 1) await new Promise((r) => setTimeout(r, 500));
+      }
+      expect(answers.length).toBe(1);
+    });
+  });
+
+  it('stop on a swarm service scales it to nothing', async () => {
+    await withFault('stop service=web', async () => {
+      for (let i = 0; i < 20; i++) {
+        if ((await docker.serviceTasks(`fl-${session}-web`)).every((t) => t.state !== 'running')) break;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      const { dns } = await probe();
+      expect(['nxdomain', 'servfail']).toContain(dns.status);
+    });
+  });
+
+  it('non-attachable: the overlay is re-created without --attachable and the container cannot re-join', async () => {
+    await withFault('non-attachable network=mesh', async () => {
+      const f = new Faults(app.engine.live(session)).list().find((x) => x.type === 'non-attachable' && x.state === 'applied')!;
+      expect((f.undo as { refused: string[] }).refused.sort()).toEqual([`fl-${session}-client`, `fl-${session}-lab-dns`]);
+      const client = await docker.inspectContainer(`fl-${session}-client`);
+      expect(Object.keys(client!.networks)).not.toContain(`fl-${session}-mesh`);
+      await expect(docker.connect(`fl-${session}-mesh`, `fl-${session}-client`, { aliases: [] })).rejects.toThrow(/not manually attachable/);
+    });
+  });
+});

@@ -37,7 +37,8 @@ type Key = keyof typeof PROBES;
 const KEYS = Object.keys(PROBES) as Key[];
 
 async function probeAll(): Promise<Record<Key, ProbeResult>> {
-  const results = await new Prober(app.engine.live(session)).run(KEYS.map((k) => PROBES[k]));
+  // A generous timeout: a busy CI machine must not turn a healthy answer into a timeout.
+  const results = await new Prober(app.engine.live(session)).run(KEYS.map((k) => PROBES[k]), { timeoutMs: 2500 });
   return Object.fromEntries(KEYS.map((k, i) => [k, results[i]!])) as Record<Key, ProbeResult>;
 }
 

@@ -18,6 +18,7 @@ const LAYERS: [string, number][] = [
   ['server/session/', 5],
   ['server/probe/', 6],
   ['server/fault/', 6],
+  ['server/flow/', 6],
   ['server/app.ts', 7],
   ['server/env/doctor.ts', 7],
   ['server/http/', 8],

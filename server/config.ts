@@ -18,6 +18,8 @@ export interface Settings {
   initSwarm: boolean;
   /** How long a service may take to become healthy before `up` gives up. */
   readyTimeoutMs: number;
+  /** Bytes of packets each capture sidecar keeps. */
+  captureRingBytes: number;
 }
 
 function intFromEnv(name: string, fallback: number): number {
@@ -47,6 +49,7 @@ export function loadSettings(overrides: Partial<Settings> = {}): Settings {
     portRange: portRangeFromEnv(),
     initSwarm: process.env.FLOWLAB_INIT_SWARM === '1',
     readyTimeoutMs: intFromEnv('FLOWLAB_READY_TIMEOUT_MS', 30_000),
+    captureRingBytes: intFromEnv('FLOWLAB_CAPTURE_RING_MB', 8) * 1024 * 1024,
     ...overrides,
   };
 }

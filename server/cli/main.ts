@@ -10,6 +10,8 @@ import { formatProblem } from '../lab/problems.ts';
 import { loadSettings } from '../config.ts';
 import { startServer } from '../http/server.ts';
 import { Prober } from '../probe/prober.ts';
+import { FlowCollector, retainedEvents } from '../flow/collector.ts';
+import type { FlowEvent } from '../protocol/flow.ts';
 import { faultFromWords, Faults } from '../fault/faults.ts';
 import type { FaultRecord } from '../store/faults.ts';
 import { CliError, print, printJson, progress, table } from './output.ts';
@@ -145,6 +147,7 @@ program
           }
           print(`tear it down with: flowlab down ${topo.session}`);
         }
+        await app.engine.settled(topo.session);
       } finally {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
@@ -221,6 +224,36 @@ program
   });
 
 program
+  .command('flows')
+  .description('the DNS questions and answers and TCP/UDP/ICMP exchanges the lab captured (JSON lines with --json)')
+  .argument('<session>', 'a session id')
+  .option('--follow', 'keep printing new events as they happen (Ctrl-C to stop)')
+  .option('--json', 'one JSON event per line')
+  .action(async (session: string, opts: { follow?: boolean; json?: boolean }) => {
+    await withApp(async (app) => {
+      const live = app.engine.live(session);
+      const show = (e: FlowEvent) => print(opts.json ? JSON.stringify(e) : describeEvent(e));
+      const printed = new Set<string>();
+      const collector = opts.follow ? new FlowCollector(live) : undefined;
+      // Follow first, then read what the captures kept: nothing falls between the two.
+      await collector?.start();
+      for (const e of await retainedEvents(live)) {
+        printed.add(e.id);
+        show(e);
+      }
+      if (!collector) return;
+      collector.subscribe((events) => {
+        for (const e of events) if (!printed.has(e.id)) show(e);
+      });
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      collector.stop();
+    });
+  });
+
+program
   .command('fault')
   .description("break a running lab by hand, or undo it (a trainer's tool; list shows the ground truth)")
   .usage('<session> apply <type> [key=value...] | <session> revert <fault> | <session> list')
@@ -270,6 +303,16 @@ program
 let keepRunning = false;
 
 /** Runs a command; resolves to its exit code, or undefined when it keeps serving. */
+function describeEvent(e: FlowEvent): string {
+  const what =
+    e.type === 'dns.query' || e.type === 'dns.forward' ? `${e.name} ${e.qtype}`
+    : e.type === 'dns.answer' ? `${e.name} ${e.qtype} ${e.rcode} ${e.answers.join(' ')}`
+    : e.type === 'tcp.connect' || e.type === 'udp.exchange' ? `:${e.dst_port} ${e.outcome}`
+    : e.type === 'icmp.frag-needed' ? `mtu ${e.mtu} (${e.about})`
+    : `code ${e.code} (${e.about})`;
+  return `${e.time}  ${e.type.padEnd(16)} ${e.src} -> ${e.dst}  ${what}`;
+}
+
 function faultJson(f: FaultRecord) {
   return { fault: f.id, type: f.type, params: f.params, origin: f.origin, state: f.state, error: f.error, describe: f.describe };
 }

@@ -40,6 +40,8 @@ export interface ContainerState {
   running: boolean;
   paused: boolean;
   status: string;
+  /** When it last started (ISO), to tell a restarted container from the one a sidecar joined. */
+  startedAt: string;
   exitCode: number;
   health?: 'starting' | 'healthy' | 'unhealthy' | 'none';
   networkMode: string;
@@ -75,6 +77,7 @@ export interface NetworkSummary extends ObjectSummary {
 }
 
 export interface NetworkDetails extends NetworkSummary {
+  gateways: string[];
   internal: boolean;
   attachable: boolean;
   options: Record<string, string>;
@@ -301,6 +304,7 @@ export class DockerRuntime {
         options: n.Options ?? {},
         labels: n.Labels ?? {},
         subnets: (n.IPAM?.Config ?? []).map((c: { Subnet?: string }) => c.Subnet).filter((x: string | undefined): x is string => !!x),
+        gateways: (n.IPAM?.Config ?? []).map((c: { Gateway?: string }) => c.Gateway).filter((x: string | undefined): x is string => !!x),
         containers: Object.entries(n.Containers ?? {}).map(([id, c]) => ({ id, name: String((c as { Name?: string }).Name ?? ''), ipv4: String((c as { IPv4Address?: string }).IPv4Address ?? '').split('/')[0] ?? '' })),
       };
     } catch (e) {
@@ -412,6 +416,7 @@ export class DockerRuntime {
       running: c.State.Running,
       paused: c.State.Paused,
       status: c.State.Status,
+      startedAt: c.State.StartedAt,
       exitCode: c.State.ExitCode,
       health: (c.State.Health?.Status as ContainerState['health']) ?? 'none',
       networkMode: c.HostConfig.NetworkMode ?? '',
@@ -507,6 +512,31 @@ export class DockerRuntime {
         stderr: Buffer.concat(chunks.err).toString('utf8'),
         timedOut,
       };
+    });
+  }
+
+  /**
+   * Starts a long-running command in a container and hands back its standard output as a stream
+   * (for a capture that follows live traffic). `stop()` closes it; `exit` resolves when it ends.
+   */
+  async execStream(nameOrId: string, cmd: string[]): Promise<{ stdout: PassThrough; stderr: PassThrough; exit: Promise<void>; stop(): void }> {
+    return this.ask(`docker exec ${nameOrId} ${cmd.join(' ')}`, async () => {
+      const exec = await this.docker.getContainer(nameOrId).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
+      const stream = await exec.start({ hijack: true, stdin: false });
+      const stdout = new PassThrough();
+      const stderr = new PassThrough();
+      this.docker.modem.demuxStream(stream, stdout, stderr);
+      const exit = new Promise<void>((resolve) => {
+        const done = () => {
+          stdout.end();
+          stderr.end();
+          resolve();
+        };
+        stream.on('end', done);
+        stream.on('close', done);
+        stream.on('error', done);
+      });
+      return { stdout, stderr, exit, stop: () => stream.destroy() };
     });
   }
 

@@ -63,6 +63,8 @@ export class Faults {
     try {
       const undo = await impl.apply(fault as never, ctx);
       this.store.applied(id, undo);
+      // While a lab is still coming up, its capture starts later, once it is ready.
+      if (this.live.rec.state === 'ready') await this.live.ensureCaptures(ctx.rt).catch(() => undefined);
     } catch (e) {
       const reason = (e as Error).message;
       // Leave the lab as it was: revert restores what the lab planned, whatever got half done.
@@ -84,8 +86,10 @@ export class Faults {
     const fault = { type: rec.type, ...rec.params } as Fault;
     this.store.setState(id, 'reverting');
     try {
-      await implFor(fault.type).revert(fault as never, this.context(id), rec.undo);
+      const ctx = this.context(id);
+      await implFor(fault.type).revert(fault as never, ctx, rec.undo);
       this.store.setState(id, 'reverted');
+      if (this.live.rec.state === 'ready') await this.live.ensureCaptures(ctx.rt).catch(() => undefined);
     } catch (e) {
       this.store.setState(id, 'failed', (e as Error).message);
       throw new FaultError(`could not revert ${rec.type} (${id}): ${(e as Error).message}`);

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import { Server as SocketServer } from 'socket.io';
 import { labSummaries, openApp, validateContext, type App } from '../app.ts';
 import { WEB_DIST_DIR, type Settings } from '../config.ts';
 import { ensureLabImages } from '../images/build.ts';
@@ -13,6 +14,8 @@ import { probeRequestSchema } from '../protocol/probe.ts';
 import { ProbeError, Prober } from '../probe/prober.ts';
 import { SESSION_ID_RE } from '../docker/labels.ts';
 import { SessionError } from '../session/engine.ts';
+import { attachFlowSockets } from './flows-socket.ts';
+import { capturedPcap } from '../flow/collector.ts';
 
 export interface ServeOptions {
   port: number;
@@ -104,6 +107,26 @@ export function createHttpApp(app: App, images: ImagesState): express.Express {
     }),
   );
 
+  web.get(
+    '/api/sessions/:id/pcap',
+    wrap(async (req, res) => {
+      const id = sessionParam(req);
+      const service = String(req.query.service ?? '');
+      if (!/^[a-z][a-z0-9-]{0,31}$/.test(service)) throw new HttpError(400, 'expected ?service=<a service of the lab>');
+      const live = app.engine.live(id);
+      if (!(service in live.lab.services)) throw new HttpError(404, `unknown service "${service}" in session ${id}`);
+      let pcap: Buffer;
+      try {
+        pcap = await capturedPcap(live, service);
+      } catch (e) {
+        throw new HttpError(404, (e as Error).message);
+      }
+      res.setHeader('content-type', 'application/vnd.tcpdump.pcap');
+      res.setHeader('content-disposition', `attachment; filename="${id}-${service}.pcap"`);
+      res.send(pcap);
+    }),
+  );
+
   web.delete('/api/sessions/:id', wrap(async (req) => ({ removed: await app.engine.down(sessionParam(req)) })));
 
   web.use('/api', (req, res) => {
@@ -140,6 +163,9 @@ export async function startServer(opts: ServeOptions): Promise<Running> {
   const app = openApp(opts.settings);
   const images: ImagesState = { state: 'checking', detail: 'checking lab images', log: [] };
   const server: Server = createHttpApp(app, images).listen(opts.port, opts.host);
+  // Same-origin only: the web app is served from here.
+  const io = new SocketServer(server, { serveClient: false, cors: { origin: false } });
+  const sockets = attachFlowSockets(io, app);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', (e: NodeJS.ErrnoException) =>
@@ -177,6 +203,8 @@ export async function startServer(opts: ServeOptions): Promise<Running> {
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
+      sockets.close();
+      io.close();
       await app.engine.shutdown(5000);
       await new Promise<void>((r) => {
         server.close(() => r());

@@ -15,7 +15,7 @@ import { FaultStore, type FaultRecord } from '../store/faults.ts';
 import { SessionStore, type SessionRecord } from '../store/sessions.ts';
 import { allocate } from './allocate.ts';
 import { currentInstance, newHexId, ownerAlive, type Instance } from './instance.ts';
-import { planLab, type LabPlan, type PlannedService } from './plan.ts';
+import { capturedServices, planLab, type LabPlan, type PlannedService } from './plan.ts';
 import { LiveSession } from './live.ts';
 import { waitContainerReady, waitSwarmServiceReady } from './readiness.ts';
 import { describeTopology } from './topology.ts';
@@ -56,6 +56,13 @@ export class SessionEngine {
   hooks: EngineHooks = {};
   readonly instance: Instance;
   private readonly inFlight = new Map<string, Promise<unknown>>();
+  /** Work a session still does after it is ready (starting its capture). */
+  private readonly pending = new Map<string, Promise<unknown>>();
+
+  /** Resolves once every session's background work is done (a CLI waits for it before exiting). */
+  async settled(session?: string): Promise<void> {
+    await Promise.all([...this.pending.entries()].filter(([id]) => !session || id === session).map(([, p]) => p));
+  }
 
   constructor(
     readonly settings: Settings,
@@ -189,6 +196,13 @@ export class SessionEngine {
       }
       this.store.markReady(session, topology);
       progress(`session ${session}: ready`);
+      // Capture starts once the lab is ready, so it never delays it.
+      if (capturedServices(lab).length > 0) {
+        const live = new LiveSession(this, this.store.get(session)!);
+        const capture = live.ensureCaptures(rt).catch((e: Error) => progress(`session ${session}: capture did not start: ${e.message}`));
+        this.pending.set(session, capture);
+        void capture.finally(() => this.pending.delete(session));
+      }
       return topology;
     } catch (e) {
       const reason = (e as Error).message;
@@ -297,6 +311,7 @@ export class SessionEngine {
     const rec = this.store.get(session);
     const flight = this.inFlight.get(session);
     if (flight) await flight.catch(() => undefined);
+    await this.settled(session);
     const report = await this.teardown(session);
     if (!rec && report.removed.containers + report.removed.networks + report.removed.services === 0) {
       throw new SessionError(`unknown session "${session}"; expected one of: ${this.store.list(['starting', 'ready']).map((s) => s.id).join(', ') || '(no live sessions)'}`);

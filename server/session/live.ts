@@ -3,13 +3,13 @@
 // lab, its allocation and the action log.
 import type { ContainerSpec, EndpointSpec } from '../docker/specs.ts';
 import { objectName, type SessionRef } from '../docker/labels.ts';
-import type { DockerRuntime, ExecResult } from '../docker/runtime.ts';
+import type { DockerError, DockerRuntime, ExecResult } from '../docker/runtime.ts';
 import { didYouMean } from '../lab/problems.ts';
 import type { ServiceModel } from '../lab/model.ts';
 import type { Topology } from '../protocol/session.ts';
 import type { SessionRecord } from '../store/sessions.ts';
 import type { SessionEngine } from './engine.ts';
-import { helperContainer, planLab, RESOLVER_NAME, type LabPlan, type PlannedService } from './plan.ts';
+import { captureContainer, captureName, capturedServices, helperContainer, planLab, RESOLVER_NAME, type LabPlan, type PlannedService } from './plan.ts';
 import { waitContainerReady } from './readiness.ts';
 import { describeTopology } from './topology.ts';
 
@@ -146,6 +146,40 @@ export class LiveSession {
     await rt.createContainer(spec);
     await rt.startContainer(spec.name);
     if (opts.wait !== false) await waitContainerReady(rt, { ...planned, container: spec }, spec.name, this.engine.settings.readyTimeoutMs);
+    if (this.rec.state === 'ready') await this.ensureCaptures(rt);
+  }
+
+  /**
+   * Makes sure every captured service has a capture sidecar in its current network namespace: a
+   * sidecar joins the namespace of the container as it was, so a re-created or restarted service
+   * needs a new one.
+   */
+  async ensureCaptures(rt: DockerRuntime = this.runtime()): Promise<void> {
+    const ring = this.engine.settings.captureRingBytes;
+    await Promise.all(
+      capturedServices(this.lab).map(async (service) => {
+        const svc = await rt.inspectContainer(this.containerName(service));
+        if (!svc?.running) return;
+        const spec = captureContainer(this.ref(this.rec.owner), service, ring);
+        const cap = await rt.inspectContainer(spec.name);
+        if (cap?.running && cap.startedAt >= svc.startedAt) return;
+        if (cap) await rt.removeContainer(spec.name);
+        try {
+          await rt.createContainer(spec);
+        } catch (e) {
+          if ((e as DockerError).status === 409) return; // another process just made it
+          throw e;
+        }
+        await rt.startContainer(spec.name);
+      }),
+    );
+  }
+
+  /** The capture sidecar of a service, when it has one running. */
+  async captureOf(service: string): Promise<string | undefined> {
+    const name = objectName(this.id, captureName(service));
+    const st = await this.engine.docker.inspectContainer(name);
+    return st?.running ? name : undefined;
   }
 
   async refreshTopology(): Promise<Topology> {

@@ -122,6 +122,31 @@ export function helperContainer(ref: SessionRef, name: string, network: Containe
   };
 }
 
+/** The services whose network namespace gets a capture sidecar (never the host's own). */
+export function capturedServices(lab: Lab): string[] {
+  if (!lab.capture) return [];
+  return servicesOf(lab)
+    .filter((m) => !m.swarm && (m.attachment.kind === 'networks' || m.attachment.kind === 'default-bridge' || m.attachment.kind === 'none'))
+    .map((m) => m.name);
+}
+
+export const captureName = (service: string) => `${service}-capture`;
+
+/**
+ * A capture sidecar: the toolbox running lab-capture in the service's network namespace, with
+ * NET_RAW to capture (and SETGID, which tcpdump uses as it starts), keeping a bounded ring.
+ */
+export function captureContainer(ref: SessionRef, service: string, ringBytes: number): ContainerSpec {
+  const mb = Math.ceil(ringBytes / 1024 / 1024) + 4;
+  return {
+    ...baseContainer(objectName(ref.session, captureName(service)), TOOLBOX_REF, sessionLabels(ref, captureName(service), 'capture')),
+    network: { kind: 'container', container: objectName(ref.session, service) },
+    capAdd: ['NET_RAW', 'SETGID'],
+    tmpfs: { '/tmp': 'rw,size=1m,mode=1777', '/run': `rw,size=${mb}m,mode=755` },
+    command: ['lab-capture', 'run', '--ring-bytes', String(ringBytes)],
+  };
+}
+
 function baseContainer(name: string, image: string, labels: Record<string, string>): ContainerSpec {
   return {
     name,

@@ -1,0 +1,43 @@
+// The address book of a live session, read from Docker: every lab network's members (services,
+// swarm tasks, the lab resolver) and gateways.
+import { servicesOf } from '../lab/model.ts';
+import type { LiveSession } from '../session/live.ts';
+import { capturedServices, RESOLVER_NAME } from '../session/plan.ts';
+import { AddressBook } from './addresses.ts';
+
+/** `fl-<session>-web`, `fl-<session>-web.1.<task id>` → `web`; anything else → undefined. */
+export function serviceOfContainer(session: string, name: string): string | undefined {
+  const prefix = `fl-${session}-`;
+  if (!name.startsWith(prefix)) return undefined;
+  const rest = name.slice(prefix.length);
+  const task = /^([a-z][a-z0-9-]*)\.\d+\.[a-z0-9]+$/.exec(rest);
+  return task ? task[1] : rest;
+}
+
+export async function buildAddressBook(live: LiveSession): Promise<AddressBook> {
+  const rt = live.engine.docker;
+  const models = servicesOf(live.lab);
+  const networks = [...live.plan().networks.map((n) => n.spec.name), ...(models.some((m) => m.attachment.kind === 'default-bridge') ? ['bridge'] : [])];
+  const names: Record<string, string> = {};
+  const gateways: string[] = [];
+  const known = new Set([...models.map((m) => m.name), RESOLVER_NAME]);
+  for (const net of networks) {
+    const details = await rt.inspectNetwork(net);
+    if (!details) continue;
+    gateways.push(...details.gateways);
+    for (const c of details.containers) {
+      const svc = serviceOfContainer(live.id, c.name);
+      if (svc && known.has(svc) && c.ipv4) names[c.ipv4] = svc;
+    }
+  }
+  const published = live
+    .plan()
+    .services.flatMap((s) => (s.container?.ports ?? []).map((p) => `${s.name}/${p.containerPort}/${p.proto}`));
+  return new AddressBook({
+    names,
+    gateways,
+    embeddedDns: models.filter((m) => m.attachment.kind === 'networks').map((m) => m.name),
+    captured: capturedServices(live.lab),
+    published,
+  });
+}

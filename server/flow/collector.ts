@@ -1,0 +1,173 @@
+// A session's flows: the packets its capture sidecars keep (any process can read them back) and
+// the ones they see from now on, decoded into events and graph edges.
+import type { FlowEdge, FlowEvent } from '../protocol/flow.ts';
+import type { LiveSession } from '../session/live.ts';
+import { capturedServices } from '../session/plan.ts';
+import type { AddressBook } from './addresses.ts';
+import { buildAddressBook } from './book.ts';
+import { EdgeTable } from './edges.ts';
+import { PcapStream } from './pcap.ts';
+import { FlowTracker } from './tracker.ts';
+
+export const DEFAULT_FLOW_TIMEOUT_MS = 3000;
+
+export interface CollectorOptions {
+  /** No answer within this long counts as a timeout. */
+  timeoutMs?: number;
+  /** How many events are kept in memory for a late joiner's snapshot. */
+  retain?: number;
+}
+
+type Listener = (events: FlowEvent[], edges: FlowEdge[]) => void;
+
+function decodeAll(book: AddressBook, session: string, service: string, pcap: Buffer, timeoutMs: number): FlowEvent[] {
+  const tracker = new FlowTracker(book, { session, local: service, timeoutMs });
+  const stream = new PcapStream();
+  const out: FlowEvent[] = [];
+  for (const p of stream.push(pcap)) out.push(...tracker.feed(p));
+  out.push(...tracker.tick(Date.now() * 1000));
+  return out;
+}
+
+/** The retained packets of one service as a pcap file (what `GET .../pcap` serves). */
+export async function capturedPcap(live: LiveSession, service: string): Promise<Buffer> {
+  const sidecar = await live.captureOf(service);
+  if (!sidecar) throw new Error(`"${service}" has no running capture (captured services: ${capturedServices(live.lab).join(', ') || 'none'})`);
+  const { stdout } = await live.engine.docker.execStream(sidecar, ['lab-capture', 'dump']);
+  const chunks: Buffer[] = [];
+  const ended = new Promise((r) => stdout.once('end', r));
+  stdout.on('data', (c: Buffer) => chunks.push(c));
+  await ended;
+  return Buffer.concat(chunks);
+}
+
+/** Every retained event of the session, in time order. */
+export async function retainedEvents(live: LiveSession, opts: CollectorOptions = {}, book?: AddressBook): Promise<FlowEvent[]> {
+  const b = book ?? (await buildAddressBook(live));
+  const all = await Promise.all(
+    capturedServices(live.lab).map(async (service) => {
+      try {
+        return decodeAll(b, live.id, service, await capturedPcap(live, service), opts.timeoutMs ?? DEFAULT_FLOW_TIMEOUT_MS);
+      } catch {
+        return [];
+      }
+    }),
+  );
+  return all.flat().sort((a, b2) => (a.time < b2.time ? -1 : a.time > b2.time ? 1 : 0));
+}
+
+export class FlowCollector {
+  private book?: AddressBook;
+  private readonly trackers = new Map<string, FlowTracker>();
+  private readonly stops = new Map<string, () => void>();
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly listeners = new Set<Listener>();
+  private readonly seen = new Set<string>();
+  private stopped = false;
+  readonly events: FlowEvent[] = [];
+  readonly edges = new EdgeTable();
+  private readonly timeoutMs: number;
+  private readonly retain: number;
+
+  constructor(
+    readonly live: LiveSession,
+    opts: CollectorOptions = {},
+  ) {
+    this.timeoutMs = opts.timeoutMs ?? DEFAULT_FLOW_TIMEOUT_MS;
+    this.retain = opts.retain ?? 5000;
+  }
+
+  subscribe(fn: Listener): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  /** Follows every capture from now on; with `history`, first loads what the captures kept. */
+  async start(opts: { history?: boolean } = {}): Promise<void> {
+    this.book = await buildAddressBook(this.live);
+    await Promise.all(capturedServices(this.live.lab).map((s) => this.follow(s)));
+    this.timers.push(setInterval(() => this.tick(), 250));
+    // Faults move services around: keep the address book current.
+    this.timers.push(setInterval(() => void this.refreshBook(), 3000));
+    if (opts.history) this.accept(await retainedEvents(this.live, { timeoutMs: this.timeoutMs }, this.book));
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const t of this.timers) clearInterval(t);
+    for (const stop of this.stops.values()) stop();
+    this.stops.clear();
+    this.listeners.clear();
+  }
+
+  private async refreshBook(): Promise<void> {
+    try {
+      this.book = await buildAddressBook(this.live);
+      for (const t of this.trackers.values()) t.setAddressBook(this.book);
+    } catch {
+      // the session may be going away; the next refresh will tell
+    }
+  }
+
+  private trackerFor(service: string): FlowTracker {
+    let t = this.trackers.get(service);
+    if (!t) {
+      t = new FlowTracker(this.book!, { session: this.live.id, local: service, timeoutMs: this.timeoutMs });
+      this.trackers.set(service, t);
+    }
+    return t;
+  }
+
+  private async follow(service: string): Promise<void> {
+    if (this.stopped) return;
+    const retry = () => {
+      if (!this.stopped) this.timers.push(setTimeout(() => void this.follow(service), 1000));
+    };
+    const sidecar = await this.live.captureOf(service).catch(() => undefined);
+    if (!sidecar) return retry();
+    try {
+      const { stdout, exit, stop } = await this.live.engine.docker.execStream(sidecar, ['lab-capture', 'follow']);
+      this.stops.set(service, stop);
+      const pcap = new PcapStream();
+      const tracker = this.trackerFor(service);
+      stdout.on('data', (chunk: Buffer) => {
+        try {
+          const events: FlowEvent[] = [];
+          for (const p of pcap.push(chunk)) events.push(...tracker.feed(p));
+          if (events.length > 0) this.accept(events);
+        } catch {
+          stop(); // a corrupt stream: start over
+        }
+      });
+      // The sidecar restarts when its service is re-created: follow the new one.
+      void exit.then(() => {
+        this.stops.delete(service);
+        retry();
+      });
+    } catch {
+      retry();
+    }
+  }
+
+  private tick(): void {
+    const now = Date.now() * 1000;
+    const events = [...this.trackers.values()].flatMap((t) => t.tick(now));
+    if (events.length > 0) this.accept(events);
+  }
+
+  private accept(events: FlowEvent[]): void {
+    const fresh = events.filter((e) => !this.seen.has(e.id));
+    if (fresh.length === 0) return;
+    const edges = new Map<string, FlowEdge>();
+    for (const e of fresh) {
+      this.seen.add(e.id);
+      this.events.push(e);
+      const edge = this.edges.add(e);
+      if (edge) edges.set(edge.key, edge);
+    }
+    if (this.events.length > this.retain) {
+      for (const old of this.events.splice(0, this.events.length - this.retain)) this.seen.delete(old.id);
+    }
+    for (const fn of this.listeners) fn(fresh, [...edges.values()]);
+  }
+}

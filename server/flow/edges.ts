@@ -1,0 +1,39 @@
+// The edges of the flow graph: every (src, dst, proto, port) flow and every (client, name) lookup,
+// with counts, the last outcome and when it was first and last seen.
+import type { FlowEdge, FlowEvent } from '../protocol/flow.ts';
+
+export function edgeOf(e: FlowEvent): Omit<FlowEdge, 'count' | 'first_seen' | 'last_seen'> | undefined {
+  switch (e.type) {
+    case 'dns.answer':
+      return { key: `dns|${e.client}|${e.name}`, kind: 'dns', src: e.client, dst: e.server, what: e.name, last_outcome: e.rcode };
+    case 'tcp.connect':
+      return { key: `tcp|${e.src}|${e.dst}|${e.dst_port}`, kind: 'tcp', src: e.src, dst: e.dst, what: String(e.dst_port), last_outcome: e.outcome };
+    case 'udp.exchange':
+      return { key: `udp|${e.src}|${e.dst}|${e.dst_port}`, kind: 'udp', src: e.src, dst: e.dst, what: String(e.dst_port), last_outcome: e.outcome };
+    case 'icmp.unreachable':
+    case 'icmp.frag-needed':
+      return { key: `icmp|${e.src}|${e.dst}|${e.type}`, kind: 'icmp', src: e.src, dst: e.dst, what: e.type, last_outcome: e.type === 'icmp.frag-needed' ? `frag-needed mtu ${e.mtu}` : `unreachable code ${e.code}` };
+    default:
+      return undefined;
+  }
+}
+
+export class EdgeTable {
+  private readonly edges = new Map<string, FlowEdge>();
+
+  /** Adds an event; returns the edge it changed, if any. */
+  add(e: FlowEvent): FlowEdge | undefined {
+    const shape = edgeOf(e);
+    if (!shape) return undefined;
+    const prev = this.edges.get(shape.key);
+    const edge: FlowEdge = prev
+      ? { ...prev, count: prev.count + 1, last_outcome: e.time >= prev.last_seen ? shape.last_outcome : prev.last_outcome, last_seen: e.time > prev.last_seen ? e.time : prev.last_seen, first_seen: e.time < prev.first_seen ? e.time : prev.first_seen }
+      : { ...shape, count: 1, first_seen: e.time, last_seen: e.time };
+    this.edges.set(shape.key, edge);
+    return edge;
+  }
+
+  all(): FlowEdge[] {
+    return [...this.edges.values()];
+  }
+}

@@ -1,0 +1,99 @@
+// Flow events: what the capture decoder emits, the browser animates and a learner pins as
+// evidence. One schema, shared by the server, the CLI (`flowlab flows --json`) and the web app.
+import { z } from 'zod';
+
+const base = {
+  /** Stable for a given packet, whichever process decodes it: evidence refers to it. */
+  id: z.string(),
+  session: z.string(),
+  time: z.string(),
+  /** A service name, or host, docker-dns, lab-dns, gateway, or "unknown <ip>". */
+  src: z.string(),
+  dst: z.string(),
+  src_addr: z.string(),
+  dst_addr: z.string(),
+  src_port: z.number().int().optional(),
+  dst_port: z.number().int().optional(),
+  /** The service whose capture saw it. */
+  seen_by: z.string(),
+};
+
+const dnsFields = {
+  client: z.string(),
+  server: z.string(),
+  name: z.string(),
+  qtype: z.string(),
+  txid: z.number().int(),
+};
+
+export const flowEventSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('dns.query'), ...base, ...dnsFields }),
+  z.object({ type: z.literal('dns.forward'), ...base, ...dnsFields }),
+  z.object({
+    type: z.literal('dns.answer'),
+    ...base,
+    ...dnsFields,
+    rcode: z.string(),
+    answers: z.array(z.string()),
+    latency_ms: z.number().nullable(),
+  }),
+  z.object({
+    type: z.literal('tcp.connect'),
+    ...base,
+    outcome: z.enum(['established', 'refused', 'timeout', 'reset-later']),
+    latency_ms: z.number().nullable(),
+  }),
+  z.object({
+    type: z.literal('udp.exchange'),
+    ...base,
+    outcome: z.enum(['answered', 'unanswered', 'refused']),
+    latency_ms: z.number().nullable(),
+  }),
+  z.object({
+    type: z.literal('icmp.unreachable'),
+    ...base,
+    code: z.number().int(),
+    about: z.string(),
+  }),
+  z.object({
+    type: z.literal('icmp.frag-needed'),
+    ...base,
+    mtu: z.number().int(),
+    about: z.string(),
+  }),
+]);
+
+export type FlowEvent = z.infer<typeof flowEventSchema>;
+export type FlowEventType = FlowEvent['type'];
+
+/** The state of one edge of the graph: a (src, dst, proto, port) flow, or a (client, name) lookup. */
+export const flowEdgeSchema = z.object({
+  key: z.string(),
+  kind: z.enum(['tcp', 'udp', 'icmp', 'dns']),
+  src: z.string(),
+  dst: z.string(),
+  /** The port for tcp/udp, the name for dns. */
+  what: z.string(),
+  count: z.number().int(),
+  last_outcome: z.string(),
+  first_seen: z.string(),
+  last_seen: z.string(),
+});
+export type FlowEdge = z.infer<typeof flowEdgeSchema>;
+
+/** Socket events: client → server `flows:join` { session } → ack { ok, snapshot }; server → client `flows:delta`. */
+export const flowsJoinSchema = z.strictObject({ session: z.string().regex(/^[0-9a-f]{8,32}$/) });
+
+export interface FlowSnapshot {
+  session: string;
+  events: FlowEvent[];
+  edges: FlowEdge[];
+}
+
+export interface FlowDelta {
+  session: string;
+  events: FlowEvent[];
+  edges: FlowEdge[];
+  /** Events left out of this delta because too many arrived at once. */
+  dropped: number;
+}

@@ -1,5 +1,6 @@
 // The address book of a live session, read from Docker: every lab network's members (services,
 // swarm tasks, the lab resolver) and gateways.
+import { hostAt, parseCidr } from '../lab/ipv4.ts';
 import { servicesOf } from '../lab/model.ts';
 import type { LiveSession } from '../session/live.ts';
 import { capturedServices, RESOLVER_NAME } from '../session/plan.ts';
@@ -24,7 +25,8 @@ export async function buildAddressBook(live: LiveSession): Promise<AddressBook> 
   for (const net of networks) {
     const details = await rt.inspectNetwork(net);
     if (!details) continue;
-    gateways.push(...details.gateways);
+    // Docker picks the first address of a subnet as the gateway unless told otherwise.
+    gateways.push(...(details.gateways.length > 0 ? details.gateways : details.subnets.filter((sn) => /^\d/.test(sn)).map((sn) => hostAt(parseCidr(sn), 1))));
     for (const c of details.containers) {
       const svc = serviceOfContainer(live.id, c.name);
       if (svc && known.has(svc) && c.ipv4) names[c.ipv4] = svc;

@@ -130,6 +130,14 @@ export class FlowCollector {
       this.stops.set(service, stop);
       const pcap = new PcapStream();
       const tracker = this.trackerFor(service);
+      // lab-capture sends the pcap header as soon as this follower is registered.
+      const registered = new Promise<void>((resolve) => {
+        const check = () => {
+          if (pcap.header) resolve();
+        };
+        stdout.on('data', () => setImmediate(check));
+        setTimeout(resolve, 3000);
+      });
       stdout.on('data', (chunk: Buffer) => {
         try {
           const events: FlowEvent[] = [];
@@ -144,6 +152,7 @@ export class FlowCollector {
         this.stops.delete(service);
         retry();
       });
+      await registered;
     } catch {
       retry();
     }

@@ -73,10 +73,16 @@ async function main(): Promise<void> {
     // ---- 1. decoder throughput on a recorded pcap ----
     log(`recording ${PACKETS} packets (DNS lookups, HTTP requests and pings from client)`);
     const sidecar = (await live.captureOf('client'))!;
-    const cap = await docker.execStream(sidecar, ['tcpdump', '-i', 'any', '-n', '-s', '262144', '-U', '-Z', 'root', '-c', String(PACKETS), '-w', '-']);
+    const cap = await docker.execStream(sidecar, ['lab-capture', 'follow']);
     const chunks: Buffer[] = [];
+    const counter = new PcapStream();
+    let recorded = 0;
     const ended = new Promise((r) => cap.stdout.once('end', r));
-    cap.stdout.on('data', (c: Buffer) => chunks.push(c));
+    cap.stdout.on('data', (c: Buffer) => {
+      chunks.push(c);
+      recorded += counter.push(c).length;
+      if (recorded >= PACKETS) cap.stop();
+    });
     await new Promise((r) => setTimeout(r, 500));
     const names = Array.from({ length: 2000 }, (_, i) => `n${i}.bench.example`).join('\n');
     await docker.exec(client, ['sh', '-c', `printf '%s\\n' ${JSON.stringify(names)} > /tmp/names`]);

@@ -17,7 +17,7 @@ import { loadLab } from '../server/lab/catalogue.ts';
 import { Prober } from '../server/probe/prober.ts';
 import { flowEventSchema, type FlowDelta, type FlowEvent, type FlowSnapshot } from '../server/protocol/flow.ts';
 import { capturedServices } from '../server/session/plan.ts';
-import { cli, docker, testApp } from './helpers.ts';
+import { cli, docker, startCli, testApp } from './helpers.ts';
 
 const app = testApp();
 let session = '';
@@ -99,6 +99,31 @@ describe('what the captures keep', () => {
     expect(lines.length).toBeGreaterThan(5);
     const refused = lines.find((e) => e.type === 'tcp.connect' && e.dst_port === 81);
     expect(refused?.id).toBe(collector.events.find((e) => e.type === 'tcp.connect' && e.dst_port === 81)?.id);
+  });
+
+  it('flowlab flows --follow prints new events as they happen', async () => {
+    const child = startCli(['flows', session, '--follow', '--json'], { FLOWLAB_DATA: app.dataDir });
+    try {
+      let out = '';
+      const seen = new Promise<FlowEvent>((resolve) => {
+        child.stdout!.on('data', (b: Buffer) => {
+          out += b.toString();
+          for (const line of out.split('\n')) {
+            if (!line.includes('follow-check.example')) continue;
+            const e = flowEventSchema.parse(JSON.parse(line));
+            if (e.type === 'dns.answer') resolve(e);
+          }
+        });
+      });
+      // Give it time to read what was kept and start following.
+      await new Promise((r) => setTimeout(r, 4000));
+      await probe('client', 'dns:follow-check.example');
+      const e = await Promise.race([seen, new Promise<never>((_, rej) => setTimeout(() => rej(new Error(`no event within 15 s; printed:\n${out.slice(-2000)}`)), 15_000))]);
+      expect(e).toMatchObject({ rcode: 'NXDOMAIN', client: 'client' });
+    } finally {
+      child.kill('SIGINT');
+      await new Promise((r) => child.once('close', r));
+    }
   });
 
   it('never holds a packet to or from outside the lab (the traffic rule)', async () => {

@@ -42,6 +42,12 @@ export async function leftovers(session?: string): Promise<Leftovers> {
   return { containers: containers.map((c) => c.name), networks: networks.map((n) => n.name), services: services.map((s) => s.name) };
 }
 
+/** The session's lab containers (its services and resolver), not Flowlab's sidecars and helpers. */
+export async function labContainers(session: string): Promise<string[]> {
+  const all = await docker.listContainers({ [LABEL.managed]: 'true', [LABEL.session]: session });
+  return all.filter((c) => c.labels[LABEL.role] === 'service' || c.labels[LABEL.role] === 'resolver').map((c) => c.name);
+}
+
 export const none: Leftovers = { containers: [], networks: [], services: [] };
 
 /** Waits until nothing of `session` is left (swarm tasks take a moment to go). */

@@ -5,7 +5,7 @@ import type { ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LABEL } from '../server/docker/labels.ts';
-import { cli, docker, expectGone, leftovers, none, sleep, startCli, tempDataDir } from './helpers.ts';
+import { cli, docker, expectGone, labContainers, leftovers, none, sleep, startCli, tempDataDir } from './helpers.ts';
 
 const dataDir = tempDataDir();
 const otherDataDir = tempDataDir();
@@ -75,14 +75,13 @@ describe('kill -9 during up, then sweep', () => {
     // Another registry's sweep leaves the server's live session alone (its own registry vouches for it).
     const other = await cli(['sweep', '--json'], { FLOWLAB_DATA: otherDataDir });
     expect(other.code).toBe(0);
-    expect((await leftovers(serverSession)).containers.length).toBe(5);
+    expect((await labContainers(serverSession)).length).toBe(5);
 
     const sweep = await cli(['sweep', '--json'], env);
     expect(sweep.code, sweep.stderr).toBe(0);
     expect(await expectGone(victim)).toEqual(none);
-    const server = await leftovers(serverSession);
-    expect(server.containers.length).toBe(5);
-    expect(server.networks.length).toBe(2);
+    expect((await labContainers(serverSession)).length).toBe(5);
+    expect((await leftovers(serverSession)).networks.length).toBe(2);
 
     const status = await cli(['status', victim, '--json'], env);
     expect(JSON.parse(status.stdout)).toMatchObject({ session: victim, state: 'failed' });

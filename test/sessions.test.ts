@@ -4,7 +4,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadLab } from '../server/lab/catalogue.ts';
 import type { Topology } from '../server/protocol/session.ts';
-import { docker, expectGone, leftovers, none, testApp, writeLab } from './helpers.ts';
+import { docker, expectGone, labContainers, leftovers, none, testApp, writeLab } from './helpers.ts';
 
 const app = testApp();
 afterAll(() => app.dispose());
@@ -23,9 +23,8 @@ describe('five sessions of bridge-basics at once', () => {
       const hostPorts = topos.flatMap((t) => t.services.flatMap((s) => s.ports.map((p) => p.host_port)));
       expect(new Set(hostPorts).size).toBe(5);
       for (const t of topos) {
-        const left = await leftovers(t.session);
-        expect(left.containers.length).toBe(5);
-        expect(left.networks.length).toBe(2);
+        expect((await labContainers(t.session)).length).toBe(5);
+        expect((await leftovers(t.session)).networks.length).toBe(2);
         const web = t.services.find((s) => s.name === 'web')!.ports[0]!;
         expect(await (await fetch(`http://127.0.0.1:${web.host_port}/`)).text()).toMatch(/ok GET/);
       }

@@ -106,11 +106,14 @@ describe('bridge-basics on the real daemon', () => {
     expect(await res.text()).toMatch(/ok GET \/from-host/);
   });
 
-  it('records every Docker action as a docker CLI command', () => {
+  it('records every Docker action as a docker CLI command', async () => {
+    await app.engine.settled(topo.session);
     const actions = app.engine.store.actions(topo.session, { includeRevealing: true }).map((a) => a.command);
     expect(actions.filter((a) => a.startsWith('docker network create --driver bridge --subnet ')).length).toBe(2);
-    expect(actions.filter((a) => a.startsWith('docker create --name ')).length).toBe(5);
-    expect(actions.filter((a) => a.startsWith('docker start ')).length).toBe(5);
+    // 4 services, the lab resolver, and a capture sidecar for each service.
+    expect(actions.filter((a) => a.startsWith('docker create --name ')).length).toBe(9);
+    expect(actions.filter((a) => a.startsWith('docker start ')).length).toBe(9);
+    expect(actions.filter((a) => / --network container:fl-\S+ --cap-drop ALL --cap-add NET_RAW .*lab-capture run/.test(a)).length).toBe(4);
   });
 
   it('down leaves nothing behind', async () => {

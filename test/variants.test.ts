@@ -7,7 +7,7 @@ import { Faults } from '../server/fault/faults.ts';
 import { loadLab } from '../server/lab/catalogue.ts';
 import { Prober } from '../server/probe/prober.ts';
 import { chooseVariant } from '../server/session/variant.ts';
-import { cli, docker, expectGone, leftovers, none, sleep, startCli, testApp, writeLab } from './helpers.ts';
+import { cli, docker, expectGone, labContainers, leftovers, none, sleep, startCli, testApp, writeLab } from './helpers.ts';
 
 const app = testApp();
 afterAll(() => app.dispose());
@@ -128,7 +128,7 @@ faults:
       const live = app.engine.live(topo.session);
       expect((await live.inNamespace('web', 'iptables -S')).stdout).not.toContain('flowlab:');
       expect(new Faults(live).list().every((f) => f.state === 'failed' || f.state === 'reverted')).toBe(true);
-      expect((await leftovers(topo.session)).containers.length).toBe(5);
+      expect((await labContainers(topo.session)).length).toBe(5);
       const [r] = await new Prober(live).run([{ from: 'client', to: 'http://web:80/' }]);
       expect(r!.status).toBe('ok');
     } finally {

@@ -134,14 +134,14 @@ export const captureName = (service: string) => `${service}-capture`;
 
 /**
  * A capture sidecar: the toolbox running lab-capture in the service's network namespace, with
- * NET_RAW to capture (and SETGID, which tcpdump uses as it starts), keeping a bounded ring.
+ * only NET_RAW (to open a packet socket), keeping a bounded ring.
  */
 export function captureContainer(ref: SessionRef, service: string, ringBytes: number): ContainerSpec {
   const mb = Math.ceil(ringBytes / 1024 / 1024) + 4;
   return {
     ...baseContainer(objectName(ref.session, captureName(service)), TOOLBOX_REF, sessionLabels(ref, captureName(service), 'capture')),
     network: { kind: 'container', container: objectName(ref.session, service) },
-    capAdd: ['NET_RAW', 'SETGID'],
+    capAdd: ['NET_RAW'],
     tmpfs: { '/tmp': 'rw,size=1m,mode=1777', '/run': `rw,size=${mb}m,mode=755` },
     command: ['lab-capture', 'run', '--ring-bytes', String(ringBytes)],
   };

@@ -19,10 +19,11 @@ const LAYERS: [string, number][] = [
   ['server/probe/', 6],
   ['server/fault/', 6],
   ['server/flow/', 6],
-  ['server/app.ts', 7],
-  ['server/env/doctor.ts', 7],
-  ['server/http/', 8],
-  ['server/cli/', 9],
+  ['server/grade/', 7],
+  ['server/app.ts', 8],
+  ['server/env/doctor.ts', 8],
+  ['server/http/', 9],
+  ['server/cli/', 10],
 ];
 /** Layers that must not import each other even though they share a rank. */
 const SEPARATE = [['server/lab/', 'server/docker/']];

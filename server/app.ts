@@ -6,7 +6,9 @@ import { Faults } from './fault/faults.ts';
 import { catalogue } from './lab/catalogue.ts';
 import { isolationLimits } from './lab/model.ts';
 import type { ValidateContext } from './lab/validate.ts';
-import type { LabSummary } from './protocol/session.ts';
+import type { LabSummary, LabView } from './protocol/session.ts';
+import type { Lab } from './lab/schema.ts';
+import { gradingOf } from './grade/grader.ts';
 import { SessionEngine } from './session/engine.ts';
 import { openDb } from './store/db.ts';
 
@@ -43,19 +45,40 @@ export async function validateContext(docker: DockerRuntime): Promise<ValidateCo
   }
 }
 
+function summaryOf(lab: Lab): LabSummary {
+  const iso = isolationLimits(lab);
+  return {
+    id: lab.id,
+    title: lab.title,
+    summary: lab.summary,
+    network: lab.network,
+    level: lab.level,
+    minutes: lab.minutes,
+    tags: lab.tags,
+    isolation: { default_bridge: iso.defaultBridge, host_network: iso.hostNetwork },
+  };
+}
+
+/** A lab as a learner may see it before being graded: the ticket, the choices, the hint costs. */
+export function labView(lab: Lab): LabView {
+  const g = gradingOf(lab);
+  return {
+    ...summaryOf(lab),
+    objectives: lab.objectives,
+    briefing: lab.briefing,
+    diagnosis: lab.diagnosis ? { question: lab.diagnosis.question, causes: lab.diagnosis.causes.map((c) => ({ id: c.id, text: c.text })) } : null,
+    hints: lab.hints.map((h) => ({ cost: h.cost })),
+    probes: lab.probes.map((p) => ({ from: p.from, to: p.to })),
+    grading: { pass_mark: g.passMark, attempts: g.attempts, weights: g.weights },
+  };
+}
+
+/** The catalogue as learners see it: no variant, not even how many there are. */
 export function labSummaries(dir?: string, ctx: ValidateContext = {}): LabSummary[] {
-  return catalogue(dir, ctx).labs.map(({ lab }) => {
-    const iso = isolationLimits(lab);
-    return {
-      id: lab.id,
-      title: lab.title,
-      summary: lab.summary,
-      network: lab.network,
-      level: lab.level,
-      minutes: lab.minutes,
-      tags: lab.tags,
-      variants: lab.variants.length,
-      isolation: { default_bridge: iso.defaultBridge, host_network: iso.hostNetwork },
-    };
-  });
+  return catalogue(dir, ctx).labs.map(({ lab }) => summaryOf(lab));
+}
+
+/** The catalogue for trainers and scripts (`flowlab list --json`): with the number of variants. */
+export function labCatalogue(dir?: string, ctx: ValidateContext = {}): (LabSummary & { variants: number })[] {
+  return catalogue(dir, ctx).labs.map(({ lab }) => ({ ...summaryOf(lab), variants: lab.variants.length }));
 }

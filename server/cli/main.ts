@@ -1,7 +1,8 @@
 // The `flowlab` command. Each command is thin: parse, call the core, print.
 // Command names, flags and JSON shapes are a contract that scripts depend on.
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { labSummaries, openApp, validateContext, type App } from '../app.ts';
+import { labCatalogue, openApp, validateContext, type App } from '../app.ts';
 import { DockerRuntime } from '../docker/runtime.ts';
 import { doctor } from '../env/doctor.ts';
 import { ensureLabImages } from '../images/build.ts';
@@ -14,6 +15,9 @@ import { FlowCollector, retainedEvents } from '../flow/collector.ts';
 import type { FlowEvent } from '../protocol/flow.ts';
 import { faultFromWords, Faults } from '../fault/faults.ts';
 import type { FaultRecord } from '../store/faults.ts';
+import { Grader } from '../grade/grader.ts';
+import { diagnosisSchema } from '../protocol/diagnosis.ts';
+import { ProgressStore } from '../store/progress.ts';
 import { CliError, print, printJson, progress, table } from './output.ts';
 
 const program = new Command('flowlab')
@@ -97,7 +101,7 @@ program
   .option('--json', 'print as JSON')
   .option('--markdown', 'print the catalogue as a Markdown table')
   .action((opts: { json?: boolean; markdown?: boolean }) => {
-    const labs = labSummaries();
+    const labs = labCatalogue();
     if (opts.json) printJson(labs);
     else if (opts.markdown) {
       print('# Labs that ship\n');
@@ -119,9 +123,10 @@ program
   .argument('<lab>', 'a lab id (see flowlab list) or a lab file')
   .option('--seed <n>', 'seed for the variant draw (reproduces a session)', intArg('--seed'))
   .option('--init-swarm', 'initialise swarm mode if an overlay lab needs it')
+  .option('--learner <name>', "the learner's display name (progress is kept per name)")
   .option('--json', 'print the session as JSON')
   .option('--verbose', 'print every Docker action as a docker CLI command')
-  .action(async (labArg: string, opts: { seed?: number; initSwarm?: boolean; json?: boolean; verbose?: boolean }) => {
+  .action(async (labArg: string, opts: { seed?: number; initSwarm?: boolean; learner?: string; json?: boolean; verbose?: boolean }) => {
     await withApp(async (app) => {
       const entry = loadLab(labArg, await validateContext(app.docker));
       const abort = new AbortController();
@@ -133,6 +138,7 @@ program
         const started = Date.now();
         const topo = await app.engine.up(entry, {
           ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+          ...(opts.learner !== undefined ? { learner: opts.learner } : {}),
           initSwarm: !!opts.initSwarm || app.settings.initSwarm,
           progress,
           signal: abort.signal,
@@ -282,6 +288,77 @@ program
       } else {
         throw new CliError(`unknown fault action "${action}"; expected apply, revert or list`, 2);
       }
+    });
+  });
+
+program
+  .command('grade')
+  .description('grade a diagnosis against the fault the session really got')
+  .argument('<session>', 'a session id')
+  .requiredOption('--answer <file>', 'the diagnosis as JSON: { "cause", "culprit", "evidence": [ids], "note"?, "fixed"? } ("-" reads standard input)')
+  .option('--json', 'print {score, passed, breakdown, feedback} as JSON')
+  .action(async (session: string, opts: { answer: string; json?: boolean }) => {
+    const text = opts.answer === '-' ? readFileSync(0, 'utf8') : readFileSync(opts.answer, 'utf8');
+    let data: unknown;
+    try {
+      data = JSON.parse(text);
+    } catch (e) {
+      throw new CliError(`expected the answer as JSON, found: ${(e as Error).message}`);
+    }
+    const parsed = diagnosisSchema.safeParse(data);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw new CliError(`invalid answer at ${issue.path.join('.') || '(top level)'}: ${issue.message}; expected { "cause", "culprit", "evidence": [ids], "note"?, "fixed"? }`);
+    }
+    await withApp(async (app) => {
+      const r = await new Grader(app.engine.live(session)).grade(parsed.data);
+      if (opts.json) printJson({ score: r.score, passed: r.passed, breakdown: r.breakdown, feedback: r.feedback, attempt: r.attempt, attempts_left: r.attempts_left, pass_mark: r.pass_mark });
+      else {
+        print(`${r.passed ? 'PASSED' : 'not passed'}: ${r.score}/100 (pass mark ${r.pass_mark}), attempt ${r.attempt}, ${r.attempts_left} left`);
+        for (const [k, v] of Object.entries(r.breakdown)) print(`  ${k.padEnd(16)} ${'earned' in v ? `${v.earned}/${v.of}  ${v.why}` : `-${v.cost}`}`);
+        for (const l of r.feedback.right) print(`  + ${l}`);
+        for (const l of r.feedback.missed) print(`  - ${l}`);
+        for (const l of r.feedback.what_was_broken ?? []) print(`  broken: ${l}`);
+      }
+    });
+  });
+
+program
+  .command('hint')
+  .description('reveal the next hint (it costs points; the cost is shown first with --cost)')
+  .argument('<session>', 'a session id')
+  .option('--cost', 'only show what the next hint would cost')
+  .option('--json', 'print as JSON')
+  .action(async (session: string, opts: { cost?: boolean; json?: boolean }) => {
+    await withApp(async (app) => {
+      const grader = new Grader(app.engine.live(session));
+      if (opts.cost) {
+        const { next } = grader.hints();
+        if (opts.json) printJson({ next });
+        else print(next ? `the next hint costs ${next.cost} points (flowlab hint ${session} reveals it)` : 'no hint left');
+        return;
+      }
+      const hint = grader.takeHint();
+      if (opts.json) printJson({ hint, next: grader.hints().next });
+      else print(`hint ${hint.index + 1} (-${hint.cost}): ${hint.text}`);
+    });
+  });
+
+program
+  .command('results')
+  .description('every graded attempt: learner, lab, variant, score, time (for trainers)')
+  .option('--csv', 'print as CSV')
+  .option('--json', 'print as JSON')
+  .action(async (opts: { csv?: boolean; json?: boolean }) => {
+    await withApp(async (app) => {
+      const rows = new ProgressStore(app.engine.db).results();
+      if (opts.json) printJson(rows);
+      else if (opts.csv) {
+        const cols = ['learner', 'lab', 'variant', 'seed', 'session', 'attempt', 'score', 'passed', 'hints', 'seconds', 'started_at', 'graded_at'] as const;
+        const esc = (v: unknown) => (/[",\n]/.test(String(v ?? '')) ? `"${String(v).replace(/"/g, '""')}"` : String(v ?? ''));
+        print(cols.join(','));
+        for (const r of rows) print(cols.map((c) => esc(r[c])).join(','));
+      } else print(table([['LEARNER', 'LAB', 'VARIANT', 'ATTEMPT', 'SCORE', 'PASSED', 'TIME'], ...rows.map((r) => [r.learner, r.lab, r.variant ?? '-', String(r.attempt), String(r.score), r.passed ? 'yes' : 'no', `${r.seconds}s`])]));
     });
   });
 

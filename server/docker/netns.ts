@@ -4,27 +4,56 @@
 import { readFile } from 'node:fs/promises';
 
 const FILES = [
-  ['tcp', 'tcp', '0A'],
-  ['tcp6', 'tcp', '0A'],
-  ['udp', 'udp', '07'],
-  ['udp6', 'udp', '07'],
+  ['tcp', 'tcp', '0A', false],
+  ['tcp6', 'tcp', '0A', true],
+  ['udp', 'udp', '07', false],
+  ['udp6', 'udp', '07', true],
 ] as const;
 
-/** `8080/tcp`, `53/udp`...; undefined when /proc/<pid> cannot be read (gone, or not visible). */
-export async function listeningPorts(pid: number): Promise<Set<string> | undefined> {
-  const out = new Set<string>();
-  for (const [file, proto, state] of FILES) {
+export interface ListeningSocket {
+  /** The bound address: 0.0.0.0, 127.0.0.1, ::, ... */
+  addr: string;
+  port: number;
+  proto: 'tcp' | 'udp';
+}
+
+function hexAddress(hex: string, v6: boolean): string {
+  if (!v6) {
+    const n = parseInt(hex, 16);
+    return [n & 255, (n >>> 8) & 255, (n >>> 16) & 255, n >>> 24].join('.');
+  }
+  // Four little-endian 32-bit words.
+  const words = hex.match(/.{8}/g) ?? [];
+  const bytes = words.flatMap((w) => (w.match(/../g) ?? []).reverse());
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(parseInt(`${bytes[i]}${bytes[i + 1]}`, 16).toString(16));
+  const s = groups.join(':');
+  return s === '0:0:0:0:0:0:0:0' ? '::' : s === '0:0:0:0:0:0:0:1' ? '::1' : s;
+}
+
+/** Every listening socket in the namespace of process `pid`; undefined when /proc/<pid> cannot be read. */
+export async function listeningSockets(pid: number): Promise<ListeningSocket[] | undefined> {
+  const out: ListeningSocket[] = [];
+  for (const [file, proto, state, v6] of FILES) {
     let text: string;
     try {
       text = await readFile(`/proc/${pid}/net/${file}`, 'utf8');
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT' && file.endsWith('6')) continue; // no IPv6 in that netns
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT' && v6) continue; // no IPv6 in that netns
       return undefined;
     }
     for (const line of text.split('\n').slice(1)) {
       const f = line.trim().split(/\s+/);
-      if (f[3] === state && f[1]) out.add(`${parseInt(f[1].split(':')[1] ?? '0', 16)}/${proto}`);
+      if (f[3] !== state || !f[1]) continue;
+      const [addr, port] = f[1].split(':');
+      out.push({ addr: hexAddress(addr ?? '', v6), port: parseInt(port ?? '0', 16), proto });
     }
   }
   return out;
+}
+
+/** `8080/tcp`, `53/udp`...; undefined when /proc/<pid> cannot be read (gone, or not visible). */
+export async function listeningPorts(pid: number): Promise<Set<string> | undefined> {
+  const sockets = await listeningSockets(pid);
+  return sockets && new Set(sockets.map((s) => `${s.port}/${s.proto}`));
 }

@@ -59,6 +59,7 @@ export interface ContainerState {
     nanoCpus: number;
     pidsLimit: number;
     dns: string[];
+    dnsSearch: string[];
     extraHosts: string[];
     mounts: { type: string; source: string; destination: string }[];
     tmpfs: string[];
@@ -433,6 +434,7 @@ export class DockerRuntime {
         nanoCpus: c.HostConfig.NanoCpus ?? 0,
         pidsLimit: c.HostConfig.PidsLimit ?? 0,
         dns: c.HostConfig.Dns ?? [],
+        dnsSearch: c.HostConfig.DnsSearch ?? [],
         extraHosts: c.HostConfig.ExtraHosts ?? [],
         mounts: [
           ...(c.Mounts ?? []).map((m) => ({ type: String(m.Type), source: String(m.Source ?? ''), destination: String(m.Destination) })),

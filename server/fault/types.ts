@@ -35,6 +35,8 @@ export interface FaultImpl<T extends Fault['type'] = Fault['type']> {
   /** Breaks the lab; returns what revert needs to know. */
   apply(f: FaultOf<T>, ctx: FaultContext): Promise<unknown>;
   revert(f: FaultOf<T>, ctx: FaultContext, undo: unknown): Promise<void>;
+  /** Whether the fault is still in place on the live lab: the ground truth a live fix must undo. */
+  holds(f: FaultOf<T>, ctx: FaultContext, undo: unknown): Promise<boolean>;
 }
 
 export class FaultError extends Error {

@@ -71,7 +71,7 @@ class SessionHub {
   }
 }
 
-export function attachFlowSockets(io: Server, app: App): { close(): void } {
+export function attachFlowSockets(io: Server, app: App): { close(): void; event(session: string, id: string): FlowEvent | undefined } {
   const hubs = new Map<string, SessionHub>();
   const watchers = (hub: SessionHub) => io.sockets.adapter.rooms.get(hub.room)?.size ?? 0;
   const release = (hub: SessionHub) =>
@@ -125,6 +125,10 @@ export function attachFlowSockets(io: Server, app: App): { close(): void } {
   });
 
   return {
+    /** An event this server has seen (what a pin refers to). */
+    event(session: string, id: string) {
+      return hubs.get(session)?.collector.events.find((e) => e.id === id);
+    },
     close() {
       for (const hub of hubs.values()) hub.stop();
       hubs.clear();

@@ -5,7 +5,7 @@ import type { Server } from 'node:http';
 import { join } from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { Server as SocketServer } from 'socket.io';
-import { labSummaries, openApp, validateContext, type App } from '../app.ts';
+import { labSummaries, labView, openApp, validateContext, type App } from '../app.ts';
 import { WEB_DIST_DIR, type Settings } from '../config.ts';
 import { ensureLabImages } from '../images/build.ts';
 import { loadLab, LabError } from '../lab/catalogue.ts';
@@ -15,7 +15,11 @@ import { ProbeError, Prober } from '../probe/prober.ts';
 import { SESSION_ID_RE } from '../docker/labels.ts';
 import { SessionError } from '../session/engine.ts';
 import { attachFlowSockets } from './flows-socket.ts';
-import { capturedPcap } from '../flow/collector.ts';
+import { capturedPcap, retainedEvents } from '../flow/collector.ts';
+import { Grader, GradeError } from '../grade/grader.ts';
+import { diagnosisSchema } from '../protocol/diagnosis.ts';
+import type { FlowEvent } from '../protocol/flow.ts';
+import { ProgressStore } from '../store/progress.ts';
 
 export interface ServeOptions {
   port: number;
@@ -57,7 +61,12 @@ function sessionParam(req: Request): string {
   return id;
 }
 
-export function createHttpApp(app: App, images: ImagesState): express.Express {
+export interface HttpExtras {
+  /** An event the live flow stream has seen, by id. */
+  seenEvent?: (session: string, id: string) => FlowEvent | undefined;
+}
+
+export function createHttpApp(app: App, images: ImagesState, extras: HttpExtras = {}): express.Express {
   const web = express();
   web.disable('x-powered-by');
   web.use(express.json({ limit: '64kb' }));
@@ -65,6 +74,16 @@ export function createHttpApp(app: App, images: ImagesState): express.Express {
   web.get('/api/health', wrap(() => ({ status: 'up', instance: app.engine.instance.id, images: { state: images.state, detail: images.detail } })));
 
   web.get('/api/scenarios', wrap(() => ({ scenarios: labSummaries() })));
+
+  web.get('/api/scenarios/:id', wrap((req) => {
+    const id = String(req.params.id);
+    if (!/^[a-z0-9]+(-[a-z0-9]+)*$/.test(id)) throw new HttpError(400, `expected a lab id like "bridge-basics", found "${id.slice(0, 40)}"`);
+    const lab = labSummaries().find((l) => l.id === id);
+    if (!lab) throw new HttpError(404, `unknown lab "${id}"`);
+    return { lab: labView(loadLab(id).lab) };
+  }));
+
+  web.get('/api/results', wrap(() => ({ results: new ProgressStore(app.engine.db).results() })));
 
   web.get('/api/sessions', wrap(() => ({ sessions: app.engine.status() })));
 
@@ -79,7 +98,10 @@ export function createHttpApp(app: App, images: ImagesState): express.Express {
       // While images are only being checked, `up` joins that check; a real build takes minutes.
       if (images.state === 'building') throw new HttpError(503, `lab images are still being built (${images.detail}); try again shortly`);
       const entry = loadLab(body.data.scenario, await validateContext(app.docker));
-      const topology = await app.engine.up(entry, body.data.seed !== undefined ? { seed: body.data.seed } : {});
+      const topology = await app.engine.up(entry, {
+        ...(body.data.seed !== undefined ? { seed: body.data.seed } : {}),
+        ...(body.data.learner !== undefined ? { learner: body.data.learner } : {}),
+      });
       res.status(201);
       return { session: topology };
     }),
@@ -91,7 +113,8 @@ export function createHttpApp(app: App, images: ImagesState): express.Express {
     const id = sessionParam(req);
     if (!app.engine.store.get(id)) throw new HttpError(404, `unknown session "${id}"`);
     // Entries that would reveal the injected fault stay hidden until the learner is graded.
-    return { actions: app.engine.store.actions(id, { includeRevealing: false }) };
+    const graded = app.engine.store.get(id)?.state === 'ready' && new Grader(app.engine.live(id)).graded();
+    return { actions: app.engine.store.actions(id, { includeRevealing: graded }) };
   }));
 
   web.post(
@@ -104,6 +127,42 @@ export function createHttpApp(app: App, images: ImagesState): express.Express {
       const opts = body.data.timeout_ms !== undefined ? { timeoutMs: body.data.timeout_ms } : {};
       if ('matrix' in body.data) return { results: await prober.matrix(opts) };
       return { result: (await prober.run([{ from: body.data.from, to: body.data.target }], opts))[0] };
+    }),
+  );
+
+  web.post(
+    '/api/sessions/:id/diagnosis',
+    wrap(async (req) => {
+      const id = sessionParam(req);
+      const body = diagnosisSchema.safeParse(req.body ?? {});
+      if (!body.success) {
+        const issue = body.error.issues[0]!;
+        throw new HttpError(400, `invalid diagnosis at ${issue.path.join('.') || '(top level)'}: ${issue.message}; expected { "cause", "culprit", "evidence": [ids], "note"?, "fixed"? }`);
+      }
+      return { result: await new Grader(app.engine.live(id)).grade(body.data) };
+    }),
+  );
+
+  web.get('/api/sessions/:id/hints', wrap((req) => new Grader(app.engine.live(sessionParam(req))).hints()));
+
+  web.post('/api/sessions/:id/hints', wrap((req) => {
+    const grader = new Grader(app.engine.live(sessionParam(req)));
+    const hint = grader.takeHint();
+    return { hint, next: grader.hints().next };
+  }));
+
+  web.post(
+    '/api/sessions/:id/pins',
+    wrap(async (req) => {
+      const id = sessionParam(req);
+      const eventId = String((req.body as { id?: unknown } | undefined)?.id ?? '');
+      if (!/^e[0-9a-f]{16}t?$/.test(eventId)) throw new HttpError(400, 'expected { "id": "<a flow event id>" }');
+      const live = app.engine.live(id);
+      // The server keeps the event as it saw it: a client never says what an event contained.
+      const event = extras.seenEvent?.(id, eventId) ?? (await retainedEvents(live)).find((e) => e.id === eventId);
+      if (!event) throw new HttpError(404, `no flow event ${eventId} in session ${id} (it may have left the capture ring)`);
+      new ProgressStore(app.engine.db).pin(id, event);
+      return { pinned: event };
     }),
   );
 
@@ -151,6 +210,7 @@ export function createHttpApp(app: App, images: ImagesState): express.Express {
       : err instanceof SessionError && /unknown session/.test(e.message) ? 404
       : err instanceof SessionError ? 409
       : err instanceof ProbeError ? 400
+      : err instanceof GradeError ? 409
       : 500;
     const message = e.type === 'entity.parse.failed' ? `expected a JSON body: ${e.message}` : e.message;
     res.status(status).json({ ok: false, error: message });
@@ -162,10 +222,12 @@ export async function startServer(opts: ServeOptions): Promise<Running> {
   const log = opts.progress ?? (() => {});
   const app = openApp(opts.settings);
   const images: ImagesState = { state: 'checking', detail: 'checking lab images', log: [] };
-  const server: Server = createHttpApp(app, images).listen(opts.port, opts.host);
+  const holder: { sockets?: ReturnType<typeof attachFlowSockets> } = {};
+  const server: Server = createHttpApp(app, images, { seenEvent: (s, id) => holder.sockets?.event(s, id) }).listen(opts.port, opts.host);
   // Same-origin only: the web app is served from here.
   const io = new SocketServer(server, { serveClient: false, cors: { origin: false } });
   const sockets = attachFlowSockets(io, app);
+  holder.sockets = sockets;
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', (e: NodeJS.ErrnoException) =>

@@ -65,6 +65,7 @@ export type SessionSummary = z.infer<typeof sessionSummarySchema>;
 export const createSessionBodySchema = z.strictObject({
   scenario: z.string().min(1),
   seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+  learner: z.string().min(1).max(64).optional(),
 });
 
 export const labSummarySchema = z.object({
@@ -75,7 +76,6 @@ export const labSummarySchema = z.object({
   level: z.enum(['beginner', 'intermediate', 'advanced']),
   minutes: z.number(),
   tags: z.array(z.string()),
-  variants: z.number().int(),
   isolation: z.object({ default_bridge: z.boolean(), host_network: z.boolean() }),
 });
 export type LabSummary = z.infer<typeof labSummarySchema>;
@@ -86,3 +86,14 @@ export interface ActionEntry {
   command: string;
   reveals_fault: boolean;
 }
+
+/** What a learner may know of a lab before being graded: no variants, answers, faults or solution. */
+export const labViewSchema = labSummarySchema.extend({
+  objectives: z.array(z.string()),
+  briefing: z.string(),
+  diagnosis: z.object({ question: z.string(), causes: z.array(z.object({ id: z.string(), text: z.string() })) }).nullable(),
+  hints: z.array(z.object({ cost: z.number() })),
+  probes: z.array(z.object({ from: z.string(), to: z.string() })),
+  grading: z.object({ pass_mark: z.number(), attempts: z.number(), weights: z.object({ cause: z.number(), culprit: z.number(), evidence: z.number(), fix: z.number() }) }),
+});
+export type LabView = z.infer<typeof labViewSchema>;

@@ -12,9 +12,10 @@ import type { Lab, Variant } from '../lab/schema.ts';
 import type { SessionState, SessionSummary, Topology } from '../protocol/session.ts';
 import { peekSession, type Db } from '../store/db.ts';
 import { FaultStore, type FaultRecord } from '../store/faults.ts';
+import { ProgressStore } from '../store/progress.ts';
 import { SessionStore, type SessionRecord } from '../store/sessions.ts';
 import { allocate } from './allocate.ts';
-import { currentInstance, newHexId, ownerAlive, type Instance } from './instance.ts';
+import { newHexId, newInstance, ownerAlive, type Instance } from './instance.ts';
 import { capturedServices, planLab, type LabPlan, type PlannedService } from './plan.ts';
 import { LiveSession } from './live.ts';
 import { waitContainerReady, waitSwarmServiceReady } from './readiness.ts';
@@ -27,6 +28,8 @@ export class SessionError extends Error {
 
 export interface UpOptions {
   seed?: number;
+  /** The learner's display name (a local profile, made on first use). */
+  learner?: string;
   initSwarm?: boolean;
   progress?: (line: string) => void;
   /** Aborts a running `up`; what it built so far is removed. */
@@ -68,7 +71,7 @@ export class SessionEngine {
     readonly settings: Settings,
     readonly db: Db,
     readonly docker: DockerRuntime = new DockerRuntime(),
-    instance: Instance = currentInstance(),
+    instance: Instance = newInstance(),
   ) {
     this.store = new SessionStore(db);
     this.instance = instance;
@@ -138,6 +141,7 @@ export class SessionEngine {
       id: session, scenario: lab.id, labFile: entry.file, seed, variant: variant?.id ?? null,
       owner: inst.id, ownerPid: inst.pid, ownerHost: inst.host, ownerStart: inst.start, lab,
     });
+    if (opts.learner) new ProgressStore(this.db).setSessionLearner(session, opts.learner);
     const work = this.build(session, lab, seed, opts, progress);
     this.inFlight.set(session, work);
     try {

@@ -27,11 +27,12 @@ function processStart(pid: number): string | null {
   }
 }
 
-let current: Instance | undefined;
-
-export function currentInstance(): Instance {
-  current ??= { id: newHexId(6), pid: process.pid, host: hostname(), start: processStart(process.pid) };
-  return current;
+/**
+ * A new instance of Flowlab in this process: each app (a CLI command, a server) is one, so a
+ * server that shuts down tears down what it started and nothing another app in the process did.
+ */
+export function newInstance(): Instance {
+  return { id: newHexId(6), pid: process.pid, host: hostname(), start: processStart(process.pid) };
 }
 
 /** Whether the process that owns a session still runs. On another host we cannot tell: alive. */

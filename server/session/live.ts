@@ -3,6 +3,7 @@
 // lab, its allocation and the action log.
 import type { ContainerSpec, EndpointSpec } from '../docker/specs.ts';
 import { objectName, type SessionRef } from '../docker/labels.ts';
+import { listeningSockets, type ListeningSocket } from '../docker/netns.ts';
 import type { DockerError, DockerRuntime, ExecResult } from '../docker/runtime.ts';
 import { didYouMean } from '../lab/problems.ts';
 import type { ServiceModel } from '../lab/model.ts';
@@ -87,6 +88,16 @@ export class LiveSession {
     const st = await rt.inspectContainer(p.container!.name);
     if (!st) return { container: p.container!.name, running: false, state: 'gone' };
     return { container: st.name, running: st.running && !st.paused, state: st.paused ? 'paused' : st.status };
+  }
+
+  /** How a service's sockets listen now (address and port), read from outside the container. */
+  async listening(service: string): Promise<ListeningSocket[]> {
+    const ns = await this.namespaceOf(service);
+    const pid = ns.running ? await this.engine.docker.containerPid(ns.container) : undefined;
+    if (!pid) return [];
+    const sockets = await listeningSockets(pid);
+    if (!sockets) throw new LiveSessionError(`cannot read "${service}"'s sockets from here (Flowlab needs the host's /proc)`);
+    return sockets;
   }
 
   /**

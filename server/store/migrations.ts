@@ -86,4 +86,42 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX faults_session ON faults (session);
   `,
+  // 3: learners, attempts, hints and pinned evidence.
+  `
+  CREATE TABLE learners (
+    id         INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL
+  );
+  ALTER TABLE sessions ADD COLUMN learner INTEGER REFERENCES learners (id);
+
+  CREATE TABLE attempts (
+    id        TEXT PRIMARY KEY,
+    session   TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+    number    INTEGER NOT NULL,
+    at        INTEGER NOT NULL,
+    diagnosis TEXT NOT NULL,
+    score     INTEGER NOT NULL,
+    passed    INTEGER NOT NULL,
+    result    TEXT NOT NULL,
+    UNIQUE (session, number)
+  );
+
+  CREATE TABLE hints_taken (
+    session TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+    idx     INTEGER NOT NULL,
+    cost    INTEGER NOT NULL,
+    at      INTEGER NOT NULL,
+    PRIMARY KEY (session, idx)
+  );
+
+  -- Flow events a learner pinned as evidence, kept as the server saw them (never as a client sent them).
+  CREATE TABLE pins (
+    session TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+    id      TEXT NOT NULL,
+    event   TEXT NOT NULL,
+    at      INTEGER NOT NULL,
+    PRIMARY KEY (session, id)
+  );
+  `,
 ];

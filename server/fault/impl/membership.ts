@@ -2,6 +2,12 @@
 import { FaultError, type FaultContext, type FaultImpl } from '../types.ts';
 import { addressesOf, cmd, plannedEndpoint, rejoin, restoreMembership } from '../common.ts';
 
+/** The aliases the service has on a network now, or undefined when it is not on it. */
+async function aliasesOn(ctx: FaultContext, service: string, network: string): Promise<string[] | undefined> {
+  const st = await ctx.rt.inspectContainer(ctx.live.containerName(service));
+  return st?.networks[ctx.live.networkName(network)]?.aliases;
+}
+
 async function restore(ctx: FaultContext, service: string, undo: unknown): Promise<void> {
   await restoreMembership(ctx.live, ctx.rt, service, (undo as { addresses?: Record<string, string> } | undefined)?.addresses ?? {});
 }
@@ -23,6 +29,7 @@ export const disconnect: FaultImpl<'disconnect'> = {
     return { addresses };
   },
   revert: (f, ctx, undo) => restore(ctx, f.service, undo),
+  holds: async (f, ctx) => (await aliasesOn(ctx, f.service, f.network)) === undefined,
 };
 
 export const wrongNetwork: FaultImpl<'wrong-network'> = {
@@ -52,6 +59,7 @@ export const wrongNetwork: FaultImpl<'wrong-network'> = {
     return { addresses };
   },
   revert: (f, ctx, undo) => restore(ctx, f.service, undo),
+  holds: async (f, ctx) => (await aliasesOn(ctx, f.service, f.network)) === undefined,
 };
 
 function plannedEndpointOn(ctx: FaultContext, service: string, network: string): boolean {
@@ -90,6 +98,7 @@ export const dropAlias: FaultImpl<'drop-alias'> = {
     return { addresses };
   },
   revert: (f, ctx, undo) => restore(ctx, f.service, undo),
+  holds: async (f, ctx) => !(await aliasesOn(ctx, f.service, f.network))?.includes(f.alias),
 };
 
 export const aliasCollision: FaultImpl<'alias-collision'> = {
@@ -118,4 +127,5 @@ export const aliasCollision: FaultImpl<'alias-collision'> = {
     return { addresses };
   },
   revert: (f, ctx, undo) => restore(ctx, f.service, undo),
+  holds: async (f, ctx) => !!(await aliasesOn(ctx, f.service, f.network))?.includes(f.alias),
 };

@@ -53,7 +53,18 @@ export const firewall: FaultImpl<'firewall'> = {
   async revert(f, ctx) {
     await netnsScript(ctx.live, f.service, dropTagged(ctx.tag), 'removing the firewall rule');
   },
+  holds: (f, ctx) => tagged(ctx, f.service),
 };
+
+/** Whether a rule tagged for this fault is still in the service's namespace. */
+async function tagged(ctx: FaultContext, service: string): Promise<boolean> {
+  const out = await netnsScript(ctx.live, service, 'iptables -w -S; iptables -w -t mangle -S', 'reading the firewall rules');
+  return out.includes(ctx.tag);
+}
+
+async function qdisc(ctx: FaultContext, service: string, kind: string): Promise<boolean> {
+  return (await netnsScript(ctx.live, service, 'tc qdisc show', 'reading the queueing disciplines')).split('\n').some((l) => l.startsWith(`qdisc ${kind} `));
+}
 
 export const packetLoss: FaultImpl<'packet-loss'> = {
   describe: (f, live, tag) => ({
@@ -70,6 +81,7 @@ export const packetLoss: FaultImpl<'packet-loss'> = {
   async revert(f, ctx) {
     await netnsScript(ctx.live, f.service, dropTagged(ctx.tag), 'removing the packet-loss rule');
   },
+  holds: (f, ctx) => tagged(ctx, f.service),
 };
 
 function lossRule(f: { probability: number; direction: 'in' | 'out' }, tag: string): string {
@@ -95,6 +107,7 @@ export const bandwidth: FaultImpl<'bandwidth'> = {
   async revert(f, ctx) {
     await netnsScript(ctx.live, f.service, `${EACH_IFACE} tc qdisc del dev "$i" root 2>/dev/null; done; true`, 'removing the bandwidth limit');
   },
+  holds: (f, ctx) => qdisc(ctx, f.service, 'tbf'),
 };
 
 export const latency: FaultImpl<'latency'> = {
@@ -113,6 +126,7 @@ export const latency: FaultImpl<'latency'> = {
   async revert(f, ctx) {
     await netnsScript(ctx.live, f.service, `${EACH_IFACE} tc qdisc del dev "$i" root 2>/dev/null; done; true`, 'removing the delay');
   },
+  holds: (f, ctx) => qdisc(ctx, f.service, 'netem'),
 };
 
 /** The interface a service has on a network (by its address there), or its first one. */
@@ -147,5 +161,10 @@ export const mtu: FaultImpl<'mtu'> = {
     const { iface } = u?.iface ? { iface: u.iface } : await interfaceFor(ctx, f.service, f.network);
     const mtu = u?.mtu ?? 1500;
     await netnsScript(ctx.live, f.service, `ip link set dev ${iface} mtu ${mtu}`, 'restoring the MTU');
+  },
+  async holds(f, ctx, undo) {
+    const u = undo as { iface?: string } | undefined;
+    const { iface, mtu } = await interfaceFor(ctx, f.service, f.network).catch(() => ({ iface: u?.iface ?? 'eth0', mtu: 0 }));
+    return iface === (u?.iface ?? iface) && mtu === f.mtu;
   },
 };

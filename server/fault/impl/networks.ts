@@ -2,7 +2,7 @@
 // network is re-created with the same name and subnet, and every member re-joins it with its
 // address and aliases — exactly what someone would have to do by hand.
 import { networkCreate } from '../../docker/cli.ts';
-import type { DockerRuntime } from '../../docker/runtime.ts';
+import type { DockerRuntime, NetworkDetails } from '../../docker/runtime.ts';
 import type { NetworkSpec } from '../../docker/specs.ts';
 import type { LiveSession } from '../../session/live.ts';
 import { RESOLVER_NAME } from '../../session/plan.ts';
@@ -115,6 +115,8 @@ function networkFault<T extends NetworkFault>(opts: {
   change: (spec: NetworkSpec) => void;
   check: (spec: NetworkSpec, network: string) => void;
   summary: (network: string) => string;
+  /** Whether the live network still has the faulty setting. */
+  still: (n: NetworkDetails) => boolean;
 }): FaultImpl<T> {
   const impl: FaultImpl<NetworkFault> = {
     describe: (f, live) => {
@@ -145,6 +147,10 @@ function networkFault<T extends NetworkFault>(opts: {
       if (same && wanted.every((m) => now.containers.some((c) => c.name === m.container))) return;
       await recreate(ctx, f.network, spec, wanted);
     },
+    async holds(f, ctx) {
+      const n = await ctx.rt.inspectNetwork(ctx.live.networkName(f.network));
+      return !!n && opts.still(n);
+    },
   };
   return impl as unknown as FaultImpl<T>;
 }
@@ -155,6 +161,7 @@ export const iccOff = networkFault<'icc-off'>({
     if (s.driver !== 'bridge') throw new FaultError(`icc-off works on bridge networks; "${n}" is ${s.driver}`);
   },
   summary: (n) => `inter-container communication was turned off on network ${n}: names resolve, but containers cannot reach each other`,
+  still: (n) => n.options['com.docker.network.bridge.enable_icc'] === 'false',
 });
 
 export const internalNetwork = networkFault<'internal-network'>({
@@ -163,6 +170,7 @@ export const internalNetwork = networkFault<'internal-network'>({
     if (s.driver !== 'bridge') throw new FaultError(`internal-network works on bridge networks here; "${n}" is ${s.driver}`);
   },
   summary: (n) => `network ${n} was made internal: no route out, no published ports, no forwarding of outside names`,
+  still: (n) => n.internal,
 });
 
 export const nonAttachable = networkFault<'non-attachable'>({
@@ -171,6 +179,7 @@ export const nonAttachable = networkFault<'non-attachable'>({
     if (s.driver !== 'overlay') throw new FaultError(`non-attachable is about overlay networks; "${n}" is ${s.driver}`);
   },
   summary: (n) => `overlay network ${n} was re-created without --attachable: plain containers can no longer join it ("network ${n} not manually attachable")`,
+  still: (n) => !n.attachable,
 });
 
 export const endpointMode: FaultImpl<'endpoint-mode'> = {
@@ -193,5 +202,9 @@ export const endpointMode: FaultImpl<'endpoint-mode'> = {
   async revert(f, ctx) {
     const s = ctx.live.planned(f.service).swarm;
     if (s) await ctx.rt.setEndpointMode(s.name, s.endpointMode);
+  },
+  async holds(f, ctx) {
+    const s = ctx.live.planned(f.service).swarm;
+    return !!s && (await ctx.rt.serviceInfo(s.name))?.endpointMode === f.mode;
   },
 };

@@ -39,7 +39,17 @@ export const bindLoopback: FaultImpl<'bind-loopback'> = {
     const res = await ctx.rt.exec(ctx.live.containerName(f.service), ['lab-serve', 'rebind', '--port', String(f.port), '--bind', '0.0.0.0'], { timeoutMs: 15_000, record: true });
     if (res.exitCode !== 0) throw new FaultError(`could not rebind "${f.service}" port ${f.port} to 0.0.0.0: ${(res.stderr || res.stdout).trim()}`);
   },
+  async holds(f, ctx) {
+    const sockets = (await ctx.live.listening(f.service)).filter((x) => x.port === f.port && x.proto === 'tcp');
+    const loopback = (a: string) => a.startsWith('127.') || a === '::1';
+    return sockets.some((x) => loopback(x.addr)) && !sockets.some((x) => !loopback(x.addr));
+  },
 };
+
+/** The host port the session published for a container port. */
+async function mappings(ctx: Parameters<FaultImpl['holds']>[1], service: string) {
+  return (await ctx.rt.inspectContainer(ctx.live.containerName(service)))?.ports ?? [];
+}
 
 /** Re-creating a service from its plan is the revert of every fault that re-created it. */
 const recreatePlanned = (live: LiveSession, service: string, rt: Parameters<FaultImpl['revert']>[1]['rt']) =>
@@ -66,6 +76,10 @@ export const portMismatch: FaultImpl<'port-mismatch'> = {
     }, { revealsFault: true, runtime: ctx.rt });
   },
   revert: (f, ctx) => recreatePlanned(ctx.live, f.service, ctx.rt),
+  async holds(f, ctx) {
+    const p = published(ctx.live, f.service, f.port);
+    return !(await mappings(ctx, f.service)).some((m) => m.hostPort === p.hostPort && m.containerPort === f.port);
+  },
 };
 
 export const unpublish: FaultImpl<'unpublish'> = {
@@ -85,6 +99,7 @@ export const unpublish: FaultImpl<'unpublish'> = {
     await ctx.live.recreateService(f.service, (s) => (s.ports = s.ports.filter((x) => x.containerPort !== f.port)), { revealsFault: true, runtime: ctx.rt });
   },
   revert: (f, ctx) => recreatePlanned(ctx.live, f.service, ctx.rt),
+  holds: async (f, ctx) => !(await mappings(ctx, f.service)).some((m) => m.containerPort === f.port),
 };
 
 const SQUATTER = 'squatter';
@@ -128,5 +143,9 @@ export const portConflict: FaultImpl<'port-conflict'> = {
     for (const c of held) await ctx.rt.removeContainer(c.id);
     const st = await ctx.rt.inspectContainer(ctx.live.containerName(f.service));
     if (!st?.running) await startAndWait(ctx.live, ctx.rt, f.service);
+  },
+  async holds(f, ctx) {
+    const squatters = (await ctx.rt.listContainers({ 'flowlab.session': ctx.live.id, 'flowlab.name': SQUATTER })).filter((c) => c.state === 'running');
+    return squatters.length > 0 || !(await ctx.rt.inspectContainer(ctx.live.containerName(f.service)))?.running;
   },
 };

@@ -1,6 +1,7 @@
 // Faults made by running a service again with other options: its resolver, its hosts file, its
 // search domains, or the host's network instead of its own.
 import { containerCreate } from '../../docker/cli.ts';
+import type { ContainerState } from '../../docker/runtime.ts';
 import type { ContainerSpec } from '../../docker/specs.ts';
 import { hostAt, parseCidr } from '../../lab/ipv4.ts';
 import type { LiveSession } from '../../session/live.ts';
@@ -37,6 +38,8 @@ function recreating<T extends RecreateFault['type']>(opts: {
   summary: (f: FaultOf<T>, live: LiveSession) => string;
   reveal: (f: FaultOf<T>, live: LiveSession) => string[];
   params: (f: FaultOf<T>, live: LiveSession) => Record<string, unknown>;
+  /** Whether the container still runs with the faulty option. */
+  still: (f: FaultOf<T>, host: ContainerState, live: LiveSession) => boolean;
   wait?: boolean;
 }): FaultImpl<T> {
   const impl: FaultImpl<RecreateFault['type']> = {
@@ -55,6 +58,10 @@ function recreating<T extends RecreateFault['type']>(opts: {
     async revert(f, ctx: FaultContext) {
       await ctx.live.recreateService(f.service, () => {}, { revealsFault: true, runtime: ctx.rt });
     },
+    async holds(f, ctx: FaultContext) {
+      const st = await ctx.rt.inspectContainer(ctx.live.containerName(f.service));
+      return !!st && opts.still(f as FaultOf<T>, st, ctx.live);
+    },
   };
   return impl as unknown as FaultImpl<T>;
 }
@@ -69,6 +76,7 @@ export const hostMode = recreating<'host-mode'>({
     s.capAdd = [];
   },
   summary: (f) => `${f.service} was moved to the host's network: its published ports are discarded, its name no longer resolves, and it binds the host's ports directly`,
+  still: (_f, st) => st.networkMode === 'host',
   params: () => ({}),
   reveal: (f, live) => [cmd('docker', 'inspect', '--format', '{{.HostConfig.NetworkMode}}', live.containerName(f.service)), 'ss -ltnp (on the Docker host)'],
   wait: false,
@@ -79,6 +87,7 @@ export const dnsOverride = recreating<'dns-override'>({
     s.dns = [f.server ?? silentAddress(live, f.service)];
   },
   summary: (f, live) => `${f.service}'s resolver was set to ${f.server ?? silentAddress(live, f.service)}, which does not answer: names outside the lab fail`,
+  still: (f, st, live) => st.host.dns.includes(f.server ?? silentAddress(live, f.service)),
   params: (f, live) => ({ server: f.server ?? silentAddress(live, f.service) }),
   reveal: (f, live) => [cmd('docker', 'exec', live.containerName(f.service), 'cat', '/etc/resolv.conf'), cmd('docker', 'inspect', '--format', '{{.HostConfig.Dns}}', live.containerName(f.service))],
 });
@@ -88,6 +97,7 @@ export const hostsOverride = recreating<'hosts-override'>({
     s.extraHosts = [...s.extraHosts, `${f.name}:${f.address}`];
   },
   summary: (f) => `a stale /etc/hosts entry in ${f.service} sends "${f.name}" to ${f.address}; /etc/hosts is read before DNS`,
+  still: (f, st) => st.host.extraHosts.some((h) => h.replace('=', ':') === `${f.name}:${f.address}`),
   params: (f) => ({ name: f.name, address: f.address }),
   reveal: (f, live) => [cmd('docker', 'exec', live.containerName(f.service), 'getent', 'hosts', f.name), cmd('docker', 'exec', live.containerName(f.service), 'dig', '+short', f.name)],
 });
@@ -98,6 +108,7 @@ export const dnsSearch = recreating<'dns-search'>({
     if (f.ndots !== undefined) s.dnsOptions = [...s.dnsOptions.filter((o) => !o.startsWith('ndots:')), `ndots:${f.ndots}`];
   },
   summary: (f) => `${f.service} got search domains ${[f.search].flat().join(', ')}${f.ndots !== undefined ? ` and ndots:${f.ndots}` : ''}: short names are tried with those suffixes first`,
+  still: (f, st) => [f.search].flat().some((d) => st.host.dnsSearch.includes(d)),
   params: (f) => ({ search: f.search, ...(f.ndots !== undefined ? { ndots: f.ndots } : {}) }),
   reveal: (f, live) => [cmd('docker', 'exec', live.containerName(f.service), 'cat', '/etc/resolv.conf'), 'dig +search <name>'],
 });

@@ -32,7 +32,16 @@ export const stop: FaultImpl<'stop'> = {
     else await ctx.rt.stopContainer(ctx.live.containerName(f.service), 1);
   },
   revert: (f, ctx) => startAgain(ctx, f.service),
+  holds: (f, ctx) => notRunning(ctx, f.service),
 };
+
+/** A container that does not run, or a swarm service with no running task. */
+async function notRunning(ctx: FaultContext, service: string): Promise<boolean> {
+  const swarm = swarmName(ctx.live, service);
+  if (swarm) return !(await ctx.rt.serviceTasks(swarm)).some((t) => t.state === 'running');
+  const st = await ctx.rt.inspectContainer(ctx.live.containerName(service));
+  return !st?.running || st.paused;
+}
 
 export const kill: FaultImpl<'kill'> = {
   describe: (f, live) => ({
@@ -47,6 +56,7 @@ export const kill: FaultImpl<'kill'> = {
     await ctx.rt.killContainer(ctx.live.containerName(f.service));
   },
   revert: (f, ctx) => startAgain(ctx, f.service),
+  holds: (f, ctx) => notRunning(ctx, f.service),
 };
 
 export const pause: FaultImpl<'pause'> = {
@@ -65,6 +75,7 @@ export const pause: FaultImpl<'pause'> = {
     const st = await ctx.rt.inspectContainer(ctx.live.containerName(f.service));
     if (st?.paused) await ctx.rt.unpauseContainer(st.name);
   },
+  holds: async (f, ctx) => !!(await ctx.rt.inspectContainer(ctx.live.containerName(f.service)))?.paused,
 };
 
 export const dnsUpstreamDown: FaultImpl<'dns-upstream-down'> = {
@@ -81,5 +92,9 @@ export const dnsUpstreamDown: FaultImpl<'dns-upstream-down'> = {
   async revert(_f, ctx) {
     const st = await ctx.rt.inspectContainer(ctx.live.containerName(RESOLVER_NAME));
     if (st?.paused) await ctx.rt.unpauseContainer(st.name);
+  },
+  holds: async (_f, ctx) => {
+    const st = await ctx.rt.inspectContainer(ctx.live.containerName(RESOLVER_NAME));
+    return !st?.running || st.paused;
   },
 };

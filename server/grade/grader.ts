@@ -1,0 +1,224 @@
+// Grading a diagnosis against the fault the session really got: the ground truth is the chosen
+// variant and the faults applied, held here on the server; nothing the client sends is trusted.
+import { randomBytes } from 'node:crypto';
+import { Faults } from '../fault/faults.ts';
+import { implFor } from '../fault/catalog.ts';
+import { faultTag } from '../fault/faults.ts';
+import type { FaultDescription } from '../fault/types.ts';
+import { retainedEvents } from '../flow/collector.ts';
+import { servicesOf } from '../lab/model.ts';
+import { didYouMean } from '../lab/problems.ts';
+import type { Fault, Lab } from '../lab/schema.ts';
+import { Prober } from '../probe/prober.ts';
+import type { Diagnosis, GradeResult } from '../protocol/diagnosis.ts';
+import type { FlowEvent } from '../protocol/flow.ts';
+import type { LiveSession } from '../session/live.ts';
+import { chooseVariant } from '../session/variant.ts';
+import { ProbeStore } from '../store/probes.ts';
+import { ProgressStore } from '../store/progress.ts';
+import type { FaultRecord } from '../store/faults.ts';
+import { evidenceShows, type EvidenceItem, type LabFacts } from './evidence.ts';
+import { WORKAROUNDS, workaroundsInPlace, type Workaround } from './workarounds.ts';
+
+export class GradeError extends Error {
+  override name = 'GradeError';
+}
+
+export const DEFAULT_WEIGHTS = { cause: 40, culprit: 20, evidence: 20, fix: 20 };
+export const DEFAULT_PASS_MARK = 60;
+export const DEFAULT_ATTEMPTS = 3;
+/** Points each earlier attempt that did not pass costs. */
+export const WRONG_ATTEMPT_COST = 10;
+
+export function gradingOf(lab: Lab) {
+  const w = lab.grading?.weights ?? {};
+  return {
+    weights: { cause: w.cause ?? DEFAULT_WEIGHTS.cause, culprit: w.culprit ?? DEFAULT_WEIGHTS.culprit, evidence: w.evidence ?? DEFAULT_WEIGHTS.evidence, fix: w.fix ?? DEFAULT_WEIGHTS.fix },
+    passMark: lab.grading?.pass_mark ?? DEFAULT_PASS_MARK,
+    attempts: lab.grading?.attempts ?? DEFAULT_ATTEMPTS,
+  };
+}
+
+/** How close a blamed culprit is to the real one: 1 exact, 0.5 a flow touching it, 0 otherwise. */
+export function culpritCredit(given: string, truth: string): number {
+  if (given === truth) return 1;
+  const flow = (s: string) => /^([a-z][a-z0-9-]*)->([a-z][a-z0-9-]*)/.exec(s);
+  const g = flow(given);
+  const t = flow(truth);
+  if (g && !t && (g[1] === truth || g[2] === truth)) return 0.5;
+  if (t && !g && (t[1] === given || t[2] === given)) return 0.5;
+  if (g && t && g[1] === t[1] && g[2] === t[2]) return 1;
+  return 0;
+}
+
+export function labFacts(live: LiveSession): LabFacts {
+  const names: LabFacts['names'] = {};
+  const ips: LabFacts['ips'] = {};
+  const hostPorts: LabFacts['hostPorts'] = {};
+  const members: LabFacts['members'] = {};
+  for (const m of servicesOf(live.lab)) {
+    const nets = m.attachment.kind === 'networks' ? m.attachment.networks : [];
+    names[m.name] = [...new Set([m.name, ...nets.flatMap((n) => n.aliases)])];
+    for (const n of nets) (members[n.network] ??= []).push(m.name);
+  }
+  for (const s of live.topology?.services ?? []) ips[s.name] = Object.values(s.networks).map((n) => n.ip).filter(Boolean);
+  for (const p of live.plan().services) hostPorts[p.name] = (p.container?.ports ?? []).map((x) => ({ hostPort: x.hostPort, containerPort: x.containerPort }));
+  return { names, ips, hostPorts, members };
+}
+
+export class Grader {
+  private readonly progress: ProgressStore;
+
+  constructor(private readonly live: LiveSession) {
+    this.progress = new ProgressStore(live.engine.db);
+  }
+
+  /** The faults that make this session's ground truth: the lab's and its variant's. */
+  groundTruthFaults(): FaultRecord[] {
+    return new Faults(this.live).list().filter((f) => f.origin !== 'manual' && f.state !== 'failed');
+  }
+
+  answer(): { cause: string; culprit: string } | undefined {
+    const variant = this.live.rec.variant ? this.live.lab.variants.find((v) => v.id === this.live.rec.variant) : chooseVariant(this.live.lab, this.live.rec.seed);
+    return variant?.answer ?? this.live.lab.answer;
+  }
+
+  /** Graded: passed, or out of attempts. From then on the learner may see the ground truth. */
+  graded(): boolean {
+    const attempts = this.progress.attempts(this.live.id);
+    return attempts.some((a) => a.passed) || attempts.length >= gradingOf(this.live.lab).attempts;
+  }
+
+  hints(): { revealed: { index: number; text: string; cost: number }[]; next: { index: number; cost: number } | null } {
+    const taken = this.progress.hintsTaken(this.live.id);
+    const revealed = taken.map((t) => ({ index: t.idx, text: this.live.lab.hints[t.idx]?.text ?? '', cost: t.cost }));
+    const nextIndex = taken.length;
+    const next = this.live.lab.hints[nextIndex];
+    return { revealed, next: next ? { index: nextIndex, cost: next.cost } : null };
+  }
+
+  takeHint(): { index: number; text: string; cost: number } {
+    const { next } = this.hints();
+    if (!next) throw new GradeError(`no hint left: this lab has ${this.live.lab.hints.length} hint(s), all revealed`);
+    this.progress.takeHint(this.live.id, next.index, next.cost);
+    return { index: next.index, text: this.live.lab.hints[next.index]!.text, cost: next.cost };
+  }
+
+  private async evidence(ids: string[]): Promise<{ items: EvidenceItem[]; unknown: string[] }> {
+    const probes = new ProbeStore(this.live.engine.db);
+    const items: EvidenceItem[] = [];
+    const unknown: string[] = [];
+    let retained: FlowEvent[] | undefined;
+    for (const id of ids) {
+      const probe = probes.get(this.live.id, id);
+      if (probe) {
+        items.push({ kind: 'probe', probe });
+        continue;
+      }
+      let event = this.progress.pinned(this.live.id, id);
+      if (!event && id.startsWith('e')) {
+        retained ??= await retainedEvents(this.live).catch(() => []);
+        event = retained.find((e) => e.id === id);
+      }
+      if (event) items.push({ kind: 'event', event });
+      else unknown.push(id);
+    }
+    return { items, unknown };
+  }
+
+  private async verifyFix(faults: FaultRecord[]): Promise<{ ok: boolean; why: string[]; workarounds: string[] }> {
+    const why: string[] = [];
+    const lab = this.live.lab;
+    const expect = lab.fix?.expect ?? [];
+    if (expect.length > 0) {
+      const results = await new Prober(this.live).run(expect.map((e) => ({ from: e.from, to: e.to })));
+      results.forEach((r, i) => {
+        const want = expect[i]!.status;
+        if (r.status !== want) why.push(`${r.from} -> ${r.target} is ${r.status}, expected ${want}`);
+      });
+    }
+    for (const f of faults) {
+      const fault = { type: f.type, ...f.params } as Fault;
+      const holds = await implFor(fault.type).holds(fault as never, { live: this.live, rt: this.live.engine.docker, id: f.id, tag: faultTag(this.live.id, f.id) }, f.undo).catch(() => true);
+      if (holds) why.push('the fault itself is still in place');
+    }
+    const found = await workaroundsInPlace(this.live, (lab.fix?.forbid ?? []) as Workaround[]);
+    const workarounds = found.map((w) => `${w.name}: ${w.detail} (${WORKAROUNDS[w.name]}; the lab does not accept it as a fix)`);
+    return { ok: why.length === 0 && found.length === 0, why: [...new Set(why)], workarounds };
+  }
+
+  async grade(d: Diagnosis): Promise<GradeResult> {
+    const lab = this.live.lab;
+    const answer = this.answer();
+    if (!answer) throw new GradeError(`lab "${lab.id}" has no answer to grade against (no variants and no answer:)`);
+    const causes = (lab.diagnosis?.causes ?? []).map((c) => c.id);
+    if (causes.length > 0 && !causes.includes(d.cause)) throw new GradeError(`unknown cause "${d.cause}"${didYouMean(d.cause, causes)}; expected one of: ${causes.join(', ')}`);
+    const { weights, passMark, attempts: allowed } = gradingOf(lab);
+    const earlier = this.progress.attempts(this.live.id);
+    if (earlier.some((a) => a.passed)) throw new GradeError('this session has already passed; start a new one to try again');
+    if (earlier.length >= allowed) throw new GradeError(`no attempts left: this lab allows ${allowed}`);
+
+    const right: string[] = [];
+    const missed: string[] = [];
+    const causeOk = d.cause === answer.cause;
+    (causeOk ? right : missed).push(causeOk ? 'the cause is right' : 'the cause is not the one behind this symptom');
+    const culpritCredit_ = culpritCredit(d.culprit, answer.culprit);
+    if (culpritCredit_ === 1) right.push(`the culprit is right: ${d.culprit}`);
+    else if (culpritCredit_ > 0) missed.push(`the culprit is close: ${d.culprit} involves it, but name it precisely`);
+    else missed.push(`the culprit is not ${d.culprit}`);
+
+    const faults = this.groundTruthFaults();
+    const { items, unknown } = await this.evidence(d.evidence);
+    const facts = labFacts(this.live);
+    const showing = items.filter((item) => faults.some((f) => evidenceShows({ type: f.type, ...f.params } as Fault, item, facts)));
+    const evidenceOk = showing.length > 0;
+    for (const id of unknown) missed.push(`evidence ${id} is not a probe result or flow event of this session`);
+    if (evidenceOk) right.push(`your evidence shows it: ${showing.map((i) => (i.kind === 'probe' ? `${i.probe.from} -> ${i.probe.target} ${i.probe.status}` : `${i.event.type} ${i.event.src} -> ${i.event.dst}`)).join('; ')}`);
+    else missed.push(items.length === 0 ? 'no evidence pinned: pin the probe result or flow event that shows the fault' : 'none of the pinned evidence shows the fault');
+
+    let fixOk = false;
+    const workarounds: string[] = [];
+    if (d.fixed) {
+      const fix = await this.verifyFix(faults);
+      fixOk = fix.ok;
+      workarounds.push(...fix.workarounds);
+      if (fixOk) right.push('your live fix works: the lab behaves as it should and the fault is gone');
+      else missed.push(`the live fix is not there yet: ${[...fix.why, ...fix.workarounds.map((w) => w.split(' (')[0])].join('; ')}`);
+    } else {
+      missed.push('no live fix claimed');
+    }
+
+    const hintCost = this.progress.hintsTaken(this.live.id).reduce((s, h) => s + h.cost, 0);
+    const earlierCost = earlier.length * WRONG_ATTEMPT_COST;
+    const parts = {
+      cause: { earned: causeOk ? weights.cause : 0, of: weights.cause, why: causeOk ? 'right cause' : 'wrong cause' },
+      culprit: { earned: Math.round(weights.culprit * culpritCredit_), of: weights.culprit, why: culpritCredit_ === 1 ? 'right culprit' : culpritCredit_ > 0 ? 'partly right culprit' : 'wrong culprit' },
+      evidence: { earned: evidenceOk ? weights.evidence : 0, of: weights.evidence, why: evidenceOk ? 'evidence shows the fault' : 'no evidence shows the fault' },
+      fix: { earned: fixOk ? weights.fix : 0, of: weights.fix, why: fixOk ? 'live fix verified' : d.fixed ? 'live fix not verified' : 'no fix claimed' },
+    };
+    const total = weights.cause + weights.culprit + weights.evidence + weights.fix || 1;
+    const raw = ((parts.cause.earned + parts.culprit.earned + parts.evidence.earned + parts.fix.earned) * 100) / total;
+    const score = Math.max(0, Math.min(100, Math.round(raw - hintCost - earlierCost)));
+    const passed = causeOk && score >= passMark;
+    const number = earlier.length + 1;
+    const done = passed || number >= allowed;
+
+    const result: GradeResult = {
+      attempt: number,
+      attempts_left: passed ? 0 : allowed - number,
+      score,
+      pass_mark: passMark,
+      passed,
+      breakdown: { ...parts, hints: { cost: hintCost, taken: this.progress.hintsTaken(this.live.id).length }, earlier_attempts: { cost: earlierCost, count: earlier.length } },
+      feedback: { right, missed, workarounds },
+    };
+    if (done) {
+      const describes = faults.map((f) => f.describe as FaultDescription | null).filter((x): x is FaultDescription => !!x);
+      result.feedback.explanation = lab.explanation;
+      result.feedback.what_was_broken = describes.map((x) => x.summary);
+      result.feedback.commands = [...new Set([...describes.flatMap((x) => x.reveal), ...lab.probes.map((p) => `probe ${p.from} -> ${p.to}`)])];
+    }
+    this.progress.saveAttempt({ id: `a${randomBytes(5).toString('hex')}`, session: this.live.id, number, at: Date.now(), diagnosis: d, score, passed, result });
+    return result;
+  }
+}

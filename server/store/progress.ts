@@ -1,0 +1,114 @@
+// Learners and what they did: attempts and their grades, hints taken, evidence pinned. Kept in
+// the registry's database, so results survive restarts and any process can export them.
+import type { Diagnosis, GradeResult } from '../protocol/diagnosis.ts';
+import type { FlowEvent } from '../protocol/flow.ts';
+import type { Db } from './db.ts';
+
+export interface AttemptRecord {
+  id: string;
+  session: string;
+  number: number;
+  at: number;
+  diagnosis: Diagnosis;
+  score: number;
+  passed: boolean;
+  result: GradeResult;
+}
+
+export interface ResultRow {
+  learner: string;
+  session: string;
+  lab: string;
+  variant: string | null;
+  seed: number;
+  attempt: number;
+  score: number;
+  passed: boolean;
+  hints: number;
+  started_at: string;
+  graded_at: string;
+  seconds: number;
+}
+
+export class ProgressStore {
+  constructor(private readonly db: Db) {}
+
+  /** The learner's id, creating the profile on first use. */
+  learner(name: string): number {
+    this.db.prepare(`INSERT OR IGNORE INTO learners (name, created_at) VALUES (?, ?)`).run(name, Date.now());
+    return (this.db.prepare(`SELECT id FROM learners WHERE name = ?`).get(name) as { id: number }).id;
+  }
+
+  setSessionLearner(session: string, name: string): void {
+    this.db.prepare(`UPDATE sessions SET learner = ? WHERE id = ?`).run(this.learner(name), session);
+  }
+
+  sessionLearner(session: string): string | undefined {
+    const row = this.db.prepare(`SELECT l.name FROM sessions s JOIN learners l ON l.id = s.learner WHERE s.id = ?`).get(session) as { name: string } | undefined;
+    return row?.name;
+  }
+
+  attempts(session: string): AttemptRecord[] {
+    const rows = this.db.prepare(`SELECT * FROM attempts WHERE session = ? ORDER BY number`).all(session) as {
+      id: string;
+      session: string;
+      number: number;
+      at: number;
+      diagnosis: string;
+      score: number;
+      passed: number;
+      result: string;
+    }[];
+    return rows.map((r) => ({ ...r, diagnosis: JSON.parse(r.diagnosis) as Diagnosis, passed: r.passed === 1, result: JSON.parse(r.result) as GradeResult }));
+  }
+
+  saveAttempt(a: AttemptRecord): void {
+    this.db
+      .prepare(`INSERT INTO attempts (id, session, number, at, diagnosis, score, passed, result) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+      .run(a.id, a.session, a.number, a.at, JSON.stringify(a.diagnosis), a.score, a.passed ? 1 : 0, JSON.stringify(a.result));
+  }
+
+  hintsTaken(session: string): { idx: number; cost: number; at: number }[] {
+    return this.db.prepare(`SELECT idx, cost, at FROM hints_taken WHERE session = ? ORDER BY idx`).all(session) as { idx: number; cost: number; at: number }[];
+  }
+
+  takeHint(session: string, idx: number, cost: number): void {
+    this.db.prepare(`INSERT OR IGNORE INTO hints_taken (session, idx, cost, at) VALUES (?, ?, ?, ?)`).run(session, idx, cost, Date.now());
+  }
+
+  pin(session: string, event: FlowEvent): void {
+    this.db.prepare(`INSERT OR REPLACE INTO pins (session, id, event, at) VALUES (?, ?, ?, ?)`).run(session, event.id, JSON.stringify(event), Date.now());
+  }
+
+  pinned(session: string, id: string): FlowEvent | undefined {
+    const row = this.db.prepare(`SELECT event FROM pins WHERE session = ? AND id = ?`).get(session, id) as { event: string } | undefined;
+    return row && (JSON.parse(row.event) as FlowEvent);
+  }
+
+  /** Every graded attempt, for a trainer's export. */
+  results(): ResultRow[] {
+    const rows = this.db
+      .prepare(
+        `SELECT coalesce(l.name, 'local') AS learner, s.id AS session, s.scenario AS lab, s.variant, s.seed, a.number AS attempt,
+                a.score, a.passed, s.created_at, a.at,
+                (SELECT count(*) FROM hints_taken h WHERE h.session = s.id AND h.at <= a.at) AS hints
+         FROM attempts a JOIN sessions s ON s.id = a.session LEFT JOIN learners l ON l.id = s.learner
+         ORDER BY a.at`,
+      )
+      .all() as { learner: string; session: string; lab: string; variant: string | null; seed: number; attempt: number; score: number; passed: number; created_at: number; at: number; hints: number }[];
+    return rows.map((r) => ({
+      learner: r.learner,
+      session: r.session,
+      lab: r.lab,
+      variant: r.variant,
+      seed: r.seed,
+      attempt: r.attempt,
+      score: r.score,
+      passed: r.passed === 1,
+      hints: r.hints,
+      started_at: new Date(r.created_at).toISOString(),
+      graded_at: new Date(r.at).toISOString(),
+      seconds: Math.round((r.at - r.created_at) / 1000),
+    }));
+  }
+}

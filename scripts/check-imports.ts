@@ -20,6 +20,7 @@ const LAYERS: [string, number][] = [
   ['server/fault/', 6],
   ['server/flow/', 6],
   ['server/grade/', 7],
+  ['server/console/', 6],
   ['server/app.ts', 8],
   ['server/env/doctor.ts', 8],
   ['server/http/', 9],

@@ -1,6 +1,7 @@
 // Wiring shared by every entry point (CLI commands, HTTP server): settings, the database, the
 // Docker connection and the session engine.
 import { loadSettings, type Settings } from './config.ts';
+import { Consoles } from './console/consoles.ts';
 import { DockerRuntime } from './docker/runtime.ts';
 import { Faults } from './fault/faults.ts';
 import { catalogue } from './lab/catalogue.ts';
@@ -16,6 +17,8 @@ export interface App {
   settings: Settings;
   engine: SessionEngine;
   docker: DockerRuntime;
+  /** Each session's docker console and its scoped Docker API. */
+  consoles: Consoles;
   close(): void;
 }
 
@@ -32,8 +35,19 @@ export function openApp(overrides: Partial<Settings> = {}): App {
       for (const f of variant?.faults ?? []) await faults.apply(f, 'variant');
     },
     settleFault: (live, fault) => new Faults(live).settle(fault),
+    beforeTeardown: (session) => consoles.close(session),
   };
-  return { settings, engine, docker, close: () => db.close() };
+  const consoles = new Consoles(engine);
+  return {
+    settings,
+    engine,
+    docker,
+    consoles,
+    close: () => {
+      void consoles.close();
+      db.close();
+    },
+  };
 }
 
 /** What validation may ask Docker: the local images, when the engine answers. */

@@ -178,6 +178,43 @@ program
   });
 
 program
+  .command('console')
+  .description("open a session's docker console: a shell whose docker CLI sees and changes that lab only")
+  .argument('<session>', 'a session id')
+  .argument('[command...]', 'run this in the console instead of a shell (e.g. -- docker ps)')
+  .option('--json', 'print where the console is (container, DOCKER_HOST) as JSON, and keep serving it')
+  .action(async (session: string, command: string[], opts: { json?: boolean }) => {
+    await withApp(async (app) => {
+      if (!app.engine.store.get(session)) throw new CliError(`unknown session "${session}"; see flowlab status`, 2);
+      const info = await app.consoles.ensure(session);
+      if (opts.json) {
+        printJson(info);
+        if (info.served_here) await new Promise<void>((resolve) => process.once('SIGINT', resolve).once('SIGTERM', resolve));
+        return;
+      }
+      if (command.length > 0) {
+        const r = await app.docker.exec(info.container, command);
+        process.stdout.write(r.stdout);
+        process.stderr.write(r.stderr);
+        process.exitCode = r.exitCode;
+        return;
+      }
+      if (!process.stdin.isTTY) throw new CliError('an interactive console needs a terminal; pass a command instead: flowlab console <session> -- docker ps', 2);
+      const tty = await app.docker.execTty(info.container, ['bash', '-l'], { cols: process.stdout.columns ?? 80, rows: process.stdout.rows ?? 24 });
+      process.stdin.setRawMode(true);
+      process.stdin.pipe(tty.stream);
+      tty.stream.pipe(process.stdout);
+      const onResize = () => void tty.resize(process.stdout.columns ?? 80, process.stdout.rows ?? 24);
+      process.stdout.on('resize', onResize);
+      process.exitCode = await tty.exit;
+      process.stdout.off('resize', onResize);
+      process.stdin.setRawMode(false);
+      process.stdin.unpipe(tty.stream);
+      process.stdin.pause();
+    });
+  });
+
+program
   .command('status')
   .description('live sessions, or one session in detail')
   .argument('[session]', 'a session id')

@@ -14,7 +14,7 @@ export const LABEL = {
 } as const;
 
 /** `helper`: passing (removed when its creator is gone); `fault`: part of an applied fault. */
-export type Role = 'service' | 'network' | 'resolver' | 'helper' | 'fault' | 'capture';
+export type Role = 'service' | 'network' | 'resolver' | 'helper' | 'fault' | 'capture' | 'console' | 'learner';
 
 export interface SessionRef {
   session: string;

@@ -542,6 +542,26 @@ export class DockerRuntime {
     });
   }
 
+  /** A shell-like exec with a terminal: what a learner types goes in, the terminal's output comes out. */
+  async execTty(nameOrId: string, cmd: string[], size: { cols: number; rows: number }): Promise<{ stream: NodeJS.ReadWriteStream; resize(cols: number, rows: number): Promise<void>; exit: Promise<number> }> {
+    return this.ask(`docker exec -it ${nameOrId} ${cmd.join(' ')}`, async () => {
+      const exec = await this.docker.getContainer(nameOrId).exec({ Cmd: cmd, AttachStdin: true, AttachStdout: true, AttachStderr: true, Tty: true, ConsoleSize: [size.rows, size.cols] } as Docker.ExecCreateOptions);
+      const stream = (await exec.start({ hijack: true, stdin: true, Tty: true })) as NodeJS.ReadWriteStream;
+      const exit = new Promise<number>((resolve) => {
+        let done = false;
+        const finish = () => {
+          if (done) return;
+          done = true;
+          exec.inspect().then((i) => resolve(i.ExitCode ?? 0), () => resolve(0));
+        };
+        stream.on('end', finish);
+        stream.on('close', finish);
+        stream.on('error', finish);
+      });
+      return { stream, resize: async (cols, rows) => void (await exec.resize({ w: cols, h: rows }).catch(() => undefined)), exit };
+    });
+  }
+
   // ---- swarm services ----
 
   async createService(spec: SwarmServiceSpec): Promise<string> {

@@ -186,6 +186,18 @@ export function createHttpApp(app: App, images: ImagesState, extras: HttpExtras 
     }),
   );
 
+  // The learner's docker console: created on first use; a terminal attaches to its container.
+  web.post(
+    '/api/sessions/:id/console',
+    wrap(async (req) => {
+      const id = sessionParam(req);
+      const rec = app.engine.store.get(id);
+      if (!rec) throw new HttpError(404, `unknown session "${id}"`);
+      if (rec.state !== 'ready') throw new HttpError(409, `session ${id} is ${rec.state}; its console opens once it is ready`);
+      return { console: await app.consoles.ensure(id) };
+    }),
+  );
+
   web.delete('/api/sessions/:id', wrap(async (req) => ({ removed: await app.engine.down(sessionParam(req)) })));
 
   web.use('/api', (req, res) => {

@@ -88,16 +88,26 @@ export interface ImageStatus {
   sizeBytes?: number;
 }
 
+/** The image an image is built on: another Flowlab image, or the Debian base. */
+async function baseOf(rt: DockerRuntime, img: LabImage): Promise<{ ref: string; id: string } | undefined> {
+  if (img.base) {
+    const ref = LAB_IMAGES.find((i) => i.name === img.base)!.ref;
+    const info = await rt.imageInfo(ref);
+    return info ? { ref, id: info.id } : undefined;
+  }
+  return baseIfPresent(rt);
+}
+
 /** Whether each lab image exists and matches its folder, without building anything. */
 export async function imageStatus(rt: DockerRuntime): Promise<ImageStatus[]> {
-  const base = await baseIfPresent(rt);
-  return Promise.all(
-    LAB_IMAGES.map(async (img) => {
-      const info = await rt.imageInfo(img.ref);
-      const hash = base ? contentHash(join(IMAGES_DIR, img.dir), base.ref, base.id) : undefined;
-      return { name: img.name, ref: img.ref, built: !!info, upToDate: !!info && info.labels[HASH_LABEL] === hash, ...(info ? { sizeBytes: info.size } : {}) };
-    }),
-  );
+  const out: ImageStatus[] = [];
+  for (const img of LAB_IMAGES) {
+    const info = await rt.imageInfo(img.ref);
+    const base = await baseOf(rt, img);
+    const hash = base ? contentHash(join(IMAGES_DIR, img.dir), base.ref, base.id) : undefined;
+    out.push({ name: img.name, ref: img.ref, built: !!info, upToDate: !!info && info.labels[HASH_LABEL] === hash, ...(info ? { sizeBytes: info.size } : {}) });
+  }
+  return out;
 }
 
 async function baseIfPresent(rt: DockerRuntime): Promise<{ ref: string; id: string } | undefined> {
@@ -126,7 +136,7 @@ async function buildAll(rt: DockerRuntime, progress: Progress, force: boolean): 
 async function buildOne(rt: DockerRuntime, img: LabImage, progress: Progress, force: boolean): Promise<ImageStatus> {
   const dir = join(IMAGES_DIR, img.dir);
   const existing = await rt.imageInfo(img.ref);
-  const baseNow = await baseIfPresent(rt);
+  const baseNow = await baseOf(rt, img);
   if (!force && existing && baseNow && existing.labels[HASH_LABEL] === contentHash(dir, baseNow.ref, baseNow.id)) {
     progress(`${img.ref} is up to date`);
     return { name: img.name, ref: img.ref, built: true, upToDate: true, sizeBytes: existing.size };

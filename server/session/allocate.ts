@@ -90,3 +90,20 @@ export async function allocate(lab: Lab, session: string, store: SessionStore, s
   const hostPorts = await allocatePorts(lab, session, store, settings);
   return { subnets, hostPorts };
 }
+
+/** One more subnet from the pool for a session (its console network). */
+export function leaseSubnet(session: string, store: SessionStore, settings: Settings, dockerSubnets: string[]): string {
+  const existing = dockerSubnets.flatMap((s) => {
+    try {
+      return [parseCidr(s)];
+    } catch {
+      return [];
+    }
+  });
+  const candidates = (function* () {
+    for (const c of subnetsOf(parseCidr(settings.subnetPool), settings.subnetPrefix)) yield formatCidr(c);
+  })();
+  const [got] = store.lease(session, 'subnet', 1, candidates, (v, held) => !existing.some((e) => overlaps(e, parseCidr(v))) && ![...held].some((h) => overlaps(parseCidr(h), parseCidr(v))));
+  if (!got) throw new AllocationError(`the subnet pool ${settings.subnetPool} has no free /${settings.subnetPrefix} left; end some sessions or set FLOWLAB_SUBNET_POOL`);
+  return got;
+}

@@ -50,6 +50,8 @@ export interface SweepReport {
 export interface EngineHooks {
   /** Runs once every service is ready, before the session is: applies the lab's faults. */
   afterReady?: (live: LiveSession, variant: Variant | undefined) => Promise<void>;
+  /** Runs before a session's objects are removed (the console stops serving it). */
+  beforeTeardown?: (session: string) => Promise<void>;
   /** Sweep found a fault a dead process was applying or reverting in a live session. */
   settleFault?: (live: LiveSession, fault: FaultRecord) => Promise<void>;
 }
@@ -288,6 +290,7 @@ export class SessionEngine {
 
   /** Removes every Docker object labelled with the session; idempotent. */
   async teardown(session: string): Promise<DownReport> {
+    await this.hooks.beforeTeardown?.(session).catch(() => undefined);
     const rt = this.docker.scoped(this.store.get(session) ? this.recorder(session) : undefined);
     const labels = { [LABEL.managed]: 'true', [LABEL.session]: session };
     const [services, containers] = await Promise.all([rt.listServices(labels), rt.listContainers(labels)]);

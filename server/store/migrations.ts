@@ -124,4 +124,13 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (session, id)
   );
   `,
+  // 4: docker consoles.
+  `
+  -- The secret a session's console presents to its scoped Docker API.
+  CREATE TABLE consoles (
+    session TEXT PRIMARY KEY REFERENCES sessions (id) ON DELETE CASCADE,
+    secret  TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  `,
 ];

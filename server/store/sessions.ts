@@ -118,6 +118,12 @@ export class SessionStore {
     })();
   }
 
+  /** The secret of a session's console, made on first use. */
+  consoleSecret(session: string, make: () => string): string {
+    this.db.prepare(`INSERT OR IGNORE INTO consoles (session, secret, created_at) VALUES (?, ?, ?)`).run(session, make(), Date.now());
+    return (this.db.prepare(`SELECT secret FROM consoles WHERE session = ?`).get(session) as { secret: string }).secret;
+  }
+
   /** Records a process that creates Docker objects, once. */
   registerInstance(i: { id: string; pid: number; host: string; start: string | null }): void {
     this.db.prepare(`INSERT OR IGNORE INTO instances (id, pid, host, start, started_at) VALUES (?, ?, ?, ?, ?)`).run(i.id, i.pid, i.host, i.start, Date.now());

@@ -1,0 +1,229 @@
+// Every session's docker console: a container with the real docker CLI, on a network of its own,
+// whose DOCKER_HOST is a Docker API scoped to that session, served by this process — never the
+// real engine's socket. On the host, the scoped API listens on the console network's gateway
+// address; when Flowlab itself runs in a container, that container joins the console network and
+// the scoped API listens on its address there.
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { hostname } from 'node:os';
+import { objectName, sessionLabels } from '../docker/labels.ts';
+import type { DockerRuntime } from '../docker/runtime.ts';
+import { ScopedApi, SECRET_HEADER, type ScopePolicy } from '../docker/scoped-api.ts';
+import type { ContainerSpec } from '../docker/specs.ts';
+import { contains, hostAt, parseCidr } from '../lab/ipv4.ts';
+import { CONSOLE_REF, TOOLBOX_REF, imageRef } from '../lab/lab-images.ts';
+import { servicesOf } from '../lab/model.ts';
+import { leaseSubnet } from '../session/allocate.ts';
+import type { SessionEngine } from '../session/engine.ts';
+import type { LiveSession } from '../session/live.ts';
+import { LIMITS } from '../session/plan.ts';
+
+export const CONSOLE_NAME = 'console';
+export const CONSOLE_API_PORT = 2375;
+
+export interface ConsoleInfo {
+  session: string;
+  /** The console container: `docker exec -it <container> bash` opens it. */
+  container: string;
+  /** What the console's docker CLI talks to. */
+  docker_host: string;
+  /** False when another Flowlab process already serves this console's API. */
+  served_here: boolean;
+}
+
+interface Running {
+  info: ConsoleInfo;
+  server?: Server;
+  /** Flowlab's own container when it joined the console network to serve it. */
+  joined?: { network: string; container: string };
+}
+
+/** The container this process runs in, when it runs in one (FLOWLAB_CONTAINER names it). */
+async function selfContainer(rt: DockerRuntime): Promise<string | undefined> {
+  const named = process.env.FLOWLAB_CONTAINER;
+  if (named) return named;
+  if (!existsSync('/.dockerenv')) return undefined;
+  const st = await rt.inspectContainer(hostname()).catch(() => undefined);
+  return st?.running ? st.name : undefined;
+}
+
+export class Consoles {
+  private readonly running = new Map<string, Promise<Running>>();
+  private readonly refresh = new Map<string, NodeJS.Timeout>();
+  private readonly servedHere = new Set<string>();
+
+  constructor(private readonly engine: SessionEngine) {}
+
+  /** The session's console, made (with its scoped API) on first use. */
+  async ensure(session: string): Promise<ConsoleInfo> {
+    let r = this.running.get(session);
+    // Served by another process last time: that process may be gone, so try serving it here again.
+    if (r) r = r.then((x) => (x.info.served_here ? x : (this.running.delete(session), this.ensureRunning(session))));
+    else r = this.ensureRunning(session);
+    return r.then((x) => x.info);
+  }
+
+  private ensureRunning(session: string): Promise<Running> {
+    let r = this.running.get(session);
+    if (!r) {
+      const live = this.engine.live(session);
+      if (live.rec.state !== 'ready') throw new Error(`session ${session} is ${live.rec.state}; its console opens once it is ready`);
+      r = this.start(live);
+      this.running.set(session, r);
+      r.catch(() => this.running.delete(session));
+    }
+    return r;
+  }
+
+  private policy(live: LiveSession, consoleNetwork: string): ScopePolicy {
+    const images: Record<string, string> = { toolbox: TOOLBOX_REF, [TOOLBOX_REF]: TOOLBOX_REF };
+    for (const s of Object.values(live.lab.services)) images[s.image] = imageRef(s.image);
+    const plan = live.plan();
+    const subnets = Object.values(live.rec.allocation?.subnets ?? {}).map(parseCidr);
+    const services: ScopePolicy['services'] = {};
+    for (const s of plan.services) {
+      const endpoints = s.container?.network.kind === 'networks' ? s.container.network.endpoints : [];
+      services[s.name] = Object.fromEntries(endpoints.map((e) => [e.network, e.aliases]));
+    }
+    return {
+      session: live.id,
+      labels: sessionLabels(live.ref(live.rec.owner), 'learner', 'learner'),
+      images,
+      hostPorts: [...new Set(plan.services.flatMap((s) => (s.container?.ports ?? []).map((p) => p.hostPort)))],
+      limits: LIMITS,
+      protectedRoles: ['capture', 'helper', 'console', 'resolver'],
+      consoleNetwork,
+      defaultBridge: servicesOf(live.lab).some((m) => m.attachment.kind === 'default-bridge'),
+      services,
+      labAddress: (ip) => subnets.some((c) => contains(c, ip)),
+      record: (command) => this.engine.store.appendAction(live.id, command, false),
+      changed: () => this.changed(live.id),
+    };
+  }
+
+  /** After the learner changed the lab: captures follow re-created services, the topology is redrawn. */
+  private changed(session: string): void {
+    clearTimeout(this.refresh.get(session));
+    this.refresh.set(
+      session,
+      setTimeout(() => {
+        this.refresh.delete(session);
+        const rec = this.engine.store.get(session);
+        if (rec?.state !== 'ready') return;
+        const live = this.engine.live(session);
+        void live
+          .ensureCaptures()
+          .then(() => live.refreshTopology())
+          .catch(() => undefined);
+      }, 300),
+    );
+  }
+
+  private async start(live: LiveSession): Promise<Running> {
+    const rt = live.runtime();
+    const ref = live.ref(live.rec.owner);
+    const netName = objectName(live.id, CONSOLE_NAME);
+    let net = await rt.inspectNetwork(netName);
+    if (!net) {
+      const subnet = leaseSubnet(live.id, this.engine.store, this.engine.settings, (await rt.listNetworks()).flatMap((n) => n.subnets));
+      // Internal: no way out of it but the scoped API.
+      await rt.createNetwork({ name: netName, driver: 'bridge', subnet, internal: true, attachable: false, options: {}, labels: sessionLabels(ref, CONSOLE_NAME, 'console') });
+      net = await rt.inspectNetwork(netName);
+    }
+    const subnet = net?.subnets[0];
+    if (!net || !subnet) throw new Error(`the console network ${netName} has no subnet`);
+
+    // Where the scoped API listens: the gateway (on the host), or our own address on the network.
+    // Docker gives a bridge network the first address of its subnet when none is set.
+    let address = net.gateways[0] ?? hostAt(parseCidr(subnet), 1);
+    let joined: Running['joined'];
+    const self = await selfContainer(this.engine.docker);
+    if (self) {
+      const st = await this.engine.docker.inspectContainer(self);
+      if (!st?.networks[netName]) await this.engine.docker.connect(netName, self, { aliases: [] });
+      const ip = (await this.engine.docker.inspectContainer(self))?.networks[netName]?.ip;
+      if (!ip) throw new Error(`Flowlab's container ${self} joined ${netName} but has no address on it`);
+      address = ip;
+      joined = { network: netName, container: self };
+    }
+
+    const secret = this.engine.store.consoleSecret(live.id, () => randomBytes(24).toString('hex'));
+    const api = new ScopedApi(this.engine.docker, this.policy(live, netName), secret);
+    let server: Server | undefined = api.server;
+    await new Promise<void>((resolve, reject) => {
+      api.server.once('error', (e: NodeJS.ErrnoException) => {
+        // Another Flowlab process (the server, or a CLI) already serves this session's console.
+        if (e.code === 'EADDRINUSE') {
+          server = undefined;
+          resolve();
+        } else reject(new Error(`the console API for session ${live.id} cannot listen on ${address}:${CONSOLE_API_PORT}: ${e.message}`));
+      });
+      api.server.listen(CONSOLE_API_PORT, address, () => resolve());
+    });
+    const dockerHost = `tcp://${address}:${CONSOLE_API_PORT}`;
+
+    const name = objectName(live.id, CONSOLE_NAME);
+    const existing = await rt.inspectContainer(name);
+    const stale = existing && (!existing.running || !existing.networks[netName]);
+    if (!existing || stale) {
+      if (existing) await rt.removeContainer(name);
+      await rt.createContainer(consoleContainer(live, netName, dockerHost));
+      await rt.startContainer(name);
+    }
+    // The secret goes to the CLI's config.json on a tmpfs: never in an image, the environment, or
+    // the action log.
+    const config = JSON.stringify({ HttpHeaders: { [SECRET_HEADER]: secret }, detachKeys: 'ctrl-p,ctrl-q' });
+    const wrote = await this.engine.docker.exec(name, ['sh', '-c', 'umask 077 && mkdir -p /run/docker && printf %s "$1" > /run/docker/config.json', 'sh', config]);
+    if (wrote.exitCode !== 0) throw new Error(`the console ${name} could not be given its credentials: ${wrote.stderr.trim()}`);
+    if (server) this.servedHere.add(live.id);
+    return { info: { session: live.id, container: name, docker_host: dockerHost, served_here: !!server }, ...(server ? { server } : {}), ...(joined ? { joined } : {}) };
+  }
+
+  /** Whether this process serves the session's console API now. */
+  serving(session: string): boolean {
+    return this.servedHere.has(session);
+  }
+
+  /** Stops serving a session's console (before its teardown); with no argument, every one. */
+  async close(session?: string): Promise<void> {
+    const which = session ? [session] : [...this.running.keys()];
+    await Promise.all(
+      which.map(async (id) => {
+        clearTimeout(this.refresh.get(id));
+        this.refresh.delete(id);
+        const r = await this.running.get(id)?.catch(() => undefined);
+        this.running.delete(id);
+        this.servedHere.delete(id);
+        if (r?.server) {
+          r.server.closeAllConnections();
+          await new Promise<void>((resolve) => r.server!.close(() => resolve()));
+        }
+        if (r?.joined) await this.engine.docker.disconnect(r.joined.network, r.joined.container).catch(() => undefined);
+      }),
+    );
+  }
+}
+
+function consoleContainer(live: LiveSession, network: string, dockerHost: string): ContainerSpec {
+  return {
+    name: objectName(live.id, CONSOLE_NAME),
+    image: CONSOLE_REF,
+    command: ['sleep', 'infinity'],
+    env: [`DOCKER_HOST=${dockerHost}`, 'DOCKER_CONFIG=/run/docker', 'HOME=/tmp', 'TERM=xterm-256color', `FLOWLAB_SESSION=${live.id}`],
+    labels: sessionLabels(live.ref(live.rec.owner), CONSOLE_NAME, 'console'),
+    network: { kind: 'networks', endpoints: [{ network, aliases: [] }] },
+    ports: [],
+    exposed: [],
+    dns: ['127.0.0.1'],
+    dnsSearch: [],
+    dnsOptions: [],
+    extraHosts: [],
+    capAdd: [],
+    capDrop: ['ALL'],
+    readOnly: true,
+    tmpfs: { '/tmp': 'rw,size=16m,mode=1777', '/run': 'rw,size=1m,mode=755' },
+    ...LIMITS,
+    init: true,
+  };
+}

@@ -100,9 +100,12 @@ describe('the console runs the real docker CLI on its own lab', () => {
     const ss = await sh('a', 'docker run --rm --network container:shop toolbox ss -ltn');
     expect(ss.code).toBe(0);
     expect(ss.out).toMatch(/0\.0\.0\.0:8080/);
-    const dump = await sh('a', `docker run --rm --network container:shop --cap-add NET_RAW --cap-add NET_ADMIN toolbox sh -c 'tcpdump -i any -n -c 1 "tcp port 8080" 2>&1 & sleep 1; curl -s -o /dev/null http://127.0.0.1:8080/; wait'`);
+    // As a trainer would write it: docker run --rm -it --network container:shop toolbox tcpdump -i any
+    const dump = await sh('a', `docker run --rm --network container:shop toolbox sh -c 'tcpdump -i any -n -c 1 "tcp port 8080" 2>&1 & sleep 1; curl -s -o /dev/null http://127.0.0.1:8080/; wait'`);
     expect(dump.code).toBe(0);
     expect(dump.out).toMatch(/1 packet captured/);
+    const admin = await sh('a', 'docker run --rm --network container:shop --cap-add NET_ADMIN toolbox ip link set lo mtu 65536');
+    expect(admin).toEqual({ code: 0, out: '' });
     const left = await sh('a', 'docker ps -a --filter label=flowlab.role=learner --format "{{.Names}}"');
     expect(left.out).toBe(''); // --rm removed them
   });
@@ -336,6 +339,45 @@ describe('a Docker-level fix made through the console', () => {
       if (!captured) await new Promise((res) => setTimeout(res, 500));
     }
     expect(captured).toBe(true);
+  });
+});
+
+describe('overlay labs: swarm services through the console', () => {
+  let o: Topology;
+  let info: ConsoleInfo;
+  const osh = async (command: string) => {
+    const r = await app.docker.exec(info.container, ['sh', '-c', command], { timeoutMs: 60_000 });
+    return { code: r.exitCode, out: `${r.stdout}${r.stderr}` };
+  };
+  beforeAll(async () => {
+    o = await app.engine.up(loadLab('overlay-basics'), { initSwarm: true });
+    await app.engine.settled();
+    info = await app.consoles.ensure(o.session);
+  }, 180_000);
+
+  it('service ls, ps, inspect and logs show the lab’s services by their short names', async () => {
+    const ls = await osh('docker service ls --format "{{.Name}} {{.Replicas}}"');
+    expect(ls).toEqual({ code: 0, out: `fl-${o.session}-web 2/2\n` });
+    const ps = await osh('docker service ps --filter desired-state=running --format "{{.Name}}" web');
+    expect(ps.code, ps.out).toBe(0);
+    expect(ps.out.trim().split('\n').sort()).toEqual([`fl-${o.session}-web.1`, `fl-${o.session}-web.2`]);
+    expect((await osh('docker service inspect --format "{{.Spec.Name}}" web')).out.trim()).toBe(`fl-${o.session}-web`);
+    expect((await osh('docker service logs --tail 1 web')).code).toBe(0);
+  });
+
+  it('service update changes the lab and is logged; what reaches outside is refused', async () => {
+    const env = await osh('docker service update --detach --env-add GREETING=hi web');
+    expect(env.code, env.out).toBe(0);
+    const scale = await osh('docker service update --detach --replicas 3 web');
+    expect(scale.code, scale.out).toBe(0);
+    const actions = app.engine.store.actions(o.session, { includeRevealing: false }).map((x) => x.command);
+    expect(actions).toContain(`docker service update --env-add GREETING=hi fl-${o.session}-web`);
+    expect(actions).toContain(`docker service update --replicas 3 fl-${o.session}-web`);
+    for (const cmd of ['docker service update --detach --publish-add 8080:8080 web', 'docker service scale web=50', 'docker service update --detach --mount-add type=bind,src=/,dst=/h web', 'docker service update --detach --image debian web', 'docker service update --detach --cap-add SYS_ADMIN web', 'docker service rm web', 'docker service create --name extra toolbox', `docker service update --detach --network-add fl-${o.session}-console web`]) {
+      const r = await osh(cmd);
+      expect(r.code, cmd).not.toBe(0);
+      expect(r.out, cmd).toMatch(cmd.includes('console') ? notHere : scoped);
+    }
   });
 });
 

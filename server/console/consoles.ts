@@ -17,7 +17,7 @@ import { servicesOf } from '../lab/model.ts';
 import { leaseSubnet } from '../session/allocate.ts';
 import type { SessionEngine } from '../session/engine.ts';
 import type { LiveSession } from '../session/live.ts';
-import { LIMITS } from '../session/plan.ts';
+import { DEFAULT_CAPS, LIMITS } from '../session/plan.ts';
 
 export const CONSOLE_NAME = 'console';
 export const CONSOLE_API_PORT = 2375;
@@ -82,9 +82,12 @@ export class Consoles {
     const plan = live.plan();
     const subnets = Object.values(live.rec.allocation?.subnets ?? {}).map(parseCidr);
     const services: ScopePolicy['services'] = {};
+    const dns: ScopePolicy['dns'] = {};
     for (const s of plan.services) {
       const endpoints = s.container?.network.kind === 'networks' ? s.container.network.endpoints : [];
       services[s.name] = Object.fromEntries(endpoints.map((e) => [e.network, e.aliases]));
+      for (const e of endpoints) if (s.container && s.container.dns.length > 0) dns[e.network] ??= s.container.dns;
+      for (const n of s.swarm?.networks ?? []) if (s.swarm && s.swarm.dns.length > 0) dns[n.network] ??= s.swarm.dns;
     }
     return {
       session: live.id,
@@ -96,6 +99,9 @@ export class Consoles {
       consoleNetwork,
       defaultBridge: servicesOf(live.lab).some((m) => m.attachment.kind === 'default-bridge'),
       services,
+      dns,
+      // tcpdump, the tool a learner runs most, drops to its own user: that needs SETUID and SETGID.
+      baseCaps: [...DEFAULT_CAPS, 'SETUID', 'SETGID'],
       labAddress: (ip) => subnets.some((c) => contains(c, ip)),
       record: (command) => this.engine.store.appendAction(live.id, command, false),
       changed: () => this.changed(live.id),

@@ -640,7 +640,7 @@ export class DockerRuntime {
     });
   }
 
-  private async serviceSpec(nameOrId: string): Promise<Docker.ServiceSpec | undefined> {
+  async serviceSpec(nameOrId: string): Promise<Docker.ServiceSpec | undefined> {
     try {
       return ((await this.docker.getService(nameOrId).inspect()) as { Spec: Docker.ServiceSpec }).Spec;
     } catch (e) {

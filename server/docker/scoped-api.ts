@@ -27,6 +27,10 @@ export interface ScopePolicy {
   defaultBridge: boolean;
   /** The lab's services and their aliases per network (full network name), to re-create one under its name. */
   services: Record<string, Record<string, string[]>>;
+  /** Capabilities every lab container has (on top of none: the rest are dropped). */
+  baseCaps: string[];
+  /** The DNS servers a container on each lab network uses (the lab's resolver), full network name. */
+  dns: Record<string, string[]>;
   /** Whether an address is inside one of the lab's subnets. */
   labAddress(ip: string): boolean;
   /** Records an action the learner took, as a docker command. */
@@ -39,6 +43,7 @@ export const SECRET_HEADER = 'x-flowlab-console';
 const CONTEXT_NETWORKS = ['bridge', 'host', 'none'];
 const ALLOWED_CAPS = ['NET_ADMIN', 'NET_RAW'];
 const MAX_BODY = 1024 * 1024;
+const MAX_REPLICAS = 8;
 /** What a container, network or service reference may look like: a name or an id (prefix). */
 const REF = /^\/?[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
@@ -262,8 +267,9 @@ export class ScopedApi {
     if (is('GET', 1) && a === 'events') return { path: `/events?${this.withLabelFilter(query)}` };
 
     if (a === 'services') {
-      if (is('GET', 1)) return { path: `/services?${this.withLabelFilter(query)}` };
+      if (is('GET', 1)) return this.serviceList(query);
       if (is('GET', 2) && b) return { path: `/services/${(await this.service(b)).id}${q ? `?${q}` : ''}` };
+      if (is('GET', 3) && b && c === 'logs') return { path: `/services/${(await this.service(b)).id}/logs${q ? `?${q}` : ''}` };
       if (is('POST', 3) && b && c === 'update') return this.serviceUpdate(b, query, body);
     }
     if (is('GET', 1) && a === 'tasks') {
@@ -297,6 +303,31 @@ export class ScopedApi {
     if (['plugins', 'secrets', 'configs'].includes(a ?? '')) throw refuse(`${a} belong to the Docker host`);
     if (p.at(-1) === 'prune') throw refuse('prune would reach other labs');
     throw refuse(`${method} /${p.join('/')} is not something the console offers`);
+  }
+
+  /**
+   * `docker service ps web` looks the service up by exact name: a short name the learner types is
+   * answered with the lab's service of that name (fl-<session>-web), shown under the short name.
+   */
+  private serviceList(query: URLSearchParams): Decision {
+    const q = this.withLabelFilter(query);
+    const filters = JSON.parse(q.get('filters') ?? '{}') as Record<string, string[] | Record<string, boolean>>;
+    const nameFilter = filters.name;
+    const names = Array.isArray(nameFilter) ? nameFilter : nameFilter ? Object.keys(nameFilter) : [];
+    const prefix = `fl-${this.policy.session}-`;
+    const short = names.filter((n) => !n.startsWith('fl-'));
+    if (short.length === 0) return { path: `/services?${q}` };
+    const all = [...new Set([...names, ...short.map((n) => `${prefix}${n}`)])];
+    filters.name = Array.isArray(nameFilter) ? all : Object.fromEntries(all.map((n) => [n, true]));
+    q.set('filters', JSON.stringify(filters));
+    return {
+      path: `/services?${q}`,
+      filter: (out) => {
+        const list = JSON.parse(out.toString()) as { Spec?: { Name?: string } }[];
+        for (const s of list) if (s.Spec?.Name && short.includes(s.Spec.Name.slice(prefix.length)) && s.Spec.Name.startsWith(prefix)) s.Spec.Name = s.Spec.Name.slice(prefix.length);
+        return Buffer.from(JSON.stringify(list));
+      },
+    };
   }
 
   /** `docker info` shows the engine, not what else runs on it. */
@@ -463,9 +494,14 @@ export class ScopedApi {
 
     const { memoryBytes, nanoCpus, pidsLimit } = this.policy.limits;
     const cap = (v: unknown, max: number) => (typeof v === 'number' && v > 0 ? Math.min(v, max) : max);
+    // Lab containers run with every capability dropped but the few a lab needs; so does this one.
+    const netMode = String(host.NetworkMode ?? '');
+    const dns = (host.Dns ?? []).length > 0 ? host.Dns : netMode.startsWith('container:') ? undefined : (this.policy.dns[netMode] ?? this.policy.dns[Object.keys(endpoints)[0] ?? ''] ?? ['127.0.0.1']);
     const newHost = {
       ...host,
-      CapAdd: caps,
+      ...(dns ? { Dns: dns } : {}),
+      CapAdd: [...new Set([...this.policy.baseCaps, ...caps])],
+      CapDrop: ['ALL'],
       SecurityOpt: ['no-new-privileges'],
       Memory: cap(host.Memory, memoryBytes),
       MemorySwap: cap(host.Memory, memoryBytes),
@@ -486,7 +522,9 @@ export class ScopedApi {
         'docker', 'create', '--name', name,
         ...nets.flatMap((n) => ['--network', n, ...(endpoints[n]?.Aliases ?? []).flatMap((a) => ['--network-alias', a])]),
         ...ports,
-        ...caps.flatMap((x) => ['--cap-add', x]),
+        '--cap-drop', 'ALL',
+        ...newHost.CapAdd.flatMap((x) => ['--cap-add', x]),
+        ...(dns ?? []).flatMap((x) => ['--dns', x]),
         ...entry,
         image,
         ...(spec.Cmd ?? []),
@@ -497,26 +535,60 @@ export class ScopedApi {
 
   private async serviceUpdate(ref: string, query: URLSearchParams, body: Buffer | undefined): Promise<Decision> {
     const svc = await this.service(ref);
-    const spec = jsonBody<{
+    type Spec = {
       Labels?: Record<string, string>;
-      TaskTemplate?: { ContainerSpec?: { Image?: string; Mounts?: unknown[]; CapabilityAdd?: string[]; Privileges?: unknown; Labels?: Record<string, string> }; Networks?: { Target: string }[] };
-    }>(body);
+      Mode?: { Replicated?: { Replicas?: number }; Global?: unknown };
+      EndpointSpec?: { Mode?: string; Ports?: unknown[] };
+      TaskTemplate?: {
+        ContainerSpec?: { Image?: string; Env?: string[]; Args?: string[]; Command?: string[]; Mounts?: { Type?: string }[]; CapabilityAdd?: string[]; Privileges?: unknown; Sysctls?: Record<string, string>; Labels?: Record<string, string>; Hostname?: string };
+        Networks?: { Target: string; Aliases?: string[] }[];
+        Runtime?: string;
+        PluginSpec?: unknown;
+      };
+    };
+    const spec = jsonBody<Spec>(body);
+    const current = ((await this.rt.serviceSpec(svc.id)) ?? {}) as Spec;
     const cs = spec.TaskTemplate?.ContainerSpec ?? {};
     const image = (cs.Image ?? '').split('@')[0]!;
     if (!this.policy.images[image] && !Object.values(this.policy.images).includes(image)) throw refuse(`only the lab images run here, not ${cs.Image}`);
-    if ((cs.Mounts ?? []).length > 0) throw refuse('volumes and mounts reach outside the lab');
-    if (cs.Privileges) throw refuse('privileges are set by Flowlab');
-    const tooMuch = (cs.CapabilityAdd ?? []).map((x) => x.replace(/^CAP_/, '')).filter((x) => !ALLOWED_CAPS.includes(x) && !['NET_BIND_SERVICE'].includes(x));
+    if ((cs.Mounts ?? []).some((m) => m.Type !== 'tmpfs')) throw refuse('volumes and mounts reach outside the lab');
+    if (!isEmpty(cs.Privileges)) throw refuse('privileges are set by Flowlab');
+    if (hasKeys(cs.Sysctls)) throw refuse("kernel settings are not the console's to change");
+    if (spec.TaskTemplate?.PluginSpec || (spec.TaskTemplate?.Runtime && spec.TaskTemplate.Runtime !== 'container')) throw refuse('services here run containers');
+    const had = (current.TaskTemplate?.ContainerSpec?.CapabilityAdd ?? []).map((x) => x.replace(/^CAP_/, ''));
+    const tooMuch = (cs.CapabilityAdd ?? []).map((x) => x.replace(/^CAP_/, '')).filter((x) => !ALLOWED_CAPS.includes(x) && !had.includes(x));
     if (tooMuch.length > 0) throw refuse(`capabilities beyond NET_ADMIN and NET_RAW (${tooMuch.join(', ')}) reach outside the container`);
+    // Swarm publishes through the routing mesh on every address of the host: not from a lab.
+    if ((spec.EndpointSpec?.Ports ?? []).length > (current.EndpointSpec?.Ports ?? []).length) throw refuse("swarm publishes ports on every address of the host; this lab's console cannot");
+    if (spec.Mode?.Global && !current.Mode?.Global) throw refuse('global mode runs a task on every node of the swarm');
+    const replicas = spec.Mode?.Replicated?.Replicas ?? 0;
+    if (replicas > MAX_REPLICAS) throw refuse(`a lab service runs at most ${MAX_REPLICAS} replicas, not ${replicas}`);
     for (const n of spec.TaskTemplate?.Networks ?? []) {
       const net = await this.network(n.Target);
       if (net.context || net.name === this.policy.consoleNetwork) throw refuse(`services cannot join the ${net.name} network here`);
     }
-    for (const l of [spec.Labels ?? {}, cs.Labels ?? {}]) {
-      for (const [k, v] of Object.entries(this.policy.labels)) if (l[k] !== undefined && l[k] !== v) throw refuse('flowlab.* labels are Flowlab\'s to set');
-      Object.assign(l, this.policy.labels);
-    }
-    return { path: `/services/${svc.id}/update?${query}`, body: Buffer.from(JSON.stringify(spec)), record: commandLine(['docker', 'service', 'update', svc.name]), changed: true };
+    // flowlab.* labels stay exactly as they were.
+    const keep = (now: Record<string, string> | undefined, was: Record<string, string> | undefined) => {
+      const mine = Object.fromEntries(Object.entries(now ?? {}).filter(([k]) => !k.startsWith('flowlab.')));
+      if (Object.entries(now ?? {}).some(([k, v]) => k.startsWith('flowlab.') && was?.[k] !== v)) throw refuse("flowlab.* labels are Flowlab's to set");
+      return { ...mine, ...Object.fromEntries(Object.entries(was ?? {}).filter(([k]) => k.startsWith('flowlab.'))) };
+    };
+    spec.Labels = keep(spec.Labels, current.Labels);
+    if (spec.TaskTemplate?.ContainerSpec) spec.TaskTemplate.ContainerSpec.Labels = keep(cs.Labels, current.TaskTemplate?.ContainerSpec?.Labels);
+
+    // The action log gets the flags that say what changed.
+    const was = current.TaskTemplate?.ContainerSpec ?? {};
+    const flags: string[] = [];
+    if (image !== (was.Image ?? '').split('@')[0]) flags.push('--image', image);
+    if (replicas !== (current.Mode?.Replicated?.Replicas ?? 0)) flags.push('--replicas', String(replicas));
+    for (const e of cs.Env ?? []) if (!(was.Env ?? []).includes(e)) flags.push('--env-add', e);
+    for (const e of was.Env ?? []) if (!(cs.Env ?? []).includes(e)) flags.push('--env-rm', e.split('=')[0]!);
+    if (JSON.stringify(cs.Args ?? []) !== JSON.stringify(was.Args ?? [])) flags.push('--args', (cs.Args ?? []).join(' '));
+    const nets = (x: Spec) => (x.TaskTemplate?.Networks ?? []).map((n) => n.Target);
+    for (const n of nets(spec)) if (!nets(current).includes(n)) flags.push('--network-add', n);
+    for (const n of nets(current)) if (!nets(spec).includes(n)) flags.push('--network-rm', n);
+    if (query.get('rollback') === 'previous') flags.push('--rollback');
+    return { path: `/services/${svc.id}/update?${query}`, body: Buffer.from(JSON.stringify(spec)), record: commandLine(['docker', 'service', 'update', ...flags, svc.name]), changed: true };
   }
 
   // ---- plumbing ----

@@ -5,13 +5,15 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../server/config.ts';
 import type { ConsoleInfo } from '../server/console/consoles.ts';
 import { Grader } from '../server/grade/grader.ts';
 import { loadLab } from '../server/lab/catalogue.ts';
+import { TOOLBOX_REF } from '../server/lab/lab-images.ts';
 import { Prober } from '../server/probe/prober.ts';
 import type { Topology } from '../server/protocol/session.ts';
 import { chooseVariant } from '../server/session/variant.ts';
-import { testApp } from './helpers.ts';
+import { cli, testApp } from './helpers.ts';
 
 const run = promisify(execFile);
 const app = testApp();
@@ -340,6 +342,58 @@ describe('a Docker-level fix made through the console', () => {
     }
     expect(captured).toBe(true);
   });
+});
+
+describe('flowlab console', () => {
+  it('runs a command in the console, served by whichever Flowlab process already serves it', async () => {
+    const r = await cli(['console', a.session, '--', 'docker', 'ps', '--filter', 'label=flowlab.name=checkout', '--format', '{{.Names}}'], { FLOWLAB_DATA: app.dataDir });
+    expect(r.stderr).toBe('');
+    expect(r).toMatchObject({ code: 0, stdout: `fl-${a.session}-checkout\n` });
+    const refused = await cli(['console', a.session, '--', 'docker', 'run', '--rm', '--privileged', '--network', 'storefront', 'toolbox', 'true'], { FLOWLAB_DATA: app.dataDir });
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(scoped);
+  });
+
+  it('says what it expected for an unknown session or a missing terminal', async () => {
+    const unknown = await cli(['console', 'deadbeef'], { FLOWLAB_DATA: app.dataDir });
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown session "deadbeef"/);
+    const noTty = await cli(['console', a.session], { FLOWLAB_DATA: app.dataDir });
+    expect(noTty.code).toBe(2);
+    expect(noTty.stderr).toMatch(/needs a terminal; pass a command instead/);
+  });
+});
+
+describe('when Flowlab itself runs in a container', () => {
+  it('the container joins the console network and serves the scoped API there', async () => {
+    // Flowlab in a container, as a trainer would run it: the Docker socket and its data mounted.
+    const c = await app.engine.up(loadLab('bridge-basics'));
+    await app.engine.settled();
+    const self = `fl-${'c0ffee00'}-flowlab-in-a-container`;
+    const labels = ['flowlab.managed=true', 'flowlab.session=c0ffee00', 'flowlab.scenario=console-test'].flatMap((l) => ['--label', l]);
+    try {
+      const { stdout } = await run(
+        'docker',
+        ['run', '--name', self, ...labels, '-v', '/var/run/docker.sock:/var/run/docker.sock', '-v', `${PROJECT_ROOT}:${PROJECT_ROOT}:ro`, '-v', `${app.dataDir}:${app.dataDir}`, '-v', `${process.execPath}:/usr/local/bin/node:ro`,
+          '-e', `FLOWLAB_DATA=${app.dataDir}`, '-e', 'HOME=/tmp', '-w', PROJECT_ROOT, TOOLBOX_REF,
+          'node', `${PROJECT_ROOT}/bin/flowlab.js`, 'console', c.session, '--', 'sh', '-c', 'echo "$DOCKER_HOST"; docker ps --filter label=flowlab.role=service --format "{{.Names}}"'],
+        { encoding: 'utf8', timeout: 120_000 },
+      );
+      const [dockerHost, ...names] = stdout.trim().split('\n');
+      const ip = (await run('docker', ['inspect', '--format', `{{(index .NetworkSettings.Networks "fl-${c.session}-console").IPAddress}}`, `fl-${c.session}-console`], { encoding: 'utf8' })).stdout.trim();
+      expect(ip).toMatch(/^10\./);
+      // The console talks to the Flowlab container's address on the console network, not a gateway on the host.
+      expect(dockerHost).toMatch(/^tcp:\/\/10\.\d+\.\d+\.\d+:2375$/);
+      expect(dockerHost).not.toMatch(/\.1:2375$/);
+      expect(names.sort()).toEqual(['api', 'client', 'db', 'web'].map((n) => `fl-${c.session}-${n}`));
+      // Done serving, the Flowlab container left the console network again.
+      const nets = (await run('docker', ['inspect', '--format', '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}', self], { encoding: 'utf8' })).stdout.trim();
+      expect(nets).toBe('bridge');
+    } finally {
+      await run('docker', ['rm', '-f', self]).catch(() => undefined);
+      await app.engine.down(c.session);
+    }
+  }, 180_000);
 });
 
 describe('overlay labs: swarm services through the console', () => {

@@ -35,6 +35,7 @@ describe('HTTP API', () => {
       ['GET', '/api/sessions/not-hex!', undefined, 400, /expected a session id of 8-32 hex characters/],
       ['GET', '/api/sessions/deadbeef', undefined, 404, /unknown session "deadbeef"/],
       ['DELETE', '/api/sessions/deadbeef', undefined, 404, /unknown session "deadbeef"/],
+      ['POST', '/api/sessions/deadbeef/console', undefined, 404, /unknown session "deadbeef"/],
       ['GET', '/api/nothing-here', undefined, 404, /no such API route: GET \/api\/nothing-here/],
     ];
     for (const [method, path, body, status, error] of cases) {
@@ -58,6 +59,12 @@ describe('HTTP API', () => {
       const actions = (await call('GET', `/api/sessions/${id}/actions`)).body.actions as { command: string; reveals_fault: boolean }[];
       expect(actions.length).toBeGreaterThan(5);
       expect(actions.every((a) => !a.reveals_fault)).toBe(true);
+      // The learner's docker console: opened on first use, served by this server.
+      const opened = await call('POST', `/api/sessions/${id}/console`);
+      expect(opened.status, JSON.stringify(opened.body)).toBe(200);
+      expect(opened.body.console).toMatchObject({ session: id, container: `fl-${id}-console`, served_here: true });
+      expect(opened.body.console.docker_host).toMatch(/^tcp:\/\/10\.\d+\.\d+\.\d+:2375$/);
+      expect((await call('POST', `/api/sessions/${id}/console`)).body.console).toEqual(opened.body.console);
     } finally {
       const del = await call('DELETE', `/api/sessions/${id}`);
       expect(del.body).toMatchObject({ ok: true, removed: { session: id } });

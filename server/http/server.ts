@@ -15,6 +15,7 @@ import { ProbeError, Prober } from '../probe/prober.ts';
 import { SESSION_ID_RE } from '../docker/labels.ts';
 import { SessionError } from '../session/engine.ts';
 import { attachFlowSockets } from './flows-socket.ts';
+import { attachTerminalSockets } from './terminal-socket.ts';
 import { capturedPcap, retainedEvents } from '../flow/collector.ts';
 import { Grader, GradeError } from '../grade/grader.ts';
 import { diagnosisSchema } from '../protocol/diagnosis.ts';
@@ -71,7 +72,22 @@ export function createHttpApp(app: App, images: ImagesState, extras: HttpExtras 
   web.disable('x-powered-by');
   web.use(express.json({ limit: '64kb' }));
 
-  web.get('/api/health', wrap(() => ({ status: 'up', instance: app.engine.instance.id, images: { state: images.state, detail: images.detail } })));
+  // What the page's banners show: the engine reachable or not, the lab images building or not.
+  let engine: { at: number; reachable: boolean; detail: string } = { at: 0, reachable: false, detail: '' };
+  const engineState = async () => {
+    if (Date.now() - engine.at < 2000) return engine;
+    try {
+      const info = await app.docker.info();
+      engine = { at: Date.now(), reachable: true, detail: `Docker ${info.serverVersion}` };
+    } catch (e) {
+      engine = { at: Date.now(), reachable: false, detail: `the Docker engine does not answer (${(e as Error).message}); start it (flowlab doctor --fix, or systemctl start docker) — this page recovers by itself` };
+    }
+    return engine;
+  };
+  web.get('/api/health', wrap(async () => {
+    const e = await engineState();
+    return { status: 'up', instance: app.engine.instance.id, images: { state: images.state, detail: images.detail }, docker: { reachable: e.reachable, detail: e.detail } };
+  }));
 
   web.get('/api/scenarios', wrap(() => ({ scenarios: labSummaries() })));
 
@@ -84,6 +100,13 @@ export function createHttpApp(app: App, images: ImagesState, extras: HttpExtras 
   }));
 
   web.get('/api/results', wrap(() => ({ results: new ProgressStore(app.engine.db).results() })));
+
+  // What the catalogue shows a learner: their best score per lab (no variant, no answer).
+  web.get('/api/learners/:name/scores', wrap((req) => {
+    const name = String(req.params.name);
+    if (!/^[\p{L}\p{N} ._-]{1,64}$/u.test(name)) throw new HttpError(400, `expected a learner name of 1-64 letters, digits, spaces, . _ -; found "${name.slice(0, 40)}"`);
+    return { learner: name, scores: new ProgressStore(app.engine.db).bestScores(name) };
+  }));
 
   web.get('/api/sessions', wrap(() => ({ sessions: app.engine.status() })));
 
@@ -198,6 +221,45 @@ export function createHttpApp(app: App, images: ImagesState, extras: HttpExtras 
     }),
   );
 
+  // The inspector: how a service sees the lab from inside (addresses, resolver, listening sockets).
+  web.get(
+    '/api/sessions/:id/services/:service',
+    wrap(async (req) => {
+      const id = sessionParam(req);
+      const service = String(req.params.service);
+      if (!app.engine.store.get(id)) throw new HttpError(404, `unknown session "${id}"`);
+      const live = app.engine.live(id);
+      if (!(service in live.lab.services)) throw new HttpError(404, `unknown service "${service}" in session ${id}; expected one of: ${Object.keys(live.lab.services).join(', ')}`);
+      const ns = await live.namespaceOf(service);
+      const topo = live.topology?.services.find((s) => s.name === service) ?? null;
+      if (!ns.running) return { service, container: ns.container, state: ns.state, topology: topo, resolv_conf: null, addresses: null, listening: null };
+      const read = async (cmd: string[]) => {
+        const r = await app.docker.exec(ns.container, cmd, { timeoutMs: 5000 }).catch((e: Error) => ({ exitCode: 1, stdout: '', stderr: e.message }));
+        return r.exitCode === 0 ? r.stdout : `(${(r.stderr || 'not available').trim()})`;
+      };
+      const [resolv, addresses, listening] = await Promise.all([read(['cat', '/etc/resolv.conf']), read(['ip', '-br', 'addr']), read(['ss', '-ltnuH'])]);
+      return { service, container: ns.container, state: ns.state, topology: topo, resolv_conf: resolv, addresses, listening };
+    }),
+  );
+
+  // Restart the lab (same seed: the same breakage) or start it over with a new seed.
+  web.post(
+    '/api/sessions/:id/restart',
+    wrap(async (req, res) => {
+      const id = sessionParam(req);
+      const body = (req.body ?? {}) as { new_seed?: unknown };
+      if (body.new_seed !== undefined && typeof body.new_seed !== 'boolean') throw new HttpError(400, 'expected { "new_seed"?: true | false }');
+      const rec = app.engine.store.get(id);
+      if (!rec) throw new HttpError(404, `unknown session "${id}"`);
+      const learner = new ProgressStore(app.engine.db).sessionLearner(id);
+      const entry = loadLab(rec.scenario, await validateContext(app.docker));
+      await app.engine.down(id);
+      const topology = await app.engine.up(entry, { ...(body.new_seed ? {} : { seed: rec.seed }), ...(learner ? { learner } : {}) });
+      res.status(201);
+      return { session: topology, replaces: id };
+    }),
+  );
+
   web.delete('/api/sessions/:id', wrap(async (req) => ({ removed: await app.engine.down(sessionParam(req)) })));
 
   web.use('/api', (req, res) => {
@@ -239,6 +301,7 @@ export async function startServer(opts: ServeOptions): Promise<Running> {
   // Same-origin only: the web app is served from here.
   const io = new SocketServer(server, { serveClient: false, cors: { origin: false } });
   const sockets = attachFlowSockets(io, app);
+  const terminals = attachTerminalSockets(io, app);
   holder.sockets = sockets;
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
@@ -278,6 +341,7 @@ export async function startServer(opts: ServeOptions): Promise<Running> {
   const close = () => {
     closing ??= (async () => {
       sockets.close();
+      terminals.close();
       io.close();
       await app.engine.shutdown(5000);
       await new Promise<void>((r) => {

@@ -85,6 +85,18 @@ export class ProgressStore {
     return row && (JSON.parse(row.event) as FlowEvent);
   }
 
+  /** A learner's best score per lab (what the catalogue shows them). */
+  bestScores(learner: string): { lab: string; best: number; passed: boolean; attempts: number }[] {
+    const rows = this.db
+      .prepare(
+        `SELECT s.scenario AS lab, max(a.score) AS best, max(a.passed) AS passed, count(*) AS attempts
+         FROM attempts a JOIN sessions s ON s.id = a.session JOIN learners l ON l.id = s.learner
+         WHERE l.name = ? GROUP BY s.scenario ORDER BY s.scenario`,
+      )
+      .all(learner) as { lab: string; best: number; passed: number; attempts: number }[];
+    return rows.map((r) => ({ lab: r.lab, best: r.best, passed: r.passed === 1, attempts: r.attempts }));
+  }
+
   /** Every graded attempt, for a trainer's export. */
   results(): ResultRow[] {
     const rows = this.db

@@ -1,0 +1,107 @@
+// Terminals over socket.io, one module: `term:open` { session, target, cols, rows } answers
+// { ok, id, title, container }; then `term:input`, `term:resize`, `term:close` from the browser and
+// `term:output`, `term:exit` from here. A terminal is the session's docker console or a shell in
+// one of its services — never anything else — and it closes with its browser tab.
+import { randomBytes } from 'node:crypto';
+import type { Server, Socket } from 'socket.io';
+import type { z } from 'zod';
+import type { App } from '../app.ts';
+import { terminalCloseSchema, terminalInputSchema, terminalOpenSchema, terminalResizeSchema, type TerminalOpened } from '../protocol/terminal.ts';
+
+type Reply = (r: ({ ok: true } & Partial<TerminalOpened>) | { ok: false; error: string }) => void;
+
+interface Open {
+  session: string;
+  stream: NodeJS.ReadWriteStream;
+  resize(cols: number, rows: number): Promise<void>;
+}
+
+const MAX_PER_SOCKET = 8;
+const SHELL = ['sh', '-c', 'if command -v bash >/dev/null; then exec bash -l; else exec sh -l; fi'];
+
+function parse<T>(schema: z.ZodType<T>, payload: unknown, expected: string): T {
+  const r = schema.safeParse(payload);
+  if (!r.success) throw new Error(`expected ${expected}`);
+  return r.data;
+}
+
+export function attachTerminalSockets(io: Server, app: App): { close(): void; open(): number } {
+  const all = new Map<string, Open>();
+
+  const openTerminal = async (socket: Socket, mine: Map<string, Open>, payload: unknown): Promise<TerminalOpened> => {
+    const req = parse(terminalOpenSchema, payload, '{ "session": "<id>", "target": "console" or a service of the lab, "cols", "rows" }');
+    if (mine.size >= MAX_PER_SOCKET) throw new Error(`at most ${MAX_PER_SOCKET} terminals per page; close one first`);
+    const rec = app.engine.store.get(req.session);
+    if (!rec) throw new Error(`unknown session "${req.session}"`);
+    if (rec.state !== 'ready') throw new Error(`session ${req.session} is ${rec.state}; terminals open once it is ready`);
+    const live = app.engine.live(req.session);
+    let container: string;
+    let title: string;
+    let cmd = SHELL;
+    if (req.target === 'console') {
+      container = (await app.consoles.ensure(req.session)).container;
+      title = 'docker console';
+      cmd = ['bash', '-l'];
+    } else {
+      if (!(req.target in live.lab.services)) throw new Error(`"${req.target}" is not a service of this lab; expected console or one of: ${Object.keys(live.lab.services).join(', ')}`);
+      const ns = await live.namespaceOf(req.target);
+      if (!ns.running) throw new Error(`${req.target} is not running (${ns.state}); start it from the docker console first`);
+      container = ns.container;
+      title = `shell in ${req.target}`;
+      app.engine.store.appendAction(req.session, `docker exec -it ${container} sh`, false);
+    }
+    const tty = await app.docker.execTty(container, cmd, { cols: req.cols, rows: req.rows });
+    const id = `t${randomBytes(6).toString('hex')}`;
+    const open: Open = { session: req.session, stream: tty.stream, resize: tty.resize };
+    mine.set(id, open);
+    all.set(id, open);
+    tty.stream.on('data', (chunk: Buffer) => socket.emit('term:output', { id, data: chunk.toString('utf8') }));
+    void tty.exit.then((code) => {
+      mine.delete(id);
+      all.delete(id);
+      socket.emit('term:exit', { id, code });
+    });
+    return { id, title, container };
+  };
+
+  io.on('connection', (socket: Socket) => {
+    const mine = new Map<string, Open>();
+    socket.on('term:open', (payload: unknown, ack?: unknown) => {
+      const reply: Reply = typeof ack === 'function' ? (ack as Reply) : () => {};
+      openTerminal(socket, mine, payload).then(
+        (opened) => reply({ ok: true, ...opened }),
+        (e: Error) => reply({ ok: false, error: e.message }),
+      );
+    });
+    socket.on('term:input', (payload: unknown) => {
+      const r = terminalInputSchema.safeParse(payload);
+      if (r.success) mine.get(r.data.id)?.stream.write(r.data.data);
+    });
+    socket.on('term:resize', (payload: unknown) => {
+      const r = terminalResizeSchema.safeParse(payload);
+      if (r.success) void mine.get(r.data.id)?.resize(r.data.cols, r.data.rows);
+    });
+    socket.on('term:close', (payload: unknown, ack?: unknown) => {
+      const reply: Reply = typeof ack === 'function' ? (ack as Reply) : () => {};
+      const r = terminalCloseSchema.safeParse(payload);
+      if (!r.success) return reply({ ok: false, error: 'expected { "id": "<terminal id>" }' });
+      mine.get(r.data.id)?.stream.end();
+      reply({ ok: true });
+    });
+    socket.on('disconnect', () => {
+      for (const [id, t] of mine) {
+        t.stream.end();
+        all.delete(id);
+      }
+      mine.clear();
+    });
+  });
+
+  return {
+    close: () => {
+      for (const t of all.values()) t.stream.end();
+      all.clear();
+    },
+    open: () => all.size,
+  };
+}

@@ -12,7 +12,7 @@ class LeftoversLast extends BaseSequencer {
 
 export default defineConfig({
   test: {
-    include: ['server/**/*.test.ts', 'test/**/*.test.ts'],
+    include: ['server/**/*.test.ts', 'web/src/**/*.test.ts', 'test/**/*.test.ts'],
     // Docker integration tests share one daemon: one file at a time keeps timings honest.
     fileParallelism: false,
     testTimeout: 120_000,

@@ -547,6 +547,8 @@ export class DockerRuntime {
     return this.ask(`docker exec -it ${nameOrId} ${cmd.join(' ')}`, async () => {
       const exec = await this.docker.getContainer(nameOrId).exec({ Cmd: cmd, AttachStdin: true, AttachStdout: true, AttachStderr: true, Tty: true, ConsoleSize: [size.rows, size.cols] } as Docker.ExecCreateOptions);
       const stream = (await exec.start({ hijack: true, stdin: true, Tty: true })) as NodeJS.ReadWriteStream;
+      // Engines before API 1.42 ignore ConsoleSize on exec: size the terminal once it runs.
+      await exec.resize({ w: size.cols, h: size.rows }).catch(() => undefined);
       const exit = new Promise<number>((resolve) => {
         let done = false;
         const finish = () => {

@@ -30,6 +30,8 @@ export const topologyNetworkSchema = z.object({
   driver: z.enum(['bridge', 'overlay']),
   subnet: z.string(),
   internal: z.boolean(),
+  /** As the lab sets it (Docker's default otherwise: 1500 on a bridge, 1450 on an overlay). */
+  mtu: z.number().int(),
 });
 
 /** What `flowlab up --json` prints and `POST /api/sessions` answers. */

@@ -51,6 +51,7 @@ export async function describeTopology(rt: DockerRuntime, session: string, lab: 
       driver: networkDriver(lab.networks[n.name] ?? {}),
       subnet: n.spec.subnet ?? '',
       internal: n.spec.internal,
+      mtu: Number(n.spec.options['com.docker.network.driver.mtu'] ?? (networkDriver(lab.networks[n.name] ?? {}) === 'overlay' ? 1450 : 1500)),
     })),
     ...(plan.resolver ? { resolver: { container: objectName(session, RESOLVER_NAME), ips: { ...plan.resolverIps } } } : {}),
   };

@@ -1,107 +1,132 @@
-// The first web page: the lab catalogue and the running sessions. The full lab view (topology,
-// flows, terminals, diagnosis) grows from here.
-import type { LabSummary, SessionSummary } from '../../server/protocol/session.ts';
+// The web app: the catalogue (#/) and a lab view per session (#/session/<id>), with banners for
+// what is wrong on the server (engine down, images building) that clear by themselves.
+import type { LabSummary, SessionSummary, Topology } from '../../server/protocol/session.ts';
+import { api, learnerName } from './api.ts';
+import { button, el } from './dom.ts';
+import { labPage } from './lab/view.ts';
 import './style.css';
 
-type Reply<T> = ({ ok: true } & T) | { ok: false; error: string };
-
-async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const res = await fetch(path, {
-    method,
-    headers: body ? { 'content-type': 'application/json' } : {},
-    ...(body ? { body: JSON.stringify(body) } : {}),
-  });
-  const data = (await res.json()) as Reply<T>;
-  if (!data.ok) throw new Error(data.error);
-  return data;
-}
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
-  node.append(...children);
-  return node;
-}
-
 const root = document.getElementById('app')!;
-const status = el('p', { class: 'status', role: 'status' });
-const labsSection = el('section', { 'aria-label': 'Labs' });
-const sessionsSection = el('section', { 'aria-label': 'Sessions' });
-root.append(el('h1', {}, 'Flowlab'), status, el('h2', {}, 'Labs'), labsSection, el('h2', {}, 'Running sessions'), sessionsSection);
+const banners = el('div', { class: 'banners', role: 'status', 'aria-live': 'polite' });
+const page = el('div', { class: 'page' });
+root.replaceChildren(banners, page);
 
-function say(text: string, error = false): void {
-  status.textContent = text;
-  status.classList.toggle('error', error);
-}
-
-function renderLabs(labs: LabSummary[]): void {
-  const rows = labs.map((l) => {
-    const start = el('button', { type: 'button', 'data-lab': l.id }, 'Start');
-    start.addEventListener('click', async () => {
-      start.setAttribute('disabled', '');
-      say(`Starting ${l.title}…`);
-      try {
-        const { session } = await api<{ session: { session: string } }>('POST', '/api/sessions', { scenario: l.id });
-        say(`Session ${session.session} is up.`);
-        await refreshSessions();
-      } catch (e) {
-        say((e as Error).message, true);
-      } finally {
-        start.removeAttribute('disabled');
-      }
-    });
-    return el('tr', {}, el('td', {}, el('strong', {}, l.title), el('br'), el('small', {}, l.summary)), el('td', {}, l.network), el('td', {}, l.level), el('td', {}, `${l.minutes} min`), el('td', {}, start));
-  });
-  labsSection.replaceChildren(
-    el('table', {}, el('thead', {}, el('tr', {}, el('th', {}, 'Lab'), el('th', {}, 'Network'), el('th', {}, 'Level'), el('th', {}, 'Time'), el('th', {}, ''))), el('tbody', {}, ...rows)),
-  );
-}
-
-function renderSessions(sessions: SessionSummary[]): void {
-  if (sessions.length === 0) {
-    sessionsSection.replaceChildren(el('p', {}, 'No session is running.'));
-    return;
-  }
-  sessionsSection.replaceChildren(
-    ...sessions.map((s) => {
-      const down = el('button', { type: 'button', 'data-session': s.session }, 'Tear down');
-      down.addEventListener('click', async () => {
-        down.setAttribute('disabled', '');
-        try {
-          await api('DELETE', `/api/sessions/${s.session}`);
-          say(`Session ${s.session} removed.`);
-          await refreshSessions();
-        } catch (e) {
-          say((e as Error).message, true);
-        }
-      });
-      const services = (s.topology?.services ?? []).map((svc) => {
-        const nets = Object.entries(svc.networks).map(([n, e]) => `${n} ${e.ip}${e.aliases.length ? ` (${e.aliases.join(', ')})` : ''}`);
-        const ports = svc.ports.map((p) => `${p.host_ip}:${p.host_port} → ${p.container_port}/${p.proto}`);
-        return el('li', {}, el('code', {}, svc.name), ` ${[...nets, ...ports].join(' · ') || svc.network_mode}`);
-      });
-      return el('article', { class: 'session' }, el('h3', {}, `${s.title} `, el('small', {}, `${s.session} · ${s.state}`)), el('ul', {}, ...services), down);
-    }),
-  );
-}
-
-async function refreshSessions(): Promise<void> {
-  const { sessions } = await api<{ sessions: SessionSummary[] }>('GET', '/api/sessions');
-  renderSessions(sessions);
-}
-
-async function boot(): Promise<void> {
+// ---- banners: the server, the engine, the images ----
+type Health = { images: { state: string; detail: string }; docker: { reachable: boolean; detail: string } };
+let healthy = true;
+async function checkHealth(): Promise<void> {
+  const items: HTMLElement[] = [];
   try {
-    const [{ scenarios }, health] = await Promise.all([
-      api<{ scenarios: LabSummary[] }>('GET', '/api/scenarios'),
-      api<{ images: { state: string; detail: string } }>('GET', '/api/health'),
-    ]);
-    renderLabs(scenarios);
-    if (health.images.state !== 'ready') say(`Lab images: ${health.images.detail}`);
-    await refreshSessions();
+    const h = await api<Health>('GET', '/api/health');
+    if (!h.docker.reachable) items.push(el('p', { class: 'banner error', 'data-banner': 'docker' }, h.docker.detail));
+    if (h.images.state === 'building' || h.images.state === 'checking') items.push(el('p', { class: 'banner', 'data-banner': 'images' }, `Lab images are being built (${h.images.detail}); labs can start when this is done.`));
+    if (h.images.state === 'failed') items.push(el('p', { class: 'banner error', 'data-banner': 'images' }, `Lab images could not be built: ${h.images.detail}. Run: npx flowlab doctor --fix`));
   } catch (e) {
-    say((e as Error).message, true);
+    items.push(el('p', { class: 'banner error', 'data-banner': 'server' }, (e as Error).message));
   }
+  const wasHealthy = healthy;
+  healthy = items.length === 0;
+  banners.replaceChildren(...items);
+  // Back from an outage: show the page again as it is now.
+  if (healthy && !wasHealthy) void route();
+}
+void checkHealth();
+setInterval(() => void checkHealth(), 3000);
+
+function say(text: string, error = false): HTMLElement {
+  const p = el('p', { class: error ? 'notice error' : 'notice', role: error ? 'alert' : 'status' }, text);
+  return p;
 }
 
-void boot();
+// ---- the catalogue ----
+async function cataloguePage(): Promise<void> {
+  const status = el('div', { class: 'status-line', 'aria-live': 'polite' });
+  const learner = el('input', { value: learnerName.get(), placeholder: 'your name', 'aria-label': 'Your name (for your scores)', maxlength: '64' });
+  const search = el('input', { type: 'search', placeholder: 'search labs', 'aria-label': 'Search labs' });
+  const network = el('select', { 'aria-label': 'Network kind' }, el('option', { value: '' }, 'any network'), ...['bridge', 'host', 'overlay'].map((n) => el('option', { value: n }, n)));
+  const level = el('select', { 'aria-label': 'Level' }, el('option', { value: '' }, 'any level'), ...['beginner', 'intermediate', 'advanced'].map((n) => el('option', { value: n }, n)));
+  const list = el('tbody');
+  const sessionsBox = el('div', { class: 'sessions' });
+  page.replaceChildren(
+    el('header', { class: 'top' }, el('h1', {}, 'Flowlab'), el('p', {}, 'Container networking labs on this machine’s Docker: real faults, live flows, graded diagnoses.')),
+    el('div', { class: 'filters' }, el('label', {}, 'Name ', learner), search, network, level),
+    status,
+    el('table', { class: 'catalogue' }, el('caption', { class: 'sr-only' }, 'Labs'), el('thead', {}, el('tr', {}, ...['Lab', 'Network', 'Level', 'Time', 'Tags', 'Your best', ''].map((h) => el('th', { scope: 'col' }, h)))), list),
+    el('h2', {}, 'Running sessions'),
+    sessionsBox,
+  );
+
+  const [{ scenarios }, scores] = await Promise.all([
+    api<{ scenarios: LabSummary[] }>('GET', '/api/scenarios'),
+    learnerName.get() ? api<{ scores: { lab: string; best: number; passed: boolean }[] }>('GET', `/api/learners/${encodeURIComponent(learnerName.get())}/scores`).catch(() => ({ scores: [] })) : Promise.resolve({ scores: [] }),
+  ]);
+  const best = new Map(scores.scores.map((s) => [s.lab, s]));
+
+  const render = () => {
+    const q = search.value.trim().toLowerCase();
+    const shown = scenarios.filter((l) => (!network.value || l.network === network.value) && (!level.value || l.level === level.value) && (!q || [l.title, l.summary, l.id, ...l.tags].join(' ').toLowerCase().includes(q)));
+    list.replaceChildren(
+      ...shown.map((l) => {
+        const b = best.get(l.id);
+        const start = button('Start', async () => {
+          status.replaceChildren(say(`Starting ${l.title}… (the first lab after a rebuild takes a little longer)`));
+          try {
+            const name = learner.value.trim();
+            const { session } = await api<{ session: Topology }>('POST', '/api/sessions', { scenario: l.id, ...(name ? { learner: name } : {}) });
+            location.hash = `#/session/${session.session}`;
+          } catch (e) {
+            status.replaceChildren(say((e as Error).message, true));
+          }
+        }, { 'data-lab': l.id, 'aria-label': `Start ${l.title}` });
+        return el('tr', { 'data-lab-row': l.id }, el('td', {}, el('strong', {}, l.title), el('br'), el('small', {}, l.summary)), el('td', {}, l.network), el('td', {}, l.level), el('td', {}, `${l.minutes} min`), el('td', {}, l.tags.join(', ')), el('td', { 'data-best': l.id }, b ? `${b.best}${b.passed ? ' ✓' : ''}` : '—'), el('td', {}, start));
+      }),
+    );
+    if (shown.length === 0) list.replaceChildren(el('tr', {}, el('td', { colspan: '7' }, 'No lab matches.')));
+  };
+  for (const c of [search, network, level]) c.addEventListener('input', render);
+  learner.addEventListener('change', () => {
+    learnerName.set(learner.value.trim());
+    void route();
+  });
+  render();
+
+  const { sessions } = await api<{ sessions: SessionSummary[] }>('GET', '/api/sessions');
+  sessionsBox.replaceChildren(
+    sessions.length === 0
+      ? el('p', {}, 'No session is running.')
+      : el(
+          'ul',
+          {},
+          ...sessions.map((s) =>
+            el(
+              'li',
+              { 'data-session-row': s.session },
+              el('a', { href: `#/session/${s.session}` }, `${s.title}`),
+              ` · ${s.session} · ${s.state} `,
+              button('End', async () => {
+                await api('DELETE', `/api/sessions/${s.session}`);
+                void route();
+              }, { 'data-session': s.session, 'aria-label': `End session ${s.session}` }),
+            ),
+          ),
+        ),
+  );
+}
+
+// ---- routing ----
+let leave: (() => void) | undefined;
+async function route(): Promise<void> {
+  leave?.();
+  leave = undefined;
+  const m = /^#\/session\/([0-9a-f]{8,32})$/.exec(location.hash);
+  try {
+    if (m) {
+      page.replaceChildren(say('Loading the lab…'));
+      leave = await labPage(page, m[1]!, (hash) => (location.hash = hash));
+    } else await cataloguePage();
+  } catch (e) {
+    page.replaceChildren(say((e as Error).message, true), el('p', {}, el('a', { href: '#/' }, 'Back to the labs')));
+  }
+}
+window.addEventListener('hashchange', () => void route());
+void route();

@@ -1,0 +1,106 @@
+// The flow log: every DNS question and connection the captures saw, newest first, filterable —
+// the graph's text alternative. Any row can be pinned as evidence.
+import type { FlowEvent } from '../protocol.ts';
+import { button, el, formatTime } from '../dom.ts';
+import { STATES, stateOf } from './graph.ts';
+
+const MAX_ROWS = 500;
+
+export function outcomeOf(e: FlowEvent): string {
+  switch (e.type) {
+    case 'dns.answer':
+      return e.rcode;
+    case 'tcp.connect':
+    case 'udp.exchange':
+      return e.outcome;
+    case 'dns.query':
+    case 'dns.forward':
+      return 'asked';
+    default:
+      return e.type.replace('icmp.', '');
+  }
+}
+
+export function describe(e: FlowEvent): string {
+  switch (e.type) {
+    case 'dns.query':
+    case 'dns.forward':
+      return `${e.qtype} ${e.name}?`;
+    case 'dns.answer':
+      return `${e.qtype} ${e.name} → ${e.answers.join(', ') || e.rcode}${e.latency_ms !== null ? ` (${e.latency_ms} ms)` : ''}`;
+    case 'tcp.connect':
+    case 'udp.exchange':
+      return `${e.type.split('.')[0]}/${e.dst_port ?? ''}${e.latency_ms !== null ? ` (${e.latency_ms} ms)` : ''}`;
+    default:
+      return 'about' in e ? String(e.about) : '';
+  }
+}
+
+export class FlowLog {
+  readonly root: HTMLElement;
+  private readonly body: HTMLTableSectionElement;
+  private readonly filter: HTMLInputElement;
+  private readonly kind: HTMLSelectElement;
+  private events: FlowEvent[] = [];
+  private readonly info: HTMLElement;
+  dropped = 0;
+
+  constructor(private readonly onPin: (e: FlowEvent) => Promise<void>) {
+    this.filter = el('input', { type: 'search', placeholder: 'filter: name, service, port, outcome', 'aria-label': 'Filter the flow log' });
+    this.kind = el('select', { 'aria-label': 'Event type' }, el('option', { value: '' }, 'all events'), el('option', { value: 'dns' }, 'DNS'), el('option', { value: 'tcp' }, 'TCP'), el('option', { value: 'udp' }, 'UDP'), el('option', { value: 'icmp' }, 'ICMP'));
+    this.body = el('tbody');
+    this.info = el('small', { 'aria-live': 'polite' });
+    this.filter.addEventListener('input', () => this.render());
+    this.kind.addEventListener('change', () => this.render());
+    this.root = el(
+      'section',
+      { class: 'flowlog', 'aria-label': 'Flow log' },
+      el('div', { class: 'toolbar' }, this.filter, this.kind, this.info),
+      el('div', { class: 'scroll' }, el('table', {}, el('caption', { class: 'sr-only' }, 'Flow events, newest first'), el('thead', {}, el('tr', {}, ...['time', 'from', 'to', 'what', 'outcome', 'seen by', ''].map((h) => el('th', { scope: 'col' }, h)))), this.body)),
+    );
+  }
+
+  add(events: FlowEvent[]): void {
+    this.events.push(...events);
+    if (this.events.length > 5000) this.events = this.events.slice(-5000);
+    this.render();
+  }
+
+  all(): FlowEvent[] {
+    return this.events;
+  }
+
+  private matches(e: FlowEvent): boolean {
+    const k = this.kind.value;
+    if (k && !e.type.startsWith(k)) return false;
+    const q = this.filter.value.trim().toLowerCase();
+    if (!q) return true;
+    return [e.src, e.dst, e.type, describe(e), outcomeOf(e), e.seen_by, String(e.dst_port ?? '')].join(' ').toLowerCase().includes(q);
+  }
+
+  private render(): void {
+    const shown = this.events.filter((e) => this.matches(e)).slice(-MAX_ROWS).reverse();
+    this.info.textContent = `${shown.length} of ${this.events.length} events${this.dropped ? `, ${this.dropped} left out during floods` : ''}`;
+    this.body.replaceChildren(
+      ...shown.map((e) => {
+        const outcome = outcomeOf(e);
+        const state = STATES.find((s) => s.state === stateOf(outcome))!;
+        const pin = button('Pin', async () => {
+          await this.onPin(e);
+          pin.textContent = 'Pinned';
+        }, { 'data-pin': e.id, 'aria-label': `Pin ${e.type} ${e.src} to ${e.dst} as evidence` });
+        return el(
+          'tr',
+          { 'data-event': e.id, 'data-type': e.type },
+          el('td', {}, formatTime(e.time)),
+          el('td', {}, e.src),
+          el('td', {}, e.dst),
+          el('td', {}, `${e.type} ${describe(e)}`),
+          el('td', { class: `outcome ${state.state}` }, el('span', { class: 'swatch', style: `border-top: 3px ${state.line} ${state.colour}` }), outcome),
+          el('td', {}, e.seen_by),
+          el('td', {}, pin),
+        );
+      }),
+    );
+  }
+}

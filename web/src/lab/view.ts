@@ -1,0 +1,245 @@
+// The lab view: briefing and timer, the topology graph with live flows, the inspector, the probe
+// launcher, the flow log, "what Docker did", terminals, hints and the diagnosis.
+import type { FlowDelta, FlowEvent, FlowSnapshot } from '../protocol.ts';
+import type { ProbeResult } from '../protocol.ts';
+import type { ActionEntry, LabView, SessionSummary, Topology } from '../protocol.ts';
+import { api, ask, sock } from '../api.ts';
+import { button, el, fill } from '../dom.ts';
+import { renderMarkdown } from '../markdown.ts';
+import { DiagnosisPanel } from './diagnosis.ts';
+import { FlowLog, describe as describeEvent } from './flowlog.ts';
+import { LabGraph, STATES, nodeId } from './graph.ts';
+import { Terminals } from './terminals.ts';
+
+type Inspected = { service: string; container: string; state: string; resolv_conf: string | null; addresses: string | null; listening: string | null };
+
+export async function labPage(root: HTMLElement, sessionId: string, go: (hash: string) => void): Promise<() => void> {
+  const { session } = await api<{ session: SessionSummary | undefined }>('GET', `/api/sessions/${sessionId}`);
+  if (!session) throw new Error(`session ${sessionId} is not known to this server`);
+  if (session.state !== 'ready' || !session.topology) throw new Error(`session ${sessionId} is ${session.state}${session.error ? `: ${session.error}` : ''}`);
+  const { lab } = await api<{ lab: LabView }>('GET', `/api/scenarios/${session.scenario}`);
+  let topology: Topology = session.topology;
+  const cleanups: (() => void)[] = [];
+
+  // ---- header: title, timer, restart / new seed / end ----
+  const timer = el('span', { class: 'timer', 'aria-label': 'Time on this lab' });
+  const started = Date.parse(session.ready_at ?? session.created_at);
+  const tick = () => {
+    const s = Math.max(0, Math.floor((Date.now() - started) / 1000));
+    timer.textContent = `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}${lab.minutes ? ` / ~${lab.minutes} min` : ''}`;
+  };
+  tick();
+  const clock = setInterval(tick, 1000);
+  cleanups.push(() => clearInterval(clock));
+  const restart = (newSeed: boolean) => async () => {
+    if (!confirm(newSeed ? 'Start this lab over with a new seed (possibly another breakage)?' : 'Restart this lab as it was at the start?')) return;
+    const r = await api<{ session: Topology }>('POST', `/api/sessions/${sessionId}/restart`, { new_seed: newSeed });
+    go(`#/session/${r.session.session}`);
+  };
+  const header = el(
+    'header',
+    { class: 'lab-header' },
+    el('a', { href: '#/' }, '← Labs'),
+    el('h1', {}, lab.title),
+    el('span', { class: 'badge' }, `${lab.network} · ${lab.level} · session ${sessionId}`),
+    timer,
+    button('Restart lab', restart(false)),
+    button('New seed', restart(true)),
+    button('End lab', async () => {
+      if (!confirm('End this lab? Everything it made is removed.')) return;
+      await api('DELETE', `/api/sessions/${sessionId}`);
+      go('#/');
+    }, { 'data-end-lab': sessionId }),
+  );
+
+  // ---- briefing ----
+  const briefing = el('section', { class: 'briefing', 'aria-label': 'Briefing' }, renderMarkdown(lab.briefing), lab.objectives.length ? el('div', {}, el('strong', {}, 'Objectives'), el('ul', {}, ...lab.objectives.map((o) => el('li', {}, o)))) : null);
+
+  // ---- inspector ----
+  const inspector = el('section', { class: 'inspector', 'aria-label': 'Inspector', 'aria-live': 'polite' }, el('p', {}, 'Click a service, network or flow on the graph.'));
+  const probes: ProbeResult[] = [];
+  const log = new FlowLog(async (e) => {
+    await api('POST', `/api/sessions/${sessionId}/pins`, { id: e.id });
+    diagnosis.addEvidence({ id: e.id, label: `${e.type} ${e.src} → ${e.dst} ${describeEvent(e)}` });
+  });
+  const touching = (name: string) => {
+    const ev = log.all().filter((e) => e.src === name || e.dst === name).slice(-8).reverse();
+    const pr = probes.filter((p) => p.from === name || p.target.includes(name)).slice(-5).reverse();
+    return el('div', {}, el('strong', {}, 'Recent flows'), el('ul', {}, ...ev.map((e) => el('li', {}, `${e.type} ${e.src} → ${e.dst} ${describeEvent(e)}`))), el('strong', {}, 'Probes'), el('ul', {}, ...pr.map((p) => el('li', {}, `${p.from} → ${p.target}: ${p.status}`))));
+  };
+  const inspect = async (kind: string, id: string, data: Record<string, unknown>) => {
+    if (kind === 'service') {
+      diagnosis.picked(id);
+      const svc = topology.services.find((s) => s.name === id);
+      inspector.replaceChildren(el('h3', {}, `service ${id}`), el('p', {}, 'loading…'));
+      const info = await api<Inspected>('GET', `/api/sessions/${sessionId}/services/${id}`).catch((e: Error) => ({ error: e.message }) as unknown as Inspected);
+      fill(
+        inspector,
+        el('h3', {}, `service ${id}`),
+        el('dl', {}, el('dt', {}, 'container'), el('dd', {}, info.container ?? svc?.container ?? ''), el('dt', {}, 'state'), el('dd', {}, info.state ?? '')),
+        el('strong', {}, 'Networks'),
+        el('ul', {}, ...Object.entries(svc?.networks ?? {}).map(([n, e]) => el('li', {}, `${n}: ${e.ip || '(per task)'}${e.aliases.length ? ` — aliases ${e.aliases.join(', ')}` : ''}`))),
+        svc?.ports.length ? el('div', {}, el('strong', {}, 'Published'), el('ul', {}, ...svc.ports.map((p) => el('li', {}, `${p.host_ip}:${p.host_port} → ${p.container_port}/${p.proto}`)))) : null,
+        el('strong', {}, 'Addresses (ip -br addr)'),
+        el('pre', {}, info.addresses ?? '—'),
+        el('strong', {}, '/etc/resolv.conf'),
+        el('pre', {}, info.resolv_conf ?? '—'),
+        el('strong', {}, 'Listening sockets (ss -ltnu)'),
+        el('pre', { 'data-listening': id }, info.listening ?? '—'),
+        touching(id),
+      );
+    } else if (kind === 'network') {
+      diagnosis.picked(id);
+      const n = topology.networks.find((x) => x.name === id);
+      const members = topology.services.filter((s) => id in s.networks);
+      inspector.replaceChildren(
+        el('h3', {}, `network ${id}`),
+        el('dl', {}, el('dt', {}, 'Docker name'), el('dd', {}, n?.docker_name ?? ''), el('dt', {}, 'driver'), el('dd', {}, n?.driver ?? ''), el('dt', {}, 'subnet'), el('dd', {}, n?.subnet ?? ''), el('dt', {}, 'internal'), el('dd', {}, String(n?.internal)), el('dt', {}, 'MTU'), el('dd', {}, String(n?.mtu))),
+        el('strong', {}, 'Members'),
+        el('ul', {}, ...members.map((s) => el('li', {}, `${s.name} ${s.networks[id]?.ip ?? ''}`))),
+      );
+    } else if (kind === 'flow') {
+      const d = data as { src: string; dst: string; what: string; proto: string; outcome: string; count: number };
+      const culprit = d.proto === 'dns' ? `${d.src}->${d.dst}` : `${d.src}->${d.dst}:${d.what}/${d.proto}`;
+      diagnosis.picked(culprit);
+      const ev = log.all().filter((e) => e.src === d.src && e.dst === d.dst).slice(-10).reverse();
+      inspector.replaceChildren(el('h3', {}, `flow ${culprit}`), el('p', {}, `${d.count} seen; last: ${d.outcome}`), el('ul', {}, ...ev.map((e) => el('li', {}, `${e.type} ${describeEvent(e)}`))));
+    } else {
+      inspector.replaceChildren(el('h3', {}, kind === 'host' ? 'the Docker host' : id), touching(id === 'host' ? 'host' : id));
+    }
+  };
+
+  // ---- graph + legend ----
+  const graphBox = el('div', { class: 'graph', role: 'img', 'aria-label': 'Topology graph: the flow log below lists the same flows as text' });
+  const legend = el('ul', { class: 'legend', 'aria-label': 'Legend' }, ...STATES.map((s) => el('li', {}, el('span', { class: 'swatch', style: `border-top: 3px ${s.line} ${s.colour}` }), s.label)), el('li', {}, el('span', { class: 'swatch', style: 'border-top: 3px solid #e8590c' }), 'published port'));
+
+  // ---- probe launcher ----
+  const fromSel = el('select', { 'aria-label': 'Probe from' }, el('option', { value: 'host' }, 'host'), ...topology.services.map((s) => el('option', { value: s.name }, s.name)));
+  const suggestions = el('datalist', { id: 'probe-targets' }, ...lab.probes.map((p) => el('option', { value: p.to })), ...topology.services.map((s) => el('option', { value: `dns:${s.name}` })));
+  const target = el('input', { list: 'probe-targets', placeholder: 'dns:web, tcp:db:5432, http://web:80/', 'aria-label': 'Probe target', required: true });
+  const probeOut = el('ul', { class: 'probes', 'aria-live': 'polite', 'aria-label': 'Probe results' });
+  const probeForm = el('form', { class: 'probe-launcher', 'aria-label': 'Run a probe' }, fromSel, target, el('button', { type: 'submit' }, 'Run probe'), suggestions);
+  probeForm.addEventListener('submit', (e) => {
+    e.preventDefault();
+    void runProbe(fromSel.value, target.value.trim());
+  });
+  const runProbe = async (from: string, to: string) => {
+    const li = el('li', {}, `${from} → ${to}: running…`);
+    probeOut.prepend(li);
+    try {
+      const { result } = await api<{ result: ProbeResult }>('POST', `/api/sessions/${sessionId}/probes`, { from, target: to });
+      probes.push(result);
+      li.replaceChildren(el('strong', { 'data-probe-status': result.status }, result.status), ` ${from} → ${to} (${result.latency_ms} ms) `, el('code', {}, result.command), ' ', button('Keep as evidence', () => diagnosis.addEvidence({ id: result.id, label: `probe ${from} → ${to}: ${result.status}` })));
+      const dst = probeDestination(topology, from, to);
+      if (dst) graph.flow({ key: `probe:${from}:${to}`, kind: dst.kind, src: from, dst: dst.name, what: dst.what, count: 1, last_outcome: result.status });
+    } catch (err) {
+      li.replaceChildren(el('span', { class: 'error' }, `${from} → ${to}: ${(err as Error).message}`));
+    }
+  };
+
+  // ---- what Docker did ----
+  const actionsList = el('ol', { class: 'actions' });
+  const loadActions = async () => {
+    const { actions } = await api<{ actions: ActionEntry[] }>('GET', `/api/sessions/${sessionId}/actions`);
+    actionsList.replaceChildren(...actions.map((a) => el('li', {}, el('code', {}, a.command), ' ', button('copy', () => navigator.clipboard?.writeText(a.command) ?? Promise.resolve(), { 'aria-label': `Copy ${a.command.slice(0, 40)}` }))));
+  };
+  const actionsPanel = el('section', { class: 'docker-did', 'aria-label': 'What Docker did' }, el('div', { class: 'toolbar' }, button('Refresh', loadActions)), actionsList);
+  void loadActions();
+  const actionsTimer = setInterval(() => void loadActions().catch(() => undefined), 10_000);
+  cleanups.push(() => clearInterval(actionsTimer));
+
+  // ---- terminals, diagnosis ----
+  const terminals = new Terminals(sessionId, topology.services.filter((s) => s.network_mode !== 'host' || true).map((s) => s.name));
+  cleanups.push(() => terminals.destroy());
+  const diagnosis = new DiagnosisPanel(sessionId, lab);
+
+  // ---- bottom tabs ----
+  const tabPanels: [string, string, HTMLElement][] = [
+    ['flows', 'Flow log', log.root],
+    ['terminals', 'Terminals', terminals.root],
+    ['docker', 'What Docker did', actionsPanel],
+  ];
+  const tabButtons = tabPanels.map(([id, label]) => el('button', { type: 'button', role: 'tab', 'data-tab': id, id: `tab-${id}`, 'aria-controls': `panel-${id}` }, label));
+  const panels = tabPanels.map(([id, , node]) => el('div', { role: 'tabpanel', id: `panel-${id}`, 'aria-labelledby': `tab-${id}` }, node));
+  const showTab = (id: string) => {
+    tabPanels.forEach(([t], i) => {
+      panels[i]!.hidden = t !== id;
+      tabButtons[i]!.setAttribute('aria-selected', String(t === id));
+    });
+  };
+  tabButtons.forEach((b, i) => b.addEventListener('click', () => showTab(tabPanels[i]![0])));
+  showTab('flows');
+
+  root.replaceChildren(
+    el(
+      'div',
+      { class: 'lab-view' },
+      header,
+      el('aside', { class: 'left' }, briefing, el('h3', {}, 'Probe'), probeForm, probeOut, diagnosis.root),
+      el('section', { class: 'center', 'aria-label': 'Topology' }, graphBox, legend),
+      el('aside', { class: 'right' }, el('h3', {}, 'Inspector'), inspector),
+      el('section', { class: 'bottom' }, el('div', { role: 'tablist', class: 'tabs', 'aria-label': 'Panels' }, ...tabButtons), ...panels),
+    ),
+  );
+
+  const graph = new LabGraph(graphBox, topology, { select: (kind, id, data) => void inspect(kind, id, data) });
+  cleanups.push(() => graph.destroy());
+
+  // ---- live flows ----
+  const onDelta = (d: FlowDelta) => {
+    if (d.session !== sessionId) return;
+    for (const e of d.edges) graph.flow(e);
+    log.dropped += d.dropped;
+    log.add(d.events);
+  };
+  sock().on('flows:delta', onDelta);
+  const join = async () => {
+    try {
+      const r = await ask<{ snapshot: FlowSnapshot }>('flows:join', { session: sessionId });
+      for (const e of r.snapshot.edges) graph.flow(e, false);
+      log.add(r.snapshot.events as FlowEvent[]);
+    } catch (e) {
+      log.root.prepend(el('p', { class: 'error', role: 'alert' }, `live flows unavailable: ${(e as Error).message}`));
+    }
+  };
+  void join();
+  sock().on('connect', join);
+  cleanups.push(() => {
+    sock().off('flows:delta', onDelta);
+    sock().off('connect', join);
+    sock().emit('flows:leave', { session: sessionId });
+  });
+
+  // The topology follows changes made from the console (re-created containers, new networks).
+  const topoTimer = setInterval(async () => {
+    const r = await api<{ session: SessionSummary | undefined }>('GET', `/api/sessions/${sessionId}`).catch(() => undefined);
+    if (r?.session?.topology && JSON.stringify(r.session.topology) !== JSON.stringify(topology)) {
+      topology = r.session.topology;
+      graph.setTopology(topology);
+    }
+  }, 5000);
+  cleanups.push(() => clearInterval(topoTimer));
+
+  return () => cleanups.forEach((c) => c());
+}
+
+/** Where a probe goes on the graph: the service a name or published port points at, or DNS. */
+export function probeDestination(t: Topology, from: string, to: string): { name: string; kind: 'tcp' | 'udp' | 'dns'; what: string } | undefined {
+  const byName = (host: string) => t.services.find((s) => s.name === host || Object.values(s.networks).some((n) => n.aliases.includes(host)))?.name;
+  let m: RegExpExecArray | null;
+  if ((m = /^dns:([^/]+)/.exec(to))) return { name: t.resolver ? 'lab-dns' : 'docker-dns', kind: 'dns', what: m[1]! };
+  if ((m = /^(tcp|udp):([^:]+):(\d+)/.exec(to)) || (m = /^(https?):\/\/([^:/]+)(?::(\d+))?/.exec(to))) {
+    const host = m[2]!;
+    const port = m[3] ?? (m[1] === 'https' ? '443' : '80');
+    const kind = m[1] === 'udp' ? 'udp' : 'tcp';
+    if (from === 'host' && (host === 'localhost' || host.startsWith('127.'))) {
+      const svc = t.services.find((s) => s.ports.some((p) => String(p.host_port) === port));
+      return svc ? { name: svc.name, kind, what: port } : undefined;
+    }
+    const name = byName(host);
+    return name ? { name, kind, what: port } : undefined;
+  }
+  return undefined;
+}
+
+export { nodeId };

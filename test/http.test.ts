@@ -65,10 +65,39 @@ describe('HTTP API', () => {
       expect(opened.body.console).toMatchObject({ session: id, container: `fl-${id}-console`, served_here: true });
       expect(opened.body.console.docker_host).toMatch(/^tcp:\/\/10\.\d+\.\d+\.\d+:2375$/);
       expect((await call('POST', `/api/sessions/${id}/console`)).body.console).toEqual(opened.body.console);
+      // The inspector: how a service sees the lab from inside.
+      const web = await call('GET', `/api/sessions/${id}/services/web`);
+      expect(web.body).toMatchObject({ ok: true, service: 'web', state: 'running' });
+      expect(web.body.resolv_conf).toMatch(/nameserver/);
+      expect(web.body.listening).toMatch(/:80\b/);
+      expect((await call('GET', `/api/sessions/${id}/services/nope`)).body.error).toMatch(/unknown service "nope" .*expected one of: /);
     } finally {
       const del = await call('DELETE', `/api/sessions/${id}`);
       expect(del.body).toMatchObject({ ok: true, removed: { session: id } });
     }
     expect(await expectGone(id)).toEqual(none);
+  });
+
+  it('restarts a lab with the same seed, or a new one, and the old session is gone', async () => {
+    const created = await call('POST', '/api/sessions', JSON.stringify({ scenario: 'host-basics', seed: 11 }));
+    const first = created.body.session.session as string;
+    const again = await call('POST', `/api/sessions/${first}/restart`, JSON.stringify({}));
+    expect(again.status, JSON.stringify(again.body)).toBe(201);
+    const second = again.body.session.session as string;
+    expect(again.body).toMatchObject({ replaces: first, session: { seed: 11, scenario: 'host-basics' } });
+    expect(second).not.toBe(first);
+    expect(await expectGone(first)).toEqual(none);
+    expect((await call('POST', `/api/sessions/${second}/restart`, JSON.stringify({ new_seed: 'yes' }))).body.error).toMatch(/expected \{ "new_seed"\?: true \| false \}/);
+    const fresh = await call('POST', `/api/sessions/${second}/restart`, JSON.stringify({ new_seed: true }));
+    expect(fresh.status).toBe(201);
+    const third = fresh.body.session.session as string;
+    await call('DELETE', `/api/sessions/${third}`);
+    expect(await expectGone(second)).toEqual(none);
+    expect(await expectGone(third)).toEqual(none);
+  });
+
+  it('shows a learner their best score per lab, and refuses a malformed name', async () => {
+    expect((await call('GET', '/api/learners/nobody/scores')).body).toMatchObject({ ok: true, learner: 'nobody', scores: [] });
+    expect((await call('GET', `/api/learners/${encodeURIComponent('<script>')}/scores`)).status).toBe(400);
   });
 });

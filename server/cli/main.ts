@@ -18,6 +18,7 @@ import type { FaultRecord } from '../store/faults.ts';
 import { Grader } from '../grade/grader.ts';
 import { diagnosisSchema } from '../protocol/diagnosis.ts';
 import { ProgressStore } from '../store/progress.ts';
+import { checkLab } from '../check/check.ts';
 import { CliError, print, printJson, progress, table } from './output.ts';
 
 const program = new Command('flowlab')
@@ -211,6 +212,26 @@ program
       process.stdin.setRawMode(false);
       process.stdin.unpipe(tty.stream);
       process.stdin.pause();
+    });
+  });
+
+program
+  .command('check')
+  .description('prove a lab on the real daemon, variant by variant: symptom, evidence, grading, solution, fix, traffic rule, clean teardown')
+  .argument('<lab>', 'a lab id from the catalogue, or a lab file')
+  .option('--variant <id>', 'only this variant')
+  .option('--json', 'print the steps as JSON')
+  .action(async (labRef: string, opts: { variant?: string; json?: boolean }) => {
+    await withApp(async (app) => {
+      const entry = loadLab(labRef, await validateContext(app.docker));
+      const results = await checkLab(app.engine, app.consoles, entry, { ...(opts.variant ? { variant: opts.variant } : {}), progress: opts.json ? () => {} : print });
+      if (opts.json) printJson(results);
+      const failed = results.find((r) => !r.ok);
+      if (failed) {
+        const step = failed.steps.find((s) => !s.ok);
+        throw new CliError(`check failed: ${failed.lab}${failed.variant ? ` [${failed.variant}]` : ''}: ${step?.step}: ${step?.detail}`, 1);
+      }
+      if (!opts.json) print(`${entry.lab.id}: ${results.length} variant(s) proven`);
     });
   });
 

@@ -147,14 +147,18 @@ export class Grader {
     return { ok: why.length === 0 && found.length === 0, why: [...new Set(why)], workarounds };
   }
 
-  async grade(d: Diagnosis): Promise<GradeResult> {
+  /**
+   * Grades a diagnosis and records the attempt. With `dryRun` (`flowlab check`), grades it as a
+   * first attempt without hints and records nothing.
+   */
+  async grade(d: Diagnosis, opts: { dryRun?: boolean } = {}): Promise<GradeResult> {
     const lab = this.live.lab;
     const answer = this.answer();
     if (!answer) throw new GradeError(`lab "${lab.id}" has no answer to grade against (no variants and no answer:)`);
     const causes = (lab.diagnosis?.causes ?? []).map((c) => c.id);
     if (causes.length > 0 && !causes.includes(d.cause)) throw new GradeError(`unknown cause "${d.cause}"${didYouMean(d.cause, causes)}; expected one of: ${causes.join(', ')}`);
     const { weights, passMark, attempts: allowed } = gradingOf(lab);
-    const earlier = this.progress.attempts(this.live.id);
+    const earlier = opts.dryRun ? [] : this.progress.attempts(this.live.id);
     if (earlier.some((a) => a.passed)) throw new GradeError('this session has already passed; start a new one to try again');
     if (earlier.length >= allowed) throw new GradeError(`no attempts left: this lab allows ${allowed}`);
 
@@ -188,7 +192,7 @@ export class Grader {
       missed.push('no live fix claimed');
     }
 
-    const hintCost = this.progress.hintsTaken(this.live.id).reduce((s, h) => s + h.cost, 0);
+    const hintCost = opts.dryRun ? 0 : this.progress.hintsTaken(this.live.id).reduce((s, h) => s + h.cost, 0);
     const earlierCost = earlier.length * WRONG_ATTEMPT_COST;
     const parts = {
       cause: { earned: causeOk ? weights.cause : 0, of: weights.cause, why: causeOk ? 'right cause' : 'wrong cause' },
@@ -218,7 +222,7 @@ export class Grader {
       result.feedback.what_was_broken = describes.map((x) => x.summary);
       result.feedback.commands = [...new Set([...describes.flatMap((x) => x.reveal), ...lab.probes.map((p) => `probe ${p.from} -> ${p.to}`)])];
     }
-    this.progress.saveAttempt({ id: `a${randomBytes(5).toString('hex')}`, session: this.live.id, number, at: Date.now(), diagnosis: d, score, passed, result });
+    if (!opts.dryRun) this.progress.saveAttempt({ id: `a${randomBytes(5).toString('hex')}`, session: this.live.id, number, at: Date.now(), diagnosis: d, score, passed, result });
     return result;
   }
 }

@@ -1,0 +1,26 @@
+// The traffic rule, checked on what the captures kept: every packet a lab's services sent or
+// received stays between the lab's own addresses and loopback.
+import { contains, parseCidr } from '../lab/ipv4.ts';
+import type { LiveSession } from '../session/live.ts';
+import { capturedServices } from '../session/plan.ts';
+import { capturedPcap } from './collector.ts';
+import { decodePacket } from './packet.ts';
+import { PcapStream } from './pcap.ts';
+
+export async function trafficOutsideLab(live: LiveSession): Promise<{ packets: number; outside: string[] }> {
+  const subnets = live.topology.networks.map((n) => parseCidr(n.subnet));
+  const inLab = (ip: string) => ip.startsWith('127.') || ip === '::1' || ip.startsWith('fe80:') || ip.startsWith('ff02:') || (/^\d+\./.test(ip) && subnets.some((s) => contains(s, ip)));
+  let packets = 0;
+  const outside = new Set<string>();
+  for (const service of capturedServices(live.lab)) {
+    const pcap = await capturedPcap(live, service).catch(() => undefined);
+    if (!pcap) continue;
+    for (const raw of new PcapStream().push(pcap)) {
+      const p = decodePacket(raw.linktype, raw.data);
+      if (!p) continue;
+      packets++;
+      if (!inLab(p.src) || !inLab(p.dst)) outside.add(`${service} saw ${p.src} -> ${p.dst}`);
+    }
+  }
+  return { packets, outside: [...outside] };
+}

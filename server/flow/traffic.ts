@@ -9,7 +9,7 @@ import { PcapStream } from './pcap.ts';
 
 export async function trafficOutsideLab(live: LiveSession): Promise<{ packets: number; outside: string[] }> {
   const subnets = live.topology.networks.map((n) => parseCidr(n.subnet));
-  const inLab = (ip: string) => ip.startsWith('127.') || ip === '::1' || ip.startsWith('fe80:') || ip.startsWith('ff02:') || (/^\d+\./.test(ip) && subnets.some((s) => contains(s, ip)));
+  const inLab = (ip: string) => ip.startsWith('127.') || ip === '::1' || ip === '::' || ip.startsWith('fe80:') || ip.startsWith('ff02:') || (/^\d+\./.test(ip) && subnets.some((s) => contains(s, ip)));
   let packets = 0;
   const outside = new Set<string>();
   for (const service of capturedServices(live.lab)) {

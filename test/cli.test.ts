@@ -111,3 +111,43 @@ describe('flowlab doctor / images build', () => {
     expect(r.stderr).toMatch(/flowlab\/toolbox:latest is up to date/);
   });
 });
+
+describe('flowlab check', () => {
+  it('proves a healthy lab, and stops at the first failing step of a broken one, naming it', async () => {
+    const ok = await cli(['check', 'bridge-basics'], env);
+    expect(ok.stderr).toBe('');
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/^ok {3}bridge-basics: up — session [0-9a-f]{8}/m);
+    expect(ok.stdout).toMatch(/^ok {3}bridge-basics: traffic rule — \d+ captured packets, all inside the lab/m);
+    expect(ok.stdout).toMatch(/^ok {3}bridge-basics: down — nothing left behind/m);
+    expect(ok.stdout).toMatch(/bridge-basics: 1 variant\(s\) proven/);
+
+    // A lab that breaks something and says how to fix it — wrongly: the fix does not repair it.
+    const dir = join(dataDir, 'check');
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, 'unfixed.yaml');
+    writeFileSync(
+      file,
+      [
+        'id: unfixed', 'title: Unfixed', 'summary: s', 'level: beginner', 'network: bridge', 'minutes: 5', 'briefing: b',
+        'networks: { net: {} }',
+        'services:',
+        '  web: { image: toolbox, command: ["lab-serve", "http", "--port", "80"], networks: [net] }',
+        '  client: { image: toolbox, networks: [net] }',
+        'probes: [{ from: client, to: "http://web:80/" }]',
+        'faults: [{ type: bind-loopback, service: web, port: 80 }]',
+        'answer: { cause: loopback, culprit: web }',
+        'diagnosis: { question: q, causes: [{ id: loopback, text: a }, { id: dns, text: b }, { id: firewall, text: c }, { id: stopped, text: d }] }',
+        'fix: { expect: [{ from: client, to: "http://web:80/", status: ok }] }',
+        'solution: [{ exec: { service: web, run: "true" } }]',
+        '',
+      ].join('\n'),
+    );
+    const bad = await cli(['check', file, '--json'], env);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/check failed: unfixed: fix verified: .*client -> http:\/\/web:80\/ is refused, expected ok/);
+    const steps = JSON.parse(bad.stdout) as { steps: { step: string; ok: boolean }[] }[];
+    expect(steps[0]!.steps.map((s) => `${s.step}:${s.ok}`)).toEqual(['up:true', 'symptom:true', 'evidence:true', 'right diagnosis passes:true', 'distractors fail:true', 'solution:true', 'fix verified:false', 'down:true']);
+    noStackTrace(bad.stderr);
+  });
+});

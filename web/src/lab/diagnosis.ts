@@ -131,5 +131,6 @@ export class DiagnosisPanel {
       r.feedback.explanation ? el('div', { class: 'explanation' }, el('strong', {}, 'Explanation'), renderMarkdown(r.feedback.explanation)) : null,
       r.feedback.commands?.length ? el('div', {}, el('strong', {}, 'Commands that would have shown it'), el('pre', {}, r.feedback.commands.join('\n'))) : null,
     );
+    this.result.scrollIntoView({ block: 'nearest' });
   }
 }

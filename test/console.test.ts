@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../server/config.ts';
 import type { ConsoleInfo } from '../server/console/consoles.ts';
 import { Grader } from '../server/grade/grader.ts';
+import { workaroundsInPlace } from '../server/grade/workarounds.ts';
 import { loadLab } from '../server/lab/catalogue.ts';
 import { TOOLBOX_REF } from '../server/lab/lab-images.ts';
 import { Prober } from '../server/probe/prober.ts';
@@ -328,6 +329,8 @@ describe('a Docker-level fix made through the console', () => {
     }
     expect(r.breakdown.fix, JSON.stringify(r.feedback)).toMatchObject({ why: 'live fix verified' });
     expect(r.breakdown.fix.earned).toBeGreaterThan(0);
+    // Re-created the learner's way, shop is the lab's shop: no workaround a lab could forbid.
+    expect(await workaroundsInPlace(app.engine.live(a.session), ['host-network', 'new-published-port', 'hosts-file', 'new-alias', 'extra-network', 'privileged'])).toEqual([]);
     const actions = app.engine.store.actions(a.session, { includeRevealing: false }).map((x) => x.command);
     expect(actions).toContain(`docker rm --force fl-${a.session}-shop`);
     expect(actions.some((x) => x.includes(`--publish 127.0.0.1:${hostPort}:8080`))).toBe(true);

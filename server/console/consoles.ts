@@ -83,9 +83,11 @@ export class Consoles {
     const subnets = Object.values(live.rec.allocation?.subnets ?? {}).map(parseCidr);
     const services: ScopePolicy['services'] = {};
     const dns: ScopePolicy['dns'] = {};
+    const serviceCaps: ScopePolicy['serviceCaps'] = {};
     for (const s of plan.services) {
       const endpoints = s.container?.network.kind === 'networks' ? s.container.network.endpoints : [];
       services[s.name] = Object.fromEntries(endpoints.map((e) => [e.network, e.aliases]));
+      serviceCaps[s.name] = s.container?.capAdd ?? s.swarm?.capAdd ?? DEFAULT_CAPS;
       for (const e of endpoints) if (s.container && s.container.dns.length > 0) dns[e.network] ??= s.container.dns;
       for (const n of s.swarm?.networks ?? []) if (s.swarm && s.swarm.dns.length > 0) dns[n.network] ??= s.swarm.dns;
     }
@@ -102,6 +104,7 @@ export class Consoles {
       dns,
       // tcpdump, the tool a learner runs most, drops to its own user: that needs SETUID and SETGID.
       baseCaps: [...DEFAULT_CAPS, 'SETUID', 'SETGID'],
+      serviceCaps,
       labAddress: (ip) => subnets.some((c) => contains(c, ip)),
       record: (command) => this.engine.store.appendAction(live.id, command, false),
       changed: () => this.changed(live.id),

@@ -27,8 +27,10 @@ export interface ScopePolicy {
   defaultBridge: boolean;
   /** The lab's services and their aliases per network (full network name), to re-create one under its name. */
   services: Record<string, Record<string, string[]>>;
-  /** Capabilities every lab container has (on top of none: the rest are dropped). */
+  /** Capabilities a container the console runs has (on top of none: the rest are dropped). */
   baseCaps: string[];
+  /** A lab service re-created under its name gets the capabilities the lab gives it, no more. */
+  serviceCaps: Record<string, string[]>;
   /** The DNS servers a container on each lab network uses (the lab's resolver), full network name. */
   dns: Record<string, string[]>;
   /** Whether an address is inside one of the lab's subnets. */
@@ -500,7 +502,7 @@ export class ScopedApi {
     const newHost = {
       ...host,
       ...(dns ? { Dns: dns } : {}),
-      CapAdd: [...new Set([...this.policy.baseCaps, ...caps])],
+      CapAdd: [...new Set([...(serviceAliases ? (this.policy.serviceCaps[short] ?? this.policy.baseCaps) : this.policy.baseCaps), ...caps])],
       CapDrop: ['ALL'],
       SecurityOpt: ['no-new-privileges'],
       Memory: cap(host.Memory, memoryBytes),

@@ -160,13 +160,25 @@ export class SessionEngine {
       if (opts.signal?.aborted) throw new SessionError(`bringing up session ${session} was interrupted`);
     };
     try {
-      const dockerSubnets = (await rt.listNetworks()).flatMap((n) => n.subnets);
-      const alloc = await allocate(lab, session, this.store, this.settings, dockerSubnets);
-      this.store.setAllocation(session, alloc);
-      const plan = planLab(lab, ref, alloc);
-      check();
-      progress(`session ${session}: creating ${plan.networks.length} network(s)`);
-      await Promise.all(plan.networks.map((n) => rt.createNetwork(n.spec)));
+      let plan: LabPlan;
+      for (let attempt = 1; ; attempt++) {
+        const dockerSubnets = (await rt.listNetworks()).flatMap((n) => n.subnets);
+        const alloc = await allocate(lab, session, this.store, this.settings, dockerSubnets);
+        this.store.setAllocation(session, alloc);
+        plan = planLab(lab, ref, alloc);
+        check();
+        progress(`session ${session}: creating ${plan.networks.length} network(s)`);
+        const made = await Promise.allSettled(plan.networks.map((n) => rt.createNetwork(n.spec)));
+        const failed = made.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        if (!failed) break;
+        const err = failed.reason as Error;
+        if (attempt >= 3 || !/overlap/i.test(err.message)) throw err;
+        // Another Flowlab (another data directory) created a network on that subnet a moment
+        // ago: give the subnets back and pick again, around it.
+        progress(`session ${session}: a subnet was taken meanwhile; picking another`);
+        await Promise.all(plan.networks.map((n) => rt.removeNetwork(n.spec.name).catch(() => undefined)));
+        this.store.releaseLeases(session);
+      }
       check();
 
       let resolverStarted: Promise<void> = Promise.resolve();

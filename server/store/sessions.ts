@@ -118,6 +118,11 @@ export class SessionStore {
     })();
   }
 
+  /** Gives back a session's subnets and ports (to allocate them again). */
+  releaseLeases(id: string): void {
+    this.db.prepare(`DELETE FROM leases WHERE session = ?`).run(id);
+  }
+
   /** The secret of a session's console, made on first use. */
   consoleSecret(session: string, make: () => string): string {
     this.db.prepare(`INSERT OR IGNORE INTO consoles (session, secret, created_at) VALUES (?, ?, ?)`).run(session, make(), Date.now());

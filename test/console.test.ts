@@ -425,8 +425,10 @@ describe('overlay labs: swarm services through the console', () => {
   it('service update changes the lab and is logged; what reaches outside is refused', async () => {
     const env = await osh('docker service update --detach --env-add GREETING=hi web');
     expect(env.code, env.out).toBe(0);
-    const scale = await osh('docker service update --detach --replicas 3 web');
+    // Without --detach the CLI follows the tasks by the short name until they converge.
+    const scale = await osh('docker service scale web=3');
     expect(scale.code, scale.out).toBe(0);
+    expect(scale.out).toMatch(/verify: Service converged|converged/);
     const actions = app.engine.store.actions(o.session, { includeRevealing: false }).map((x) => x.command);
     expect(actions).toContain(`docker service update --env-add GREETING=hi fl-${o.session}-web`);
     expect(actions).toContain(`docker service update --replicas 3 fl-${o.session}-web`);

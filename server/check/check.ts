@@ -140,7 +140,14 @@ async function checkVariant(engine: SessionEngine, consoles: Consoles, entry: Ca
       if (lab.probes.length === 0) throw new CheckFailure('the lab has no probes to show its symptom');
       const results = await new Prober(l).run(lab.probes.map((p) => ({ from: p.from, to: p.to })));
       probeIds.push(...results.map((r) => r.id));
-      const wrong = results.filter((r, i) => lab.probes[i]!.expect !== undefined && r.status !== lab.probes[i]!.expect).map((r, i) => `${r.from} -> ${r.target} is ${r.status}, the lab says ${lab.probes[i]!.expect}`);
+      const expected = (i: number) => {
+        const e = lab.probes[i]!.expect;
+        return e === undefined ? undefined : Array.isArray(e) ? e : [e];
+      };
+      const wrong = results.flatMap((r, i) => {
+        const want = expected(i);
+        return want && !want.includes(r.status) ? [`${r.from} -> ${r.target} is ${r.status}, the lab says ${want.join(' or ')}`] : [];
+      });
       if (wrong.length) throw new CheckFailure(wrong.join('; '));
       const seen = results.map((r) => `${r.from} -> ${r.target} ${r.status}`).join(', ');
       if (broken && results.every((r) => r.status === 'ok')) throw new CheckFailure(`every probe answers ok, so the breakage does not show: ${seen}`);
@@ -180,7 +187,7 @@ async function checkVariant(engine: SessionEngine, consoles: Consoles, entry: Ca
         return `${others.length} wrong causes fail`;
       });
       await step('solution', async () => {
-        const steps = lab.solution.filter((s) => !s.variant || s.variant === variant);
+        const steps = lab.solution.filter((s) => !s.variant || (Array.isArray(s.variant) ? s.variant.includes(variant ?? '') : s.variant === variant));
         if (steps.length === 0) throw new CheckFailure(`the lab has no solution steps${variant ? ` for variant ${variant}` : ''}`);
         const done: string[] = [];
         for (const s of steps) done.push(await runStep(s, l, consoles));

@@ -134,10 +134,17 @@ export class Consoles {
     const ref = live.ref(live.rec.owner);
     const netName = objectName(live.id, CONSOLE_NAME);
     let net = await rt.inspectNetwork(netName);
-    if (!net) {
+    for (let attempt = 1; !net; attempt++) {
       const subnet = leaseSubnet(live.id, this.engine.store, this.engine.settings, (await rt.listNetworks()).flatMap((n) => n.subnets));
-      // Internal: no way out of it but the scoped API.
-      await rt.createNetwork({ name: netName, driver: 'bridge', subnet, internal: true, attachable: false, options: {}, labels: sessionLabels(ref, CONSOLE_NAME, 'console') });
+      try {
+        // Internal: no way out of it but the scoped API.
+        await rt.createNetwork({ name: netName, driver: 'bridge', subnet, internal: true, attachable: false, options: {}, labels: sessionLabels(ref, CONSOLE_NAME, 'console') });
+      } catch (e) {
+        // Another Flowlab (another data directory) took that subnet a moment ago: pick again.
+        this.engine.store.releaseLease(live.id, 'subnet', subnet);
+        if (attempt >= 3 || !/overlap/i.test((e as Error).message)) throw e;
+        continue;
+      }
       net = await rt.inspectNetwork(netName);
     }
     const subnet = net?.subnets[0];

@@ -275,7 +275,19 @@ export class ScopedApi {
       if (is('POST', 3) && b && c === 'update') return this.serviceUpdate(b, query, body);
     }
     if (is('GET', 1) && a === 'tasks') {
-      const ids = (await this.rt.listServices({ [LABEL.session]: this.policy.session })).map((s) => s.id);
+      const mine = await this.rt.listServices({ [LABEL.session]: this.policy.session });
+      const ids = mine.map((s) => s.id);
+      // `docker service ps/scale/update` filter tasks by the name the learner typed: the short one.
+      const filters = JSON.parse(query.get('filters') ?? '{}') as Record<string, string[] | Record<string, boolean>>;
+      const wanted = filters.service;
+      if (wanted) {
+        const names = Array.isArray(wanted) ? wanted : Object.keys(wanted);
+        const mapped = names.map((n) => mine.find((s) => s.name === `fl-${this.policy.session}-${n}`)?.id ?? n);
+        filters.service = Array.isArray(wanted) ? mapped : Object.fromEntries(mapped.map((n) => [n, true]));
+        const out = new URLSearchParams(query);
+        out.set('filters', JSON.stringify(filters));
+        return { path: `/tasks?${out}`, filter: (body) => Buffer.from(JSON.stringify((JSON.parse(body.toString()) as { ServiceID?: string }[]).filter((t) => ids.includes(t.ServiceID ?? '')))) };
+      }
       return { ...same, filter: (out) => Buffer.from(JSON.stringify((JSON.parse(out.toString()) as { ServiceID?: string }[]).filter((t) => ids.includes(t.ServiceID ?? '')))) };
     }
     if (method === 'GET' && a === 'nodes' && p.length <= 2) return same;

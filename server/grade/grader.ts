@@ -174,7 +174,8 @@ export class Grader {
     const faults = this.groundTruthFaults();
     const { items, unknown } = await this.evidence(d.evidence);
     const facts = labFacts(this.live);
-    const showing = items.filter((item) => faults.some((f) => evidenceShows({ type: f.type, ...f.params } as Fault, item, facts)));
+    // A lab broken by design (an answer, no injected fault): evidence is what shows something failing.
+    const showing = faults.length > 0 ? items.filter((item) => faults.some((f) => evidenceShows({ type: f.type, ...f.params } as Fault, item, facts))) : items.filter(showsFailure);
     const evidenceOk = showing.length > 0;
     for (const id of unknown) missed.push(`evidence ${id} is not a probe result or flow event of this session`);
     if (evidenceOk) right.push(`your evidence shows it: ${showing.map((i) => (i.kind === 'probe' ? `${i.probe.from} -> ${i.probe.target} ${i.probe.status}` : `${i.event.type} ${i.event.src} -> ${i.event.dst}`)).join('; ')}`);
@@ -224,5 +225,24 @@ export class Grader {
     }
     if (!opts.dryRun) this.progress.saveAttempt({ id: `a${randomBytes(5).toString('hex')}`, session: this.live.id, number, at: Date.now(), diagnosis: d, score, passed, result });
     return result;
+  }
+}
+
+/** A probe result or flow event that shows something not working. */
+function showsFailure(item: EvidenceItem): boolean {
+  if (item.kind === 'probe') return item.probe.status !== 'ok';
+  const e = item.event;
+  switch (e.type) {
+    case 'dns.answer':
+      return e.rcode !== 'NOERROR' || e.answers.length === 0;
+    case 'tcp.connect':
+      return e.outcome !== 'established';
+    case 'udp.exchange':
+      return e.outcome !== 'answered';
+    case 'dns.query':
+    case 'dns.forward':
+      return false;
+    default:
+      return true;
   }
 }

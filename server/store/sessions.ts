@@ -118,6 +118,11 @@ export class SessionStore {
     })();
   }
 
+  /** Gives back one leased value (a subnet another process took on the daemon meanwhile). */
+  releaseLease(id: string, kind: 'subnet' | 'port', value: string): void {
+    this.db.prepare(`DELETE FROM leases WHERE session = ? AND kind = ? AND value = ?`).run(id, kind, value);
+  }
+
   /** Gives back a session's subnets and ports (to allocate them again). */
   releaseLeases(id: string): void {
     this.db.prepare(`DELETE FROM leases WHERE session = ?`).run(id);

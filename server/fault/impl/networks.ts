@@ -115,8 +115,12 @@ function networkFault<T extends NetworkFault>(opts: {
   change: (spec: NetworkSpec) => void;
   check: (spec: NetworkSpec, network: string) => void;
   summary: (network: string) => string;
-  /** Whether the live network still has the faulty setting. */
-  still: (n: NetworkDetails) => boolean;
+  /**
+   * Whether the fault still bites: the live network has the faulty setting and the lab's services
+   * still depend on it. A learner cannot re-create a network; moving the services off it onto a
+   * sound network is a real fix.
+   */
+  still: (n: NetworkDetails, ctx: FaultContext) => boolean | Promise<boolean>;
 }): FaultImpl<T> {
   const impl: FaultImpl<NetworkFault> = {
     describe: (f, live) => {
@@ -149,7 +153,7 @@ function networkFault<T extends NetworkFault>(opts: {
     },
     async holds(f, ctx) {
       const n = await ctx.rt.inspectNetwork(ctx.live.networkName(f.network));
-      return !!n && opts.still(n);
+      return !!n && (await opts.still(n, ctx));
     },
   };
   return impl as unknown as FaultImpl<T>;
@@ -161,8 +165,20 @@ export const iccOff = networkFault<'icc-off'>({
     if (s.driver !== 'bridge') throw new FaultError(`icc-off works on bridge networks; "${n}" is ${s.driver}`);
   },
   summary: (n) => `inter-container communication was turned off on network ${n}: names resolve, but containers cannot reach each other`,
-  still: (n) => n.options['com.docker.network.bridge.enable_icc'] === 'false',
+  // Off, and two of the lab's services still meet only there.
+  still: async (n, ctx) => {
+    if (n.options['com.docker.network.bridge.enable_icc'] !== 'false') return false;
+    const on = await Promise.all(labServicesOn(n, ctx).map(async (c) => new Set(Object.keys((await ctx.rt.inspectContainer(c))?.networks ?? {}).filter((x) => x !== n.name))));
+    for (let i = 0; i < on.length; i++) for (let j = i + 1; j < on.length; j++) if (![...on[i]!].some((x) => on[j]!.has(x))) return true;
+    return false;
+  },
 });
+
+/** The lab's service containers (not Flowlab's resolver or helpers) attached to a network now. */
+function labServicesOn(n: NetworkDetails, ctx: FaultContext): string[] {
+  const services = new Set(ctx.live.plan().services.flatMap((s) => (s.container ? [s.container.name] : [])));
+  return n.containers.map((c) => c.name).filter((c) => services.has(c));
+}
 
 export const internalNetwork = networkFault<'internal-network'>({
   change: (s) => (s.internal = true),
@@ -170,7 +186,17 @@ export const internalNetwork = networkFault<'internal-network'>({
     if (s.driver !== 'bridge') throw new FaultError(`internal-network works on bridge networks here; "${n}" is ${s.driver}`);
   },
   summary: (n) => `network ${n} was made internal: no route out, no published ports, no forwarding of outside names`,
-  still: (n) => n.internal,
+  // Internal, and a service of the lab sits on it with no other, non-internal network.
+  still: async (n, ctx) => {
+    if (!n.internal) return false;
+    for (const name of labServicesOn(n, ctx)) {
+      const st = await ctx.rt.inspectContainer(name);
+      const others = Object.keys(st?.networks ?? {}).filter((x) => x !== n.name);
+      const open = await Promise.all(others.map(async (x) => !(await ctx.rt.inspectNetwork(x))?.internal));
+      if (!open.some(Boolean)) return true;
+    }
+    return false;
+  },
 });
 
 export const nonAttachable = networkFault<'non-attachable'>({
@@ -179,7 +205,21 @@ export const nonAttachable = networkFault<'non-attachable'>({
     if (s.driver !== 'overlay') throw new FaultError(`non-attachable is about overlay networks; "${n}" is ${s.driver}`);
   },
   summary: (n) => `overlay network ${n} was re-created without --attachable: plain containers can no longer join it ("network ${n} not manually attachable")`,
-  still: (n) => !n.attachable,
+  // Not attachable, and a plain container of the lab that belongs on it has no other attachable
+  // overlay to meet the services on.
+  still: async (n, ctx) => {
+    if (n.attachable) return false;
+    for (const m of plannedMembers(ctx.live, n.name).filter((x) => x.container !== ctx.live.containerName(RESOLVER_NAME))) {
+      const st = await ctx.rt.inspectContainer(m.container);
+      const others = Object.keys(st?.networks ?? {}).filter((x) => x !== n.name);
+      const ok = await Promise.all(others.map(async (x) => {
+        const d = await ctx.rt.inspectNetwork(x);
+        return !!d && d.attachable && d.driver === 'overlay';
+      }));
+      if (!ok.some(Boolean)) return true;
+    }
+    return false;
+  },
 });
 
 export const endpointMode: FaultImpl<'endpoint-mode'> = {

@@ -102,7 +102,8 @@ export const unpublish: FaultImpl<'unpublish'> = {
   holds: async (f, ctx) => !(await mappings(ctx, f.service)).some((m) => m.containerPort === f.port),
 };
 
-const SQUATTER = 'squatter';
+// What a learner finds holding the port: named like something someone left running, not like the fault.
+const SQUATTER = 'legacy-agent';
 
 export const portConflict: FaultImpl<'port-conflict'> = {
   describe(f, live) {
@@ -125,7 +126,13 @@ export const portConflict: FaultImpl<'port-conflict'> = {
     const squatter = helperContainer(ctx.live.ref(), SQUATTER, { kind: 'host' }, [], ['lab-serve', 'tcp', '--port', String(p.hostPort), '--bind', p.hostIp], 'fault');
     await ctx.rt.createContainer(squatter);
     await ctx.rt.startContainer(squatter.name);
-    const deadline = Date.now() + 10_000;
+    const deadline = Date.now() + 15_000;
+    // The service must not win the race for the port: wait until the squatter listens.
+    while (Date.now() < deadline) {
+      const r = await ctx.rt.exec(squatter.name, ['sh', '-c', `ss -ltnH 'sport = :${p.hostPort}' | grep -q .`], { timeoutMs: 5000 }).catch(() => undefined);
+      if (r?.exitCode === 0) break;
+      await new Promise((res) => setTimeout(res, 100));
+    }
     // The symptom: the service cannot start while the port is held.
     for (;;) {
       try {

@@ -3,13 +3,16 @@
 import { contains, parseCidr } from '../lab/ipv4.ts';
 import type { LiveSession } from '../session/live.ts';
 import { capturedServices } from '../session/plan.ts';
+import { buildAddressBook } from './book.ts';
 import { capturedPcap } from './collector.ts';
 import { decodePacket } from './packet.ts';
 import { PcapStream } from './pcap.ts';
 
 export async function trafficOutsideLab(live: LiveSession): Promise<{ packets: number; outside: string[] }> {
   const subnets = live.topology.networks.map((n) => parseCidr(n.subnet));
-  const inLab = (ip: string) => ip.startsWith('127.') || ip === '::1' || ip === '::' || ip.startsWith('fe80:') || ip.startsWith('ff02:') || (/^\d+\./.test(ip) && subnets.some((s) => contains(s, ip)));
+  // The lab's own containers wherever they are (Docker's default bridge too), and its gateways.
+  const own = (await buildAddressBook(live)).labAddresses();
+  const inLab = (ip: string) => own.has(ip) || ip.startsWith('127.') || ip === '::1' || ip === '::' || ip.startsWith('fe80:') || ip.startsWith('ff02:') || (/^\d+\./.test(ip) && subnets.some((s) => contains(s, ip)));
   let packets = 0;
   const outside = new Set<string>();
   for (const service of capturedServices(live.lab)) {

@@ -186,10 +186,15 @@ export const internalNetwork = networkFault<'internal-network'>({
     if (s.driver !== 'bridge') throw new FaultError(`internal-network works on bridge networks here; "${n}" is ${s.driver}`);
   },
   summary: (n) => `network ${n} was made internal: no route out, no published ports, no forwarding of outside names`,
-  // Internal, and a service of the lab sits on it with no other, non-internal network.
+  // Internal, and a service of the lab that needs a way out sits on it with no other,
+  // non-internal network. Published ports are the way out a lab can see; without any, every
+  // service counts.
   still: async (n, ctx) => {
     if (!n.internal) return false;
-    for (const name of labServicesOn(n, ctx)) {
+    const on = labServicesOn(n, ctx);
+    const publishing = new Set(ctx.live.plan().services.filter((s) => (s.container?.ports.length ?? 0) > 0).map((s) => s.container!.name));
+    const needy = on.some((c) => publishing.has(c)) ? on.filter((c) => publishing.has(c)) : on;
+    for (const name of needy) {
       const st = await ctx.rt.inspectContainer(name);
       const others = Object.keys(st?.networks ?? {}).filter((x) => x !== n.name);
       const open = await Promise.all(others.map(async (x) => !(await ctx.rt.inspectNetwork(x))?.internal));
@@ -238,6 +243,16 @@ export const endpointMode: FaultImpl<'endpoint-mode'> = {
     const s = ctx.live.planned(f.service).swarm;
     if (!s) throw new FaultError(`"${f.service}" is not a swarm service; endpoint-mode needs one (deploy:)`);
     await ctx.rt.setEndpointMode(s.name, f.mode);
+    // Swarm applies it a moment later: wait until the name answers the new way (one virtual IP,
+    // or the task addresses), asked from the lab resolver, which sits on the lab's networks.
+    const resolver = ctx.live.containerName(RESOLVER_NAME);
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline) {
+      const r = await ctx.rt.exec(resolver, ['getent', 'ahostsv4', f.service], { timeoutMs: 5000 }).catch(() => undefined);
+      const addrs = new Set((r?.stdout ?? '').split('\n').map((l) => l.split(/\s+/)[0]).filter(Boolean));
+      if (f.mode === 'vip' ? addrs.size === 1 : addrs.size >= Math.min(2, s.replicas)) break;
+      await new Promise((res) => setTimeout(res, 300));
+    }
   },
   async revert(f, ctx) {
     const s = ctx.live.planned(f.service).swarm;

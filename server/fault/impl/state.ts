@@ -28,7 +28,12 @@ export const stop: FaultImpl<'stop'> = {
   },
   async apply(f, ctx) {
     const swarm = swarmName(ctx.live, f.service);
-    if (swarm) await ctx.rt.scaleService(swarm, 0);
+    if (swarm) {
+      await ctx.rt.scaleService(swarm, 0);
+      // The tasks stop a moment after the scale: the fault is in place once none runs.
+      const deadline = Date.now() + 20_000;
+      while (Date.now() < deadline && (await ctx.rt.serviceTasks(swarm)).some((t) => t.state === 'running')) await new Promise((r) => setTimeout(r, 300));
+    }
     else await ctx.rt.stopContainer(ctx.live.containerName(f.service), 1);
   },
   revert: (f, ctx) => startAgain(ctx, f.service),

@@ -48,6 +48,7 @@ async function main(): Promise<void> {
   try {
     const swept = await app.engine.sweep();
     if (swept.removed.length > 0) say(`swept ${swept.removed.length} session(s) an earlier run left behind`);
+    for (const f of swept.failed) say(`warning: could not sweep session ${f.session} yet: ${f.error}`);
   } finally {
     app.close();
     rmSync(scratch, { recursive: true, force: true });

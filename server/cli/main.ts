@@ -430,7 +430,8 @@ program
       if (opts.json) printJson(report);
       else {
         for (const r of report.removed) print(`swept ${r.session}: ${r.removed.containers} container(s), ${r.removed.services} swarm service(s), ${r.removed.networks} network(s)`);
-        print(`${report.removed.length} dead session(s) swept, ${report.kept.length} live session(s) kept`);
+        for (const f of report.failed) print(`not yet: ${f.session}: ${f.error}`);
+        print(`${report.removed.length} dead session(s) swept, ${report.kept.length} live session(s) kept${report.failed.length ? `, ${report.failed.length} not removable yet (run sweep again later)` : ''}`);
       }
     });
   });

@@ -318,6 +318,7 @@ export async function startServer(opts: ServeOptions): Promise<Running> {
       try {
         const swept = await app.engine.sweep();
         if (swept.removed.length > 0) log(`swept ${swept.removed.length} dead session(s)`);
+        for (const f of swept.failed) log(`could not sweep session ${f.session} yet: ${f.error}`);
         await ensureLabImages(app.docker, (line) => {
           if (/^(building|base image|pulling|cannot pull|installing|importing|debootstrap)/.test(line)) images.state = 'building';
           images.detail = line.trim();

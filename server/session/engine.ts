@@ -44,6 +44,8 @@ export interface DownReport {
 export interface SweepReport {
   removed: DownReport[];
   kept: string[];
+  /** Dead sessions whose objects the daemon would not remove yet (tried again next sweep). */
+  failed: { session: string; error: string }[];
 }
 
 /** What layers above the session engine plug in (faults live above it). */
@@ -387,6 +389,7 @@ export class SessionEngine {
     const ids = new Set([...containers, ...networks, ...services].map((o) => o.labels[LABEL.session]).filter((s): s is string => !!s));
     const removed: DownReport[] = [];
     const kept: string[] = [];
+    const failed: SweepReport['failed'] = [];
     for (const id of ids) {
       if (this.inFlight.has(id)) {
         kept.push(id);
@@ -398,7 +401,13 @@ export class SessionEngine {
         kept.push(id);
         continue;
       }
-      removed.push(await this.teardown(id));
+      try {
+        removed.push(await this.teardown(id));
+      } catch (e) {
+        // One stuck object (an overlay held by an orphaned swarm task) must not stop the sweep.
+        failed.push({ session: id, error: (e as Error).message });
+        continue;
+      }
       if (rec && (rec.state === 'starting' || rec.state === 'ready')) this.store.markEnded(id, 'failed', 'its owner process died while it was starting; swept');
     }
     // In live sessions: helpers whose creator is gone, and faults a dead process left half-done.
@@ -419,7 +428,7 @@ export class SessionEngine {
         this.store.markEnded(rec.id, 'failed', 'its owner process died while it was starting; swept');
       }
     }
-    return { removed, kept };
+    return { removed, kept, failed };
   }
 
   // ---- status --------------------------------------------------------------------------------

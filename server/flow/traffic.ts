@@ -10,9 +10,10 @@ import { PcapStream } from './pcap.ts';
 
 export async function trafficOutsideLab(live: LiveSession): Promise<{ packets: number; outside: string[] }> {
   const subnets = live.topology.networks.map((n) => parseCidr(n.subnet));
-  // The lab's own containers wherever they are (Docker's default bridge too), and its gateways.
+  // The lab's own containers wherever they are (Docker's default bridge too), and its gateways;
+  // link-local multicast (224.0.0.0/24: IGMP reports when a container joins) never leaves the link.
   const own = (await buildAddressBook(live)).labAddresses();
-  const inLab = (ip: string) => own.has(ip) || ip.startsWith('127.') || ip === '::1' || ip === '::' || ip.startsWith('fe80:') || ip.startsWith('ff02:') || (/^\d+\./.test(ip) && subnets.some((s) => contains(s, ip)));
+  const inLab = (ip: string) => own.has(ip) || ip.startsWith('127.') || ip.startsWith('224.0.0.') || ip === '::1' || ip === '::' || ip.startsWith('fe80:') || ip.startsWith('ff02:') || (/^\d+\./.test(ip) && subnets.some((s) => contains(s, ip)));
   let packets = 0;
   const outside = new Set<string>();
   for (const service of capturedServices(live.lab)) {

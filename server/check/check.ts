@@ -62,14 +62,12 @@ async function runStep(step: SolutionStep, live: LiveSession, consoles: Consoles
   }
   if ('connect' in step) {
     const ns = await live.namespaceOf(step.connect.service);
-    const net = live.topology.networks.find((n) => n.name === step.connect.network)?.docker_name ?? step.connect.network;
-    await live.runtime().connect(net, ns.container, { aliases: step.connect.aliases ?? [] });
+    await live.runtime().connect(live.networkName(step.connect.network), ns.container, { aliases: step.connect.aliases ?? [] });
     return `docker network connect ${step.connect.network} ${step.connect.service}`;
   }
   if ('disconnect' in step) {
     const ns = await live.namespaceOf(step.disconnect.service);
-    const net = live.topology.networks.find((n) => n.name === step.disconnect.network)?.docker_name ?? step.disconnect.network;
-    await live.runtime().disconnect(net, ns.container);
+    await live.runtime().disconnect(live.networkName(step.disconnect.network), ns.container);
     return `docker network disconnect ${step.disconnect.network} ${step.disconnect.service}`;
   }
   // Re-create the service with the changed settings, as `docker rm -f` + `docker run` would.

@@ -17,7 +17,7 @@ import { servicesOf } from '../lab/model.ts';
 import { leaseSubnet } from '../session/allocate.ts';
 import type { SessionEngine } from '../session/engine.ts';
 import type { LiveSession } from '../session/live.ts';
-import { DEFAULT_CAPS, LIMITS } from '../session/plan.ts';
+import { baseContainer, DEFAULT_CAPS, LIMITS } from '../session/plan.ts';
 
 export const CONSOLE_NAME = 'console';
 export const CONSOLE_API_PORT = 2375;
@@ -196,6 +196,27 @@ export class Consoles {
     return { info: { session: live.id, container: name, docker_host: dockerHost, served_here: !!server }, ...(server ? { server } : {}), ...(joined ? { joined } : {}) };
   }
 
+  /**
+   * A terminal for a learner: the session's docker console, or a shell in one of its services
+   * (recorded as the `docker exec -it` it is). Nothing else is ever opened.
+   */
+  async terminal(session: string, target: string, size: { cols: number; rows: number }): Promise<{ title: string; container: string; tty: Awaited<ReturnType<DockerRuntime['execTty']>> }> {
+    const rec = this.engine.store.get(session);
+    if (!rec) throw new Error(`unknown session "${session}"`);
+    if (rec.state !== 'ready') throw new Error(`session ${session} is ${rec.state}; terminals open once it is ready`);
+    if (target === CONSOLE_NAME) {
+      const { container } = await this.ensure(session);
+      return { title: 'docker console', container, tty: await this.engine.docker.execTty(container, ['bash', '-l'], size) };
+    }
+    const live = this.engine.live(session);
+    if (!(target in live.lab.services)) throw new Error(`"${target}" is not a service of this lab; expected console or one of: ${Object.keys(live.lab.services).join(', ')}`);
+    const ns = await live.namespaceOf(target);
+    if (!ns.running) throw new Error(`${target} is not running (${ns.state}); start it from the docker console first`);
+    this.engine.store.appendAction(session, `docker exec -it ${ns.container} sh`, false);
+    const shell = ['sh', '-c', 'if command -v bash >/dev/null; then exec bash -l; else exec sh -l; fi'];
+    return { title: `shell in ${target}`, container: ns.container, tty: await this.engine.docker.execTty(ns.container, shell, size) };
+  }
+
   /** Whether this process serves the session's console API now. */
   serving(session: string): boolean {
     return this.servedHere.has(session);
@@ -223,23 +244,12 @@ export class Consoles {
 
 function consoleContainer(live: LiveSession, network: string, dockerHost: string): ContainerSpec {
   return {
-    name: objectName(live.id, CONSOLE_NAME),
-    image: CONSOLE_REF,
+    ...baseContainer(objectName(live.id, CONSOLE_NAME), CONSOLE_REF, sessionLabels(live.ref(live.rec.owner), CONSOLE_NAME, 'console')),
     command: ['sleep', 'infinity'],
     env: [`DOCKER_HOST=${dockerHost}`, 'DOCKER_CONFIG=/run/docker', 'HOME=/tmp', 'TERM=xterm-256color', `FLOWLAB_SESSION=${live.id}`],
-    labels: sessionLabels(live.ref(live.rec.owner), CONSOLE_NAME, 'console'),
     network: { kind: 'networks', endpoints: [{ network, aliases: [] }] },
-    ports: [],
-    exposed: [],
+    // No DNS: the console reaches its scoped API by address, and nothing else.
     dns: ['127.0.0.1'],
-    dnsSearch: [],
-    dnsOptions: [],
-    extraHosts: [],
-    capAdd: [],
-    capDrop: ['ALL'],
-    readOnly: true,
     tmpfs: { '/tmp': 'rw,size=16m,mode=1777', '/run': 'rw,size=1m,mode=755' },
-    ...LIMITS,
-    init: true,
   };
 }

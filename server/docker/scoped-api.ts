@@ -78,7 +78,7 @@ const refuse = (what: string) => new Refusal(403, `${scopeMessage}: ${what}`);
 const notFound = (kind: 'container' | 'network' | 'exec instance' | 'service', ref: string) =>
   new Refusal(404, kind === 'network' ? `network ${ref} not found` : `No such ${kind}: ${ref}`);
 
-const notFoundName = (name: string) => refuse(`names starting with fl- belong to Flowlab's labs; ${name} is not one of this lab's (name yours without the fl- prefix)`);
+const otherLabsName = (name: string) => refuse(`names starting with fl- belong to Flowlab's labs; ${name} is not one of this lab's (name yours without the fl- prefix)`);
 
 type Decision = { path: string; body?: Buffer; record?: string; changed?: boolean; after?: (body: Buffer) => void; filter?: (body: Buffer) => Buffer };
 
@@ -410,7 +410,7 @@ export class ScopedApi {
     const prefix = `fl-${this.policy.session}-`;
     let name = (query.get('name') ?? '').replace(/^\//, '');
     if (name && !REF.test(name)) throw new Refusal(400, `a container name is letters, digits, _ . - (found "${name}")`);
-    if (name.startsWith('fl-') && !name.startsWith(prefix)) throw notFoundName(name);
+    if (name.startsWith('fl-') && !name.startsWith(prefix)) throw otherLabsName(name);
     // Every name is fl-<session>-<name>: a name never collides with another session's.
     name = name ? (name.startsWith(prefix) ? name : `${prefix}${name}`) : `${prefix}run-${randomBytes(3).toString('hex')}`;
     const existing = await this.rt.inspectContainer(name).catch(() => undefined);

@@ -230,15 +230,9 @@ export function createHttpApp(app: App, images: ImagesState, extras: HttpExtras 
       if (!app.engine.store.get(id)) throw new HttpError(404, `unknown session "${id}"`);
       const live = app.engine.live(id);
       if (!(service in live.lab.services)) throw new HttpError(404, `unknown service "${service}" in session ${id}; expected one of: ${Object.keys(live.lab.services).join(', ')}`);
-      const ns = await live.namespaceOf(service);
-      const topo = live.topology?.services.find((s) => s.name === service) ?? null;
-      if (!ns.running) return { service, container: ns.container, state: ns.state, topology: topo, resolv_conf: null, addresses: null, listening: null };
-      const read = async (cmd: string[]) => {
-        const r = await app.docker.exec(ns.container, cmd, { timeoutMs: 5000 }).catch((e: Error) => ({ exitCode: 1, stdout: '', stderr: e.message }));
-        return r.exitCode === 0 ? r.stdout : `(${(r.stderr || 'not available').trim()})`;
-      };
-      const [resolv, addresses, listening] = await Promise.all([read(['cat', '/etc/resolv.conf']), read(['ip', '-br', 'addr']), read(['ss', '-ltnuH'])]);
-      return { service, container: ns.container, state: ns.state, topology: topo, resolv_conf: resolv, addresses, listening };
+      const seen = await live.inside(service);
+      const topology = live.topology.services.find((s) => s.name === service) ?? null;
+      return { service, container: seen.container, state: seen.state, topology, resolv_conf: seen.resolvConf, addresses: seen.addresses, listening: seen.listening };
     }),
   );
 

@@ -17,7 +17,6 @@ interface Open {
 }
 
 const MAX_PER_SOCKET = 8;
-const SHELL = ['sh', '-c', 'if command -v bash >/dev/null; then exec bash -l; else exec sh -l; fi'];
 
 function parse<T>(schema: z.ZodType<T>, payload: unknown, expected: string): T {
   const r = schema.safeParse(payload);
@@ -31,26 +30,7 @@ export function attachTerminalSockets(io: Server, app: App): { close(): void; op
   const openTerminal = async (socket: Socket, mine: Map<string, Open>, payload: unknown): Promise<TerminalOpened> => {
     const req = parse(terminalOpenSchema, payload, '{ "session": "<id>", "target": "console" or a service of the lab, "cols", "rows" }');
     if (mine.size >= MAX_PER_SOCKET) throw new Error(`at most ${MAX_PER_SOCKET} terminals per page; close one first`);
-    const rec = app.engine.store.get(req.session);
-    if (!rec) throw new Error(`unknown session "${req.session}"`);
-    if (rec.state !== 'ready') throw new Error(`session ${req.session} is ${rec.state}; terminals open once it is ready`);
-    const live = app.engine.live(req.session);
-    let container: string;
-    let title: string;
-    let cmd = SHELL;
-    if (req.target === 'console') {
-      container = (await app.consoles.ensure(req.session)).container;
-      title = 'docker console';
-      cmd = ['bash', '-l'];
-    } else {
-      if (!(req.target in live.lab.services)) throw new Error(`"${req.target}" is not a service of this lab; expected console or one of: ${Object.keys(live.lab.services).join(', ')}`);
-      const ns = await live.namespaceOf(req.target);
-      if (!ns.running) throw new Error(`${req.target} is not running (${ns.state}); start it from the docker console first`);
-      container = ns.container;
-      title = `shell in ${req.target}`;
-      app.engine.store.appendAction(req.session, `docker exec -it ${container} sh`, false);
-    }
-    const tty = await app.docker.execTty(container, cmd, { cols: req.cols, rows: req.rows });
+    const { title, container, tty } = await app.consoles.terminal(req.session, req.target, { cols: req.cols, rows: req.rows });
     const id = `t${randomBytes(6).toString('hex')}`;
     const open: Open = { session: req.session, stream: tty.stream, resize: tty.resize };
     mine.set(id, open);

@@ -15,8 +15,6 @@ export const terminalInputSchema = z.strictObject({ id, data: z.string().max(64 
 export const terminalResizeSchema = z.strictObject({ id, ...size });
 export const terminalCloseSchema = z.strictObject({ id });
 
-export type TerminalOpen = z.infer<typeof terminalOpenSchema>;
-
 /** `term:output` from the server. */
 export interface TerminalOutput {
   id: string;

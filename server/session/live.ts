@@ -101,6 +101,25 @@ export class LiveSession {
   }
 
   /**
+   * How a service sees the lab from inside, for the inspector: its addresses, its resolver
+   * configuration and its listening sockets (read from /proc, as `listening` does).
+   */
+  async inside(service: string): Promise<{ container: string; state: string; resolvConf: string | null; addresses: string | null; listening: string | null }> {
+    const ns = await this.namespaceOf(service);
+    if (!ns.running) return { container: ns.container, state: ns.state, resolvConf: null, addresses: null, listening: null };
+    const read = async (cmd: string[]) => {
+      const r = await this.engine.docker.exec(ns.container, cmd, { timeoutMs: 5000 }).catch((e: Error) => ({ exitCode: 1, stdout: '', stderr: e.message }));
+      return r.exitCode === 0 ? r.stdout : `(${(r.stderr || 'not available').trim()})`;
+    };
+    const sockets = this.listening(service).then(
+      (list) => list.map((l) => `${l.proto} ${l.addr.includes(':') ? `[${l.addr}]` : l.addr}:${l.port}`).join('\n'),
+      (e: Error) => `(${e.message})`,
+    );
+    const [resolvConf, addresses, listening] = await Promise.all([read(['cat', '/etc/resolv.conf']), read(['ip', '-br', 'addr']), sockets]);
+    return { container: ns.container, state: ns.state, resolvConf, addresses, listening };
+  }
+
+  /**
    * Runs a script in a short-lived toolbox container that shares the service's network namespace
    * (`docker run --rm --network container:<c> --cap-add NET_ADMIN ...`): how tc and iptables
    * reach a lab's netns without touching the host.

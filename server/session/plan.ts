@@ -147,7 +147,8 @@ export function captureContainer(ref: SessionRef, service: string, ringBytes: nu
   };
 }
 
-function baseContainer(name: string, image: string, labels: Record<string, string>): ContainerSpec {
+/** A container locked down the way every Flowlab container is: no capabilities, read-only, limits. */
+export function baseContainer(name: string, image: string, labels: Record<string, string>): ContainerSpec {
   return {
     name,
     image,

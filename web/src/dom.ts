@@ -11,11 +11,6 @@ export function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<
   return node;
 }
 
-export function on<K extends keyof HTMLElementEventMap>(node: HTMLElement, type: K, fn: (e: HTMLElementEventMap[K]) => void): HTMLElement {
-  node.addEventListener(type, fn);
-  return node;
-}
-
 export function button(label: string, onClick: () => void | Promise<void>, attrs: Record<string, string | boolean | undefined> = {}): HTMLButtonElement {
   const b = el('button', { type: 'button', ...attrs }, label);
   b.addEventListener('click', () => {

@@ -218,12 +218,6 @@ export class LabGraph {
     }
   }
 
-  /** The node for a lab name (service or peer), to highlight it. */
-  select(id: string): void {
-    this.cy.elements().unselect();
-    this.cy.getElementById(id).select();
-  }
-
   destroy(): void {
     this.cy.destroy();
   }

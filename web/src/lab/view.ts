@@ -8,7 +8,7 @@ import { button, el, fill } from '../dom.ts';
 import { renderMarkdown } from '../markdown.ts';
 import { DiagnosisPanel } from './diagnosis.ts';
 import { FlowLog, describe as describeEvent } from './flowlog.ts';
-import { LabGraph, STATES, nodeId } from './graph.ts';
+import { LabGraph, STATES } from './graph.ts';
 import { Terminals } from './terminals.ts';
 
 type Inspected = { service: string; container: string; state: string; resolv_conf: string | null; addresses: string | null; listening: string | null };
@@ -84,7 +84,7 @@ export async function labPage(root: HTMLElement, sessionId: string, go: (hash: s
         el('pre', {}, info.addresses ?? '—'),
         el('strong', {}, '/etc/resolv.conf'),
         el('pre', {}, info.resolv_conf ?? '—'),
-        el('strong', {}, 'Listening sockets (ss -ltnu)'),
+        el('strong', {}, 'Listening sockets'),
         el('pre', { 'data-listening': id }, info.listening ?? '—'),
         touching(id),
       );
@@ -149,7 +149,7 @@ export async function labPage(root: HTMLElement, sessionId: string, go: (hash: s
   cleanups.push(() => clearInterval(actionsTimer));
 
   // ---- terminals, diagnosis ----
-  const terminals = new Terminals(sessionId, topology.services.filter((s) => s.network_mode !== 'host' || true).map((s) => s.name));
+  const terminals = new Terminals(sessionId, topology.services.map((s) => s.name));
   cleanups.push(() => terminals.destroy());
   const diagnosis = new DiagnosisPanel(sessionId, lab);
 
@@ -242,4 +242,3 @@ export function probeDestination(t: Topology, from: string, to: string): { name:
   return undefined;
 }
 
-export { nodeId };

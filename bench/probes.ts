@@ -13,7 +13,7 @@ import { loadLab } from '../server/lab/catalogue.ts';
 import { parseProbeTarget } from '../server/lab/targets.ts';
 import { probeCommand } from '../server/probe/commands.ts';
 import { deriveMatrix } from '../server/probe/matrix.ts';
-import { DEFAULT_PROBE_TIMEOUT_MS, Prober, resolveTarget } from '../server/probe/prober.ts';
+import { DEFAULT_PROBE_TIMEOUT_MS, Prober } from '../server/probe/prober.ts';
 
 const args = process.argv.slice(2);
 const RUNS = Number(args[args.indexOf('--runs') + 1] ?? 5) || 5;
@@ -56,7 +56,7 @@ async function main(): Promise<void> {
 
       t = performance.now();
       for (const s of specs) {
-        const target = parseProbeTarget(resolveTarget(live, s.to))!;
+        const target = parseProbeTarget(live.resolveRefs(s.to))!;
         const container = s.from === 'host' ? host : `fl-${session}-${s.from}`;
         await run(['docker', 'exec', container, 'sh', '-c', probeCommand(target, DEFAULT_PROBE_TIMEOUT_MS)]);
       }

@@ -79,6 +79,20 @@ describe('overlay faults', () => {
     });
   });
 
+  it('a spread probe sees both tasks answer; replicas scales to one and every request lands there', async () => {
+    const spread = async () => (await new Prober(app.engine.live(session)).run([{ from: 'client', to: 'spread:http://web:8080/' }]))[0]!;
+    const before = await spread();
+    expect(before.status).toBe('ok');
+    expect(before.answers).toHaveLength(2);
+    await withFault('replicas service=web replicas=1', async () => {
+      const during = await spread();
+      expect(during.status).toBe('one-backend');
+      expect(during.answers).toEqual([expect.stringMatching(/^[0-9a-f]{12} ×12$/)]);
+      expect((await docker.serviceInfo(`fl-${session}-web`))?.replicas).toBe(1);
+    });
+    expect((await spread()).status).toBe('ok');
+  });
+
   it('non-attachable: the overlay is re-created without --attachable and the container cannot re-join', async () => {
     await withFault('non-attachable network=mesh', async () => {
       const f = new Faults(app.engine.live(session)).list().find((x) => x.type === 'non-attachable' && x.state === 'applied')!;

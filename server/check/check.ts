@@ -9,7 +9,7 @@ import { trafficOutsideLab } from '../flow/traffic.ts';
 import { Grader } from '../grade/grader.ts';
 import type { CatalogueEntry } from '../lab/catalogue.ts';
 import type { Lab, ServiceDef, SolutionStep } from '../lab/schema.ts';
-import { Prober, resolveTarget } from '../probe/prober.ts';
+import { Prober } from '../probe/prober.ts';
 import type { SessionEngine } from '../session/engine.ts';
 import type { LiveSession } from '../session/live.ts';
 import { planLab } from '../session/plan.ts';
@@ -45,7 +45,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function runStep(step: SolutionStep, live: LiveSession, consoles: Consoles): Promise<string> {
   const docker = live.engine.docker;
   if ('exec' in step) {
-    step = { ...step, exec: { ...step.exec, run: resolveTarget(live, step.exec.run) } };
+    step = { ...step, exec: { ...step.exec, run: live.resolveRefs(step.exec.run) } };
     const ns = await live.namespaceOf(step.exec.service);
     live.engine.store.appendAction(live.id, `docker exec ${ns.container} sh -c ${JSON.stringify(step.exec.run)}`, false);
     const r = await docker.exec(ns.container, ['sh', '-c', step.exec.run], { timeoutMs: 60_000 });
@@ -54,7 +54,7 @@ async function runStep(step: SolutionStep, live: LiveSession, consoles: Consoles
   }
   if ('console' in step) {
     // `${web.ports.80}` and the like, as in probes: what the learner reads off the lab's probes.
-    step = { ...step, console: resolveTarget(live, step.console) };
+    step = { ...step, console: live.resolveRefs(step.console) };
     const { container } = await consoles.ensure(live.id);
     const r = await docker.exec(container, ['sh', '-c', step.console], { timeoutMs: 120_000 });
     if (r.exitCode !== 0) throw new CheckFailure(`in the docker console, \`${step.console}\` exited ${r.exitCode}: ${(r.stderr || r.stdout).trim().slice(0, 300)}`);

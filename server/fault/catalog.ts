@@ -5,7 +5,7 @@ import { bandwidth, firewall, latency, mtu, packetLoss } from './impl/netns.ts';
 import { endpointMode, iccOff, internalNetwork, nonAttachable } from './impl/networks.ts';
 import { bindLoopback, portConflict, portMismatch, unpublish } from './impl/ports.ts';
 import { dnsOverride, dnsSearch, hostMode, hostsOverride } from './impl/recreate.ts';
-import { dnsUpstreamDown, kill, pause, stop } from './impl/state.ts';
+import { dnsUpstreamDown, kill, pause, replicas, stop } from './impl/state.ts';
 import type { FaultImpl } from './types.ts';
 
 export const FAULT_IMPLS: { [T in Fault['type']]: FaultImpl<T> } = {
@@ -27,6 +27,7 @@ export const FAULT_IMPLS: { [T in Fault['type']]: FaultImpl<T> } = {
   'icc-off': iccOff,
   'internal-network': internalNetwork,
   'non-attachable': nonAttachable,
+  replicas,
   'endpoint-mode': endpointMode,
   'host-mode': hostMode,
   'dns-upstream-down': dnsUpstreamDown,

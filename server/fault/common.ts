@@ -4,6 +4,7 @@ import { commandLine } from '../docker/cli.ts';
 import type { DockerRuntime } from '../docker/runtime.ts';
 import type { EndpointSpec } from '../docker/specs.ts';
 import type { LiveSession } from '../session/live.ts';
+import { RESOLVER_NAME } from '../session/plan.ts';
 import { waitContainerReady } from '../session/readiness.ts';
 import { FaultError } from './types.ts';
 
@@ -72,4 +73,18 @@ export async function startAndWait(live: LiveSession, rt: DockerRuntime, service
   if (!planned.container) return;
   await rt.startContainer(planned.container.name);
   await waitContainerReady(rt, planned, planned.container.name, live.engine.settings.readyTimeoutMs);
+}
+
+/**
+ * Waits (up to 20 s) until a name answers with addresses `done` accepts, asked from the lab
+ * resolver, which sits on the lab's networks: swarm applies a change a moment after the update.
+ */
+export async function waitForAddresses(ctx: { live: LiveSession; rt: DockerRuntime }, name: string, done: (addresses: Set<string>) => boolean): Promise<void> {
+  const resolver = ctx.live.containerName(RESOLVER_NAME);
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    const r = await ctx.rt.exec(resolver, ['getent', 'ahostsv4', name], { timeoutMs: 5000 }).catch(() => undefined);
+    if (done(new Set((r?.stdout ?? '').split('\n').map((l) => l.split(/\s+/)[0]).filter((a): a is string => !!a)))) return;
+    await new Promise((res) => setTimeout(res, 300));
+  }
 }

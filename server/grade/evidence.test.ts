@@ -42,6 +42,18 @@ describe('evidence is judged on its content', () => {
     expect(evidenceShows({ type: 'dns-override', service: 'checkout' }, probe('shop', 'dns:outside.example', 'servfail'), facts)).toBe(false);
   });
 
+  it('load balancing bypassed: one backend for every request, a pinned address, one task left', () => {
+    const pin = { type: 'hosts-override', service: 'checkout', name: 'shop', address: '${db.ips.back}' } as const;
+    expect(evidenceShows(pin, probe('checkout', 'spread:http://shop:8080/', 'one-backend', ['db ×12']), facts)).toBe(true);
+    expect(evidenceShows(pin, probe('checkout', 'spread:http://shop:8080/', 'ok', ['a ×6', 'b ×6']), facts)).toBe(false);
+    expect(evidenceShows(pin, event({ type: 'tcp.connect', src: 'checkout', dst: 'db', dst_addr: '10.88.1.2', dst_port: 8080, outcome: 'established', latency_ms: 1 }), facts)).toBe(true);
+    expect(evidenceShows(pin, event({ type: 'tcp.connect', src: 'checkout', dst: 'shop', dst_addr: '10.88.0.2', dst_port: 8080, outcome: 'established', latency_ms: 1 }), facts)).toBe(false);
+    const one = { type: 'replicas', service: 'shop', replicas: 1 } as const;
+    expect(evidenceShows(one, probe('checkout', 'spread:http://shop:8080/', 'one-backend', ['x ×12']), facts)).toBe(true);
+    expect(evidenceShows(one, probe('checkout', 'dns:shop', 'ok', ['10.88.0.2']), facts)).toBe(true);
+    expect(evidenceShows(one, probe('checkout', 'dns:shop', 'ok', ['10.88.0.2', '10.88.0.5']), facts)).toBe(false);
+  });
+
   it('firewalls: a timeout through a drop, a refusal through a reject, on the right port and peer', () => {
     const drop = { type: 'firewall', service: 'db', action: 'drop', direction: 'in', proto: 'tcp', port: 5432 } as const;
     expect(evidenceShows(drop, probe('checkout', 'tcp:db:5432', 'timeout'), facts)).toBe(true);

@@ -1,7 +1,7 @@
 // Does a piece of evidence really show the fault? Judged on its content — the refused connect
 // to the right port, the NXDOMAIN for the dropped alias — never on its mere presence.
 import type { Fault } from '../lab/schema.ts';
-import { parseProbeTarget } from '../lab/targets.ts';
+import { parseProbeTarget, parseReference } from '../lab/targets.ts';
 import type { FlowEvent } from '../protocol/flow.ts';
 import type { ProbeResult } from '../protocol/probe.ts';
 
@@ -39,7 +39,7 @@ interface Observation {
   /** The container port a published host port leads to. */
   containerPort?: number;
   viaHost: boolean;
-  kind: 'dns' | 'tcp' | 'udp' | 'http' | 'icmp' | 'mtu';
+  kind: 'dns' | 'tcp' | 'udp' | 'http' | 'spread' | 'icmp' | 'mtu';
   outcome: string;
   answers: string[];
   latencyMs: number | null;
@@ -74,6 +74,13 @@ function observe(item: EvidenceItem, facts: LabFacts): Observation | undefined {
     case 'icmp.unreachable':
       return { from: e.dst, to: e.src, viaHost: false, kind: 'icmp', outcome: 'no-route', answers: [], latencyMs: null };
   }
+}
+
+/** A literal address, or the addresses a `${svc.ip}` / `${svc.ips.net}` reference may stand for. */
+function addressesMeant(address: string, facts: LabFacts): string[] {
+  const ref = /^\$\{([^}]*)\}$/.exec(address)?.[1];
+  const parsed = ref ? parseReference(ref) : undefined;
+  return parsed?.kind === 'ip' ? (facts.ips[parsed.service] ?? []) : [address];
 }
 
 const failed = (o: Observation) => FAILED.includes(o.outcome);
@@ -135,7 +142,9 @@ export function evidenceShows(fault: Fault, item: EvidenceItem, facts: LabFacts)
     case 'dns-override':
       return o.from === fault.service && o.kind === 'dns' && ['timeout', 'servfail'].includes(o.outcome);
     case 'hosts-override':
-      return o.from === fault.service && ((o.name === fault.name && o.kind !== 'dns' && failed(o)) || o.dstAddr === fault.address);
+      return o.from === fault.service && ((o.name === fault.name && o.kind !== 'dns' && (failed(o) || o.outcome === 'one-backend')) || (!!o.dstAddr && addressesMeant(fault.address, facts).includes(o.dstAddr)));
+    case 'replicas':
+      return o.to === fault.service && (o.outcome === 'one-backend' || (o.kind === 'dns' && o.outcome === 'ok' && o.answers.length <= fault.replicas));
     case 'dns-search':
       return o.from === fault.service && ([fault.search].flat().some((d) => (o.name ?? '').endsWith(`.${d}`)) || (o.kind !== 'dns' && o.outcome === 'timeout'));
   }

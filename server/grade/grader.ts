@@ -178,7 +178,7 @@ export class Grader {
     const showing = faults.length > 0 ? items.filter((item) => faults.some((f) => evidenceShows({ type: f.type, ...f.params } as Fault, item, facts))) : items.filter(showsFailure);
     const evidenceOk = showing.length > 0;
     for (const id of unknown) missed.push(`evidence ${id} is not a probe result or flow event of this session`);
-    if (evidenceOk) right.push(`your evidence shows it: ${showing.map((i) => (i.kind === 'probe' ? `${i.probe.from} -> ${i.probe.target} ${i.probe.status}` : `${i.event.type} ${i.event.src} -> ${i.event.dst}`)).join('; ')}`);
+    if (evidenceOk) right.push(`your evidence shows it: ${summarizeEvidence(showing)}`);
     else missed.push(items.length === 0 ? 'no evidence pinned: pin the probe result or flow event that shows the fault' : 'none of the pinned evidence shows the fault');
 
     let fixOk = false;
@@ -245,4 +245,15 @@ function showsFailure(item: EvidenceItem): boolean {
     default:
       return true;
   }
+}
+
+/** Evidence as a learner reads it: alike items counted, at most six kinds named. */
+function summarizeEvidence(items: EvidenceItem[]): string {
+  const counts = new Map<string, number>();
+  for (const i of items) {
+    const text = i.kind === 'probe' ? `${i.probe.from} -> ${i.probe.target} ${i.probe.status}` : `${i.event.type} ${i.event.src} -> ${i.event.dst}`;
+    counts.set(text, (counts.get(text) ?? 0) + 1);
+  }
+  const named = [...counts].slice(0, 6).map(([text, n]) => (n > 1 ? `${text} (×${n})` : text));
+  return named.join('; ') + (counts.size > 6 ? `; and ${counts.size - 6} more` : '');
 }

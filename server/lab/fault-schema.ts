@@ -40,10 +40,13 @@ export const FAULT_SCHEMAS = [
   fault('icc-off', { network: net }),
   fault('internal-network', { network: net }),
   fault('non-attachable', { network: net }),
+  /** A swarm service scaled down to `replicas` tasks. */
+  fault('replicas', { service: svc, replicas: z.number().int().min(1).max(8) }),
   fault('endpoint-mode', { service: svc, mode: z.enum(['vip', 'dnsrr']) }),
   fault('host-mode', { service: svc }),
   fault('dns-upstream-down', {}),
   fault('dns-override', { service: svc, server: z.string().optional() }),
+  /** `address` may name a lab container's address: `${canary.ips.mesh}`. */
   fault('hosts-override', { service: svc, name: z.string().min(1), address: z.string().min(1) }),
   fault('dns-search', { service: svc, search: z.union([z.string(), z.array(z.string())]), ndots: z.number().int().min(0).max(15).optional() }),
   fault('latency', { service: svc, delay, jitter: delay.optional() }),

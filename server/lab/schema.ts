@@ -2,7 +2,7 @@
 // Schema in scenarios/schema.json is generated from it, and `validate` and `up` both use it.
 import { z } from 'zod';
 import { FAULT_SCHEMAS } from './fault-schema.ts';
-import { isProbeTarget } from './targets.ts';
+import { isProbeTarget, TARGET_FORMS } from './targets.ts';
 
 export const NAME_RE = /^[a-z][a-z0-9-]{0,30}[a-z0-9]$|^[a-z]$/;
 const name = (what: string) =>
@@ -21,10 +21,10 @@ const cidr = z.string().regex(/^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/, 'an IPv4 subne
 const duration = z.string().regex(/^\d+(\.\d+)?(ms|s|m)$/, 'a duration like 500ms, 2s or 1m');
 const port = z.number().int('a whole port number').min(1, 'a port from 1 to 65535').max(65535, 'a port from 1 to 65535');
 
-export const PROBE_STATUS_RE = /^(ok|refused|timeout|reset|empty-reply|nxdomain|servfail|no-route|too-big|http-[1-5]\d\d)$/;
+export const PROBE_STATUS_RE = /^(ok|refused|timeout|reset|empty-reply|nxdomain|servfail|no-route|too-big|one-backend|http-[1-5]\d\d)$/;
 export const probeStatus = z
   .string()
-  .regex(PROBE_STATUS_RE, 'a probe status: ok, refused, timeout, reset, empty-reply, nxdomain, servfail, no-route, too-big or http-<code>');
+  .regex(PROBE_STATUS_RE, 'a probe status: ok, refused, timeout, reset, empty-reply, nxdomain, servfail, no-route, too-big, one-backend or http-<code>');
 
 /** `[host_ip:][host_port|auto:]container_port[/tcp|udp]`, or a bare container port. */
 export const PORT_SHORT_RE =
@@ -118,7 +118,7 @@ const answerSchema = z.strictObject({
 });
 
 const probeTarget = z.string().refine(isProbeTarget, {
-  message: 'a probe target: dns:<name>[/A|AAAA|SRV|PTR], tcp:<host>:<port>, udp:<host>:<port>, http://<host>:<port>/<path>, icmp:<host> or mtu:<host>:<size>',
+  message: `a probe target: ${TARGET_FORMS}`,
 });
 const probeFrom = z.string().min(1);
 

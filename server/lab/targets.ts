@@ -4,8 +4,16 @@ export type ProbeTarget =
   | { kind: 'dns'; name: string; qtype: 'A' | 'AAAA' | 'SRV' | 'PTR' }
   | { kind: 'tcp' | 'udp'; host: string; port: number }
   | { kind: 'http'; host: string; port: number; path: string }
+  /** SPREAD_REQUESTS HTTP requests, each resolving the name again: how many backends answer. */
+  | { kind: 'spread'; host: string; port: number; path: string }
   | { kind: 'icmp'; host: string }
   | { kind: 'mtu'; host: string; size: number };
+
+/** Every form a probe target takes, as error messages name them. */
+export const TARGET_FORMS = 'dns:<name>[/A|AAAA|SRV|PTR], tcp:<host>:<port>, udp:<host>:<port>, http://<host>:<port>/<path>, spread:http://<host>:<port>/<path>, icmp:<host> or mtu:<host>:<size>';
+
+/** How many requests a spread probe makes. */
+export const SPREAD_REQUESTS = 12;
 
 const HOST = '[A-Za-z0-9_.:\\[\\]-]+?';
 const PATTERNS: [RegExp, (m: RegExpExecArray) => ProbeTarget | undefined][] = [
@@ -14,6 +22,10 @@ const PATTERNS: [RegExp, (m: RegExpExecArray) => ProbeTarget | undefined][] = [
   [
     new RegExp(`^http://(${HOST})(?::(\\d{1,5}))?(/[^\\s]*)?$`),
     (m) => withPort({ kind: 'http' as const, host: m[1]!, port: m[2] ? Number(m[2]) : 80, path: m[3] ?? '/' }),
+  ],
+  [
+    new RegExp(`^spread:http://(${HOST})(?::(\\d{1,5}))?(/[^\\s]*)?$`),
+    (m) => withPort({ kind: 'spread' as const, host: m[1]!, port: m[2] ? Number(m[2]) : 80, path: m[3] ?? '/' }),
   ],
   [new RegExp(`^icmp:(${HOST})$`), (m) => ({ kind: 'icmp', host: m[1]! })],
   [

@@ -104,6 +104,18 @@ const malformed: [string, string, { path?: string; message: RegExp; line?: numbe
     { path: 'services.client.cap_add[0]', message: /host-network service gets no capabilities/ },
   ],
   ['unknown fault type', variant((l) => (l.faults = [{ type: 'bind-loopbak', service: 'web', port: 80 }])), { path: 'faults[0].type', message: /did you mean "bind-loopback"/ }],
+  ['replicas on a plain container', variant((l) => (l.faults = [{ type: 'replicas', service: 'web', replicas: 1 }])), { path: 'faults[0].service', message: /replicas needs a swarm service/ }],
+  [
+    'replicas not below the planned count',
+    variant((l) => {
+      l.services.web.deploy = { replicas: 2 };
+      delete l.services.web.ports;
+      l.faults = [{ type: 'replicas', service: 'web', replicas: 2 }];
+    }),
+    { path: 'faults[0].replicas', message: /below the 2 it runs with; expected fewer, found 2/ },
+  ],
+  ['hosts-override to an unknown service address', variant((l) => (l.faults = [{ type: 'hosts-override', service: 'client', name: 'web', address: '${wbe.ip}' }])), { path: 'faults[0].address', message: /names unknown service "wbe" \(did you mean "web"\?\)/ }],
+  ['spread probe with a bad target', variant((l) => (l.probes = [{ from: 'client', to: 'spread:web:80' }])), { path: 'probes[0].to', message: /spread:http:\/\/<host>/ }],
   ['fault on unknown service', variant((l) => (l.faults = [{ type: 'stop', service: 'wbe' }])), { path: 'faults[0].service', message: /unknown service "wbe" \(did you mean "web"\?\)/ }],
   [
     'netns fault on host network',

@@ -362,20 +362,7 @@ function checkLab(lab: Lab, source: LabSource, ctx: ValidateContext): Problem[] 
     if (from !== 'host' && !byName.has(from)) {
       error([...path, 'from'], `unknown probe source "${from}"${didYouMean(from, [...serviceNames, 'host'])}; expected host or a service: ${serviceNames.join(', ')}`);
     }
-    for (const raw of referencesIn(to)) {
-      const ref = parseReference(raw);
-      if (!ref) {
-        error([...path, 'to'], `cannot read \${${raw}}; expected \${<service>.ports.<port>}, \${<service>.ip} or \${<service>.ips.<network>}`);
-        continue;
-      }
-      const target = byName.get(ref.service);
-      if (!target) error([...path, 'to'], `\${${raw}} names unknown service "${ref.service}"${didYouMean(ref.service, serviceNames)}`);
-      else if (ref.kind === 'port' && !target.ports.some((p) => p.containerPort === ref.containerPort && p.proto === ref.proto)) {
-        error([...path, 'to'], `\${${raw}}: "${ref.service}" does not publish ${ref.containerPort}/${ref.proto}; expected one of its ports: ${target.ports.map((p) => `${p.containerPort}/${p.proto}`).join(', ') || '(none)'}`);
-      } else if (ref.kind === 'ip' && ref.network && !(ref.network in lab.networks)) {
-        error([...path, 'to'], `\${${raw}} names unknown network "${ref.network}"`);
-      }
-    }
+    for (const message of referenceIssues(lab, to)) error([...path, 'to'], message);
     const plain = parseProbeTarget(to.replace(/\$\{[^}]*\}/g, '1'));
     if (plain && 'host' in plain && /^\d+\.\d+\.\d+\.\d+$/.test(plain.host) && !isLabLocal(plain.host, subnets)) {
       error([...path, 'to'], `probe target ${plain.host} is outside the lab; expected a lab name, a lab address or localhost`);
@@ -397,6 +384,29 @@ function checkLab(lab: Lab, source: LabSource, ctx: ValidateContext): Problem[] 
   });
 
   return problems;
+}
+
+/** What is wrong with the `${...}` references in a text: each must name a service, its port or network. */
+function referenceIssues(lab: Lab, text: string): string[] {
+  const byName = new Map(servicesOf(lab).map((m) => [m.name, m]));
+  const out: string[] = [];
+  for (const raw of referencesIn(text)) {
+    const ref = parseReference(raw);
+    if (!ref) {
+      out.push(`cannot read \${${raw}}; expected \${<service>.ports.<port>}, \${<service>.ip} or \${<service>.ips.<network>}`);
+      continue;
+    }
+    const target = byName.get(ref.service);
+    if (!target) out.push(`\${${raw}} names unknown service "${ref.service}"${didYouMean(ref.service, [...byName.keys()])}; expected one of: ${[...byName.keys()].join(', ')}`);
+    else if (ref.kind === 'port' && !target.ports.some((p) => p.containerPort === ref.containerPort && p.proto === ref.proto)) {
+      out.push(`\${${raw}}: "${ref.service}" does not publish ${ref.containerPort}/${ref.proto}; expected one of its ports: ${target.ports.map((p) => `${p.containerPort}/${p.proto}`).join(', ') || '(none)'}`);
+    } else if (ref.kind === 'ip' && ref.network && !(ref.network in lab.networks)) {
+      out.push(`\${${raw}} names unknown network "${ref.network}"; expected one of: ${Object.keys(lab.networks).join(', ')}`);
+    } else if (ref.kind === 'ip' && target.swarm) {
+      out.push(`\${${raw}}: "${ref.service}" is a swarm service, whose tasks come and go; expected a container's address`);
+    }
+  }
+  return out;
 }
 
 /** What is wrong with a fault for this lab (unknown service, a netns fault on the host's network...). */
@@ -424,7 +434,12 @@ export function faultIssues(lab: Lab, f: Fault): { key: string; severity: 'error
   if (model && (f.type === 'port-mismatch' || f.type === 'unpublish' || f.type === 'port-conflict') && !model.ports.some((p) => p.containerPort === f.port)) {
     error('port', `"${svc}" does not publish container port ${f.port}; expected one of: ${model.ports.map((p) => p.containerPort).join(', ') || '(none)'}`);
   }
-  if (model && f.type === 'endpoint-mode' && !model.swarm) error('service', `endpoint-mode needs a swarm service (one with deploy:), found "${svc}" without deploy`);
+  if (f.type === 'hosts-override') for (const message of referenceIssues(lab, f.address)) error('address', message);
+  if (model && (f.type === 'endpoint-mode' || f.type === 'replicas') && !model.swarm) error('service', `${f.type} needs a swarm service: expected a service with deploy:, found "${svc}" without it`);
+  const planned = model?.def.deploy?.replicas ?? 1;
+  if (model?.swarm && f.type === 'replicas' && f.replicas >= planned) {
+    error('replicas', `replicas takes "${svc}" below the ${planned} it runs with; expected fewer, found ${f.replicas}`);
+  }
   if (f.type === 'firewall' && f.port !== undefined && (f.proto === 'icmp' || f.proto === 'all')) error('port', `a firewall on a port needs proto tcp or udp, found ${f.proto}`);
   const netDef = 'network' in f && typeof f.network === 'string' ? lab.networks[f.network] : undefined;
   if ((f.type === 'icc-off' || f.type === 'internal-network') && (netDef?.driver ?? 'bridge') !== 'bridge') error('network', `${f.type} needs a bridge network, found driver ${netDef?.driver}`);

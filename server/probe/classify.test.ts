@@ -62,4 +62,20 @@ web.			600	IN	A	10.88.0.4
     expect(classify(t('mtu:web:1628'), 1, big, 10)).toEqual({ status: 'too-big', answers: ['mtu 1500'], latencyMs: 10 });
     expect(classify(t('icmp:nosuch'), 2, 'ping: nosuch: Name or service not known', 10).status).toBe('nxdomain');
   });
+
+  it('spread: requests over several backends, all on one, and the first failure', () => {
+    const many = '200 10.0.2.10 91560a12bf83\n200 10.0.2.9 7ceabf20ce0b\n200 10.0.2.10 91560a12bf83\n200 10.0.2.9 7ceabf20ce0b\n200 10.0.2.10 91560a12bf83\n200 10.0.2.10 91560a12bf83\n200 10.0.2.10 91560a12bf83\n200 10.0.2.9 7ceabf20ce0b\n200 10.0.2.8 bc05fbd541f2\n200 10.0.2.8 bc05fbd541f2\n200 10.0.2.9 7ceabf20ce0b\n200 10.0.2.8 bc05fbd541f2';
+    expect(classify(t('spread:http://web:8080/'), 0, many, 538)).toEqual({ status: 'ok', answers: ['91560a12bf83 ×5', '7ceabf20ce0b ×4', 'bc05fbd541f2 ×3'], latencyMs: 45 });
+    const one = Array.from({ length: 12 }, () => '200 10.0.2.13 fcc3fbb35cb2').join('\n');
+    expect(classify(t('spread:http://one:8080/'), 0, one, 513)).toEqual({ status: 'one-backend', answers: ['fcc3fbb35cb2 ×12'], latencyMs: 43 });
+    // A server that does not name itself: the answering address counts.
+    expect(classify(t('spread:http://one:8080/'), 0, '200 10.0.2.13\n200 10.0.2.14 \n', 20).status).toBe('ok');
+    const refused = "curl: (7) Failed to connect to one port 9999 after 3 ms: Couldn't connect to server\n000  ";
+    expect(classify(t('spread:http://one:9999/'), 7, refused, 56)).toMatchObject({ status: 'refused', answers: [] });
+    expect(classify(t('spread:http://nosuch/'), 6, 'curl: (6) Could not resolve host: nosuch\n000  ', 46).status).toBe('nxdomain');
+    // Answers, then a timeout: the failure decides; the answers still show who answered.
+    const flaky = '200 10.0.2.9 7ceabf20ce0b\ncurl: (28) Connection timed out after 1501 milliseconds\n000 10.0.2.8 ';
+    expect(classify(t('spread:http://web:8080/'), 28, flaky, 1600)).toMatchObject({ status: 'timeout', answers: ['7ceabf20ce0b ×1'] });
+    expect(classify(t('spread:http://web:8080/'), 0, '503 10.0.2.9 a\n200 10.0.2.8 b', 30).status).toBe('http-503');
+  });
 });

@@ -5,6 +5,8 @@ import { UDP_PAYLOAD } from './commands.ts';
 
 export type ProbeStatus =
   | 'ok' | 'refused' | 'timeout' | 'reset' | 'empty-reply' | 'nxdomain' | 'servfail' | 'no-route' | 'too-big' | `http-${number}`
+  /** A spread probe's requests all answered, every one by the same backend. */
+  | 'one-backend'
   /** The probe could not run at all (its source is stopped, paused or gone). */
   | 'error';
 
@@ -58,6 +60,28 @@ function http(rc: number, out: string, elapsed: number): Classified {
   return { status, answers: [], latencyMs };
 }
 
+/**
+ * A spread probe: one `<code> <address> <served-by>` line per request. `ok` when two or more
+ * backends answered, `one-backend` when every answer came from the same one; the first failure
+ * (curl stops there) decides otherwise. The answers count the requests each backend took.
+ */
+function spread(rc: number, out: string, elapsed: number): Classified {
+  const replies = out
+    .split('\n')
+    .map((l) => /^(\d{3}) (\S+)(?: (\S+))?$/.exec(l.trim()))
+    .filter((m): m is RegExpExecArray => !!m && m[1] !== '000')
+    .map((m) => ({ code: Number(m[1]), backend: m[3] ?? m[2]! }));
+  const latencyMs = Math.round(elapsed / Math.max(1, replies.length + (rc === 0 ? 0 : 1)));
+  const counts = new Map<string, number>();
+  for (const r of replies) counts.set(r.backend, (counts.get(r.backend) ?? 0) + 1);
+  const answers = [...counts.entries()].sort((a, b) => b[1] - a[1]).map(([b, n]) => `${b} ×${n}`);
+  if (rc !== 0) return { ...http(rc, out, elapsed), answers, latencyMs };
+  const bad = replies.find((r) => r.code < 200 || r.code >= 400);
+  if (bad) return { status: `http-${bad.code}`, answers, latencyMs };
+  if (replies.length === 0) return { status: 'error', answers, latencyMs };
+  return { status: counts.size >= 2 ? 'ok' : 'one-backend', answers, latencyMs };
+}
+
 function ping(rc: number, out: string, elapsed: number, mtu: boolean): Classified {
   const rtt = /time=([\d.]+) ms/.exec(out);
   const latencyMs = rtt ? Math.round(Number(rtt[1])) : elapsed;
@@ -75,6 +99,8 @@ export function classify(target: ProbeTarget, rc: number, out: string, elapsedMs
       return dns(rc, out, elapsedMs);
     case 'http':
       return http(rc, out, elapsedMs);
+    case 'spread':
+      return spread(rc, out, elapsedMs);
     case 'icmp':
       return ping(rc, out, elapsedMs, false);
     case 'mtu':

@@ -1,7 +1,7 @@
 // What runs for each probe target: the command Flowlab runs inside the source's network
 // namespace (tuned to be classified exactly), and the simpler one a learner would type.
 import { commandLine, shellQuote } from '../docker/cli.ts';
-import type { ProbeTarget } from '../lab/targets.ts';
+import { SPREAD_REQUESTS, type ProbeTarget } from '../lab/targets.ts';
 
 /** The payload a UDP probe sends; lab-serve's echo sends it back. */
 export const UDP_PAYLOAD = 'flowlab-probe';
@@ -24,6 +24,11 @@ export function probeCommand(t: ProbeTarget, timeoutMs: number): string {
       return `printf ${UDP_PAYLOAD} | socat -T ${T} - UDP:${shellQuote(t.host)}:${t.port}`;
     case 'http':
       return `curl -sS -o /dev/null -w '%{http_code} %{time_total}' -m ${T} ${shellQuote(`http://${t.host}:${t.port}${t.path}`)}`;
+    case 'spread':
+      // One line per request: its status, the address that answered and who served it (lab-serve
+      // names itself in X-Served-By; behind a virtual IP the address alone would be the VIP's).
+      // Stops at the first failure, keeping curl's exit code and message.
+      return `rc=0; for _ in $(seq ${SPREAD_REQUESTS}); do curl -sS -o /dev/null -w '%{http_code} %{remote_ip} %header{x-served-by}\\n' -m ${T} ${shellQuote(`http://${t.host}:${t.port}${t.path}`)} || { rc=$?; break; }; done; (exit $rc)`;
     case 'icmp':
       return `ping -n -c 1 -W ${T} ${shellQuote(t.host)}`;
     case 'mtu':
@@ -44,6 +49,8 @@ export function learnerArgs(t: ProbeTarget, timeoutMs: number): string[] {
       return ['sh', '-c', `echo ping | socat -T ${T} - UDP:${t.host}:${t.port}`];
     case 'http':
       return ['curl', '-sS', '-m', T, `http://${t.host}:${t.port}${t.path}`];
+    case 'spread':
+      return ['sh', '-c', `for i in $(seq ${SPREAD_REQUESTS}); do curl -sS -m ${T} http://${t.host}:${t.port}${t.path}; done`];
     case 'icmp':
       return ['ping', '-c', '1', '-W', T, t.host];
     case 'mtu':

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { TOOLBOX_REF } from '../lab/lab-images.ts';
 import { didYouMean } from '../lab/problems.ts';
-import { interpolate, parseProbeTarget, type ProbeTarget } from '../lab/targets.ts';
+import { parseProbeTarget, TARGET_FORMS, type ProbeTarget } from '../lab/targets.ts';
 import type { ProbeResult } from '../protocol/probe.ts';
 import type { LiveSession } from '../session/live.ts';
 import { helperContainer } from '../session/plan.ts';
@@ -41,24 +41,6 @@ interface Planned {
 const newProbeId = () => `p${randomBytes(5).toString('hex')}`;
 const RAW_LIMIT = 2000;
 
-/**
- * Fills in `${...}` references: host ports from what the session was given (kept for its whole
- * life, even while a fault stops the service), addresses from its live topology.
- */
-export function resolveTarget(live: LiveSession, to: string): string {
-  const topo = live.topology;
-  return interpolate(to, (ref) => {
-    if (!(ref.service in live.lab.services)) return undefined;
-    if (ref.kind === 'port') {
-      const planned = live.planned(ref.service).container?.ports.find((p) => p.containerPort === ref.containerPort && p.proto === ref.proto);
-      return planned?.hostPort.toString();
-    }
-    const svc = topo.services.find((s) => s.name === ref.service);
-    const nets = Object.entries(svc?.networks ?? {});
-    return (ref.network ? svc?.networks[ref.network]?.ip : nets[0]?.[1].ip) || undefined;
-  });
-}
-
 /** lab-probe writes each output on one line, with `\\` and newlines escaped. */
 export function unescapeOutput(text: string): string {
   return text.replace(/\\(\\|n)/g, (_, c: string) => (c === 'n' ? '\n' : '\\'));
@@ -80,13 +62,13 @@ export class Prober {
       }
       let target: string;
       try {
-        target = resolveTarget(this.live, spec.to);
+        target = this.live.resolveRefs(spec.to);
       } catch (e) {
         throw new ProbeError((e as Error).message);
       }
       const parsed = parseProbeTarget(target);
       if (!parsed) {
-        throw new ProbeError(`cannot read probe target "${spec.to}"; expected dns:<name>[/A|AAAA|SRV|PTR], tcp:<host>:<port>, udp:<host>:<port>, http://<host>:<port>/<path>, icmp:<host> or mtu:<host>:<size>`);
+        throw new ProbeError(`cannot read probe target "${spec.to}"; expected ${TARGET_FORMS}`);
       }
       if (spec.from === 'host' && (parsed.kind === 'icmp' || parsed.kind === 'mtu')) {
         throw new ProbeError(`${parsed.kind} probes from the host are not offered: pinging needs raw sockets, which Flowlab never uses on the host's network; probe from a service instead`);
@@ -119,7 +101,7 @@ export class Prober {
     const derived = deriveMatrix(this.live.lab, this.live.topology);
     const seen = new Set<string>();
     const all = [...own, ...derived].filter((s) => {
-      const key = `${s.from} ${resolveTarget(this.live, s.to)}`;
+      const key = `${s.from} ${this.live.resolveRefs(s.to)}`;
       if (seen.has(key)) return false;
       seen.add(key);
       return true;

@@ -6,6 +6,7 @@ import { objectName, type SessionRef } from '../docker/labels.ts';
 import { listeningSockets, type ListeningSocket } from '../docker/netns.ts';
 import type { DockerError, DockerRuntime, ExecResult } from '../docker/runtime.ts';
 import { didYouMean } from '../lab/problems.ts';
+import { interpolate } from '../lab/targets.ts';
 import type { ServiceModel } from '../lab/model.ts';
 import type { Topology } from '../protocol/session.ts';
 import type { SessionRecord } from '../store/sessions.ts';
@@ -36,6 +37,25 @@ export class LiveSession {
 
   get topology(): Topology {
     return this.rec.topology!;
+  }
+
+  /**
+   * Fills in `${...}` references (in probe targets, solution steps and fault parameters): host
+   * ports from what the session was given (kept for its whole life, even while a fault stops the
+   * service), addresses from its live topology.
+   */
+  resolveRefs(text: string): string {
+    const topo = this.topology;
+    return interpolate(text, (ref) => {
+      if (!(ref.service in this.lab.services)) return undefined;
+      if (ref.kind === 'port') {
+        const planned = this.planned(ref.service).container?.ports.find((p) => p.containerPort === ref.containerPort && p.proto === ref.proto);
+        return planned?.hostPort.toString();
+      }
+      const svc = topo.services.find((s) => s.name === ref.service);
+      const nets = Object.entries(svc?.networks ?? {});
+      return (ref.network ? svc?.networks[ref.network]?.ip : nets[0]?.[1].ip) || undefined;
+    });
   }
 
   /** Labels for objects made now: the session's own, owned by this process (for helpers). */

@@ -6,7 +6,7 @@ import type { DockerRuntime, NetworkDetails } from '../../docker/runtime.ts';
 import type { NetworkSpec } from '../../docker/specs.ts';
 import type { LiveSession } from '../../session/live.ts';
 import { RESOLVER_NAME } from '../../session/plan.ts';
-import { cmd } from '../common.ts';
+import { cmd, waitForAddresses } from '../common.ts';
 import { FaultError, type FaultContext, type FaultImpl } from '../types.ts';
 
 interface Member {
@@ -243,16 +243,8 @@ export const endpointMode: FaultImpl<'endpoint-mode'> = {
     const s = ctx.live.planned(f.service).swarm;
     if (!s) throw new FaultError(`"${f.service}" is not a swarm service; endpoint-mode needs one (deploy:)`);
     await ctx.rt.setEndpointMode(s.name, f.mode);
-    // Swarm applies it a moment later: wait until the name answers the new way (one virtual IP,
-    // or the task addresses), asked from the lab resolver, which sits on the lab's networks.
-    const resolver = ctx.live.containerName(RESOLVER_NAME);
-    const deadline = Date.now() + 20_000;
-    while (Date.now() < deadline) {
-      const r = await ctx.rt.exec(resolver, ['getent', 'ahostsv4', f.service], { timeoutMs: 5000 }).catch(() => undefined);
-      const addrs = new Set((r?.stdout ?? '').split('\n').map((l) => l.split(/\s+/)[0]).filter(Boolean));
-      if (f.mode === 'vip' ? addrs.size === 1 : addrs.size >= Math.min(2, s.replicas)) break;
-      await new Promise((res) => setTimeout(res, 300));
-    }
+    // Swarm applies it a moment later: the fault is in place once the name answers the new way.
+    await waitForAddresses(ctx, f.service, (a) => (f.mode === 'vip' ? a.size === 1 : a.size >= Math.min(2, s.replicas)));
   },
   async revert(f, ctx) {
     const s = ctx.live.planned(f.service).swarm;

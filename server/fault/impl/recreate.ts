@@ -93,12 +93,12 @@ export const dnsOverride = recreating<'dns-override'>({
 });
 
 export const hostsOverride = recreating<'hosts-override'>({
-  change: (f) => (s) => {
-    s.extraHosts = [...s.extraHosts, `${f.name}:${f.address}`];
+  change: (f, live) => (s) => {
+    s.extraHosts = [...s.extraHosts, `${f.name}:${live.resolveRefs(f.address)}`];
   },
-  summary: (f) => `a stale /etc/hosts entry in ${f.service} sends "${f.name}" to ${f.address}; /etc/hosts is read before DNS`,
-  still: (f, st) => st.host.extraHosts.some((h) => h.replace('=', ':') === `${f.name}:${f.address}`),
-  params: (f) => ({ name: f.name, address: f.address }),
+  summary: (f, live) => `a stale /etc/hosts entry in ${f.service} sends "${f.name}" to ${live.resolveRefs(f.address)}; /etc/hosts is read before DNS`,
+  still: (f, st, live) => st.host.extraHosts.some((h: string) => h.replace('=', ':') === `${f.name}:${live.resolveRefs(f.address)}`),
+  params: (f, live) => ({ name: f.name, address: live.resolveRefs(f.address) }),
   reveal: (f, live) => [cmd('docker', 'exec', live.containerName(f.service), 'getent', 'hosts', f.name), cmd('docker', 'exec', live.containerName(f.service), 'dig', '+short', f.name)],
 });
 

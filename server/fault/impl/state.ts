@@ -1,8 +1,8 @@
 // Faults on a service's life: stopped, frozen, killed — and the lab resolver going quiet.
 import type { LiveSession } from '../../session/live.ts';
 import { RESOLVER_NAME } from '../../session/plan.ts';
-import { cmd, startAndWait } from '../common.ts';
-import type { FaultContext, FaultImpl } from '../types.ts';
+import { cmd, startAndWait, waitForAddresses } from '../common.ts';
+import { FaultError, type FaultContext, type FaultImpl } from '../types.ts';
 
 const swarmName = (live: LiveSession, service: string) => live.planned(service).swarm?.name;
 
@@ -38,6 +38,34 @@ export const stop: FaultImpl<'stop'> = {
   },
   revert: (f, ctx) => startAgain(ctx, f.service),
   holds: (f, ctx) => notRunning(ctx, f.service),
+};
+
+export const replicas: FaultImpl<'replicas'> = {
+  describe: (f, live) => {
+    const swarm = swarmName(live, f.service) ?? f.service;
+    return {
+      summary: `swarm service ${f.service} was scaled down to ${f.replicas} ${f.replicas === 1 ? 'task' : 'tasks'}: every request to its name lands there`,
+      service: f.service,
+      params: { replicas: f.replicas },
+      cause: [cmd('docker', 'service', 'scale', `${swarm}=${f.replicas}`)],
+      undo: [cmd('docker', 'service', 'scale', `${swarm}=${live.planned(f.service).swarm?.replicas ?? 1}`)],
+      reveal: [cmd('docker', 'service', 'ls', '--filter', `name=${swarm}`), `dig +short tasks.${f.service}`],
+    };
+  },
+  async apply(f, ctx) {
+    const swarm = swarmName(ctx.live, f.service);
+    if (!swarm) throw new FaultError(`"${f.service}" is not a swarm service; replicas needs one (deploy:)`);
+    await ctx.rt.scaleService(swarm, f.replicas);
+    // The surplus tasks stop a moment later, and leave the name's answers after that.
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline && (await ctx.rt.serviceTasks(swarm)).filter((t) => t.state === 'running').length > f.replicas) await new Promise((r) => setTimeout(r, 300));
+    await waitForAddresses(ctx, f.service, (a) => a.size <= f.replicas);
+  },
+  revert: (f, ctx) => startAgain(ctx, f.service),
+  async holds(f, ctx) {
+    const swarm = swarmName(ctx.live, f.service);
+    return !!swarm && ((await ctx.rt.serviceInfo(swarm))?.replicas ?? 0) <= f.replicas;
+  },
 };
 
 /** A container that does not run, or a swarm service with no running task. */

@@ -22,6 +22,7 @@ const LAYERS: [string, number][] = [
   ['server/grade/', 7],
   ['server/console/', 6],
   ['server/check/', 8],
+  ['server/workshop/', 8],
   ['server/app.ts', 8],
   ['server/env/doctor.ts', 8],
   ['server/http/', 9],

@@ -45,9 +45,29 @@ program
   .command('serve')
   .description('serve the web UI and API (builds lab images in the background on first run)')
   .option('--port <port>', 'port to listen on', intArg('--port'), 7420)
-  .option('--host <host>', 'address to bind (127.0.0.1 keeps it on this machine)', '127.0.0.1')
-  .action(async (opts: { port: number; host: string }) => {
-    await startServer({ port: opts.port, host: opts.host, progress });
+  .option('--host <host>', 'address to bind (127.0.0.1 keeps it on this machine; 0.0.0.0 for a workshop on a network)', '127.0.0.1')
+  .option('--workshop', 'workshop mode: learners join with a code, each in their own labs; every call is authenticated')
+  .option('--max-labs <n>', 'workshop mode: learner labs running at once (default from the memory)', intArg('--max-labs'))
+  .option('--idle-minutes <n>', 'workshop mode: tear down a lab after this long without activity', intArg('--idle-minutes'), 30)
+  .action(async (opts: { port: number; host: string; workshop?: boolean; maxLabs?: number; idleMinutes: number }) => {
+    if (!opts.workshop && (opts.maxLabs !== undefined || opts.idleMinutes !== 30)) throw new CliError('--max-labs and --idle-minutes only apply with --workshop');
+    if (opts.maxLabs !== undefined && opts.maxLabs < 1) throw new CliError(`--max-labs must be at least 1, found ${opts.maxLabs}`);
+    if (opts.idleMinutes < 1) throw new CliError(`--idle-minutes must be at least 1, found ${opts.idleMinutes}`);
+    if (!opts.workshop && !['127.0.0.1', 'localhost', '::1'].includes(opts.host)) {
+      progress(`warning: without --workshop the API has no sign-in; anyone who reaches ${opts.host}:${opts.port} controls labs on this Docker host`);
+    }
+    const running = await startServer({
+      port: opts.port,
+      host: opts.host,
+      progress,
+      ...(opts.workshop ? { workshop: { idleMinutes: opts.idleMinutes, ...(opts.maxLabs !== undefined ? { maxLabs: opts.maxLabs } : {}) } } : {}),
+    });
+    if (running.trainerToken && running.workshops) {
+      const base = running.url.replace('//0.0.0.0:', '//127.0.0.1:').replace('//[::]:', '//127.0.0.1:');
+      progress(`workshop mode: up to ${running.workshops.opts.maxLabs} learner labs at once, idle labs torn down after ${opts.idleMinutes} min`);
+      progress(`trainer link (keep it secret; it signs you in as the trainer): ${base}/#trainer=${running.trainerToken}`);
+      progress(`learners open ${opts.host === '0.0.0.0' ? 'http://<this machine>:' + opts.port : base}/ and join with the code you set in the dashboard`);
+    }
     keepRunning = true;
   });
 

@@ -106,7 +106,7 @@ export class Consoles {
       baseCaps: [...DEFAULT_CAPS, 'SETUID', 'SETGID'],
       serviceCaps,
       labAddress: (ip) => subnets.some((c) => contains(c, ip)),
-      record: (command) => this.engine.store.appendAction(live.id, command, false),
+      record: (command) => this.engine.store.appendAction(live.id, command, false, 'learner'),
       changed: () => this.changed(live.id),
     };
   }
@@ -212,7 +212,7 @@ export class Consoles {
     if (!(target in live.lab.services)) throw new Error(`"${target}" is not a service of this lab; expected console or one of: ${Object.keys(live.lab.services).join(', ')}`);
     const ns = await live.namespaceOf(target);
     if (!ns.running) throw new Error(`${target} is not running (${ns.state}); start it from the docker console first`);
-    this.engine.store.appendAction(session, `docker exec -it ${ns.container} sh`, false);
+    this.engine.store.appendAction(session, `docker exec -it ${ns.container} sh`, false, 'learner');
     const shell = ['sh', '-c', 'if command -v bash >/dev/null; then exec bash -l; else exec sh -l; fi'];
     return { title: `shell in ${target}`, container: ns.container, tty: await this.engine.docker.execTty(ns.container, shell, size) };
   }

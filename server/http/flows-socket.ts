@@ -3,6 +3,7 @@
 // at most every 100 ms, capped, with a count of what a flood made it leave out.
 import type { Server, Socket } from 'socket.io';
 import type { App } from '../app.ts';
+import type { SocketAccess } from './auth.ts';
 import { FlowCollector } from '../flow/collector.ts';
 import { flowsJoinSchema, type FlowDelta, type FlowEdge, type FlowEvent, type FlowSnapshot } from '../protocol/flow.ts';
 
@@ -71,7 +72,7 @@ class SessionHub {
   }
 }
 
-export function attachFlowSockets(io: Server, app: App): { close(): void; event(session: string, id: string): FlowEvent | undefined } {
+export function attachFlowSockets(io: Server, app: App, access?: SocketAccess): { close(): void; event(session: string, id: string): FlowEvent | undefined } {
   const hubs = new Map<string, SessionHub>();
   const watchers = (hub: SessionHub) => io.sockets.adapter.rooms.get(hub.room)?.size ?? 0;
   const release = (hub: SessionHub) =>
@@ -87,6 +88,8 @@ export function attachFlowSockets(io: Server, app: App): { close(): void; event(
       const reply: Ack = typeof ack === 'function' ? (ack as Ack) : () => {};
       const parsed = flowsJoinSchema.safeParse(payload);
       if (!parsed.success) return reply({ ok: false, error: 'expected { "session": "<8-32 hex characters>" }' });
+      const refused = access?.refuse(socket, parsed.data.session);
+      if (refused) return reply({ ok: false, error: refused });
       try {
         let hub = hubs.get(parsed.data.session);
         if (!hub) {

@@ -21,9 +21,17 @@ import { Grader, GradeError } from '../grade/grader.ts';
 import { diagnosisSchema } from '../protocol/diagnosis.ts';
 import type { FlowEvent } from '../protocol/flow.ts';
 import { ProgressStore } from '../store/progress.ts';
+import { AUTH_COOKIE, broadcastSchema, createWorkshopSchema, joinSchema, trainerLoginSchema } from '../protocol/workshop.ts';
+import { RateLimiter } from '../workshop/limits.ts';
+import { TokenSigner, type Principal } from '../workshop/tokens.ts';
+import { defaultMaxLabs, WorkshopError, Workshops } from '../workshop/workshops.ts';
+import { apiGate, sameOrigin, socketAccess, type Gate } from './auth.ts';
+import { attachWorkshopSockets } from './workshop-socket.ts';
 
 export interface ServeOptions {
   port: number;
+  /** Workshop mode: sign-in, roles, learners' own labs within a capacity, the trainer's dashboard. */
+  workshop?: { maxLabs?: number; idleMinutes?: number; idleMs?: number };
   host: string;
   progress?: (line: string) => void;
   settings?: Partial<Settings>;
@@ -36,6 +44,9 @@ export interface ServeOptions {
 export interface Running {
   url: string;
   app: App;
+  /** In workshop mode: the trainer's token (the link `flowlab serve --workshop` prints carries it). */
+  trainerToken?: string;
+  workshops?: Workshops;
   close(): Promise<void>;
 }
 
@@ -65,12 +76,107 @@ function sessionParam(req: Request): string {
 export interface HttpExtras {
   /** An event the live flow stream has seen, by id. */
   seenEvent?: (session: string, id: string) => FlowEvent | undefined;
+  /** Workshop mode: every /api call is authenticated and checked against the caller's role. */
+  gate?: Gate;
+}
+
+const principal = (res: Response): Principal | undefined => res.locals.principal as Principal | undefined;
+
+function authCookie(req: Request, token: string): string {
+  return `${AUTH_COOKIE}=${encodeURIComponent(token)}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${12 * 3600}${req.secure ? '; Secure' : ''}`;
+}
+
+function invalid(what: string, issues: { path: PropertyKey[]; message: string }[], expected: string): HttpError {
+  const issue = issues[0]!;
+  return new HttpError(400, `invalid ${what} at ${issue.path.map(String).join('.') || '(top level)'}: ${issue.message}; expected ${expected}`);
 }
 
 export function createHttpApp(app: App, images: ImagesState, extras: HttpExtras = {}): express.Express {
   const web = express();
   web.disable('x-powered-by');
   web.use(express.json({ limit: '64kb' }));
+  const gate = extras.gate;
+  if (gate) web.use('/api', apiGate(gate));
+  const workshops = gate?.workshops;
+  /** A learner may act only while their workshop is open (not ended, not past its time limit). */
+  const learnerOf = (res: Response) => {
+    const p = principal(res);
+    return p?.role === 'learner' ? p : undefined;
+  };
+
+  web.get('/api/me', wrap((_req, res) => {
+    const p = principal(res);
+    if (!gate || !p) return { role: 'local' };
+    if (p.role === 'trainer') {
+      const w = gate.workshops.current();
+      return { role: 'trainer', workshop: w ? { id: w.id, name: w.name } : null };
+    }
+    const view = gate.workshops.learnerView(p.learner);
+    return { role: 'learner', learner: view?.me, workshop: view && view.workshop.ended_at === null ? { id: view.workshop.id, name: view.workshop.name } : null };
+  }));
+
+  if (gate && workshops) {
+    web.post('/api/auth/trainer', wrap((req, res) => {
+      const body = trainerLoginSchema.safeParse(req.body ?? {});
+      if (!body.success) throw invalid('sign-in', body.error.issues, '{ "token": "<the token from the trainer link>" }');
+      if (gate.signer.verify(body.data.token)?.role !== 'trainer') throw new HttpError(401, 'that is not the trainer token this server printed; open the link from flowlab serve --workshop again');
+      res.setHeader('set-cookie', authCookie(req, body.data.token));
+      return { role: 'trainer' };
+    }));
+
+    web.post('/api/workshop/join', wrap((req, res) => {
+      const body = joinSchema.safeParse(req.body ?? {});
+      if (!body.success) throw invalid('join request', body.error.issues, '{ "code": "<the join code>", "name": "<your display name>" }');
+      const joined = workshops.join(body.data.code, body.data.name);
+      const token = gate.signer.sign({ role: 'learner', learner: joined.learner.id, workshop: joined.workshop.id });
+      res.setHeader('set-cookie', authCookie(req, token));
+      res.status(201);
+      return { token, ...joined };
+    }));
+
+    web.post('/api/auth/logout', wrap((req, res) => {
+      res.setHeader('set-cookie', `${AUTH_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0${req.secure ? '; Secure' : ''}`);
+      return {};
+    }));
+
+    web.post('/api/workshops', wrap((req, res) => {
+      const body = createWorkshopSchema.safeParse(req.body ?? {});
+      if (!body.success) throw invalid('workshop', body.error.issues, '{ "name", "labs": ["<lab id>", ...], "code"?, "minutes"?, "allow_shared"? }');
+      res.status(201);
+      return { workshop: workshops.create(body.data) };
+    }));
+
+    web.get('/api/workshop', wrap((_req, res) => {
+      const p = principal(res)!;
+      return { view: p.role === 'trainer' ? workshops.trainerView() : workshops.learnerView(p.learner) };
+    }));
+
+    web.post('/api/workshop/labs/:lab/start', wrap((req, res) => {
+      const lab = String(req.params.lab);
+      if (!/^[a-z0-9]+(-[a-z0-9]+)*$/.test(lab)) throw new HttpError(400, `expected a lab id like "bridge-basics", found "${lab.slice(0, 40)}"`);
+      res.status(202);
+      return { slot: workshops.start(learnerOf(res)!.learner, lab) };
+    }));
+
+    web.post('/api/workshop/broadcast', wrap((req) => {
+      const body = broadcastSchema.safeParse(req.body ?? {});
+      if (!body.success) throw invalid('message', body.error.issues, '{ "message": "<1-500 characters>" }');
+      workshops.broadcast(body.data.message);
+      return {};
+    }));
+
+    web.post('/api/workshop/learners/:learner/labs/:lab/reset', wrap(async (req) => ({ slot: await workshops.reset(String(req.params.learner), String(req.params.lab)) })));
+
+    web.get('/api/workshop/learners/:learner/actions', wrap((req) => ({ actions: workshops.learnerActions(String(req.params.learner)) })));
+
+    web.get('/api/workshop/export.csv', wrap((_req, res) => {
+      res.setHeader('content-type', 'text/csv; charset=utf-8');
+      res.setHeader('content-disposition', 'attachment; filename="workshop-results.csv"');
+      res.send(workshops.exportCsv());
+    }));
+
+    web.post('/api/workshop/end', wrap(async () => ({ removed: await workshops.end() })));
+  }
 
   // What the page's banners show: the engine reachable or not, the lab images building or not.
   let engine: { at: number; reachable: boolean; detail: string } = { at: 0, reachable: false, detail: '' };
@@ -108,7 +214,12 @@ export function createHttpApp(app: App, images: ImagesState, extras: HttpExtras 
     return { learner: name, scores: new ProgressStore(app.engine.db).bestScores(name) };
   }));
 
-  web.get('/api/sessions', wrap(() => ({ sessions: app.engine.status() })));
+  web.get('/api/sessions', wrap((_req, res) => {
+    const learner = learnerOf(res);
+    if (!learner || !workshops) return { sessions: app.engine.status() };
+    const mine = new Set(workshops.sessionsOfLearner(learner.learner));
+    return { sessions: app.engine.status().filter((s) => mine.has(s.session)) };
+  }));
 
   web.post(
     '/api/sessions',
@@ -118,6 +229,7 @@ export function createHttpApp(app: App, images: ImagesState, extras: HttpExtras 
         const issue = body.error.issues[0]!;
         throw new HttpError(400, `invalid body at ${issue.path.join('.') || '(top level)'}: ${issue.message}; expected { "scenario": "<lab id>", "seed"?: <integer> }`);
       }
+      if (!/^[a-z0-9]+(-[a-z0-9]+)*$/.test(body.data.scenario)) throw new HttpError(400, `expected a lab id from the catalogue like "bridge-basics", found "${body.data.scenario.slice(0, 60)}" (lab files are started with flowlab up)`);
       // While images are only being checked, `up` joins that check; a real build takes minutes.
       if (images.state === 'building') throw new HttpError(503, `lab images are still being built (${images.detail}); try again shortly`);
       const entry = loadLab(body.data.scenario, await validateContext(app.docker));
@@ -155,14 +267,17 @@ export function createHttpApp(app: App, images: ImagesState, extras: HttpExtras 
 
   web.post(
     '/api/sessions/:id/diagnosis',
-    wrap(async (req) => {
+    wrap(async (req, res) => {
       const id = sessionParam(req);
       const body = diagnosisSchema.safeParse(req.body ?? {});
       if (!body.success) {
         const issue = body.error.issues[0]!;
         throw new HttpError(400, `invalid diagnosis at ${issue.path.join('.') || '(top level)'}: ${issue.message}; expected { "cause", "culprit", "evidence": [ids], "note"?, "fixed"? }`);
       }
-      return { result: await new Grader(app.engine.live(id)).grade(body.data) };
+      if (learnerOf(res)) workshops?.assertLearnerMayAct(learnerOf(res)!.learner);
+      const result = await new Grader(app.engine.live(id)).grade(body.data);
+      workshops?.changed();
+      return { result };
     }),
   );
 
@@ -171,6 +286,7 @@ export function createHttpApp(app: App, images: ImagesState, extras: HttpExtras 
   web.post('/api/sessions/:id/hints', wrap((req) => {
     const grader = new Grader(app.engine.live(sessionParam(req)));
     const hint = grader.takeHint();
+    workshops?.changed();
     return { hint, next: grader.hints().next };
   }));
 
@@ -245,6 +361,12 @@ export function createHttpApp(app: App, images: ImagesState, extras: HttpExtras 
       if (body.new_seed !== undefined && typeof body.new_seed !== 'boolean') throw new HttpError(400, 'expected { "new_seed"?: true | false }');
       const rec = app.engine.store.get(id);
       if (!rec) throw new HttpError(404, `unknown session "${id}"`);
+      if (workshops?.ownerOf(id)) {
+        // A workshop lab restarts within the capacity; when the server is full it queues.
+        const slot = await workshops.restart(id, { newSeed: body.new_seed === true });
+        res.status(slot.session ? 201 : 202);
+        return { session: slot.session ? app.engine.status(slot.session)[0] ?? { session: slot.session } : null, slot, replaces: id };
+      }
       const learner = new ProgressStore(app.engine.db).sessionLearner(id);
       const entry = loadLab(rec.scenario, await validateContext(app.docker));
       await app.engine.down(id);
@@ -254,7 +376,11 @@ export function createHttpApp(app: App, images: ImagesState, extras: HttpExtras 
     }),
   );
 
-  web.delete('/api/sessions/:id', wrap(async (req) => ({ removed: await app.engine.down(sessionParam(req)) })));
+  web.delete('/api/sessions/:id', wrap(async (req) => {
+    const removed = await app.engine.down(sessionParam(req));
+    workshops?.released();
+    return { removed };
+  }));
 
   web.use('/api', (req, res) => {
     res.status(404).json({ ok: false, error: `no such API route: ${req.method} ${req.originalUrl}` });
@@ -279,6 +405,7 @@ export function createHttpApp(app: App, images: ImagesState, extras: HttpExtras 
       : err instanceof SessionError ? 409
       : err instanceof ProbeError ? 400
       : err instanceof GradeError ? 409
+      : err instanceof WorkshopError ? err.status
       : 500;
     const message = e.type === 'entity.parse.failed' ? `expected a JSON body: ${e.message}` : e.message;
     res.status(status).json({ ok: false, error: message });
@@ -291,11 +418,27 @@ export async function startServer(opts: ServeOptions): Promise<Running> {
   const app = openApp(opts.settings);
   const images: ImagesState = { state: 'checking', detail: 'checking lab images', log: [] };
   const holder: { sockets?: ReturnType<typeof attachFlowSockets> } = {};
-  const server: Server = createHttpApp(app, images, { seenEvent: (s, id) => holder.sockets?.event(s, id) }).listen(opts.port, opts.host);
-  // Same-origin only: the web app is served from here.
-  const io = new SocketServer(server, { serveClient: false, cors: { origin: false } });
-  const sockets = attachFlowSockets(io, app);
-  const terminals = attachTerminalSockets(io, app);
+  let gate: Gate | undefined;
+  let trainerToken: string | undefined;
+  if (opts.workshop) {
+    const idleMs = opts.workshop.idleMs ?? (opts.workshop.idleMinutes ?? 30) * 60_000;
+    const signer = new TokenSigner(app.settings.dataDir);
+    gate = { signer, workshops: new Workshops(app, { maxLabs: opts.workshop.maxLabs ?? defaultMaxLabs(), idleMs }), limiter: new RateLimiter() };
+    trainerToken = signer.sign({ role: 'trainer' });
+  }
+  const server: Server = createHttpApp(app, images, { seenEvent: (s, id) => holder.sockets?.event(s, id), ...(gate ? { gate } : {}) }).listen(opts.port, opts.host);
+  // Same-origin only: the web app is served from here. CORS does not cover WebSockets, so a
+  // browser's Origin is checked on every connection too.
+  const io = new SocketServer(server, {
+    serveClient: false,
+    cors: { origin: false },
+    allowRequest: (req, done) => done(sameOrigin(req.headers) ? null : 'cross-origin connection refused', sameOrigin(req.headers)),
+    maxHttpBufferSize: 256 * 1024,
+  });
+  const access = gate ? socketAccess(io, gate) : undefined;
+  const sockets = attachFlowSockets(io, app, access);
+  const terminals = attachTerminalSockets(io, app, access);
+  const workshopSockets = gate ? attachWorkshopSockets(io, gate) : undefined;
   holder.sockets = sockets;
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
@@ -337,6 +480,8 @@ export async function startServer(opts: ServeOptions): Promise<Running> {
     closing ??= (async () => {
       sockets.close();
       terminals.close();
+      workshopSockets?.close();
+      gate?.workshops.close();
       io.close();
       await app.engine.shutdown(5000);
       await new Promise<void>((r) => {
@@ -359,5 +504,5 @@ export async function startServer(opts: ServeOptions): Promise<Running> {
     process.once('SIGINT', () => onSignal('SIGINT'));
     process.once('SIGTERM', () => onSignal('SIGTERM'));
   }
-  return { url, app, close };
+  return { url, app, close, ...(trainerToken ? { trainerToken, workshops: gate!.workshops } : {}) };
 }

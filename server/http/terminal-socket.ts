@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { Server, Socket } from 'socket.io';
 import type { z } from 'zod';
 import type { App } from '../app.ts';
+import type { SocketAccess } from './auth.ts';
 import { terminalCloseSchema, terminalInputSchema, terminalOpenSchema, terminalResizeSchema, type TerminalOpened } from '../protocol/terminal.ts';
 
 type Reply = (r: ({ ok: true } & Partial<TerminalOpened>) | { ok: false; error: string }) => void;
@@ -24,12 +25,15 @@ function parse<T>(schema: z.ZodType<T>, payload: unknown, expected: string): T {
   return r.data;
 }
 
-export function attachTerminalSockets(io: Server, app: App): { close(): void; open(): number } {
+export function attachTerminalSockets(io: Server, app: App, access?: SocketAccess): { close(): void; open(): number } {
   const all = new Map<string, Open>();
 
   const openTerminal = async (socket: Socket, mine: Map<string, Open>, payload: unknown): Promise<TerminalOpened> => {
     const req = parse(terminalOpenSchema, payload, '{ "session": "<id>", "target": "console" or a service of the lab, "cols", "rows" }');
     if (mine.size >= MAX_PER_SOCKET) throw new Error(`at most ${MAX_PER_SOCKET} terminals per page; close one first`);
+    const refused = access?.refuse(socket, req.session);
+    if (refused) throw new Error(refused);
+    if (access && !access.limit(socket, 'console')) throw new Error('too many terminals opened; wait a little and try again');
     const { title, container, tty } = await app.consoles.terminal(req.session, req.target, { cols: req.cols, rows: req.rows });
     const id = `t${randomBytes(6).toString('hex')}`;
     const open: Open = { session: req.session, stream: tty.stream, resize: tty.resize };
@@ -46,6 +50,7 @@ export function attachTerminalSockets(io: Server, app: App): { close(): void; op
 
   io.on('connection', (socket: Socket) => {
     const mine = new Map<string, Open>();
+    let throttledAt = 0;
     socket.on('term:open', (payload: unknown, ack?: unknown) => {
       const reply: Reply = typeof ack === 'function' ? (ack as Reply) : () => {};
       openTerminal(socket, mine, payload).then(
@@ -55,7 +60,17 @@ export function attachTerminalSockets(io: Server, app: App): { close(): void; op
     });
     socket.on('term:input', (payload: unknown) => {
       const r = terminalInputSchema.safeParse(payload);
-      if (r.success) mine.get(r.data.id)?.stream.write(r.data.data);
+      const open = r.success ? mine.get(r.data.id) : undefined;
+      if (!open) return;
+      // Over the limit (a script, not a typist): the input is dropped and the terminal says so once a second.
+      if (access && !access.limit(socket, 'terminal')) {
+        const now = Date.now();
+        if (now - throttledAt > 1000) socket.emit('term:output', { id: r.data!.id, data: '\r\n[flowlab: input is arriving too fast; some was dropped]\r\n' });
+        throttledAt = now;
+        return;
+      }
+      access?.touch(open.session);
+      open.stream.write(r.data!.data);
     });
     socket.on('term:resize', (payload: unknown) => {
       const r = terminalResizeSchema.safeParse(payload);

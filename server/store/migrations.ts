@@ -133,4 +133,40 @@ export const MIGRATIONS: readonly string[] = [
     created_at INTEGER NOT NULL
   );
   `,
+  // 5: workshops, and who caused each action.
+  `
+  -- 'flowlab' (the engine, faults, probes' helpers) or 'learner' (their docker console and terminals).
+  ALTER TABLE actions ADD COLUMN source TEXT NOT NULL DEFAULT 'flowlab';
+
+  CREATE TABLE workshops (
+    id           TEXT PRIMARY KEY,
+    name         TEXT NOT NULL,
+    code         TEXT NOT NULL,
+    labs         TEXT NOT NULL,
+    minutes      INTEGER,
+    allow_shared INTEGER NOT NULL,
+    started_at   INTEGER NOT NULL,
+    ended_at     INTEGER,
+    message      TEXT,
+    message_at   INTEGER
+  );
+  CREATE UNIQUE INDEX workshops_open_code ON workshops (code) WHERE ended_at IS NULL;
+
+  CREATE TABLE workshop_learners (
+    id        TEXT PRIMARY KEY,
+    workshop  TEXT NOT NULL REFERENCES workshops (id) ON DELETE CASCADE,
+    name      TEXT NOT NULL,
+    joined_at INTEGER NOT NULL,
+    UNIQUE (workshop, name)
+  );
+
+  -- Every session a learner had for a lab of the workshop (a reset or an idle expiry makes a new one).
+  CREATE TABLE workshop_sessions (
+    session TEXT PRIMARY KEY,
+    learner TEXT NOT NULL REFERENCES workshop_learners (id) ON DELETE CASCADE,
+    lab     TEXT NOT NULL,
+    started_at INTEGER NOT NULL
+  );
+  CREATE INDEX workshop_sessions_learner ON workshop_sessions (learner, lab);
+  `,
 ];

@@ -143,13 +143,20 @@ export class SessionStore {
     return this.db.prepare(`SELECT id, pid, host, start FROM instances WHERE id = ?`).get(id) as { id: string; pid: number; host: string; start: string | null } | undefined;
   }
 
-  appendAction(id: string, command: string, revealsFault: boolean): void {
+  /** `source` is who caused it: Flowlab itself, or the learner (their console and terminals). */
+  appendAction(id: string, command: string, revealsFault: boolean, source: 'flowlab' | 'learner' = 'flowlab'): void {
     this.db
       .prepare(
-        `INSERT INTO actions (session, seq, at, command, reveals_fault)
-         VALUES (?, (SELECT coalesce(max(seq), 0) + 1 FROM actions WHERE session = ?), ?, ?, ?)`,
+        `INSERT INTO actions (session, seq, at, command, reveals_fault, source)
+         VALUES (?, (SELECT coalesce(max(seq), 0) + 1 FROM actions WHERE session = ?), ?, ?, ?, ?)`,
       )
-      .run(id, id, Date.now(), command, revealsFault ? 1 : 0);
+      .run(id, id, Date.now(), command, revealsFault ? 1 : 0, source);
+  }
+
+  /** What a learner did in a session through their console and terminals. */
+  learnerActions(id: string): { at: string; command: string }[] {
+    const rows = this.db.prepare(`SELECT at, command FROM actions WHERE session = ? AND source = 'learner' ORDER BY seq`).all(id) as { at: number; command: string }[];
+    return rows.map((r) => ({ at: new Date(r.at).toISOString(), command: r.command }));
   }
 
   actions(id: string, opts: { includeRevealing: boolean }): ActionEntry[] {

@@ -1,0 +1,131 @@
+// Workshop mode's wire format: one trainer, many learners, each in their own labs. Shared by the
+// server, the web app and the workshop bench.
+//
+// HTTP (every reply is { ok, error?, ...data }; in workshop mode everything but /api/health,
+// POST /api/auth/trainer and POST /api/workshop/join needs the auth cookie or
+// `Authorization: Bearer <token>`; 401 without it, 403 for another learner's session):
+//   POST /api/auth/trainer { token }                 -> { role: 'trainer' }  (sets the cookie)
+//   POST /api/workshop/join { code, name }           -> { token, learner, workshop }  (sets the cookie)
+//   GET  /api/me                                     -> Me
+//   POST /api/auth/logout                            -> {}
+//   POST /api/workshops  CreateWorkshop  (trainer)   -> { workshop: WorkshopInfo }  201
+//   GET  /api/workshop                               -> { view: TrainerView | LearnerView | null }
+//   POST /api/workshop/labs/:lab/start   (learner)   -> { slot: LabSlot }  202
+//   POST /api/workshop/broadcast { message } (trainer) -> {}
+//   POST /api/workshop/learners/:learner/labs/:lab/reset (trainer) -> { slot: LabSlot }
+//   GET  /api/workshop/learners/:learner/actions (trainer) -> { actions: LearnerAction[] }
+//   GET  /api/workshop/export.csv        (trainer)   -> text/csv
+//   POST /api/workshop/end               (trainer)   -> { removed: number }
+// The session routes (/api/sessions/:id/...) are the same as without workshop mode; a learner
+// reaches only their own sessions.
+//
+// socket.io (the same cookie, or `auth: { token }` in the handshake; a browser's Origin must be
+// this server's): `workshop:view` TrainerView | LearnerView whenever it changes,
+// `workshop:message` { text, at } when the trainer broadcasts, `workshop:ended` {}.
+import { z } from 'zod';
+import type { LabSummary } from './session.ts';
+
+export const AUTH_COOKIE = 'flowlab_auth';
+
+const labId = z.string().regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'a lab id like "bridge-basics"');
+/** What learners type: letters, digits, spaces and . _ - (no markup). */
+export const displayName = z
+  .string()
+  .trim()
+  .regex(/^[\p{L}\p{N}][\p{L}\p{N} ._-]{0,39}$/u, 'a display name of 1-40 letters, digits, spaces, . _ - (starting with a letter or digit)');
+export const joinCode = z
+  .string()
+  .trim()
+  .transform((s) => s.toUpperCase())
+  .pipe(z.string().regex(/^[A-Z0-9]{4,12}$/, 'a join code of 4-12 letters and digits'));
+
+export const trainerLoginSchema = z.strictObject({ token: z.string().min(10).max(400) });
+export const joinSchema = z.strictObject({ code: joinCode, name: displayName });
+export const createWorkshopSchema = z.strictObject({
+  name: z.string().trim().min(1).max(80),
+  labs: z.array(labId).min(1).max(40),
+  /** Chosen by the server when left out. */
+  code: joinCode.optional(),
+  /** A time limit: once it is reached, learners can no longer start labs or submit diagnoses. */
+  minutes: z.number().int().min(5).max(24 * 60).optional(),
+  /** Labs on Docker's default bridge or the host's network cannot be isolated between learners; the trainer opts in knowingly. */
+  allow_shared: z.boolean().optional(),
+});
+export const broadcastSchema = z.strictObject({ message: z.string().trim().min(1).max(500) });
+
+export type CreateWorkshop = z.infer<typeof createWorkshopSchema>;
+
+export type Role = 'trainer' | 'learner' | 'local';
+
+export interface Me {
+  role: Role;
+  learner?: { id: string; name: string };
+  workshop?: { id: string; name: string } | null;
+}
+
+export interface WorkshopInfo {
+  id: string;
+  name: string;
+  /** Only the trainer sees the code. */
+  code?: string;
+  labs: LabSummary[];
+  minutes: number | null;
+  allow_shared: boolean;
+  started_at: string;
+  ends_at: string | null;
+  ended_at: string | null;
+  message: { text: string; at: string } | null;
+}
+
+/**
+ * One learner's place in one lab. `not-started` until they start it; `queued` while the server
+ * is at its cap (with their `position`, 1 = next); `starting`, `ready`, `failed`; `expired` after
+ * no activity for the idle time (the lab is gone; starting it again makes a new one); `ended`
+ * when the workshop ended.
+ */
+export type LabSlotState = 'not-started' | 'queued' | 'starting' | 'ready' | 'failed' | 'expired' | 'ended';
+
+export interface LabSlot {
+  lab: string;
+  state: LabSlotState;
+  session: string | null;
+  position: number | null;
+  /** Best score so far, and whether any attempt passed. */
+  score: number | null;
+  passed: boolean;
+  hints: number;
+  attempts: number;
+  /** Seconds since the learner first started this lab. */
+  seconds: number | null;
+  error: string | null;
+}
+
+export interface LearnerView {
+  role: 'learner';
+  workshop: WorkshopInfo;
+  me: { id: string; name: string };
+  labs: LabSlot[];
+}
+
+export interface TrainerLearner {
+  id: string;
+  name: string;
+  joined_at: string;
+  labs: LabSlot[];
+  /** How many commands they ran in their docker consoles. */
+  console_actions: number;
+}
+
+export interface TrainerView {
+  role: 'trainer';
+  workshop: WorkshopInfo;
+  learners: TrainerLearner[];
+  capacity: { max_labs: number; running: number; queued: number; idle_minutes: number };
+}
+
+export interface LearnerAction {
+  lab: string;
+  session: string;
+  at: string;
+  command: string;
+}

@@ -17,7 +17,9 @@
 //   GET  /api/workshop/export.csv        (trainer)   -> text/csv
 //   POST /api/workshop/end               (trainer)   -> { removed: number }
 // The session routes (/api/sessions/:id/...) are the same as without workshop mode; a learner
-// reaches only their own sessions.
+// reaches only their own sessions. POST /api/sessions/:id/restart on a workshop lab answers
+// { session: SessionSummary | null, slot: LabSlot, replaces } — 201 with the new session, or 202
+// with session null when the server is at its capacity and the restart waits in the queue.
 //
 // socket.io (the same cookie, or `auth: { token }` in the handshake; a browser's Origin must be
 // this server's): `workshop:view` TrainerView | LearnerView whenever it changes,

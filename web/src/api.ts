@@ -34,6 +34,12 @@ export function sock(): Socket {
   return socket;
 }
 
+/** After signing in or out: the next sock() connects again, with the new auth cookie. */
+export function resetSocket(): void {
+  socket?.disconnect();
+  socket = undefined;
+}
+
 /** An emit with an acknowledgement, as a promise of the reply's data (or its error). */
 export function ask<T>(event: string, payload: unknown, timeoutMs = 60_000): Promise<T> {
   return new Promise((resolve, reject) => {

@@ -32,3 +32,16 @@ export function formatTime(iso: string): string {
 export function fill(node: Element, ...children: Child[]): void {
   node.replaceChildren(...children.filter((c): c is Node | string => c !== null && c !== undefined && c !== false));
 }
+
+/**
+ * Re-renders `node` without losing the keyboard focus: the focused control inside it, if it has a
+ * data-focus key, is focused again in the new content (live views redraw every few seconds).
+ */
+export function keepFocus(node: Element, render: () => void): void {
+  const active = document.activeElement;
+  const key = active instanceof HTMLElement && node.contains(active) ? active.dataset.focus : undefined;
+  render();
+  if (key === undefined) return;
+  const again = Array.from(node.querySelectorAll<HTMLElement>('[data-focus]')).find((e) => e.dataset.focus === key);
+  again?.focus();
+}

@@ -1,9 +1,14 @@
 // The web app: the catalogue (#/) and a lab view per session (#/session/<id>), with banners for
-// what is wrong on the server (engine down, images building) that clear by themselves.
+// what is wrong on the server (engine down, images building) that clear by themselves. In
+// workshop mode #/ is the join page, a learner's workshop page or the trainer's dashboard.
 import type { LabSummary, SessionSummary, Topology } from '../../server/protocol/session.ts';
-import { api, learnerName } from './api.ts';
+import { api, ApiError, learnerName } from './api.ts';
 import { button, el } from './dom.ts';
 import { labPage } from './lab/view.ts';
+import { signInTrainer, takeTrainerToken, whoAmI } from './workshop/auth.ts';
+import { joinPage } from './workshop/join.ts';
+import { learnerPage } from './workshop/learner.ts';
+import { trainerPage } from './workshop/trainer.ts';
 import './style.css';
 
 const root = document.getElementById('app')!;
@@ -115,16 +120,35 @@ async function cataloguePage(): Promise<void> {
 
 // ---- routing ----
 let leave: (() => void) | undefined;
+/** Counts route() calls: one that a newer call overtook while it waited drops what it built. */
+let turns = 0;
 async function route(): Promise<void> {
   leave?.();
   leave = undefined;
-  const m = /^#\/session\/([0-9a-f]{8,32})$/.exec(location.hash);
+  const turn = ++turns;
+  const go = (hash: string) => (location.hash = hash);
+  const signedOut = (notice?: string) => {
+    leave?.();
+    leave = undefined;
+    joinPage(page, () => void route(), notice);
+  };
   try {
-    if (m) {
+    const token = takeTrainerToken();
+    if (token) await signInTrainer(token);
+    const me = await whoAmI();
+    if (turn !== turns) return;
+    const m = /^#\/session\/([0-9a-f]{8,32})$/.exec(location.hash);
+    if (!me) signedOut();
+    else if (m) {
       page.replaceChildren(say('Loading the lab…'));
-      leave = await labPage(page, m[1]!, (hash) => (location.hash = hash));
-    } else await cataloguePage();
+      const done = await labPage(page, m[1]!, go);
+      if (turn === turns) leave = done;
+      else done();
+    } else if (me.role === 'learner') leave = learnerPage(page, go, () => signedOut('You are no longer signed in to the workshop; join again.'));
+    else if (me.role === 'trainer') leave = trainerPage(page, () => signedOut('The trainer sign-in is gone; open the trainer link again.'));
+    else await cataloguePage();
   } catch (e) {
+    if (e instanceof ApiError && e.status === 401) return signedOut();
     page.replaceChildren(say((e as Error).message, true), el('p', {}, el('a', { href: '#/' }, 'Back to the labs')));
   }
 }

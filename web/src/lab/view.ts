@@ -33,8 +33,9 @@ export async function labPage(root: HTMLElement, sessionId: string, go: (hash: s
   cleanups.push(() => clearInterval(clock));
   const restart = (newSeed: boolean) => async () => {
     if (!confirm(newSeed ? 'Start this lab over with a new seed (possibly another breakage)?' : 'Restart this lab as it was at the start?')) return;
-    const r = await api<{ session: Topology }>('POST', `/api/sessions/${sessionId}/restart`, { new_seed: newSeed });
-    go(`#/session/${r.session.session}`);
+    // In a workshop a full server queues the restart (no session yet): the workshop page shows the queue.
+    const r = await api<{ session: Pick<Topology, 'session'> | null }>('POST', `/api/sessions/${sessionId}/restart`, { new_seed: newSeed });
+    go(r.session ? `#/session/${r.session.session}` : '#/');
   };
   const header = el(
     'header',

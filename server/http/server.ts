@@ -94,6 +94,8 @@ function invalid(what: string, issues: { path: PropertyKey[]; message: string }[
 export function createHttpApp(app: App, images: ImagesState, extras: HttpExtras = {}): express.Express {
   const web = express();
   web.disable('x-powered-by');
+  // A TLS proxy on this machine may say the request came over HTTPS (Secure cookies) and from whom (rate limits).
+  web.set('trust proxy', 'loopback');
   web.use(express.json({ limit: '64kb' }));
   const gate = extras.gate;
   if (gate) web.use('/api', apiGate(gate));

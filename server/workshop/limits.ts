@@ -12,8 +12,9 @@ export const LIMITS: Record<LimitKind, [number, number]> = {
   console: [10, 0.5],
   // keystrokes and pastes: generous, a fast typist sends ~15 events a second
   terminal: [400, 100],
-  // join attempts and trainer logins, per address: what guessing a join code would need
-  join: [10, 10 / 60],
+  // join attempts and trainer logins, per address (a classroom behind one NAT joins at once):
+  // guessing a 6-character code at this rate takes decades
+  join: [60, 30 / 60],
   login: [5, 5 / 60],
   grade: [10, 10 / 60],
 };

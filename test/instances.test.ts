@@ -5,7 +5,8 @@ import type { ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LABEL } from '../server/docker/labels.ts';
-import { cli, docker, expectGone, labContainers, leftovers, none, sleep, startCli, tempDataDir } from './helpers.ts';
+import { loadLab } from '../server/lab/catalogue.ts';
+import { cli, docker, expectGone, labContainers, leftovers, none, sleep, startCli, tempDataDir, testApp } from './helpers.ts';
 
 const dataDir = tempDataDir();
 const otherDataDir = tempDataDir();
@@ -119,4 +120,29 @@ describe('Ctrl-C during flowlab up', () => {
     expect(code).not.toBe(0);
     expect(await expectGone(victim)).toEqual(none);
   });
+});
+
+describe('two data directories bringing labs up at once', () => {
+  it('never take the same subnet: the one that loses the race picks again, elsewhere in the pool', async () => {
+    const one = testApp();
+    const two = testApp();
+    const made: { app: typeof one; id: string }[] = [];
+    try {
+      // Both registries walk the pool from its start, unaware of each other's leases.
+      const ups = [one, two, one, two, one, two].map(async (app) => {
+        const t = await app.engine.up(loadLab('bridge-basics'));
+        made.push({ app, id: t.session });
+        return t;
+      });
+      const topologies = await Promise.all(ups);
+      const subnets = topologies.flatMap((t) => t.networks.map((n) => n.subnet));
+      expect(new Set(subnets).size).toBe(subnets.length);
+      for (const t of topologies) expect(t.services.every((s) => s.name)).toBe(true);
+    } finally {
+      for (const m of made) await m.app.engine.down(m.id).catch(() => undefined);
+      for (const m of made) expect(await expectGone(m.id)).toEqual(none);
+      await one.dispose();
+      await two.dispose();
+    }
+  }, 240_000);
 });

@@ -14,7 +14,7 @@ import type { ContainerSpec } from '../docker/specs.ts';
 import { contains, hostAt, parseCidr } from '../lab/ipv4.ts';
 import { CONSOLE_REF, TOOLBOX_REF, imageRef } from '../lab/lab-images.ts';
 import { servicesOf } from '../lab/model.ts';
-import { leaseSubnet } from '../session/allocate.ts';
+import { leaseSubnet, SUBNET_ATTEMPTS } from '../session/allocate.ts';
 import type { SessionEngine } from '../session/engine.ts';
 import type { LiveSession } from '../session/live.ts';
 import { baseContainer, DEFAULT_CAPS, LIMITS } from '../session/plan.ts';
@@ -135,14 +135,14 @@ export class Consoles {
     const netName = objectName(live.id, CONSOLE_NAME);
     let net = await rt.inspectNetwork(netName);
     for (let attempt = 1; !net; attempt++) {
-      const subnet = leaseSubnet(live.id, this.engine.store, this.engine.settings, (await rt.listNetworks()).flatMap((n) => n.subnets));
+      const subnet = leaseSubnet(live.id, this.engine.store, this.engine.settings, (await rt.listNetworks()).flatMap((n) => n.subnets), attempt > 1);
       try {
         // Internal: no way out of it but the scoped API.
         await rt.createNetwork({ name: netName, driver: 'bridge', subnet, internal: true, attachable: false, options: {}, labels: sessionLabels(ref, CONSOLE_NAME, 'console') });
       } catch (e) {
         // Another Flowlab (another data directory) took that subnet a moment ago: pick again.
         this.engine.store.releaseLease(live.id, 'subnet', subnet);
-        if (attempt >= 3 || !/overlap/i.test((e as Error).message)) throw e;
+        if (attempt >= SUBNET_ATTEMPTS || !/overlap/i.test((e as Error).message)) throw e;
         continue;
       }
       net = await rt.inspectNetwork(netName);

@@ -1,6 +1,7 @@
 // Subnets and host ports for a session: taken in one registry transaction, so concurrent
 // sessions (in any process using this data directory) never overlap each other or Docker's
 // existing networks.
+import { randomInt } from 'node:crypto';
 import { createServer } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { formatCidr, overlaps, parseCidr, subnetsOf, type Cidr } from '../lab/ipv4.ts';
@@ -14,14 +15,32 @@ export class AllocationError extends Error {
   override name = 'AllocationError';
 }
 
-export function allocateSubnets(lab: Lab, session: string, store: SessionStore, settings: Settings, dockerSubnets: string[]): Record<string, string> {
-  const existing = dockerSubnets.flatMap((s) => {
+/** How many times a session picks subnets again when another Flowlab took them meanwhile. */
+export const SUBNET_ATTEMPTS = 6;
+
+/** Docker's IPv4 subnets (IPv6 ones never clash with the IPv4 pool). */
+function ipv4Subnets(dockerSubnets: string[]): Cidr[] {
+  return dockerSubnets.flatMap((s) => {
     try {
       return [parseCidr(s)];
     } catch {
-      return []; // IPv6 subnets never clash with the IPv4 pool
+      return [];
     }
   });
+}
+
+/**
+ * The pool's subnets in order — or, after a collision with another Flowlab (which walks the pool
+ * in the same order), from a random place in it, so the two stop racing for the same ones.
+ */
+function* poolCandidates(settings: Settings, randomStart: boolean): Generator<string> {
+  const all = [...subnetsOf(parseCidr(settings.subnetPool), settings.subnetPrefix)];
+  const start = randomStart && all.length > 0 ? randomInt(all.length) : 0;
+  for (let i = 0; i < all.length; i++) yield formatCidr(all[(start + i) % all.length]!);
+}
+
+export function allocateSubnets(lab: Lab, session: string, store: SessionStore, settings: Settings, dockerSubnets: string[], randomStart = false): Record<string, string> {
+  const existing = ipv4Subnets(dockerSubnets);
   const clashes = (c: Cidr, held: ReadonlySet<string>) =>
     existing.some((e) => overlaps(e, c)) || [...held].some((h) => overlaps(parseCidr(h), c));
   const out: Record<string, string> = {};
@@ -36,11 +55,7 @@ export function allocateSubnets(lab: Lab, session: string, store: SessionStore, 
   }
   const auto = wanted.filter(([name]) => !(name in out)).map(([name]) => name);
   if (auto.length > 0) {
-    const pool = parseCidr(settings.subnetPool);
-    const candidates = (function* () {
-      for (const c of subnetsOf(pool, settings.subnetPrefix)) yield formatCidr(c);
-    })();
-    const got = store.lease(session, 'subnet', auto.length, candidates, (v, held) => !clashes(parseCidr(v), held));
+    const got = store.lease(session, 'subnet', auto.length, poolCandidates(settings, randomStart), (v, held) => !clashes(parseCidr(v), held));
     if (got.length < auto.length) {
       throw new AllocationError(`the subnet pool ${settings.subnetPool} has no free /${settings.subnetPrefix} left for ${auto.length} network(s); end some sessions (flowlab down --all) or set FLOWLAB_SUBNET_POOL`);
     }
@@ -85,25 +100,16 @@ export async function allocatePorts(lab: Lab, session: string, store: SessionSto
   return out;
 }
 
-export async function allocate(lab: Lab, session: string, store: SessionStore, settings: Settings, dockerSubnets: string[]): Promise<SessionAllocation> {
-  const subnets = allocateSubnets(lab, session, store, settings, dockerSubnets);
+export async function allocate(lab: Lab, session: string, store: SessionStore, settings: Settings, dockerSubnets: string[], randomStart = false): Promise<SessionAllocation> {
+  const subnets = allocateSubnets(lab, session, store, settings, dockerSubnets, randomStart);
   const hostPorts = await allocatePorts(lab, session, store, settings);
   return { subnets, hostPorts };
 }
 
 /** One more subnet from the pool for a session (its console network). */
-export function leaseSubnet(session: string, store: SessionStore, settings: Settings, dockerSubnets: string[]): string {
-  const existing = dockerSubnets.flatMap((s) => {
-    try {
-      return [parseCidr(s)];
-    } catch {
-      return [];
-    }
-  });
-  const candidates = (function* () {
-    for (const c of subnetsOf(parseCidr(settings.subnetPool), settings.subnetPrefix)) yield formatCidr(c);
-  })();
-  const [got] = store.lease(session, 'subnet', 1, candidates, (v, held) => !existing.some((e) => overlaps(e, parseCidr(v))) && ![...held].some((h) => overlaps(parseCidr(h), parseCidr(v))));
+export function leaseSubnet(session: string, store: SessionStore, settings: Settings, dockerSubnets: string[], randomStart = false): string {
+  const existing = ipv4Subnets(dockerSubnets);
+  const [got] = store.lease(session, 'subnet', 1, poolCandidates(settings, randomStart), (v, held) => !existing.some((e) => overlaps(e, parseCidr(v))) && ![...held].some((h) => overlaps(parseCidr(h), parseCidr(v))));
   if (!got) throw new AllocationError(`the subnet pool ${settings.subnetPool} has no free /${settings.subnetPrefix} left; end some sessions or set FLOWLAB_SUBNET_POOL`);
   return got;
 }

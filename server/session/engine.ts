@@ -1,6 +1,6 @@
 // Sessions: bring a lab up on the Docker daemon, tear it down, and sweep what dead sessions
 // left. Everything Docker holds for a session is found by its labels, never from memory.
-import { resolve } from 'node:path';
+import { isAbsolute, resolve } from 'node:path';
 import type { Settings } from '../config.ts';
 import { LABEL, type SessionRef } from '../docker/labels.ts';
 import { DockerRuntime, type Action, type ActionSink } from '../docker/runtime.ts';
@@ -14,7 +14,7 @@ import { peekSession, type Db } from '../store/db.ts';
 import { FaultStore, type FaultRecord } from '../store/faults.ts';
 import { ProgressStore } from '../store/progress.ts';
 import { SessionStore, type SessionRecord } from '../store/sessions.ts';
-import { allocate } from './allocate.ts';
+import { allocate, SUBNET_ATTEMPTS } from './allocate.ts';
 import { newHexId, newInstance, ownerAlive, type Instance } from './instance.ts';
 import { capturedServices, planLab, type LabPlan, type PlannedService } from './plan.ts';
 import { LiveSession } from './live.ts';
@@ -81,8 +81,9 @@ export class SessionEngine {
     this.instance = instance;
   }
 
+  /** The registry as labels name it: the data directory's path, or FLOWLAB_REGISTRY_NAME. */
   get registryPath(): string {
-    return resolve(this.settings.dataDir);
+    return this.settings.registryName ?? resolve(this.settings.dataDir);
   }
 
   private ref(session: string, scenario: string): SessionRef {
@@ -165,7 +166,7 @@ export class SessionEngine {
       let plan: LabPlan;
       for (let attempt = 1; ; attempt++) {
         const dockerSubnets = (await rt.listNetworks()).flatMap((n) => n.subnets);
-        const alloc = await allocate(lab, session, this.store, this.settings, dockerSubnets);
+        const alloc = await allocate(lab, session, this.store, this.settings, dockerSubnets, attempt > 1);
         this.store.setAllocation(session, alloc);
         plan = planLab(lab, ref, alloc);
         check();
@@ -174,7 +175,7 @@ export class SessionEngine {
         const failed = made.find((r): r is PromiseRejectedResult => r.status === 'rejected');
         if (!failed) break;
         const err = failed.reason as Error;
-        if (attempt >= 3 || !/overlap/i.test(err.message)) throw err;
+        if (attempt >= SUBNET_ATTEMPTS || !/overlap/i.test(err.message)) throw err;
         // Another Flowlab (another data directory) created a network on that subnet a moment
         // ago: give the subnets back and pick again, around it.
         progress(`session ${session}: a subnet was taken meanwhile; picking another`);
@@ -365,7 +366,12 @@ export class SessionEngine {
   /** Whether another data directory's registry knows this session as live. */
   private async liveElsewhere(session: string): Promise<boolean> {
     const registry = this.registryOf.get(session);
-    if (!registry || resolve(registry) === resolve(this.settings.dataDir)) return false;
+    if (!registry) return false;
+    // Only a registry this process can open may call a session dead. A named one belongs to a
+    // Flowlab in a container, and from inside a container the host's data directories are out
+    // of sight: either way the registry's own Flowlab sweeps them.
+    if (!isAbsolute(registry) || this.settings.registryName !== undefined) return true;
+    if (resolve(registry) === resolve(this.settings.dataDir)) return false;
     const other = peekSession(registry, session);
     return !!other && isLive(other.state, other.owner);
   }

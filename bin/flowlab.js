@@ -20,7 +20,10 @@ function newestSource(dir) {
 async function load() {
   const bundle = join(root, 'dist', 'cli.mjs');
   const built = statSync(bundle, { throwIfNoEntry: false });
-  if (built && built.mtimeMs >= newestSource(join(root, 'server'))) return import(pathToFileURL(bundle).href);
+  // An installed copy without the sources (the container image) always runs its bundle.
+  const sources = join(root, 'server');
+  const newest = statSync(sources, { throwIfNoEntry: false }) ? newestSource(sources) : 0;
+  if (built && built.mtimeMs >= newest) return import(pathToFileURL(bundle).href);
   const { register } = await import('tsx/esm/api');
   register();
   return import('../server/cli/main.ts');

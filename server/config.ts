@@ -20,6 +20,11 @@ export interface Settings {
   readyTimeoutMs: number;
   /** Bytes of packets each capture sidecar keeps. */
   captureRingBytes: number;
+  /**
+   * What labels call this data directory's registry when other Flowlab processes cannot see the
+   * directory (Flowlab in a container); unset, labels carry the directory's path.
+   */
+  registryName?: string;
 }
 
 function intFromEnv(name: string, fallback: number): number {
@@ -41,7 +46,16 @@ function portRangeFromEnv(): [number, number] {
   return [lo, hi];
 }
 
+function registryNameFromEnv(): string | undefined {
+  const raw = process.env.FLOWLAB_REGISTRY_NAME;
+  if (raw === undefined || raw === '') return undefined;
+  // A path would pass for a data directory another Flowlab could open and judge.
+  if (!/^[a-z][a-z0-9+.-]*:[A-Za-z0-9_.:-]+$/.test(raw)) throw new Error(`FLOWLAB_REGISTRY_NAME must look like container:flowlab (a scheme, a colon, a name; no path), found "${raw}"`);
+  return raw;
+}
+
 export function loadSettings(overrides: Partial<Settings> = {}): Settings {
+  const registryName = registryNameFromEnv();
   return {
     dataDir: resolve(process.env.FLOWLAB_DATA ?? join(homedir(), '.flowlab')),
     subnetPool: process.env.FLOWLAB_SUBNET_POOL ?? '10.88.0.0/16',
@@ -50,6 +64,7 @@ export function loadSettings(overrides: Partial<Settings> = {}): Settings {
     initSwarm: process.env.FLOWLAB_INIT_SWARM === '1',
     readyTimeoutMs: intFromEnv('FLOWLAB_READY_TIMEOUT_MS', 30_000),
     captureRingBytes: intFromEnv('FLOWLAB_CAPTURE_RING_MB', 8) * 1024 * 1024,
+    ...(registryName ? { registryName } : {}),
     ...overrides,
   };
 }

@@ -19,7 +19,7 @@ import { Grader } from '../grade/grader.ts';
 import { diagnosisSchema } from '../protocol/diagnosis.ts';
 import { ProgressStore } from '../store/progress.ts';
 import { checkLab } from '../check/check.ts';
-import { CliError, print, printJson, progress, table } from './output.ts';
+import { CliError, print, printJson, progress, reportError, table, useLogFormat } from './output.ts';
 
 const program = new Command('flowlab')
   .description('Container networking labs on your own Docker daemon: real faults, live flows, graded diagnoses.')
@@ -53,6 +53,7 @@ program
     if (!opts.workshop && (opts.maxLabs !== undefined || opts.idleMinutes !== 30)) throw new CliError('--max-labs and --idle-minutes only apply with --workshop');
     if (opts.maxLabs !== undefined && opts.maxLabs < 1) throw new CliError(`--max-labs must be at least 1, found ${opts.maxLabs}`);
     if (opts.idleMinutes < 1) throw new CliError(`--idle-minutes must be at least 1, found ${opts.idleMinutes}`);
+    useLogFormat(process.env.FLOWLAB_LOG_FORMAT);
     if (!opts.workshop && !['127.0.0.1', 'localhost', '::1'].includes(opts.host)) {
       progress(`warning: without --workshop the API has no sign-in; anyone who reaches ${opts.host}:${opts.port} controls labs on this Docker host`);
     }
@@ -481,7 +482,7 @@ export async function main(argv: string[]): Promise<number | undefined> {
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
     if (process.env.FLOWLAB_DEBUG === '1') console.error(e);
-    process.stderr.write(`flowlab: ${(e as Error).message}\n`);
+    reportError((e as Error).message);
     return e instanceof CliError ? e.exitCode : 1;
   }
 }

@@ -36,7 +36,7 @@ function contentHash(dir: string, base: string, baseId: string): string {
 }
 
 /** The base image to build on: the configured one, pulled if possible, else bootstrapped. */
-async function ensureBase(rt: DockerRuntime, progress: Progress): Promise<{ ref: string; id: string }> {
+export async function ensureBase(rt: DockerRuntime, progress: Progress): Promise<{ ref: string; id: string }> {
   const wanted = process.env.FLOWLAB_BASE_IMAGE ?? DEFAULT_BASE;
   for (const ref of [wanted, BOOTSTRAP_BASE]) {
     const info = await rt.imageInfo(ref);

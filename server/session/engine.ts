@@ -363,6 +363,11 @@ export class SessionEngine {
     return !!i && ownerAlive(i);
   }
 
+  /** A registry named rather than a path, or any other from inside a container: not ours to judge. */
+  private cannotJudge(registry: string): boolean {
+    return (registry !== '' && !isAbsolute(registry)) || this.settings.registryName !== undefined;
+  }
+
   /** Whether another data directory's registry knows this session as live. */
   private async liveElsewhere(session: string): Promise<boolean> {
     const registry = this.registryOf.get(session);
@@ -370,7 +375,7 @@ export class SessionEngine {
     // Only a registry this process can open may call a session dead. A named one belongs to a
     // Flowlab in a container, and from inside a container the host's data directories are out
     // of sight: either way the registry's own Flowlab sweeps them.
-    if (!isAbsolute(registry) || this.settings.registryName !== undefined) return true;
+    if (this.cannotJudge(registry)) return true;
     if (resolve(registry) === resolve(this.settings.dataDir)) return false;
     const other = peekSession(registry, session);
     return !!other && isLive(other.state, other.owner);
@@ -420,6 +425,10 @@ export class SessionEngine {
     for (const c of containers) {
       const id = c.labels[LABEL.session];
       if (!id || removed.some((r) => r.session === id) || c.labels[LABEL.role] !== 'helper') continue;
+      // A registry this process cannot open (a Flowlab in a container names its registry rather
+      // than giving a path) is the only one that can tell whether its helper's owner is gone.
+      const registry = c.labels[LABEL.registry] ?? '';
+      if (registry !== this.registryPath && this.cannotJudge(registry)) continue;
       if (!this.instanceAlive(c.labels[LABEL.owner])) await this.docker.removeContainer(c.id).catch(() => undefined);
     }
     for (const f of new FaultStore(this.db).unfinished()) {

@@ -1,0 +1,759 @@
+// npm run bench:workshop [-- --learners N --echo-samples N --probes N --terminal <service|console> --same-address]
+//
+// A workshop under load, through `flowlab serve --workshop` run as a child process (so its memory
+// can be read from /proc) with a data directory of its own. A trainer creates the workshop with
+// its dashboard socket open; N simulated learners (default 20; each an HTTP client and a
+// socket.io client) join with the code, all start their lab at once, and once every lab is ready
+// all of them at once open a terminal and time its echo, run probes, and submit a diagnosis.
+// Before that, one learner alone does the same: the baseline the loaded figures are divided by,
+// measured in the same run. The workshop is then ended and every Docker object of this data
+// directory is counted: there must be none left.
+//
+// The lab is split-networks (4 services, a bridge lab with a diagnosis to grade): bridge-basics,
+// the healthy 4-service starter, has no diagnosis.
+// Each learner connects from an address of its own (127.0.0.10, .11, ...), as learners on their
+// own machines do: joins are rate-limited per address. --same-address joins them all from
+// 127.0.0.1, as behind one NAT.
+// Targets on the reference 2-core machine: all labs up <= 60 s, terminal echo p95 <= 300 ms,
+// server RSS <= 300 MB. A missed target is reported, not an error; the exit code is non-zero only
+// when the bench could not run, or when Docker objects were left behind.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { Agent, request as httpRequest } from 'node:http';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { io, type Socket } from 'socket.io-client';
+import { LABEL } from '../server/docker/labels.ts';
+import type { GradeResult } from '../server/protocol/diagnosis.ts';
+import type { ProbeResult } from '../server/protocol/probe.ts';
+import type { LabView } from '../server/protocol/session.ts';
+import type { TerminalOpened, TerminalOutput } from '../server/protocol/terminal.ts';
+import type { LabSlot, LearnerView, TrainerView, WorkshopInfo } from '../server/protocol/workshop.ts';
+
+const args = process.argv.slice(2);
+const opt = (name: string, fallback: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] ? args[i + 1]! : fallback;
+};
+const LEARNERS = Math.max(1, Number(opt('learners', '20')) || 20);
+const ECHO_SAMPLES = Math.max(1, Number(opt('echo-samples', '20')) || 20);
+const PROBES = Math.max(1, Number(opt('probes', '5')) || 5);
+const TERMINAL = opt('terminal', 'api');
+const SAME_ADDRESS = args.includes('--same-address');
+const MAX_LABS = Math.max(25, LEARNERS);
+const LAB = 'split-networks';
+const CODE = 'BENCH1';
+const TARGETS = { allUpS: 60, echoP95Ms: 300, rssMb: 300 };
+const READY_TIMEOUT_MS = 5 * 60_000;
+const ECHO_TIMEOUT_MS = 5000;
+/** Ending tears every lab down: on 2 busy cores that takes about a minute for 20 labs. */
+const END_TIMEOUT_MS = 10 * 60_000;
+const ECHO_SPACING_MS = 100;
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const log = (s: string) => process.stderr.write(`${s}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const pct = (xs: number[], p: number) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))]! : Number.NaN);
+
+/** What the server did wrong, with the exact request and answer: the bench's report carries them. */
+const misbehaved: string[] = [];
+const note = (s: string) => {
+  if (misbehaved.length < 40) misbehaved.push(s);
+};
+
+// ---- HTTP -------------------------------------------------------------------------------
+
+interface Reply<T> {
+  status: number;
+  body: { ok: boolean; error?: string } & Partial<T>;
+  ms: number;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+class Http {
+  private readonly agent = new Agent({ keepAlive: true, maxSockets: 8 });
+
+  constructor(
+    private readonly base: URL,
+    private readonly localAddress: string,
+    public token?: string,
+  ) {}
+
+  request<T>(method: string, path: string, body?: unknown, timeoutMs = 60_000): Promise<Reply<T>> {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const t = performance.now();
+    return new Promise((resolvePromise, reject) => {
+      const req = httpRequest(
+        {
+          host: this.base.hostname,
+          port: this.base.port,
+          method,
+          path,
+          agent: this.agent,
+          localAddress: this.localAddress,
+          headers: {
+            accept: 'application/json',
+            ...(payload !== undefined ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}),
+            ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
+          },
+          timeout: timeoutMs,
+        },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (text += c));
+          res.on('end', () => {
+            const ms = performance.now() - t;
+            let parsed: Reply<T>['body'];
+            try {
+              parsed = JSON.parse(text) as Reply<T>['body'];
+            } catch {
+              parsed = { ok: false, error: `not JSON: ${text.slice(0, 200)}` } as Reply<T>['body'];
+            }
+            resolvePromise({ status: res.statusCode ?? 0, body: parsed, ms, headers: res.headers });
+          });
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer in ${timeoutMs / 1000} s`)));
+      req.on('error', reject);
+      req.end(payload);
+    });
+  }
+
+  /** A request that must answer `want`; anything else stops the bench, quoting request and answer. */
+  async must<T>(method: string, path: string, body: unknown, want: number, timeoutMs?: number): Promise<Reply<T>> {
+    const r = await this.request<T>(method, path, body, timeoutMs);
+    if (r.status !== want) throw new Error(`${method} ${path} ${body === undefined ? '' : JSON.stringify(body)} -> ${r.status} ${JSON.stringify(r.body).slice(0, 400)} (expected ${want})`);
+    return r;
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+// ---- the server child --------------------------------------------------------------------
+
+function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const addr = s.address();
+      s.close(() => (typeof addr === 'object' && addr ? res(addr.port) : rej(new Error('no port'))));
+    });
+  });
+}
+
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) newest = Math.max(newest, newestSource(p));
+    else if (p.endsWith('.ts')) newest = Math.max(newest, statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+function runTo(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; out: string }> {
+  return new Promise((res, rej) => {
+    const child = spawn(argv[0]!, argv.slice(1), { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (out += b.toString()));
+    child.on('error', rej);
+    child.on('close', (code) => res({ code: code ?? 1, out }));
+  });
+}
+
+/** bin/flowlab.js runs the sources through tsx when the bundle is stale: build it, so the server measured is the one shipped. */
+async function freshBundle(): Promise<string> {
+  const bundle = join(ROOT, 'dist', 'cli.mjs');
+  const built = statSync(bundle, { throwIfNoEntry: false });
+  if (built && built.mtimeMs >= newestSource(join(ROOT, 'server'))) return 'dist/cli.mjs';
+  log('building dist/cli.mjs (tsx scripts/build-cli.ts)');
+  const r = await runTo([process.execPath, join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'scripts/build-cli.ts']);
+  if (r.code !== 0) throw new Error(`tsx scripts/build-cli.ts exited ${r.code}: ${r.out.trim()}`);
+  return 'dist/cli.mjs (rebuilt)';
+}
+
+interface ServerChild {
+  child: ChildProcess;
+  url: URL;
+  trainerToken: string;
+  lines: string[];
+  exited: Promise<number | null>;
+}
+
+/** The server's environment: its own data directory, whose path its objects' registry label carries (never a FLOWLAB_REGISTRY_NAME). */
+function serverEnv(dataDir: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, FLOWLAB_DATA: dataDir };
+  delete env.FLOWLAB_REGISTRY_NAME;
+  return env;
+}
+
+async function startServerChild(dataDir: string): Promise<ServerChild> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'flowlab.js'), 'serve', '--workshop', '--port', String(port), '--max-labs', String(MAX_LABS)], {
+    cwd: ROOT,
+    env: serverEnv(dataDir),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const link = new Promise<{ url: URL; token: string }>((res, rej) => {
+    const timer = setTimeout(() => rej(new Error(`flowlab serve printed no trainer link in 60 s:\n${lines.slice(-20).join('\n')}`)), 60_000);
+    let pending = '';
+    const onData = (b: Buffer) => {
+      pending += b.toString();
+      const parts = pending.split('\n');
+      pending = parts.pop()!;
+      for (const line of parts) {
+        lines.push(line);
+        if (lines.length > 2000) lines.splice(0, 1000);
+        const m = /trainer link \(.*?\): (http:\/\/\S+?)\/#trainer=(\S+)/.exec(line);
+        if (m) {
+          clearTimeout(timer);
+          res({ url: new URL(m[1]!), token: m[2]! });
+        }
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      rej(new Error(`flowlab serve exited ${code} before printing the trainer link:\n${lines.slice(-20).join('\n')}`));
+    });
+  });
+  const { url, token } = await link;
+  return { child, url, trainerToken: token, lines, exited };
+}
+
+/** VmRSS / VmHWM of a process, in MB, and its CPU seconds so far. */
+function procStats(pid: number): { rss: number; hwm: number; cpuS: number } | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN);
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime are fields 14 and 15 of stat, in clock ticks (100 a second on Linux).
+    const cpuS = (Number(f[11]) + Number(f[12])) / 100;
+    return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024, cpuS };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The Docker daemon's pid, to tell how busy it was: the server mostly waits on it. */
+function dockerdPid(): number | undefined {
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (readFileSync(`/proc/${d}/comm`, 'utf8').trim() === 'dockerd') return Number(d);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return undefined;
+}
+
+class RssSampler {
+  private timer?: NodeJS.Timeout;
+  private phasePeak = 0;
+  peak = 0;
+  last = 0;
+
+  constructor(private readonly pid: number) {}
+
+  start(): void {
+    this.timer = setInterval(() => this.sample(), 200);
+  }
+
+  sample(): void {
+    const s = procStats(this.pid);
+    if (!s) return;
+    this.last = s.rss;
+    this.peak = Math.max(this.peak, s.rss);
+    this.phasePeak = Math.max(this.phasePeak, s.rss);
+  }
+
+  /** The peak since the last call. */
+  phase(): number {
+    this.sample();
+    const p = this.phasePeak;
+    this.phasePeak = this.last;
+    return p;
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}
+
+/** Docker objects this data directory's server made that still exist. */
+async function leftovers(dataDir?: string): Promise<{ containers: number; networks: number; services: number }> {
+  const filters = ['--filter', `label=${LABEL.managed}=true`, ...(dataDir ? ['--filter', `label=${LABEL.registry}=${resolve(dataDir)}`] : [])];
+  const count = (argv: string[]) =>
+    new Promise<number>((res) =>
+      execFile('docker', [...argv, ...filters, '-q'], (err, stdout) => res(err ? Number.NaN : stdout.split('\n').filter((l) => l.trim()).length)),
+    );
+  const [containers, networks, services] = await Promise.all([count(['ps', '-a']), count(['network', 'ls']), count(['service', 'ls'])]);
+  return { containers, networks, services: Number.isNaN(services) ? 0 : services };
+}
+
+// ---- a learner ---------------------------------------------------------------------------
+
+interface Measures {
+  upMs?: number;
+  openMs: number[];
+  echoMs: number[];
+  echoLost: number;
+  throttled: number;
+  probeMs: number[];
+  probeFailed: number;
+  graded: number;
+  passed: number;
+  gradeFailed: number;
+}
+
+const newMeasures = (): Measures => ({ openMs: [], echoMs: [], echoLost: 0, throttled: 0, probeMs: [], probeFailed: 0, graded: 0, passed: 0, gradeFailed: 0 });
+
+class Learner {
+  readonly http: Http;
+  socket?: Socket;
+  view?: LearnerView;
+  session?: string;
+  readonly m = newMeasures();
+  private readonly terminals = new Map<string, { buf: string; want?: { token: string; done: (ms: number) => void; t: number } }>();
+  private viewWaiters: (() => void)[] = [];
+
+  constructor(
+    readonly name: string,
+    private readonly base: URL,
+    readonly address: string,
+  ) {
+    this.http = new Http(base, address);
+  }
+
+  async join(): Promise<{ waitedS: number }> {
+    let waitedS = 0;
+    for (;;) {
+      const r = await this.http.request<{ token: string }>('POST', '/api/workshop/join', { code: CODE, name: this.name });
+      if (r.status === 201 && r.body.token) {
+        this.http.token = r.body.token;
+        return { waitedS };
+      }
+      if (r.status !== 429 || waitedS > 300) throw new Error(`POST /api/workshop/join {"code":"${CODE}","name":"${this.name}"} from ${this.address} -> ${r.status} ${JSON.stringify(r.body)}`);
+      const wait = Number(r.headers['retry-after'] ?? 5) || 5;
+      if (waitedS === 0) note(`POST /api/workshop/join {"code":"${CODE}","name":"${this.name}"} from ${this.address} -> 429 ${JSON.stringify(r.body)} (joins are limited per address)`);
+      waitedS += wait;
+      await sleep(wait * 1000);
+    }
+  }
+
+  async connect(): Promise<void> {
+    const socket = io(this.base.origin, { auth: { token: this.http.token }, transports: ['websocket'], forceNew: true, reconnection: false });
+    this.socket = socket;
+    socket.on('workshop:view', (v: LearnerView) => {
+      this.view = v;
+      const w = this.viewWaiters;
+      this.viewWaiters = [];
+      for (const f of w) f();
+    });
+    socket.on('term:output', (o: TerminalOutput) => {
+      const t = this.terminals.get(o.id);
+      if (!t) return;
+      if (o.data.includes('[flowlab: input is arriving too fast')) this.m.throttled++;
+      t.buf = (t.buf + o.data).slice(-8192);
+      if (t.want && t.buf.includes(t.want.token)) {
+        const { done, t: sent } = t.want;
+        t.want = undefined;
+        t.buf = '';
+        done(performance.now() - sent);
+      }
+    });
+    await new Promise<void>((res, rej) => {
+      socket.once('connect', () => res());
+      socket.once('connect_error', (e) => rej(new Error(`socket.io connection of ${this.name} refused: ${e.message}`)));
+    });
+  }
+
+  slot(): LabSlot | undefined {
+    return this.view?.labs.find((l) => l.lab === LAB);
+  }
+
+  async start(): Promise<void> {
+    await this.http.must('POST', `/api/workshop/labs/${LAB}/start`, undefined, 202);
+  }
+
+  /** Resolves when a `workshop:view` says the lab is ready: the time it arrived. */
+  async ready(since: number): Promise<number> {
+    const deadline = since + READY_TIMEOUT_MS;
+    for (;;) {
+      const s = this.slot();
+      if (s?.state === 'ready' && s.session) {
+        this.session = s.session;
+        return performance.now();
+      }
+      if (s?.state === 'failed') throw new Error(`${this.name}'s lab failed to start: ${s.error}`);
+      if (s?.state === 'expired' || s?.state === 'ended') throw new Error(`${this.name}'s lab is ${s.state} before it was ever ready`);
+      const left = deadline - performance.now();
+      if (left <= 0) throw new Error(`${this.name}'s lab is not ready after ${READY_TIMEOUT_MS / 1000} s (last state ${s?.state ?? 'none'})`);
+      await new Promise<void>((r) => {
+        const timer = setTimeout(r, Math.min(left, 5000));
+        this.viewWaiters.push(() => {
+          clearTimeout(timer);
+          r();
+        });
+      });
+    }
+  }
+
+  /** Opens a shell and times the echo of typed input, ECHO_SAMPLES times, ECHO_SPACING_MS apart. */
+  async terminal(): Promise<void> {
+    const socket = this.socket!;
+    const payload = { session: this.session!, target: TERMINAL, cols: 80, rows: 24 };
+    const t0 = performance.now();
+    const opened = (await socket.timeout(60_000).emitWithAck('term:open', payload)) as ({ ok: true } & TerminalOpened) | { ok: false; error: string };
+    if (!opened.ok) {
+      note(`term:open ${JSON.stringify(payload)} (${this.name}) -> ${JSON.stringify(opened)}`);
+      throw new Error(`${this.name} could not open a terminal: ${opened.error}`);
+    }
+    this.m.openMs.push(performance.now() - t0);
+    const id = opened.id;
+    const term: { buf: string; want?: { token: string; done: (ms: number) => void; t: number } } = { buf: '' };
+    this.terminals.set(id, term);
+    // The login shell's banner and prompt first: sampling starts once it is quiet.
+    const bannerBy = performance.now() + 10_000;
+    let seen = '';
+    while (performance.now() < bannerBy) {
+      await sleep(300);
+      if (term.buf.length > 0 && term.buf === seen) break;
+      seen = term.buf;
+    }
+    term.buf = '';
+    await sleep(Math.random() * ECHO_SPACING_MS);
+    for (let i = 0; i < ECHO_SAMPLES; i++) {
+      // A comment line: the shell echoes it as it is typed and runs nothing.
+      const token = `#w${i}q`;
+      const ms = await new Promise<number>((res) => {
+        const timer = setTimeout(() => {
+          term.want = undefined;
+          res(Number.NaN);
+        }, ECHO_TIMEOUT_MS);
+        term.want = {
+          token,
+          t: performance.now(),
+          done: (x) => {
+            clearTimeout(timer);
+            res(x);
+          },
+        };
+        socket.emit('term:input', { id, data: `${token}\r` });
+      });
+      if (Number.isNaN(ms)) this.m.echoLost++;
+      else this.m.echoMs.push(ms);
+      await sleep(ECHO_SPACING_MS);
+    }
+    await socket.timeout(10_000).emitWithAck('term:close', { id }).catch(() => undefined);
+    this.terminals.delete(id);
+  }
+
+  /** PROBES probes, one after another, then a diagnosis graded on what they showed. */
+  async probesAndDiagnosis(): Promise<void> {
+    const specs = [
+      { from: 'api', target: 'tcp:db:5432' },
+      { from: 'api', target: 'dns:metrics' },
+      { from: 'web', target: 'http://api:8080/' },
+      { from: 'api', target: 'dns:db' },
+      { from: 'web', target: 'dns:api' },
+    ];
+    const results = new Map<string, ProbeResult>();
+    for (let i = 0; i < PROBES; i++) {
+      const body = specs[i % specs.length]!;
+      const path = `/api/sessions/${this.session}/probes`;
+      const r = await this.http.request<{ result: ProbeResult }>('POST', path, body);
+      if (r.status === 200 && r.body.result) {
+        this.m.probeMs.push(r.ms);
+        results.set(body.target, r.body.result);
+      } else {
+        this.m.probeFailed++;
+        note(`POST ${path} ${JSON.stringify(body)} (${this.name}) -> ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`);
+      }
+      await sleep(300);
+    }
+    // api resolves metrics only when it was moved onto the monitoring network; otherwise db left backend.
+    const onMonitoring = results.get('dns:metrics')?.status === 'ok';
+    const evidence = results.get('tcp:db:5432')?.id;
+    const diagnosis = { cause: onMonitoring ? 'api-wrong-network' : 'db-disconnected', culprit: onMonitoring ? 'api' : 'db', evidence: evidence ? [evidence] : [] };
+    const path = `/api/sessions/${this.session}/diagnosis`;
+    const r = await this.http.request<{ result: GradeResult }>('POST', path, diagnosis);
+    if (r.status === 200 && r.body.result) {
+      this.m.graded++;
+      if (r.body.result.passed) this.m.passed++;
+    } else {
+      this.m.gradeFailed++;
+      note(`POST ${path} ${JSON.stringify(diagnosis)} (${this.name}) -> ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`);
+    }
+  }
+
+  /** Terminal and probes at the same time, as a learner with two tabs open; then the diagnosis. */
+  async work(): Promise<void> {
+    await Promise.all([this.terminal(), this.probesAndDiagnosis()]);
+  }
+
+  close(): void {
+    this.socket?.close();
+    this.http.close();
+  }
+}
+
+// ---- the run -----------------------------------------------------------------------------
+
+interface Phase {
+  learners: number;
+  upMs: number[];
+  allUpMs: number;
+  m: Measures;
+  rssPeak: number;
+  cpuShare: number;
+  dockerdShare: number;
+  wallS: number;
+  /** The machine's 1-minute load average at the start and end: it is shared. */
+  load: [number, number];
+  /** This server's Docker containers when every lab was ready (capture sidecars still starting). */
+  containersAtUp: number;
+  /** Busy and iowait shares of the machine's cores while the labs came up, and while learners worked. */
+  machineUp: { busy: number; iowait: number };
+  machineWork: { busy: number; iowait: number };
+}
+
+const loadavg = () => Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
+
+/** The machine's CPU time so far, in ticks: busy (user, nice, system, irq, softirq), iowait, and all. */
+function machineCpu(): { busy: number; iowait: number; total: number } {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = f;
+  return { busy: user + nice + system + irq + softirq, iowait, total: user + nice + system + idle + iowait + irq + softirq + steal };
+}
+
+/** Busy and iowait shares of all cores between two readings. */
+const cpuBetween = (a: ReturnType<typeof machineCpu>, b: ReturnType<typeof machineCpu>) => ({ busy: (b.busy - a.busy) / (b.total - a.total), iowait: (b.iowait - a.iowait) / (b.total - a.total) });
+
+const merge = (ls: Learner[]): Measures => {
+  const all = newMeasures();
+  for (const l of ls) {
+    all.openMs.push(...l.m.openMs);
+    all.echoMs.push(...l.m.echoMs);
+    all.probeMs.push(...l.m.probeMs);
+    for (const k of ['echoLost', 'throttled', 'probeFailed', 'graded', 'passed', 'gradeFailed'] as const) all[k] += l.m[k];
+  }
+  return all;
+};
+
+/** The learners start their labs together, wait until all are ready, then all work at once. */
+async function runPhase(learners: Learner[], rss: RssSampler, pid: number, dataDir: string, label: string): Promise<Phase> {
+  rss.phase();
+  const load0 = loadavg();
+  const dockerd = dockerdPid();
+  const cpu0 = procStats(pid)?.cpuS ?? 0;
+  const dcpu0 = dockerd ? (procStats(dockerd)?.cpuS ?? Number.NaN) : Number.NaN;
+  const m0 = machineCpu();
+  const t0 = performance.now();
+  await Promise.all(learners.map((l) => l.start()));
+  log(`${label}: ${learners.length} lab start(s) accepted in ${((performance.now() - t0) / 1000).toFixed(1)} s; waiting for ready`);
+  let up = 0;
+  const upMs = await Promise.all(
+    learners.map(async (l) => {
+      const ms = (await l.ready(t0)) - t0;
+      l.m.upMs = ms;
+      up++;
+      if (learners.length > 1 && (up % 5 === 0 || up === learners.length)) log(`${label}: ${up}/${learners.length} labs ready at ${(ms / 1000).toFixed(1)} s`);
+      return ms;
+    }),
+  );
+  const allUpMs = Math.max(...upMs);
+  const m1 = machineCpu();
+  const containersAtUp = (await leftovers(dataDir)).containers;
+  // The same filter counts the leftovers: it must see the running labs, or a leak would pass for none.
+  if (!(containersAtUp > 0)) throw new Error(`docker ps --filter label=${LABEL.registry}=${resolve(dataDir)} finds no container while ${learners.length} lab(s) run; the leftover count would be blind`);
+  log(`${label}: all ${learners.length} lab(s) ready in ${(allUpMs / 1000).toFixed(1)} s; terminals, probes and diagnoses`);
+  await Promise.all(learners.map((l) => l.work()));
+  const m2 = machineCpu();
+  const wallS = (performance.now() - t0) / 1000;
+  const cpuShare = ((procStats(pid)?.cpuS ?? cpu0) - cpu0) / wallS;
+  const dockerdShare = ((dockerd ? (procStats(dockerd)?.cpuS ?? Number.NaN) : Number.NaN) - dcpu0) / wallS;
+  return { learners: learners.length, upMs, allUpMs, m: merge(learners), rssPeak: rss.phase(), cpuShare, dockerdShare, wallS, load: [load0, loadavg()], containersAtUp, machineUp: cpuBetween(m0, m1), machineWork: cpuBetween(m1, m2) };
+}
+
+async function main(): Promise<number> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'flowlab-bench-workshop-'));
+  let server: ServerChild | undefined;
+  let rss: RssSampler | undefined;
+  let trainer: Http | undefined;
+  let trainerSocket: Socket | undefined;
+  const learners: Learner[] = [];
+  let ended = false;
+  let failure: Error | undefined;
+  const unknown = { containers: Number.NaN, networks: Number.NaN, services: Number.NaN };
+  let left = unknown;
+  let leftAfterExit: typeof unknown;
+  let hwm = Number.NaN;
+  let runner = '';
+  let idleRss = Number.NaN;
+  let joinWaitS = 0;
+  let trainerViews = 0;
+  let removed: number | undefined;
+  let endS = Number.NaN;
+  let base: Phase | undefined;
+  let load: Phase | undefined;
+  const globalBefore = await leftovers();
+  const onSignal = () => {
+    // The server tears its labs down on SIGTERM.
+    server?.child.kill('SIGTERM');
+    process.exit(130);
+  };
+  process.once('SIGINT', onSignal);
+
+  try {
+    runner = await freshBundle();
+    server = await startServerChild(dataDir);
+    const pid = server.child.pid!;
+    log(`flowlab serve --workshop on ${server.url.origin} (pid ${pid}, ${runner}, FLOWLAB_DATA=${dataDir})`);
+    rss = new RssSampler(pid);
+    rss.start();
+    trainer = new Http(server.url, '127.0.0.1', server.trainerToken);
+
+    // Lab images are checked (or built) in the background at start.
+    for (let at = Date.now(); ; await sleep(500)) {
+      const h = await trainer.request<{ images: { state: string; detail: string } }>('GET', '/api/health');
+      if (h.body.images?.state === 'ready') break;
+      if (h.body.images?.state === 'failed') throw new Error(`lab images: ${h.body.images.detail}`);
+      if (Date.now() - at > 15 * 60_000) throw new Error(`lab images not ready after 15 min: ${h.body.images?.detail}`);
+    }
+    const lab = await trainer.must<{ lab: LabView }>('GET', `/api/scenarios/${LAB}`, undefined, 200);
+    const causes = lab.body.lab?.diagnosis?.causes.map((c) => c.id) ?? [];
+    if (!causes.includes('api-wrong-network') || !causes.includes('db-disconnected')) throw new Error(`${LAB} no longer has the diagnosis causes this bench submits; found ${JSON.stringify(causes)}`);
+    await trainer.must<{ workshop: WorkshopInfo }>('POST', '/api/workshops', { name: 'workshop bench', labs: [LAB], code: CODE }, 201);
+    // The trainer's dashboard is open for the whole workshop, as it would be.
+    trainerSocket = io(server.url.origin, { auth: { token: server.trainerToken }, transports: ['websocket'], forceNew: true, reconnection: false });
+    trainerSocket.on('workshop:view', (_v: TrainerView) => trainerViews++);
+    await sleep(1000);
+    idleRss = rss.last;
+
+    // ---- baseline: one learner alone ----
+    const solo = new Learner('baseline', server.url, SAME_ADDRESS ? '127.0.0.1' : '127.0.0.9');
+    learners.push(solo);
+    await solo.join();
+    await solo.connect();
+    base = await runPhase([solo], rss, pid, dataDir, 'baseline');
+    // Its lab goes, so the load is exactly N labs.
+    await solo.http.must('DELETE', `/api/sessions/${solo.session}`, undefined, 200);
+    solo.close();
+
+    // ---- the workshop: N learners ----
+    const crowd = Array.from({ length: LEARNERS }, (_, i) => new Learner(`learner ${i + 1}`, server!.url, SAME_ADDRESS ? '127.0.0.1' : `127.0.${10 + Math.floor(i / 240)}.${10 + (i % 240)}`));
+    learners.push(...crowd);
+    const tj = performance.now();
+    for (const l of crowd) joinWaitS += (await l.join()).waitedS;
+    await Promise.all(crowd.map((l) => l.connect()));
+    log(`${LEARNERS} learners joined and connected in ${((performance.now() - tj) / 1000).toFixed(1)} s`);
+    load = await runPhase(crowd, rss, pid, dataDir, 'workshop');
+
+    // ---- the end ----
+    const te = performance.now();
+    const end = await trainer.must<{ removed: number }>('POST', '/api/workshop/end', undefined, 200, END_TIMEOUT_MS);
+    ended = true;
+    removed = end.body.removed;
+    endS = (performance.now() - te) / 1000;
+    log(`workshop ended in ${((performance.now() - te) / 1000).toFixed(1)} s (${removed} lab(s) torn down)`);
+    left = await leftovers(dataDir);
+    hwm = procStats(pid)?.hwm ?? Number.NaN;
+  } catch (e) {
+    failure = e as Error;
+    log(`bench failed: ${failure.message}`);
+  } finally {
+    rss?.stop();
+    trainerSocket?.close();
+    for (const l of learners) l.close();
+    if (server && !ended && trainer && server.child.exitCode === null) {
+      await trainer.request('POST', '/api/workshop/end', undefined, END_TIMEOUT_MS).catch(() => undefined);
+    }
+    trainer?.close();
+    if (server && server.child.exitCode === null) {
+      server.child.kill('SIGTERM');
+      const code = await Promise.race([server.exited, sleep(15_000).then(() => 'timeout' as const)]);
+      if (code === 'timeout') {
+        note(`flowlab serve did not exit within 15 s of SIGTERM; killed`);
+        server.child.kill('SIGKILL');
+        await server.exited;
+      }
+    }
+    leftAfterExit = await leftovers(dataDir);
+    // Only when something was left: sweep is the recovery, and it must not hide a leak from the count.
+    if (failure || leftAfterExit.containers + leftAfterExit.networks + leftAfterExit.services !== 0) {
+      log('sweeping what was left (flowlab sweep)');
+      const r = await runTo([process.execPath, join(ROOT, 'bin', 'flowlab.js'), 'sweep'], serverEnv(dataDir)).catch((e: Error) => ({ code: 1, out: e.message }));
+      log(r.out.trim());
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+    process.off('SIGINT', onSignal);
+  }
+  const globalAfter = await leftovers();
+
+  const serverErrors = (server?.lines ?? []).filter((l) => /error|fail|could not|cannot|unhandled/i.test(l)).slice(0, 20);
+  if (!base || !load) {
+    if (serverErrors.length) log(`server said:\n  ${serverErrors.join('\n  ')}`);
+    if (misbehaved.length) log(`server answers:\n  ${misbehaved.join('\n  ')}`);
+    return 1;
+  }
+
+  const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+  const ms = (x: number) => (Number.isNaN(x) ? 'n/a' : `${Math.round(x)}`);
+  const ratio = (a: number, b: number) => (Number.isFinite(a / b) ? `${(a / b).toFixed(1)}x` : 'n/a');
+  const mark = (ok: boolean) => (ok ? 'met' : 'MISSED');
+  const pair = (xs: number[]) => `${ms(pct(xs, 50))} / ${ms(pct(xs, 95))} ms`;
+  const col = (a: string, b: string, c: string, d = '') => `${a.padEnd(32)}${b.padEnd(22)}${c.padEnd(24)}${d}`;
+  const L = load.m;
+  const B = base.m;
+  const echoP95 = pct(L.echoMs, 95);
+  const peak = Math.max(load.rssPeak, base.rssPeak);
+  const leftTotal = left.containers + left.networks + left.services;
+  const leftExitTotal = leftAfterExit.containers + leftAfterExit.networks + leftAfterExit.services;
+  const verdict = Number.isNaN(leftExitTotal) ? 'unknown (docker did not answer)' : leftExitTotal === 0 && (Number.isNaN(leftTotal) || leftTotal === 0) ? 'ok' : 'LEAK';
+
+  console.log(`\nworkshop bench: ${LEARNERS} learners, lab ${LAB} (4 services), terminal in ${TERMINAL}, one run on ${runner}`);
+  console.log(col('', 'baseline (1 learner)', `loaded (${LEARNERS} learners)`, 'loaded/baseline    target'));
+  console.log(col('  all labs up', s(base.allUpMs), s(load.allUpMs), `${ratio(load.allUpMs, base.allUpMs).padEnd(19)}<= ${TARGETS.allUpS} s: ${mark(load.allUpMs <= TARGETS.allUpS * 1000)}`));
+  console.log(col('  lab up, per learner p50', s(pct(base.upMs, 50)), s(pct(load.upMs, 50)), ratio(pct(load.upMs, 50), pct(base.upMs, 50))));
+  console.log(`    every lab's up time (s): ${[...load.upMs].sort((a, b) => a - b).map((x) => (x / 1000).toFixed(0)).join(' ')}`);
+  console.log(col('  containers when all were up', `${base.containersAtUp}`, `${load.containersAtUp}`, '(services, lab resolvers, capture sidecars)'));
+  console.log(col('  terminal open p50 / p95', pair(B.openMs), pair(L.openMs), ratio(pct(L.openMs, 95), pct(B.openMs, 95))));
+  console.log(col('  terminal echo p50 / p95', pair(B.echoMs), pair(L.echoMs), `${ratio(echoP95, pct(B.echoMs, 95)).padEnd(19)}p95 <= ${TARGETS.echoP95Ms} ms: ${mark(echoP95 <= TARGETS.echoP95Ms)}`));
+  console.log(col('    samples (lost, throttled)', `${B.echoMs.length} (${B.echoLost}, ${B.throttled})`, `${L.echoMs.length} (${L.echoLost}, ${L.throttled})`));
+  console.log(col('  probe round trip p50 / p95', pair(B.probeMs), pair(L.probeMs), ratio(pct(L.probeMs, 95), pct(B.probeMs, 95))));
+  console.log(col('    probes (failed)', `${B.probeMs.length} (${B.probeFailed})`, `${L.probeMs.length} (${L.probeFailed})`));
+  console.log(col('  diagnoses graded (passed)', `${B.graded}/1 (${B.passed})`, `${L.graded}/${LEARNERS} (${L.passed})`));
+  const share = (x: number) => (Number.isNaN(x) ? 'n/a' : `${Math.round(x * 100)}%`);
+  console.log(col('  CPU, server / dockerd', `${share(base.cpuShare)} / ${share(base.dockerdShare)} over ${base.wallS.toFixed(0)} s`, `${share(load.cpuShare)} / ${share(load.dockerdShare)} over ${load.wallS.toFixed(0)} s`, '(one core = 100%)'));
+  const busy = (x: { busy: number; iowait: number }) => `${Math.round(x.busy * 100)}% (+${Math.round(x.iowait * 100)}% io)`;
+  console.log(col('  machine busy, labs coming up', busy(base.machineUp), busy(load.machineUp), '(all cores = 100%)'));
+  console.log(col('  machine busy, learners work', busy(base.machineWork), busy(load.machineWork)));
+  console.log(col('  load average, start-end', `${base.load[0].toFixed(1)}-${base.load[1].toFixed(1)}`, `${load.load[0].toFixed(1)}-${load.load[1].toFixed(1)}`, '(2 cores, shared)'));
+  console.log(col('  server peak RSS', `${base.rssPeak.toFixed(0)} MB`, `${load.rssPeak.toFixed(0)} MB`, `${ratio(load.rssPeak, base.rssPeak).padEnd(19)}<= ${TARGETS.rssMb} MB: ${mark(peak <= TARGETS.rssMb)}`));
+  console.log(`  server RSS idle before any lab ${idleRss.toFixed(0)} MB; VmHWM at the end ${hwm.toFixed(0)} MB`);
+  console.log(`  leftovers after POST /api/workshop/end (${removed} labs torn down in ${endS.toFixed(1)} s): ${left.containers} containers, ${left.networks} networks, ${left.services} services; after the server exited: ${leftExitTotal} — must be 0: ${verdict}`);
+  console.log(`  flowlab objects on this Docker host (any data directory): ${globalBefore.containers}+${globalBefore.networks}+${globalBefore.services} before, ${globalAfter.containers}+${globalAfter.networks}+${globalAfter.services} after`);
+  console.log(`  joins: ${SAME_ADDRESS ? 'all from 127.0.0.1' : 'one address per learner'}${joinWaitS ? `, ${joinWaitS} s waited on the per-address join limit` : ''}; trainer dashboard got ${trainerViews} views`);
+  if (misbehaved.length) console.log(`\nserver answers that were not what the bench expected:\n  ${misbehaved.join('\n  ')}`);
+  if (serverErrors.length) console.log(`\nserver log lines that look like errors:\n  ${serverErrors.join('\n  ')}`);
+  if (failure) console.log(`\nthe bench did not finish: ${failure.message}`);
+  return failure || leftExitTotal !== 0 || Number.isNaN(leftExitTotal) || (!Number.isNaN(leftTotal) && leftTotal !== 0) ? 1 : 0;
+}
+
+const code = await main();
+// Keep-alive sockets of learners that never got closed must not hold a finished bench open.
+setTimeout(() => process.exit(code), 100).unref();
+process.exitCode = code;

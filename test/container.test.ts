@@ -281,3 +281,29 @@ describe('rebuilding after a source change', () => {
     }
   }, 900_000);
 });
+
+describe('docker-compose.yml, dev profile', () => {
+  it("serves vite's dev server from the mounted source, with the API behind its proxy", async () => {
+    await buildImage(['--target', 'dev', '--tag', 'flowlab/flowlab:dev']);
+    const devPort = await freePort();
+    const env = { ...composeEnv, FLOWLAB_DEV_PORT: String(devPort) };
+    const dev = (args: string[]) => run(composeCli, ['-p', project, '-f', join(PROJECT_ROOT, 'docker-compose.yml'), '--profile', 'dev', ...args], { env, encoding: 'utf8', timeout: 180_000 });
+    try {
+      await dev(['up', '-d', 'dev-web']);
+      const by = Date.now() + 120_000;
+      let page = 0;
+      let health: { ok?: boolean; status?: string } = {};
+      while (Date.now() < by) {
+        page = await fetch(`http://127.0.0.1:${devPort}/`).then((r) => r.status, () => 0);
+        health = await fetch(`http://127.0.0.1:${devPort}/api/health`).then((r) => r.json() as Promise<typeof health>, () => ({}));
+        if (page === 200 && health.ok) break;
+        await sleep(1000);
+      }
+      expect(page).toBe(200);
+      expect(health).toMatchObject({ ok: true, status: 'up' });
+    } finally {
+      await dev(['down', '--volumes', '--timeout', '20']).catch(() => undefined);
+    }
+    expect(await leftovers()).toEqual([]);
+  }, 900_000);
+});

@@ -185,6 +185,7 @@ function dashboard(ctx: { status: HTMLElement; refresh(): Promise<void>; newWork
 
   const endWorkshop = async () => {
     if (!confirm('End the workshop for everyone? Every learner’s lab is removed and nobody can start one again.')) return;
+    say(ctx.status, 'Ending the workshop: removing every learner’s lab (a few seconds per lab)…');
     try {
       const { removed } = await api<{ removed: number }>('POST', '/api/workshop/end');
       say(ctx.status, `The workshop has ended; ${removed} lab${removed === 1 ? ' was' : 's were'} removed.`);

@@ -42,10 +42,19 @@ const COSTS: [string, RegExp, LimitKind][] = [
   ['POST', /^\/api\/auth\/trainer$/, 'login'],
 ];
 
+/** decodeURIComponent that answers undefined for malformed input instead of throwing. */
+function decode(s: string): string | undefined {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return undefined;
+  }
+}
+
 export function cookieValue(header: string | undefined, name: string): string | undefined {
   for (const part of (header ?? '').split(';')) {
     const i = part.indexOf('=');
-    if (i > 0 && part.slice(0, i).trim() === name) return decodeURIComponent(part.slice(i + 1).trim());
+    if (i > 0 && part.slice(0, i).trim() === name) return decode(part.slice(i + 1).trim());
   }
   return undefined;
 }
@@ -107,7 +116,8 @@ export function apiGate(gate: Gate) {
     if (rule === 'trainer' && p.role !== 'trainer') return deny(res, 403, 'only the trainer may do this');
     if (rule === 'learner' && p.role !== 'learner') return deny(res, 403, 'only a learner may do this (the trainer resets labs from the dashboard)');
     if (rule === 'session') {
-      const id = decodeURIComponent(/^\/api\/sessions\/([^/]+)/.exec(path)![1]!);
+      const id = decode(/^\/api\/sessions\/([^/]+)/.exec(path)![1]!);
+      if (id === undefined) return deny(res, 400, 'expected a session id of 8-32 hex characters, found a malformed escape');
       if (!mayUseSession(gate, p, id)) return deny(res, 403, `session ${id.slice(0, 40)} is not yours`);
       gate.workshops.touch(id);
     }

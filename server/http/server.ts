@@ -408,6 +408,7 @@ export function createHttpApp(app: App, images: ImagesState, extras: HttpExtras 
       : err instanceof ProbeError ? 400
       : err instanceof GradeError ? 409
       : err instanceof WorkshopError ? err.status
+      : typeof e.status === 'number' && e.status >= 400 && e.status < 500 ? e.status
       : 500;
     const message = e.type === 'entity.parse.failed' ? `expected a JSON body: ${e.message}` : e.message;
     res.status(status).json({ ok: false, error: message });

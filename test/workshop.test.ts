@@ -61,6 +61,17 @@ const connected = (s: Socket) =>
     s.once('connect_error', (e) => reject(e));
   });
 
+/** A workshop-mode server on its own data directory. */
+const workshopServer = (workshop: { maxLabs: number; idleMinutes?: number; idleMs?: number }) =>
+  startServer({ port: 0, host: '127.0.0.1', settings: { dataDir: tempDataDir() }, background: false, handleSignals: false, workshop });
+
+/** Closes the server (tearing its labs down) and checks that none of its sessions left anything. */
+async function closeAndCheck(server: Running): Promise<void> {
+  const sessions = server.app.engine.store.list().map((x) => x.id);
+  await server.close();
+  for (const id of sessions) expect(await leftovers(id)).toEqual(none);
+}
+
 const ask = (s: Socket, event: string, payload: unknown) => new Promise<Json>((resolve) => s.emit(event, payload, (r: Json) => resolve(r)));
 
 describe('workshop mode', () => {
@@ -70,14 +81,10 @@ describe('workshop mode', () => {
   const b = { token: '', id: '', session: '' };
 
   beforeAll(async () => {
-    server = await startServer({ port: 0, host: '127.0.0.1', settings: { dataDir: tempDataDir() }, background: false, handleSignals: false, workshop: { maxLabs: 3, idleMinutes: 30 } });
+    server = await workshopServer({ maxLabs: 3, idleMinutes: 30 });
     trainer = server.trainerToken!;
   }, 30_000);
-  afterAll(async () => {
-    const sessions = server.app.engine.store.list().map((x) => x.id);
-    await server.close();
-    for (const id of sessions) expect(await leftovers(id)).toEqual(none);
-  }, 60_000);
+  afterAll(() => closeAndCheck(server), 60_000);
 
   it('without sign-in, every API route but health and joining answers 401', async () => {
     const routes: [string, string][] = [
@@ -319,13 +326,9 @@ describe('workshop mode', () => {
 describe('workshop mode: idle labs', () => {
   let server: Running;
   beforeAll(async () => {
-    server = await startServer({ port: 0, host: '127.0.0.1', settings: { dataDir: tempDataDir() }, background: false, handleSignals: false, workshop: { maxLabs: 2, idleMs: 4000 } });
+    server = await workshopServer({ maxLabs: 2, idleMs: 4000 });
   }, 30_000);
-  afterAll(async () => {
-    const sessions = server.app.engine.store.list().map((x) => x.id);
-    await server.close();
-    for (const id of sessions) expect(await leftovers(id)).toEqual(none);
-  }, 60_000);
+  afterAll(() => closeAndCheck(server), 60_000);
 
   it('a lab with no activity for the idle time is torn down, and can be started again', async () => {
     const t = server.trainerToken!;

@@ -1,6 +1,6 @@
 // The `flowlab` command. Each command is thin: parse, call the core, print.
 // Command names, flags and JSON shapes are a contract that scripts depend on.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { labCatalogue, openApp, validateContext, type App } from '../app.ts';
 import { DockerRuntime } from '../docker/runtime.ts';
@@ -54,7 +54,8 @@ program
     if (opts.maxLabs !== undefined && opts.maxLabs < 1) throw new CliError(`--max-labs must be at least 1, found ${opts.maxLabs}`);
     if (opts.idleMinutes < 1) throw new CliError(`--idle-minutes must be at least 1, found ${opts.idleMinutes}`);
     useLogFormat(process.env.FLOWLAB_LOG_FORMAT);
-    if (!opts.workshop && !['127.0.0.1', 'localhost', '::1'].includes(opts.host)) {
+    // Inside a container 0.0.0.0 is the container's own interface; where it is published decides.
+    if (!opts.workshop && !['127.0.0.1', 'localhost', '::1'].includes(opts.host) && !existsSync('/.dockerenv')) {
       progress(`warning: without --workshop the API has no sign-in; anyone who reaches ${opts.host}:${opts.port} controls labs on this Docker host`);
     }
     const running = await startServer({

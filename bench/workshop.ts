@@ -18,7 +18,7 @@
 // server RSS <= 300 MB. A missed target is reported, not an error; the exit code is non-zero only
 // when the bench could not run, or when Docker objects were left behind.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -147,16 +147,6 @@ function freePort(): Promise<number> {
   });
 }
 
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) newest = Math.max(newest, newestSource(p));
-    else if (p.endsWith('.ts')) newest = Math.max(newest, statSync(p).mtimeMs);
-  }
-  return newest;
-}
-
 function runTo(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; out: string }> {
   return new Promise((res, rej) => {
     const child = spawn(argv[0]!, argv.slice(1), { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -168,15 +158,11 @@ function runTo(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ 
   });
 }
 
-/** bin/flowlab.js runs the sources through tsx when the bundle is stale: build it, so the server measured is the one shipped. */
+/** bin/flowlab.js runs the sources through tsx when the bundle is stale: bundle them (about a second), so the server measured is the one shipped. */
 async function freshBundle(): Promise<string> {
-  const bundle = join(ROOT, 'dist', 'cli.mjs');
-  const built = statSync(bundle, { throwIfNoEntry: false });
-  if (built && built.mtimeMs >= newestSource(join(ROOT, 'server'))) return 'dist/cli.mjs';
-  log('building dist/cli.mjs (tsx scripts/build-cli.ts)');
   const r = await runTo([process.execPath, join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'scripts/build-cli.ts']);
   if (r.code !== 0) throw new Error(`tsx scripts/build-cli.ts exited ${r.code}: ${r.out.trim()}`);
-  return 'dist/cli.mjs (rebuilt)';
+  return 'dist/cli.mjs';
 }
 
 interface ServerChild {

@@ -10,6 +10,7 @@ import { DiagnosisPanel } from './diagnosis.ts';
 import { FlowLog, describe as describeEvent } from './flowlog.ts';
 import { LabGraph, STATES } from './graph.ts';
 import { Terminals } from './terminals.ts';
+import { minutesSeconds } from '../time.ts';
 
 type Inspected = { service: string; container: string; state: string; resolv_conf: string | null; addresses: string | null; listening: string | null };
 
@@ -26,7 +27,7 @@ export async function labPage(root: HTMLElement, sessionId: string, go: (hash: s
   const started = Date.parse(session.ready_at ?? session.created_at);
   const tick = () => {
     const s = Math.max(0, Math.floor((Date.now() - started) / 1000));
-    timer.textContent = `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}${lab.minutes ? ` / ~${lab.minutes} min` : ''}`;
+    timer.textContent = `${minutesSeconds(s)}${lab.minutes ? ` / ~${lab.minutes} min` : ''}`;
   };
   tick();
   const clock = setInterval(tick, 1000);

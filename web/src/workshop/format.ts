@@ -1,11 +1,7 @@
 // How workshop mode says things: a lab slot's state, durations, the time left.
 import type { LabSlot, WorkshopInfo } from '../protocol.ts';
 
-/** Seconds as m:ss (an hour and more stays in minutes: 75:02). */
-export function minutesSeconds(seconds: number): string {
-  const s = Math.max(0, Math.floor(seconds));
-  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
-}
+import { minutesSeconds } from '../time.ts';
 
 /** What is left until `endsAt`, as h:mm:ss or m:ss; null once it is reached. */
 export function timeLeft(endsAt: string, now = Date.now()): string | null {

@@ -4,7 +4,8 @@
 import type { CreateWorkshop, LabSlot, LabSummary, LearnerAction, TrainerLearner, TrainerView, WorkshopInfo } from '../protocol.ts';
 import { api, ApiError } from '../api.ts';
 import { button, el, fill, keepFocus } from '../dom.ts';
-import { clockTime, minutesSeconds, slotScore, slotState, timeLeft } from './format.ts';
+import { minutesSeconds } from '../time.ts';
+import { clockTime, slotScore, slotState, timeLeft } from './format.ts';
 import { followWorkshop } from './live.ts';
 
 const isShared = (l: LabSummary) => l.isolation.default_bridge || l.isolation.host_network;

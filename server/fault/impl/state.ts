@@ -14,6 +14,12 @@ async function startAgain(ctx: FaultContext, service: string): Promise<void> {
   if (!st?.running) await startAndWait(ctx.live, ctx.rt, service);
 }
 
+/** Tasks stop a moment after a scale: waits (up to 20 s) until at most `max` run. */
+async function untilRunningAtMost(ctx: FaultContext, swarm: string, max: number): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline && (await ctx.rt.serviceTasks(swarm)).filter((t) => t.state === 'running').length > max) await new Promise((r) => setTimeout(r, 300));
+}
+
 export const stop: FaultImpl<'stop'> = {
   describe: (f, live) => {
     const swarm = swarmName(live, f.service);
@@ -30,9 +36,7 @@ export const stop: FaultImpl<'stop'> = {
     const swarm = swarmName(ctx.live, f.service);
     if (swarm) {
       await ctx.rt.scaleService(swarm, 0);
-      // The tasks stop a moment after the scale: the fault is in place once none runs.
-      const deadline = Date.now() + 20_000;
-      while (Date.now() < deadline && (await ctx.rt.serviceTasks(swarm)).some((t) => t.state === 'running')) await new Promise((r) => setTimeout(r, 300));
+      await untilRunningAtMost(ctx, swarm, 0);
     }
     else await ctx.rt.stopContainer(ctx.live.containerName(f.service), 1);
   },
@@ -56,9 +60,8 @@ export const replicas: FaultImpl<'replicas'> = {
     const swarm = swarmName(ctx.live, f.service);
     if (!swarm) throw new FaultError(`"${f.service}" is not a swarm service; replicas needs one (deploy:)`);
     await ctx.rt.scaleService(swarm, f.replicas);
-    // The surplus tasks stop a moment later, and leave the name's answers after that.
-    const deadline = Date.now() + 20_000;
-    while (Date.now() < deadline && (await ctx.rt.serviceTasks(swarm)).filter((t) => t.state === 'running').length > f.replicas) await new Promise((r) => setTimeout(r, 300));
+    await untilRunningAtMost(ctx, swarm, f.replicas);
+    // ...and they leave the name's answers after that.
     await waitForAddresses(ctx, f.service, (a) => a.size <= f.replicas);
   },
   revert: (f, ctx) => startAgain(ctx, f.service),

@@ -82,8 +82,9 @@ export interface HttpExtras {
 
 const principal = (res: Response): Principal | undefined => res.locals.principal as Principal | undefined;
 
-function authCookie(req: Request, token: string): string {
-  return `${AUTH_COOKIE}=${encodeURIComponent(token)}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${12 * 3600}${req.secure ? '; Secure' : ''}`;
+/** The sign-in cookie; an empty token with a zero lifetime clears it. */
+function authCookie(req: Request, token: string, maxAgeS = 12 * 3600): string {
+  return `${AUTH_COOKIE}=${encodeURIComponent(token)}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAgeS}${req.secure ? '; Secure' : ''}`;
 }
 
 function invalid(what: string, issues: { path: PropertyKey[]; message: string }[], expected: string): HttpError {
@@ -137,7 +138,7 @@ export function createHttpApp(app: App, images: ImagesState, extras: HttpExtras 
     }));
 
     web.post('/api/auth/logout', wrap((req, res) => {
-      res.setHeader('set-cookie', `${AUTH_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0${req.secure ? '; Secure' : ''}`);
+      res.setHeader('set-cookie', authCookie(req, '', 0));
       return {};
     }));
 
@@ -228,8 +229,7 @@ export function createHttpApp(app: App, images: ImagesState, extras: HttpExtras 
     wrap(async (req, res) => {
       const body = createSessionBodySchema.safeParse(req.body ?? {});
       if (!body.success) {
-        const issue = body.error.issues[0]!;
-        throw new HttpError(400, `invalid body at ${issue.path.join('.') || '(top level)'}: ${issue.message}; expected { "scenario": "<lab id>", "seed"?: <integer> }`);
+        throw invalid('body', body.error.issues, '{ "scenario": "<lab id>", "seed"?: <integer> }');
       }
       if (!/^[a-z0-9]+(-[a-z0-9]+)*$/.test(body.data.scenario)) throw new HttpError(400, `expected a lab id from the catalogue like "bridge-basics", found "${body.data.scenario.slice(0, 60)}" (lab files are started with flowlab up)`);
       // While images are only being checked, `up` joins that check; a real build takes minutes.
@@ -273,8 +273,7 @@ export function createHttpApp(app: App, images: ImagesState, extras: HttpExtras 
       const id = sessionParam(req);
       const body = diagnosisSchema.safeParse(req.body ?? {});
       if (!body.success) {
-        const issue = body.error.issues[0]!;
-        throw new HttpError(400, `invalid diagnosis at ${issue.path.join('.') || '(top level)'}: ${issue.message}; expected { "cause", "culprit", "evidence": [ids], "note"?, "fixed"? }`);
+        throw invalid('diagnosis', body.error.issues, '{ "cause", "culprit", "evidence": [ids], "note"?, "fixed"? }');
       }
       if (learnerOf(res)) workshops?.assertLearnerMayAct(learnerOf(res)!.learner);
       const result = await new Grader(app.engine.live(id)).grade(body.data);

@@ -1,4 +1,4 @@
-// npm run bench:workshop [-- --learners N --echo-samples N --probes N --terminal <service|console> --same-address]
+// npm run bench:workshop [-- --learners N --echo-samples N --probes N --terminal <service|console> --same-address --no-floor]
 //
 // A workshop under load, through `flowlab serve --workshop` run as a child process (so its memory
 // can be read from /proc) with a data directory of its own. A trainer creates the workshop with
@@ -14,6 +14,9 @@
 // Each learner connects from an address of its own (127.0.0.10, .11, ...), as learners on their
 // own machines do: joins are rate-limited per address. --same-address joins them all from
 // 127.0.0.1, as behind one NAT.
+// First, the Docker floor (bench/docker-floor.ts): the same N labs' containers started by the
+// engine alone, straight from Flowlab's plan, with nothing else around them; the all-up time is
+// divided by it (--no-floor skips it).
 // Targets on the reference 2-core machine: all labs up <= 60 s, terminal echo p95 <= 300 ms,
 // server RSS <= 300 MB. A missed target is reported, not an error; the exit code is non-zero only
 // when the bench could not run, or when Docker objects were left behind.
@@ -26,6 +29,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { io, type Socket } from 'socket.io-client';
 import { LABEL } from '../server/docker/labels.ts';
+import { dockerFloor, type Floor } from './docker-floor.ts';
 import type { GradeResult } from '../server/protocol/diagnosis.ts';
 import type { ProbeResult } from '../server/protocol/probe.ts';
 import type { LabView } from '../server/protocol/session.ts';
@@ -42,6 +46,7 @@ const ECHO_SAMPLES = Math.max(1, Number(opt('echo-samples', '20')) || 20);
 const PROBES = Math.max(1, Number(opt('probes', '5')) || 5);
 const TERMINAL = opt('terminal', 'api');
 const SAME_ADDRESS = args.includes('--same-address');
+const FLOOR = !args.includes('--no-floor');
 const MAX_LABS = Math.max(25, LEARNERS);
 const LAB = 'split-networks';
 const CODE = 'BENCH1';
@@ -595,6 +600,7 @@ async function main(): Promise<number> {
   let endS = Number.NaN;
   let base: Phase | undefined;
   let load: Phase | undefined;
+  let floor: Floor | undefined;
   const globalBefore = await leftovers();
   const onSignal = () => {
     // The server tears its labs down on SIGTERM.
@@ -604,6 +610,7 @@ async function main(): Promise<number> {
   process.once('SIGINT', onSignal);
 
   try {
+    if (FLOOR) floor = await dockerFloor(LAB, LEARNERS, log);
     runner = await freshBundle();
     server = await startServerChild(dataDir);
     const pid = server.child.pid!;
@@ -713,6 +720,10 @@ async function main(): Promise<number> {
   console.log(`\nworkshop bench: ${LEARNERS} learners, lab ${LAB} (4 services), terminal in ${TERMINAL}, one run on ${runner}`);
   console.log(col('', 'baseline (1 learner)', `loaded (${LEARNERS} learners)`, 'loaded/baseline    target'));
   console.log(col('  all labs up', s(base.allUpMs), s(load.allUpMs), `${ratio(load.allUpMs, base.allUpMs).padEnd(19)}<= ${TARGETS.allUpS} s: ${mark(load.allUpMs <= TARGETS.allUpS * 1000)}`));
+  if (floor) {
+    console.log(col(`  docker floor, ${floor.labs} labs`, '', s(floor.labsMs), `all labs up / floor: ${ratio(load.allUpMs, floor.labsMs)}`));
+    console.log(`    the engine alone starting the same ${floor.labs} x ${floor.perLab.lab} lab containers (services, resolver) from Flowlab's plan, ${floor.startsAtOnce || 'unlimited'} start(s) at once, no readiness wait; ${s(floor.allMs)} with the ${floor.labs} x ${floor.perLab.capture} capture sidecars`);
+  }
   console.log(col('  lab up, per learner p50', s(pct(base.upMs, 50)), s(pct(load.upMs, 50)), ratio(pct(load.upMs, 50), pct(base.upMs, 50))));
   console.log(`    every lab's up time (s): ${[...load.upMs].sort((a, b) => a - b).map((x) => (x / 1000).toFixed(0)).join(' ')}`);
   console.log(col('  containers when all were up', `${base.containersAtUp}`, `${load.containersAtUp}`, '(services, lab resolvers, capture sidecars)'));

@@ -25,7 +25,7 @@ export interface App {
 export function openApp(overrides: Partial<Settings> = {}): App {
   const settings = loadSettings(overrides);
   const db = openDb(settings.dataDir);
-  const docker = new DockerRuntime();
+  const docker = DockerRuntime.withStartLimit(settings.dockerStarts);
   const engine = new SessionEngine(settings, db, docker);
   engine.hooks = {
     // A lab's faults and its variant's apply once every service is ready.

@@ -1,5 +1,5 @@
 // Where Flowlab keeps things, and the knobs a trainer can turn through the environment.
-import { homedir } from 'node:os';
+import { availableParallelism, homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -20,6 +20,11 @@ export interface Settings {
   readyTimeoutMs: number;
   /** Bytes of packets each capture sidecar keeps. */
   captureRingBytes: number;
+  /**
+   * Containers the engine is asked to start at once (0 = no limit); the rest queue, labs before
+   * capture. Default: the number of CPUs, at least 2.
+   */
+  dockerStarts: number;
   /**
    * What labels call this data directory's registry when other Flowlab processes cannot see the
    * directory (Flowlab in a container); unset, labels carry the directory's path.
@@ -64,6 +69,7 @@ export function loadSettings(overrides: Partial<Settings> = {}): Settings {
     initSwarm: process.env.FLOWLAB_INIT_SWARM === '1',
     readyTimeoutMs: intFromEnv('FLOWLAB_READY_TIMEOUT_MS', 30_000),
     captureRingBytes: intFromEnv('FLOWLAB_CAPTURE_RING_MB', 8) * 1024 * 1024,
+    dockerStarts: intFromEnv('FLOWLAB_DOCKER_STARTS', Math.max(2, availableParallelism())),
     ...(registryName ? { registryName } : {}),
     ...overrides,
   };

@@ -185,7 +185,7 @@ export class Consoles {
     if (!existing || stale) {
       if (existing) await rt.removeContainer(name);
       await rt.createContainer(consoleContainer(live, netName, dockerHost));
-      await rt.startContainer(name);
+      await rt.startContainer(name, 'interactive');
     }
     // The secret goes to the CLI's config.json on a tmpfs: never in an image, the environment, or
     // the action log.

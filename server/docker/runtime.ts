@@ -6,6 +6,7 @@ import { join, relative } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import Docker from 'dockerode';
 import * as cli from './cli.ts';
+import { StartGate, type StartPriority } from './start-gate.ts';
 import type { ContainerSpec, EndpointSpec, HealthcheckSpec, NetworkSpec, PublishedPort, SwarmServiceSpec } from './specs.ts';
 
 export interface Action {
@@ -132,11 +133,18 @@ export class DockerRuntime {
     private readonly docker: Docker = new Docker(),
     private readonly sink?: ActionSink,
     private readonly revealsFault = false,
+    /** Container starts go through it (shared by every scoped copy of this connection). */
+    readonly starts: StartGate = new StartGate(0),
   ) {}
+
+  /** A connection whose container starts go `atOnce` at a time (0 = no limit). */
+  static withStartLimit(atOnce: number): DockerRuntime {
+    return new DockerRuntime(new Docker(), undefined, false, new StartGate(atOnce));
+  }
 
   /** The same connection, recording actions to `sink`. */
   scoped(sink: ActionSink | undefined, opts: { revealsFault?: boolean } = {}): DockerRuntime {
-    return new DockerRuntime(this.docker, sink, opts.revealsFault ?? false);
+    return new DockerRuntime(this.docker, sink, opts.revealsFault ?? false, this.starts);
   }
 
   /** A call that changes something: recorded as its docker CLI command first. */
@@ -368,8 +376,15 @@ export class DockerRuntime {
     return container!.id;
   }
 
-  async startContainer(nameOrId: string): Promise<void> {
-    await this.act(cli.simple.start(nameOrId), `docker start ${nameOrId}`, () => this.docker.getContainer(nameOrId).start(), (s) => s === 304);
+  /**
+   * `priority` orders this start among others waiting for the engine (see StartGate): 'lab' for
+   * a lab's own containers, 'interactive' for what someone is waiting on, 'background' for
+   * capture.
+   */
+  async startContainer(nameOrId: string, priority: StartPriority = 'lab'): Promise<void> {
+    await this.starts.run(priority, () =>
+      this.act(cli.simple.start(nameOrId), `docker start ${nameOrId}`, () => this.docker.getContainer(nameOrId).start(), (s) => s === 304),
+    );
   }
 
   async stopContainer(nameOrId: string, timeoutS = 1): Promise<void> {
@@ -474,7 +489,8 @@ export class DockerRuntime {
     const quiet = this.scoped(undefined);
     try {
       await quiet.createContainer(spec);
-      await quiet.startContainer(spec.name);
+      // Someone waits for the answer (a probe, a fault being applied): ahead of labs coming up.
+      await quiet.startContainer(spec.name, 'interactive');
       const container = this.docker.getContainer(spec.name);
       let timer: NodeJS.Timeout | undefined;
       const timedOut = await Promise.race([

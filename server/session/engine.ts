@@ -74,7 +74,7 @@ export class SessionEngine {
   constructor(
     readonly settings: Settings,
     readonly db: Db,
-    readonly docker: DockerRuntime = new DockerRuntime(),
+    readonly docker: DockerRuntime = DockerRuntime.withStartLimit(settings.dockerStarts),
     instance: Instance = newInstance(),
   ) {
     this.store = new SessionStore(db);

@@ -165,7 +165,7 @@ export class LiveSession {
       const spec = helperContainer(this.ref(), 'probe-host', { kind: 'host' }, [], ['sleep', 'infinity']);
       const quiet = rt.scoped(undefined);
       await quiet.createContainer(spec);
-      await quiet.startContainer(spec.name);
+      await quiet.startContainer(spec.name, 'interactive');
       return spec.name;
     })().catch((e) => {
       this.hostHelperName = undefined;
@@ -220,7 +220,7 @@ export class LiveSession {
           if ((e as DockerError).status === 409) return; // another process just made it
           throw e;
         }
-        await rt.startContainer(spec.name);
+        await rt.startContainer(spec.name, 'background');
       }),
     );
   }

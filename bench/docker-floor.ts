@@ -1,0 +1,85 @@
+// The Docker floor: what the engine alone needs to start N copies of a lab's containers — the
+// very containers Flowlab would make (same images, networks, limits and capture sidecars), from
+// Flowlab's own plan, through the same Docker connection — with no readiness wait, no faults, no
+// registry work and no server. A bench divides Flowlab's figures by these, measured in the same
+// run, so what the machine costs and what Flowlab adds can be told apart.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openApp } from '../server/app.ts';
+import type { ContainerSpec } from '../server/docker/specs.ts';
+import { ensureLabImages } from '../server/images/build.ts';
+import { loadLab } from '../server/lab/catalogue.ts';
+import { allocate } from '../server/session/allocate.ts';
+import { newHexId } from '../server/session/instance.ts';
+import { captureContainer, capturedServices, planLab, type LabPlan } from '../server/session/plan.ts';
+
+export interface Floor {
+  labs: number;
+  /** Containers per lab: services and the lab resolver, then capture sidecars. */
+  perLab: { lab: number; capture: number };
+  /** From the first create until every lab's own containers run. */
+  labsMs: number;
+  /** ... and until every capture sidecar runs too. */
+  allMs: number;
+  startsAtOnce: number;
+}
+
+const shares = (c: ContainerSpec) => c.network.kind === 'container';
+
+/** Starts `labs` copies of `labId`'s containers as Flowlab plans them, times it, removes them. */
+export async function dockerFloor(labId: string, labs: number, log: (s: string) => void): Promise<Floor> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'flowlab-bench-floor-'));
+  const app = openApp({ dataDir });
+  const { engine } = app;
+  const sessions: string[] = [];
+  try {
+    await ensureLabImages(app.docker, () => {});
+    const entry = loadLab(labId);
+    const { lab } = entry;
+    const inst = engine.instance;
+    engine.claimInstance();
+    const rt = app.docker.scoped(undefined);
+    const plans: { session: string; plan: LabPlan }[] = [];
+    for (let i = 0; i < labs; i++) {
+      const session = newHexId(4);
+      engine.store.create({ id: session, scenario: lab.id, labFile: entry.file, seed: 0, variant: null, owner: inst.id, ownerPid: inst.pid, ownerHost: inst.host, ownerStart: inst.start, lab });
+      sessions.push(session);
+      const alloc = await allocate(lab, session, engine.store, app.settings, (await rt.listNetworks()).flatMap((n) => n.subnets));
+      plans.push({ session, plan: planLab(lab, { session, scenario: lab.id, owner: inst.id, registry: engine.registryPath }, alloc) });
+    }
+    const own = (p: LabPlan) => [...(p.resolver ? [p.resolver] : []), ...p.services.flatMap((s) => (s.container ? [s.container] : []))];
+    const captured = capturedServices(lab);
+    log(`docker floor: ${labs} x (${own(plans[0]!.plan).length} lab + ${captured.length} capture) containers, ${app.docker.starts.atOnce || 'unlimited'} start(s) at once`);
+
+    const t0 = performance.now();
+    await Promise.all(
+      plans.map(async ({ plan }) => {
+        await Promise.all(plan.networks.map((n) => rt.createNetwork(n.spec)));
+        const containers = own(plan);
+        await Promise.all(containers.map((c) => rt.createContainer(c)));
+        // A container in another's network namespace starts after it.
+        await Promise.all(containers.filter((c) => !shares(c)).map((c) => rt.startContainer(c.name, 'lab')));
+        await Promise.all(containers.filter(shares).map((c) => rt.startContainer(c.name, 'lab')));
+      }),
+    );
+    const labsMs = performance.now() - t0;
+    await Promise.all(
+      plans.flatMap(({ session }) =>
+        captured.map(async (service) => {
+          const spec = captureContainer({ session, scenario: lab.id, owner: inst.id, registry: engine.registryPath }, service, app.settings.captureRingBytes);
+          await rt.createContainer(spec);
+          await rt.startContainer(spec.name, 'background');
+        }),
+      ),
+    );
+    const allMs = performance.now() - t0;
+    log(`docker floor: lab containers running at ${(labsMs / 1000).toFixed(1)} s, capture sidecars too at ${(allMs / 1000).toFixed(1)} s; removing them`);
+    return { labs, perLab: { lab: own(plans[0]!.plan).length, capture: captured.length }, labsMs, allMs, startsAtOnce: app.docker.starts.atOnce };
+  } finally {
+    for (const s of sessions) await engine.down(s).catch(() => undefined);
+    await engine.sweep().catch(() => undefined);
+    app.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}

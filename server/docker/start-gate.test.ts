@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { StartGate, type StartPriority } from './start-gate.ts';
+
+/** A start that finishes when the test says so. */
+function held() {
+  let release!: () => void;
+  const done = new Promise<void>((r) => (release = r));
+  return { done, release };
+}
+
+const tick = () => new Promise((r) => setImmediate(r));
+
+describe('StartGate', () => {
+  it('runs at most `atOnce` starts together, then the waiting ones by priority, oldest first', async () => {
+    const gate = new StartGate(2);
+    const order: string[] = [];
+    const holds = new Map<string, ReturnType<typeof held>>();
+    let running = 0;
+    let most = 0;
+    const start = (name: string, priority: StartPriority) => {
+      const h = held();
+      holds.set(name, h);
+      return gate.run(priority, async () => {
+        order.push(name);
+        most = Math.max(most, ++running);
+        await h.done;
+        running--;
+      });
+    };
+    const all = [
+      start('lab-1', 'lab'),
+      start('lab-2', 'lab'),
+      start('capture-1', 'background'),
+      start('lab-3', 'lab'),
+      start('console', 'interactive'),
+      start('lab-4', 'lab'),
+    ];
+    await tick();
+    expect(order).toEqual(['lab-1', 'lab-2']);
+    expect(gate.queued).toBe(4);
+    for (const name of ['lab-1', 'lab-2', 'console', 'lab-3', 'lab-4', 'capture-1']) {
+      holds.get(name)!.release();
+      await tick();
+    }
+    await Promise.all(all);
+    expect(order).toEqual(['lab-1', 'lab-2', 'console', 'lab-3', 'lab-4', 'capture-1']);
+    expect(most).toBe(2);
+    expect(gate.queued).toBe(0);
+  });
+
+  it('passes a failed start\'s place on, and the failure to its caller', async () => {
+    const gate = new StartGate(1);
+    const failing = gate.run('lab', async () => {
+      throw new Error('port is already allocated');
+    });
+    const next = gate.run('lab', async () => 'started');
+    await expect(failing).rejects.toThrow(/already allocated/);
+    await expect(next).resolves.toBe('started');
+  });
+
+  it('with 0, never holds a start back', async () => {
+    const gate = new StartGate(0);
+    const h = held();
+    let started = 0;
+    const all = Array.from({ length: 10 }, () => gate.run('background', async () => {
+      started++;
+      await h.done;
+    }));
+    await tick();
+    expect(started).toBe(10);
+    h.release();
+    await Promise.all(all);
+  });
+
+  it('refuses a limit that is not a whole number, saying what it expected', () => {
+    expect(() => new StartGate(-1)).toThrow(/whole number >= 0.*found -1/);
+    expect(() => new StartGate(1.5)).toThrow(/found 1.5/);
+  });
+});

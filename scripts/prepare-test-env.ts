@@ -2,15 +2,19 @@
 // browser) it installs what is missing from Debian's packages and starts dockerd; elsewhere it
 // stops with a message that names what to install.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openApp } from '../server/app.ts';
 import { loadSettings, PROJECT_ROOT } from '../server/config.ts';
 import { doctor } from '../server/env/doctor.ts';
-import { canInstallPackages, commandExists, installDebianPackages } from '../server/env/system.ts';
+import { canInstallPackages, commandExists, commandOutput, installDebianPackages, runLogged } from '../server/env/system.ts';
 
 export const CHROMIUM = process.env.FLOWLAB_CHROMIUM ?? '/usr/bin/chromium';
+/** Debian's own CLI, the one the container tests drive (it finds CLI plugins where the newer one does). */
+const DOCKER_CLI = process.env.FLOWLAB_DOCKER_CLI ?? '/usr/bin/docker';
+/** Where a Compose v2 plugin goes so every docker CLI on the machine finds it. */
+const PLUGIN_DIR = '/usr/local/lib/docker/cli-plugins';
 
 const say = (line: string) => process.stderr.write(`[test set-up] ${line}\n`);
 const quiet = (line: string) => {
@@ -30,6 +34,47 @@ async function ensureTool(what: string, present: () => boolean, pkg: string): Pr
   if (!present()) fail(`${pkg} was installed but ${what} is still missing`);
 }
 
+const composeV2 = () => /^v?2\./.test(commandOutput(DOCKER_CLI, ['compose', 'version', '--short']) ?? '');
+const composeV1 = () => /version 1\./.test(commandOutput('docker-compose', ['version']) ?? '');
+
+/**
+ * Compose v2, for the container tests (docker-compose.yml must work with both Compose versions).
+ * Debian 12 packages only docker-compose 1.29; Debian 13 (trixie) packages v2 under the same
+ * name. So the trixie package is fetched by apt — signature-checked against Debian's archive
+ * keyring — into a scratch folder, without touching this machine's sources or installed packages,
+ * and only its plugin binary is put where docker CLIs look for plugins.
+ */
+async function ensureComposeV2(): Promise<void> {
+  if (composeV2()) return;
+  const install = 'the docker compose plugin (Compose v2; Debian 13: apt-get install docker-compose)';
+  if (!canInstallPackages()) fail(`${install} is missing; install it and run npm test again`);
+  say("fetching Compose v2 from Debian 13's docker-compose package (plugin only)");
+  const scratch = mkdtempSync(join(tmpdir(), 'flowlab-compose-v2-'));
+  try {
+    for (const d of ['lists/partial', 'cache/archives/partial', 'pkg']) mkdirSync(join(scratch, d), { recursive: true });
+    writeFileSync(join(scratch, 'sources.list'), 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main\n');
+    const apt = [
+      '-q', '-o', `Dir::Etc::SourceList=${join(scratch, 'sources.list')}`, '-o', 'Dir::Etc::SourceParts=/nonexistent',
+      '-o', `Dir::State::Lists=${join(scratch, 'lists')}`, '-o', `Dir::Cache=${join(scratch, 'cache')}`,
+      '-o', 'Dir::Cache::pkgcache=', '-o', 'Dir::Cache::srcpkgcache=', '-o', 'APT::Sandbox::User=root',
+    ];
+    const quietApt = () => {};
+    await runLogged('apt-get', [...apt, 'update'], quietApt);
+    execFileSync('apt-get', [...apt, 'download', 'docker-compose'], { cwd: join(scratch, 'pkg'), stdio: 'ignore' });
+    const deb = readdirSync(join(scratch, 'pkg')).find((f) => f.endsWith('.deb'));
+    if (!deb) fail(`apt-get download docker-compose (trixie) fetched no package; ${install} is missing`);
+    execFileSync('dpkg-deb', ['-x', join(scratch, 'pkg', deb), join(scratch, 'root')]);
+    mkdirSync(PLUGIN_DIR, { recursive: true });
+    copyFileSync(join(scratch, 'root', 'usr', 'libexec', 'docker', 'cli-plugins', 'docker-compose'), join(PLUGIN_DIR, 'docker-compose'));
+    chmodSync(join(PLUGIN_DIR, 'docker-compose'), 0o755);
+  } catch (e) {
+    fail(`could not fetch Compose v2 from Debian 13 (${(e as Error).message.split('\n')[0]}); install ${install}`);
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+  if (!composeV2()) fail(`Compose v2 was put in ${PLUGIN_DIR} but \`${DOCKER_CLI} compose version\` does not answer`);
+}
+
 async function main(): Promise<void> {
   const settings = loadSettings();
   const report = await doctor(settings, { fix: true, progress: quiet });
@@ -41,6 +86,8 @@ async function main(): Promise<void> {
 
   await ensureTool('Chromium (for the browser tests)', () => existsSync(CHROMIUM), 'chromium');
   await ensureTool('tshark (for decoder cross-checks)', () => commandExists('tshark'), 'tshark');
+  await ensureTool('docker-compose 1.29 (for the container tests)', composeV1, 'docker-compose');
+  await ensureComposeV2();
 
   // Objects an earlier, interrupted run left: their registries are gone, so they are dead.
   const scratch = mkdtempSync(join(tmpdir(), 'flowlab-sweep-'));
@@ -56,7 +103,7 @@ async function main(): Promise<void> {
 
   say('building the web app');
   execFileSync(process.execPath, [join(PROJECT_ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--logLevel', 'warn'], { cwd: PROJECT_ROOT, stdio: 'inherit' });
-  say('ready: Docker engine, swarm, lab images, Chromium, tshark, web app');
+  say('ready: Docker engine, swarm, lab images, Chromium, tshark, docker-compose 1.29 and Compose v2, web app');
 }
 
 await main();

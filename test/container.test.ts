@@ -1,8 +1,9 @@
 // Flowlab's own image and docker-compose.yml, on the real daemon and with no image registry: the
 // image builds, stays within its size budget, runs as non-root and turns healthy; compose brings
 // it up, a lab made through the HTTP API works from inside the container (its docker console, a
-// probe from the host, a capture), and `docker-compose down` leaves no Flowlab object within 10 s;
-// a rebuild after a source change takes every dependency layer from the cache.
+// probe from the host, a capture), and `down` leaves no Flowlab object within 10 s — with Compose
+// v2 (`docker compose`) and with docker-compose 1.29 (Debian 12's) alike; a rebuild after a source
+// change takes every dependency layer from the cache.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -26,11 +27,20 @@ const DOCKER_CLI = process.env.FLOWLAB_DOCKER_CLI ?? '/usr/bin/docker';
 const SOCKET = '/var/run/docker.sock';
 const TSX = join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx');
 
-const project = `flowlab-test-${Math.random().toString(16).slice(2, 10)}`;
-const registry = `container:${project}`;
-let composeCli: string;
+const runId = Math.random().toString(16).slice(2, 10);
+
+/** The two Compose implementations the file must work with; each gets its own project. */
+interface Composer {
+  name: string;
+  argv: string[];
+  project: string;
+  registry: string;
+}
+const COMPOSERS = ['docker-compose 1.29', 'Compose v2'] as const;
+type ComposerName = (typeof COMPOSERS)[number];
+const composers = new Map<ComposerName, Composer>();
 let port: number;
-let composeEnv: NodeJS.ProcessEnv;
+let baseEnv: NodeJS.ProcessEnv;
 /** A Flowlab on the host, beside the one in the container. */
 const host = testApp();
 
@@ -69,15 +79,24 @@ function buildImage(args: string[]): Promise<BuildReport> {
   });
 }
 
-async function compose(args: string[], timeoutMs = 120_000): Promise<{ stdout: string; stderr: string; ms: number }> {
+const envOf = (c: Composer, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({ ...baseEnv, FLOWLAB_REGISTRY_NAME: c.registry, ...extra });
+
+async function compose(c: Composer, args: string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<{ stdout: string; stderr: string; ms: number }> {
   const started = Date.now();
   try {
-    const r = await run(composeCli, ['-p', project, '-f', join(PROJECT_ROOT, 'docker-compose.yml'), ...args], { env: composeEnv, encoding: 'utf8', timeout: timeoutMs });
+    const r = await run(c.argv[0]!, [...c.argv.slice(1), '-p', c.project, '-f', join(PROJECT_ROOT, 'docker-compose.yml'), ...args], { env: opts.env ?? envOf(c), encoding: 'utf8', timeout: opts.timeoutMs ?? 120_000 });
     return { ...r, ms: Date.now() - started };
   } catch (e) {
     const x = e as Error & { stderr?: string };
-    throw new Error(`docker-compose ${args.join(' ')} failed: ${x.stderr?.trim() || x.message}`, { cause: e });
+    throw new Error(`${c.argv.join(' ')} ${args.join(' ')} failed: ${x.stderr?.trim() || x.message}`, { cause: e });
   }
+}
+
+/** A Compose implementation by name; the test fails, naming what to install, when it is missing. */
+function composer(name: ComposerName): Composer {
+  const c = composers.get(name);
+  if (!c) throw new Error(`${name} is not installed: ${name === 'Compose v2' ? 'the docker compose plugin (Debian 13: apt-get install docker-compose; npm test fetches it when it runs as root)' : 'docker-compose (Debian 12: apt-get install docker-compose)'}`);
+  return c;
 }
 
 const cliOut = async (args: string[]) => (await run(DOCKER_CLI, args, { encoding: 'utf8', timeout: 60_000 })).stdout.trim();
@@ -91,12 +110,12 @@ async function api<T>(method: string, path: string, body?: unknown): Promise<{ s
 }
 
 /** What is left of this compose project and of the labs its Flowlab made. */
-async function leftovers(): Promise<string[]> {
-  const mine = { [LABEL.managed]: 'true', [LABEL.registry]: registry };
+async function leftovers(c: Composer): Promise<string[]> {
+  const mine = { [LABEL.managed]: 'true', [LABEL.registry]: c.registry };
   const [labContainers, labNetworks, labServices] = await Promise.all([docker.listContainers(mine), docker.listNetworks(mine), docker.listServices(mine)]);
-  const project_ = { 'com.docker.compose.project': project };
+  const project_ = { 'com.docker.compose.project': c.project };
   const [projContainers, projNetworks] = await Promise.all([docker.listContainers(project_), docker.listNetworks(project_)]);
-  const volumes = (await cliOut(['volume', 'ls', '-q', '--filter', `label=com.docker.compose.project=${project}`])).split('\n').filter(Boolean);
+  const volumes = (await cliOut(['volume', 'ls', '-q', '--filter', `label=com.docker.compose.project=${c.project}`])).split('\n').filter(Boolean);
   return [
     ...[...labContainers, ...projContainers].map((c) => `container ${c.name}`),
     ...[...labNetworks, ...projNetworks].map((n) => `network ${n.name}`),
@@ -114,8 +133,14 @@ async function hostObjectsOf(session: string): Promise<string[]> {
 beforeAll(async () => {
   const missing: string[] = [];
   if (!existsSync(DOCKER_CLI)) missing.push(`a docker CLI that builds with BuildKit at ${DOCKER_CLI} (Debian: apt-get install docker.io)`);
-  const found = which('docker-compose');
-  if (!found) missing.push('docker-compose (Debian: apt-get install docker-compose)');
+  const v1 = which('docker-compose');
+  if (v1 && /version 1\./.test((await run(v1, ['version'], { encoding: 'utf8' }).catch(() => ({ stdout: '' }))).stdout)) {
+    composers.set('docker-compose 1.29', { name: 'docker-compose 1.29', argv: [v1], project: `flowlab-test-${runId}-v1`, registry: `container:flowlab-test-${runId}-v1` });
+  }
+  const v2 = await run(DOCKER_CLI, ['compose', 'version', '--short'], { encoding: 'utf8' }).catch(() => ({ stdout: '' }));
+  if (/^v?2\./.test(v2.stdout.trim())) {
+    composers.set('Compose v2', { name: 'Compose v2', argv: [DOCKER_CLI, 'compose'], project: `flowlab-test-${runId}-v2`, registry: `container:flowlab-test-${runId}-v2` });
+  }
   if (!existsSync(SOCKET)) missing.push(`the Docker socket ${SOCKET} (the compose file mounts it)`);
   if (!existsSync(TSX)) missing.push('tsx in node_modules (npm install)');
   try {
@@ -124,26 +149,25 @@ beforeAll(async () => {
     missing.push(`a running Docker engine (${(e as Error).message}; flowlab doctor --fix starts one)`);
   }
   if (missing.length > 0) throw new Error(`the container tests cannot run; missing: ${missing.join('; ')}`);
-  composeCli = found!;
   port = await freePort();
-  composeEnv = {
+  baseEnv = {
     ...process.env,
     // The socket's group, as `stat -c %g /var/run/docker.sock` prints it: the compose file adds it.
     FLOWLAB_DOCKER_GID: String(statSync(SOCKET).gid),
     FLOWLAB_PORT: String(port),
-    FLOWLAB_REGISTRY_NAME: registry,
   };
 });
 
 afterAll(async () => {
   await host.dispose();
-  if (!composeCli) return;
-  // Idempotent, and thorough even when a test failed half-way.
-  await compose(['down', '--volumes', '--timeout', '20']).catch(() => undefined);
-  const mine = { [LABEL.managed]: 'true', [LABEL.registry]: registry };
-  for (const c of await docker.listContainers(mine)) await docker.removeContainer(c.id).catch(() => undefined);
-  for (const n of await docker.listNetworks(mine)) await docker.removeNetwork(n.id).catch(() => undefined);
-}, 120_000);
+  for (const c of composers.values()) {
+    // Idempotent, and thorough even when a test failed half-way.
+    await compose(c, ['--profile', 'dev', 'down', '--volumes', '--timeout', '20']).catch(() => undefined);
+    const mine = { [LABEL.managed]: 'true', [LABEL.registry]: c.registry };
+    for (const x of await docker.listContainers(mine)) await docker.removeContainer(x.id).catch(() => undefined);
+    for (const n of await docker.listNetworks(mine)) await docker.removeNetwork(n.id).catch(() => undefined);
+  }
+}, 180_000);
 
 describe("Flowlab's image", () => {
   it('builds with no registry, within 250 MB, non-root, with a health check and OCI labels', async () => {
@@ -166,8 +190,9 @@ describe("Flowlab's image", () => {
   }, 1_200_000);
 });
 
-describe('docker-compose.yml', () => {
+describe.each(COMPOSERS)('docker-compose.yml with %s', (name) => {
   it('comes up healthy, runs a lab made through the HTTP API from inside the container, and `down` removes everything within 10 s', async () => {
+    const c = composer(name);
     // A lab of a Flowlab on the host: the container's start-up sweep cannot open its registry, so
     // it must leave it alone.
     const hostLab = (await host.engine.up(loadLab('bridge-basics'))).session;
@@ -175,9 +200,9 @@ describe('docker-compose.yml', () => {
     const hostObjects = await hostObjectsOf(hostLab);
 
     const started = Date.now();
-    const up = await compose(['up', '-d', 'flowlab']);
-    const id = (await compose(['ps', '-q', 'flowlab'])).stdout.trim();
-    expect(id, `docker-compose up gave no flowlab container: ${up.stderr}`).toMatch(/^[0-9a-f]{12,}$/);
+    const up = await compose(c, ['up', '-d', 'flowlab']);
+    const id = (await compose(c, ['ps', '-q', 'flowlab'])).stdout.trim();
+    expect(id, `${name} up gave no flowlab container: ${up.stderr}`).toMatch(/^[0-9a-f]{12,}$/);
 
     const upMs = Date.now() - started;
     // Generous: the first check runs 10 s after start, and a busy 2-core machine slows each one.
@@ -190,7 +215,7 @@ describe('docker-compose.yml', () => {
     }
     const logs = async () => (await run(DOCKER_CLI, ['logs', id], { encoding: 'utf8' })).stdout;
     expect(health, `the flowlab container is ${health}; its log:\n${await logs()}`).toBe('healthy');
-    console.log(`compose: up in ${(upMs / 1000).toFixed(1)} s, healthy ${((Date.now() - started) / 1000).toFixed(1)} s after`);
+    console.log(`${name}: up in ${(upMs / 1000).toFixed(1)} s, healthy ${((Date.now() - started) / 1000).toFixed(1)} s after`);
 
     // Not root; PID 1 is the init; logs are JSON lines on stdout.
     const inside = await cliOut(['exec', id, 'node', '-e', "console.log(process.getuid(), require('fs').readFileSync('/proc/1/comm', 'utf8').trim())"]);
@@ -228,11 +253,11 @@ describe('docker-compose.yml', () => {
     expect([0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1]).toContain(pcap.readUInt32BE(0));
 
     // The host's sweep cannot open the container's registry either: it keeps the container's lab.
-    const before = await leftovers();
+    const before = await leftovers(c);
     const swept = await cli(['sweep', '--json'], { FLOWLAB_DATA: host.dataDir });
     expect(swept.code, swept.stderr).toBe(0);
     expect(JSON.parse(swept.stdout).kept).toContain(session);
-    expect(await leftovers()).toEqual(before);
+    expect(await leftovers(c)).toEqual(before);
     expect(before.filter((o) => o.includes(`fl-${session}-`)).length).toBeGreaterThan(0);
 
     // down: SIGTERM → Flowlab tears its labs down → exits; then compose removes its own objects.
@@ -240,12 +265,12 @@ describe('docker-compose.yml', () => {
     let tail = '';
     follow.stdout!.on('data', (b: Buffer) => (tail += b.toString()));
     await sleep(500);
-    const down = await compose(['down', '--volumes']);
+    const down = await compose(c, ['down', '--volumes']);
     follow.kill();
-    console.log(`compose: down took ${(down.ms / 1000).toFixed(1)} s`);
+    console.log(`${name}: down took ${(down.ms / 1000).toFixed(1)} s`);
     expect(tail, 'Flowlab logged its SIGTERM teardown').toMatch(/"msg":"SIGTERM: tearing down this instance's labs"/);
     expect(down.ms).toBeLessThanOrEqual(STOP_LIMIT_MS);
-    expect(await leftovers()).toEqual([]);
+    expect(await leftovers(c)).toEqual([]);
     expect(await hostObjectsOf(hostLab), "stopping the container left the host's lab alone").toEqual(hostObjects);
   }, 300_000);
 });
@@ -254,7 +279,7 @@ describe('rebuilding after a source change', () => {
   it('takes every dependency layer from the cache', async () => {
     // The same build context in a scratch folder, with one source file changed for real.
     const context = mkdtempSync(join(tmpdir(), 'flowlab-image-context-'));
-    const tag = `flowlab/flowlab:cache-check-${project.slice(-8)}`;
+    const tag = `flowlab/flowlab:cache-check-${runId}`;
     try {
       const files = (await run('git', ['ls-files', '--cached', '--others', '--exclude-standard', '-z'], { cwd: PROJECT_ROOT, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 })).stdout.split('\0').filter(Boolean);
       for (const f of files) {
@@ -282,12 +307,13 @@ describe('rebuilding after a source change', () => {
   }, 900_000);
 });
 
-describe('docker-compose.yml, dev profile', () => {
+describe.each(COMPOSERS)('docker-compose.yml, dev profile, with %s', (name) => {
   it("serves vite's dev server from the mounted source, with the API behind its proxy", async () => {
+    const c = composer(name);
     await buildImage(['--target', 'dev', '--tag', 'flowlab/flowlab:dev']);
     const devPort = await freePort();
-    const env = { ...composeEnv, FLOWLAB_DEV_PORT: String(devPort) };
-    const dev = (args: string[]) => run(composeCli, ['-p', project, '-f', join(PROJECT_ROOT, 'docker-compose.yml'), '--profile', 'dev', ...args], { env, encoding: 'utf8', timeout: 180_000 });
+    const env = envOf(c, { FLOWLAB_DEV_PORT: String(devPort) });
+    const dev = (args: string[]) => compose(c, ['--profile', 'dev', ...args], { env, timeoutMs: 180_000 });
     try {
       await dev(['up', '-d', 'dev-web']);
       const by = Date.now() + 120_000;
@@ -304,6 +330,6 @@ describe('docker-compose.yml, dev profile', () => {
     } finally {
       await dev(['down', '--volumes', '--timeout', '20']).catch(() => undefined);
     }
-    expect(await leftovers()).toEqual([]);
+    expect(await leftovers(c)).toEqual([]);
   }, 900_000);
 });

@@ -1,7 +1,7 @@
-// The Docker floor: what the engine alone needs to start N copies of a lab's containers — the
-// very containers Flowlab would make (same images, networks, limits and capture sidecars), from
-// Flowlab's own plan, through the same Docker connection — with no readiness wait, no faults, no
-// registry work and no server. A bench divides Flowlab's figures by these, measured in the same
+// The Docker floor: what the engine needs to start N copies of a lab's containers — the very
+// containers Flowlab would make (same images, networks, limits and capture sidecars), from
+// Flowlab's own plan, through the same Docker connection and start gate — with no readiness wait,
+// no faults, no registry work and no server. A bench divides Flowlab's figures by these, measured in the same
 // run, so what the machine costs and what Flowlab adds can be told apart.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +10,7 @@ import { openApp } from '../server/app.ts';
 import type { ContainerSpec } from '../server/docker/specs.ts';
 import { ensureLabImages } from '../server/images/build.ts';
 import { loadLab } from '../server/lab/catalogue.ts';
+import { LABEL } from '../server/docker/labels.ts';
 import { allocate } from '../server/session/allocate.ts';
 import { newHexId } from '../server/session/instance.ts';
 import { captureContainer, capturedServices, planLab, type LabPlan } from '../server/session/plan.ts';
@@ -33,6 +34,8 @@ export async function dockerFloor(labId: string, labs: number, log: (s: string) 
   const app = openApp({ dataDir });
   const { engine } = app;
   const sessions: string[] = [];
+  let result: Floor | undefined;
+  let failure: unknown;
   try {
     await ensureLabImages(app.docker, () => {});
     const entry = loadLab(labId);
@@ -52,8 +55,13 @@ export async function dockerFloor(labId: string, labs: number, log: (s: string) 
     const captured = capturedServices(lab);
     log(`docker floor: ${labs} x (${own(plans[0]!.plan).length} lab + ${captured.length} capture) containers, ${app.docker.starts.atOnce || 'unlimited'} start(s) at once`);
 
+    // Every branch settles before the first failure is reported, so teardown sees all it made.
+    const settle = async (work: Promise<unknown>[]) => {
+      const failed = (await Promise.allSettled(work)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+    };
     const t0 = performance.now();
-    await Promise.all(
+    await settle(
       plans.map(async ({ plan }) => {
         await Promise.all(plan.networks.map((n) => rt.createNetwork(n.spec)));
         const containers = own(plan);
@@ -64,7 +72,7 @@ export async function dockerFloor(labId: string, labs: number, log: (s: string) 
       }),
     );
     const labsMs = performance.now() - t0;
-    await Promise.all(
+    await settle(
       plans.flatMap(({ session }) =>
         captured.map(async (service) => {
           const spec = captureContainer({ session, scenario: lab.id, owner: inst.id, registry: engine.registryPath }, service, app.settings.captureRingBytes);
@@ -75,11 +83,20 @@ export async function dockerFloor(labId: string, labs: number, log: (s: string) 
     );
     const allMs = performance.now() - t0;
     log(`docker floor: lab containers running at ${(labsMs / 1000).toFixed(1)} s, capture sidecars too at ${(allMs / 1000).toFixed(1)} s; removing them`);
-    return { labs, perLab: { lab: own(plans[0]!.plan).length, capture: captured.length }, labsMs, allMs, startsAtOnce: app.docker.starts.atOnce };
-  } finally {
-    for (const s of sessions) await engine.down(s).catch(() => undefined);
-    await engine.sweep().catch(() => undefined);
-    app.close();
-    rmSync(dataDir, { recursive: true, force: true });
+    result = { labs, perLab: { lab: own(plans[0]!.plan).length, capture: captured.length }, labsMs, allMs, startsAtOnce: app.docker.starts.atOnce };
+  } catch (e) {
+    failure = e;
   }
+  // Whatever happened: everything the floor made goes, and a leak is an error.
+  for (const s of sessions) await engine.down(s).catch(() => undefined);
+  await engine.sweep().catch(() => undefined);
+  const mine = { [LABEL.managed]: 'true', [LABEL.registry]: engine.registryPath };
+  const [containers, networks] = await Promise.all([app.docker.listContainers(mine), app.docker.listNetworks(mine)]);
+  app.close();
+  rmSync(dataDir, { recursive: true, force: true });
+  const left = [...containers, ...networks].map((o) => o.name);
+  // A leak here is the bench's failure too (it would otherwise hide behind another data directory).
+  if (left.length > 0) throw new Error(`the docker floor left ${left.length} object(s) labelled ${LABEL.registry}=${engine.registryPath}: ${left.join(', ')}`);
+  if (failure !== undefined || !result) throw failure;
+  return result;
 }

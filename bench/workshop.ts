@@ -14,9 +14,9 @@
 // Each learner connects from an address of its own (127.0.0.10, .11, ...), as learners on their
 // own machines do: joins are rate-limited per address. --same-address joins them all from
 // 127.0.0.1, as behind one NAT.
-// First, the Docker floor (bench/docker-floor.ts): the same N labs' containers started by the
-// engine alone, straight from Flowlab's plan, with nothing else around them; the all-up time is
-// divided by it (--no-floor skips it).
+// First, the Docker floor (bench/docker-floor.ts): the same N labs' containers, straight from
+// Flowlab's plan, started through the same connection and start gate with nothing else around
+// them (no readiness wait, no server); the all-up time is divided by it (--no-floor skips it).
 // Targets on the reference 2-core machine: all labs up <= 60 s, terminal echo p95 <= 300 ms,
 // server RSS <= 300 MB. A missed target is reported, not an error; the exit code is non-zero only
 // when the bench could not run, or when Docker objects were left behind.
@@ -722,7 +722,7 @@ async function main(): Promise<number> {
   console.log(col('  all labs up', s(base.allUpMs), s(load.allUpMs), `${ratio(load.allUpMs, base.allUpMs).padEnd(19)}<= ${TARGETS.allUpS} s: ${mark(load.allUpMs <= TARGETS.allUpS * 1000)}`));
   if (floor) {
     console.log(col(`  docker floor, ${floor.labs} labs`, '', s(floor.labsMs), `all labs up / floor: ${ratio(load.allUpMs, floor.labsMs)}`));
-    console.log(`    the engine alone starting the same ${floor.labs} x ${floor.perLab.lab} lab containers (services, resolver) from Flowlab's plan, ${floor.startsAtOnce || 'unlimited'} start(s) at once, no readiness wait; ${s(floor.allMs)} with the ${floor.labs} x ${floor.perLab.capture} capture sidecars`);
+    console.log(`    Docker starting the same ${floor.labs} x ${floor.perLab.lab} lab containers (services, resolver) from Flowlab's plan and nothing else, ${floor.startsAtOnce || 'unlimited'} start(s) at once, no readiness wait; ${s(floor.allMs)} with the ${floor.labs} x ${floor.perLab.capture} capture sidecars`);
   }
   console.log(col('  lab up, per learner p50', s(pct(base.upMs, 50)), s(pct(load.upMs, 50)), ratio(pct(load.upMs, 50), pct(base.upMs, 50))));
   console.log(`    every lab's up time (s): ${[...load.upMs].sort((a, b) => a - b).map((x) => (x / 1000).toFixed(0)).join(' ')}`);

@@ -15,6 +15,7 @@ export const CHROMIUM = process.env.FLOWLAB_CHROMIUM ?? '/usr/bin/chromium';
 const DOCKER_CLI = process.env.FLOWLAB_DOCKER_CLI ?? '/usr/bin/docker';
 /** Where a Compose v2 plugin goes so every docker CLI on the machine finds it. */
 const PLUGIN_DIR = '/usr/local/lib/docker/cli-plugins';
+const DEBIAN_MIRROR = process.env.FLOWLAB_DEBIAN_MIRROR ?? 'http://deb.debian.org/debian';
 
 const say = (line: string) => process.stderr.write(`[test set-up] ${line}\n`);
 const quiet = (line: string) => {
@@ -50,29 +51,43 @@ async function ensureComposeV2(): Promise<void> {
   if (!canInstallPackages()) fail(`${install} is missing; install it and run npm test again`);
   say("fetching Compose v2 from Debian 13's docker-compose package (plugin only)");
   const scratch = mkdtempSync(join(tmpdir(), 'flowlab-compose-v2-'));
+  let problem: string | undefined;
   try {
     for (const d of ['lists/partial', 'cache/archives/partial', 'pkg']) mkdirSync(join(scratch, d), { recursive: true });
-    writeFileSync(join(scratch, 'sources.list'), 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main\n');
+    writeFileSync(join(scratch, 'sources.list'), `deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${DEBIAN_MIRROR} trixie main\n`);
     const apt = [
       '-q', '-o', `Dir::Etc::SourceList=${join(scratch, 'sources.list')}`, '-o', 'Dir::Etc::SourceParts=/nonexistent',
       '-o', `Dir::State::Lists=${join(scratch, 'lists')}`, '-o', `Dir::Cache=${join(scratch, 'cache')}`,
       '-o', 'Dir::Cache::pkgcache=', '-o', 'Dir::Cache::srcpkgcache=', '-o', 'APT::Sandbox::User=root',
+      // The machine's own update hooks (command-not-found and the like) have no business with these lists.
+      '-o', 'APT::Update::Pre-Invoke::=', '-o', 'APT::Update::Post-Invoke::=', '-o', 'APT::Update::Post-Invoke-Success::=',
     ];
-    const quietApt = () => {};
-    await runLogged('apt-get', [...apt, 'update'], quietApt);
+    await runLogged('apt-get', [...apt, 'update'], () => {});
     execFileSync('apt-get', [...apt, 'download', 'docker-compose'], { cwd: join(scratch, 'pkg'), stdio: 'ignore' });
     const deb = readdirSync(join(scratch, 'pkg')).find((f) => f.endsWith('.deb'));
-    if (!deb) fail(`apt-get download docker-compose (trixie) fetched no package; ${install} is missing`);
+    if (!deb) throw new Error('apt-get download docker-compose fetched no package');
     execFileSync('dpkg-deb', ['-x', join(scratch, 'pkg', deb), join(scratch, 'root')]);
     mkdirSync(PLUGIN_DIR, { recursive: true });
     copyFileSync(join(scratch, 'root', 'usr', 'libexec', 'docker', 'cli-plugins', 'docker-compose'), join(PLUGIN_DIR, 'docker-compose'));
     chmodSync(join(PLUGIN_DIR, 'docker-compose'), 0o755);
   } catch (e) {
-    fail(`could not fetch Compose v2 from Debian 13 (${(e as Error).message.split('\n')[0]}); install ${install}`);
+    problem = (e as Error).message.split('\n')[0];
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
+  if (problem) fail(`could not fetch Compose v2 from Debian 13 at ${DEBIAN_MIRROR} (${problem}); install ${install}`);
   if (!composeV2()) fail(`Compose v2 was put in ${PLUGIN_DIR} but \`${DOCKER_CLI} compose version\` does not answer`);
+}
+
+/** docker-compose 1.29, the other Compose the file must work with: Debian 12's package. */
+async function ensureComposeV1(): Promise<void> {
+  if (composeV1()) return;
+  const candidate = /Candidate:\s*(\S+)/.exec(commandOutput('apt-cache', ['policy', 'docker-compose']) ?? '')?.[1] ?? '';
+  // Debian 13's docker-compose package is v2: installing it would not give 1.29.
+  if (canInstallPackages() && !/^1\./.test(candidate)) {
+    fail(`docker-compose 1.29 is missing and apt offers ${candidate ? `docker-compose ${candidate}, not 1.x` : 'no docker-compose'}; install 1.29 (Debian 12's package, or pip install docker-compose==1.29.2) and run npm test again`);
+  }
+  await ensureTool('docker-compose 1.29 (for the container tests)', composeV1, 'docker-compose');
 }
 
 async function main(): Promise<void> {
@@ -86,7 +101,7 @@ async function main(): Promise<void> {
 
   await ensureTool('Chromium (for the browser tests)', () => existsSync(CHROMIUM), 'chromium');
   await ensureTool('tshark (for decoder cross-checks)', () => commandExists('tshark'), 'tshark');
-  await ensureTool('docker-compose 1.29 (for the container tests)', composeV1, 'docker-compose');
+  await ensureComposeV1();
   await ensureComposeV2();
 
   // Objects an earlier, interrupted run left: their registries are gone, so they are dead.

@@ -59,6 +59,12 @@ function registryNameFromEnv(): string | undefined {
   return raw;
 }
 
+function dockerStartsFromEnv(): number {
+  const n = intFromEnv('FLOWLAB_DOCKER_STARTS', Math.max(2, availableParallelism()));
+  if (n < 0) throw new Error(`FLOWLAB_DOCKER_STARTS must be a whole number >= 0 (containers started at once; 0 = no limit), found "${process.env.FLOWLAB_DOCKER_STARTS}"`);
+  return n;
+}
+
 export function loadSettings(overrides: Partial<Settings> = {}): Settings {
   const registryName = registryNameFromEnv();
   return {
@@ -69,7 +75,7 @@ export function loadSettings(overrides: Partial<Settings> = {}): Settings {
     initSwarm: process.env.FLOWLAB_INIT_SWARM === '1',
     readyTimeoutMs: intFromEnv('FLOWLAB_READY_TIMEOUT_MS', 30_000),
     captureRingBytes: intFromEnv('FLOWLAB_CAPTURE_RING_MB', 8) * 1024 * 1024,
-    dockerStarts: intFromEnv('FLOWLAB_DOCKER_STARTS', Math.max(2, availableParallelism())),
+    dockerStarts: dockerStartsFromEnv(),
     ...(registryName ? { registryName } : {}),
     ...overrides,
   };

@@ -35,10 +35,13 @@ interface Composer {
   argv: string[];
   project: string;
   registry: string;
+  /** Its own host port, so one that failed half-way cannot make the other fail too. */
+  port: number;
 }
 const COMPOSERS = ['docker-compose 1.29', 'Compose v2'] as const;
 type ComposerName = (typeof COMPOSERS)[number];
 const composers = new Map<ComposerName, Composer>();
+/** The host port of the compose run under way. */
 let port: number;
 let baseEnv: NodeJS.ProcessEnv;
 /** A Flowlab on the host, beside the one in the container. */
@@ -79,7 +82,7 @@ function buildImage(args: string[]): Promise<BuildReport> {
   });
 }
 
-const envOf = (c: Composer, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({ ...baseEnv, FLOWLAB_REGISTRY_NAME: c.registry, ...extra });
+const envOf = (c: Composer, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({ ...baseEnv, FLOWLAB_REGISTRY_NAME: c.registry, FLOWLAB_PORT: String(c.port), ...extra });
 
 async function compose(c: Composer, args: string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<{ stdout: string; stderr: string; ms: number }> {
   const started = Date.now();
@@ -135,11 +138,11 @@ beforeAll(async () => {
   if (!existsSync(DOCKER_CLI)) missing.push(`a docker CLI that builds with BuildKit at ${DOCKER_CLI} (Debian: apt-get install docker.io)`);
   const v1 = which('docker-compose');
   if (v1 && /version 1\./.test((await run(v1, ['version'], { encoding: 'utf8' }).catch(() => ({ stdout: '' }))).stdout)) {
-    composers.set('docker-compose 1.29', { name: 'docker-compose 1.29', argv: [v1], project: `flowlab-test-${runId}-v1`, registry: `container:flowlab-test-${runId}-v1` });
+    composers.set('docker-compose 1.29', { name: 'docker-compose 1.29', argv: [v1], project: `flowlab-test-${runId}-v1`, registry: `container:flowlab-test-${runId}-v1`, port: await freePort() });
   }
   const v2 = await run(DOCKER_CLI, ['compose', 'version', '--short'], { encoding: 'utf8' }).catch(() => ({ stdout: '' }));
   if (/^v?2\./.test(v2.stdout.trim())) {
-    composers.set('Compose v2', { name: 'Compose v2', argv: [DOCKER_CLI, 'compose'], project: `flowlab-test-${runId}-v2`, registry: `container:flowlab-test-${runId}-v2` });
+    composers.set('Compose v2', { name: 'Compose v2', argv: [DOCKER_CLI, 'compose'], project: `flowlab-test-${runId}-v2`, registry: `container:flowlab-test-${runId}-v2`, port: await freePort() });
   }
   if (!existsSync(SOCKET)) missing.push(`the Docker socket ${SOCKET} (the compose file mounts it)`);
   if (!existsSync(TSX)) missing.push('tsx in node_modules (npm install)');
@@ -149,12 +152,10 @@ beforeAll(async () => {
     missing.push(`a running Docker engine (${(e as Error).message}; flowlab doctor --fix starts one)`);
   }
   if (missing.length > 0) throw new Error(`the container tests cannot run; missing: ${missing.join('; ')}`);
-  port = await freePort();
   baseEnv = {
     ...process.env,
     // The socket's group, as `stat -c %g /var/run/docker.sock` prints it: the compose file adds it.
     FLOWLAB_DOCKER_GID: String(statSync(SOCKET).gid),
-    FLOWLAB_PORT: String(port),
   };
 });
 
@@ -193,6 +194,7 @@ describe("Flowlab's image", () => {
 describe.each(COMPOSERS)('docker-compose.yml with %s', (name) => {
   it('comes up healthy, runs a lab made through the HTTP API from inside the container, and `down` removes everything within 10 s', async () => {
     const c = composer(name);
+    port = c.port;
     // A lab of a Flowlab on the host: the container's start-up sweep cannot open its registry, so
     // it must leave it alone.
     const hostLab = (await host.engine.up(loadLab('bridge-basics'))).session;

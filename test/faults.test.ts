@@ -102,6 +102,13 @@ describe('every fault type breaks what it should, and only that, then reverts', 
         expectOnly(during, broken);
         if (type === 'alias-collision') expect(during.clientDnsApi.answers.sort()).toEqual(['10.89.1.10', '10.89.1.20']);
         if (type === 'port-conflict') expect((await docker.inspectContainer(`fl-${session}-web`))?.running).toBe(false);
+        if (type === 'bandwidth') {
+          // Slow, not cut off: once the bulk transfer has gone, a small ping gets through.
+          const prober = new Prober(app.engine.live(session));
+          let alone = '';
+          for (let i = 0; i < 3 && alone !== 'ok'; i++) alone = (await prober.run([PROBES.clientPing], { timeoutMs: 2500 }))[0]!.status;
+          expect(alone, 'client -> icmp:web alone, under the bandwidth limit').toBe('ok');
+        }
       } finally {
         const reverted = await new Faults(app.engine.live(session)).revert(applied.id);
         expect(reverted.state).toBe('reverted');

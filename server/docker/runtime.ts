@@ -379,11 +379,13 @@ export class DockerRuntime {
   /**
    * `priority` orders this start among others waiting for the engine (see StartGate): 'lab' for
    * a lab's own containers, 'interactive' for what someone is waiting on, 'background' for
-   * capture.
+   * capture. `signal` calls the start off while it waits for its turn.
    */
-  async startContainer(nameOrId: string, priority: StartPriority = 'lab'): Promise<void> {
-    await this.starts.run(priority, () =>
-      this.act(cli.simple.start(nameOrId), `docker start ${nameOrId}`, () => this.docker.getContainer(nameOrId).start(), (s) => s === 304),
+  async startContainer(nameOrId: string, priority: StartPriority = 'lab', signal?: AbortSignal): Promise<void> {
+    await this.starts.run(
+      priority,
+      () => this.act(cli.simple.start(nameOrId), `docker start ${nameOrId}`, () => this.docker.getContainer(nameOrId).start(), (s) => s === 304),
+      signal,
     );
   }
 

@@ -77,3 +77,73 @@ describe('StartGate', () => {
     expect(() => new StartGate(1.5)).toThrow(/found 1.5/);
   });
 });
+
+describe('StartGate, when things go wrong', () => {
+  it('gives a freed place to the next in line, never to a newcomer that arrives meanwhile', async () => {
+    const gate = new StartGate(1);
+    const order: string[] = [];
+    const first = held();
+    const a = gate.run('lab', async () => {
+      order.push('first');
+      await first.done;
+    });
+    const b = gate.run('background', async () => {
+      order.push('waiting');
+    });
+    await tick();
+    first.release();
+    await a;
+    // The first start is over and its place was handed to the waiter; a newcomer with a higher
+    // priority arriving now must not take it.
+    const c = gate.run('interactive', async () => {
+      order.push('newcomer');
+    });
+    await Promise.all([b, c]);
+    expect(order).toEqual(['first', 'waiting', 'newcomer']);
+  });
+
+  it('calls off a waiting start when its signal aborts, and the others go on', async () => {
+    const gate = new StartGate(1);
+    const h = held();
+    const running = gate.run('lab', () => h.done);
+    const stop = new AbortController();
+    let ran = false;
+    const called = gate.run('background', async () => {
+      ran = true;
+    }, stop.signal);
+    const after = gate.run('lab', async () => 'next');
+    await tick();
+    stop.abort();
+    await expect(called).rejects.toThrow(/called off while it waited/);
+    expect(gate.queued).toBe(1);
+    h.release();
+    await expect(after).resolves.toBe('next');
+    await running;
+    expect(ran).toBe(false);
+    await expect(gate.run('lab', async () => 1, stop.signal)).rejects.toThrow(/called off before it began/);
+  });
+
+  it('lets a start that hangs give its place up after a while, without cutting it short', async () => {
+    const gate = new StartGate(1, 30);
+    const stuck = held();
+    let stuckDone = false;
+    const hanging = gate.run('lab', async () => {
+      await stuck.done;
+      stuckDone = true;
+    });
+    await expect(gate.run('interactive', async () => 'console')).resolves.toBe('console');
+    expect(stuckDone).toBe(false);
+    stuck.release();
+    await hanging;
+    expect(stuckDone).toBe(true);
+    // The place is not handed back twice: one start at a time still.
+    let together = 0;
+    let most = 0;
+    await Promise.all(Array.from({ length: 4 }, () => gate.run('lab', async () => {
+      most = Math.max(most, ++together);
+      await tick();
+      together--;
+    })));
+    expect(most).toBe(1);
+  });
+});

@@ -6,8 +6,13 @@
 // thrashes: measured on a 2-core machine, 20 networked containers took 17.5 s started all at
 // once and 15.6 s two at a time. So starts go through this gate, a few at a time, and the ones
 // waiting go in priority order: what a learner is waiting for (a console, a probe helper) first,
-// then the containers of labs coming up, then the background work (capture sidecars), so under
-// load a lab is ready before the neighbours' captures start, not after.
+// then the containers of labs coming up, then the background work (capture sidecars). Under
+// load, the captures of labs that are ready wait while other labs' containers are queued, instead
+// of taking the engine from them.
+//
+// A start that takes longer than SLOW_START_MS gives its place up (it goes on): a daemon stuck
+// on one container must not hold every other start back. A waiter can be called off with an
+// AbortSignal (its lab is being torn down).
 
 export type StartPriority = 'interactive' | 'lab' | 'background';
 const RANK: Record<StartPriority, number> = { interactive: 0, lab: 1, background: 2 };
@@ -18,13 +23,22 @@ interface Waiter {
   go: () => void;
 }
 
+export const SLOW_START_MS = 60_000;
+
+export class StartCancelled extends Error {
+  override name = 'StartCancelled';
+}
+
 export class StartGate {
   private running = 0;
   private seq = 0;
   private readonly waiting: Waiter[] = [];
 
   /** `atOnce` starts run together; 0 means no limit. */
-  constructor(readonly atOnce: number) {
+  constructor(
+    readonly atOnce: number,
+    private readonly slowMs = SLOW_START_MS,
+  ) {
     if (!Number.isInteger(atOnce) || atOnce < 0) throw new Error(`container starts at once must be a whole number >= 0 (0 = no limit), found ${atOnce}`);
   }
 
@@ -33,23 +47,49 @@ export class StartGate {
     return this.waiting.length;
   }
 
-  async run<T>(priority: StartPriority, work: () => Promise<T>): Promise<T> {
+  async run<T>(priority: StartPriority, work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    if (signal?.aborted) throw new StartCancelled('the start was called off before it began');
     if (this.atOnce === 0) return work();
-    if (this.running >= this.atOnce) {
-      await new Promise<void>((go) => {
-        this.waiting.push({ rank: RANK[priority], seq: this.seq++, go });
-        this.waiting.sort((a, b) => a.rank - b.rank || a.seq - b.seq);
-      });
-    } else {
-      this.running++;
-    }
-    try {
-      return await work();
-    } finally {
+    if (this.running >= this.atOnce) await this.wait(RANK[priority], signal);
+    else this.running++;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
       const next = this.waiting.shift();
       // The place passes straight to the next in line, so a newcomer cannot take it meanwhile.
       if (next) next.go();
       else this.running--;
+    };
+    const slow = setTimeout(release, this.slowMs);
+    slow.unref();
+    try {
+      return await work();
+    } finally {
+      clearTimeout(slow);
+      release();
     }
+  }
+
+  private wait(rank: number, signal?: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const waiter: Waiter = {
+        rank,
+        seq: this.seq++,
+        go: () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+      };
+      const onAbort = () => {
+        const i = this.waiting.indexOf(waiter);
+        if (i < 0) return; // already given a place
+        this.waiting.splice(i, 1);
+        reject(new StartCancelled('the start was called off while it waited for its turn'));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiting.push(waiter);
+      this.waiting.sort((a, b) => a.rank - b.rank || a.seq - b.seq);
+    });
   }
 }

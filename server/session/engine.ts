@@ -65,6 +65,8 @@ export class SessionEngine {
   private readonly inFlight = new Map<string, Promise<unknown>>();
   /** Work a session still does after it is ready (starting its capture). */
   private readonly pending = new Map<string, Promise<unknown>>();
+  /** Calls that work off when the session goes down first (its capture may still wait its turn). */
+  private readonly pendingStop = new Map<string, AbortController>();
 
   /** Resolves once every session's background work is done (a CLI waits for it before exiting). */
   async settled(session?: string): Promise<void> {
@@ -220,9 +222,16 @@ export class SessionEngine {
       // Capture starts once the lab is ready, so it never delays it.
       if (capturedServices(lab).length > 0) {
         const live = new LiveSession(this, this.store.get(session)!);
-        const capture = live.ensureCaptures(rt).catch((e: Error) => progress(`session ${session}: capture did not start: ${e.message}`));
+        const stop = new AbortController();
+        const capture = live.ensureCaptures(rt, stop.signal).catch((e: Error) => {
+          if (!stop.signal.aborted) progress(`session ${session}: capture did not start: ${e.message}`);
+        });
         this.pending.set(session, capture);
-        void capture.finally(() => this.pending.delete(session));
+        this.pendingStop.set(session, stop);
+        void capture.finally(() => {
+          this.pending.delete(session);
+          this.pendingStop.delete(session);
+        });
       }
       return topology;
     } catch (e) {
@@ -333,6 +342,8 @@ export class SessionEngine {
     const rec = this.store.get(session);
     const flight = this.inFlight.get(session);
     if (flight) await flight.catch(() => undefined);
+    // A capture still waiting for its turn to start is not worth waiting for.
+    this.pendingStop.get(session)?.abort();
     await this.settled(session);
     const report = await this.teardown(session);
     if (!rec && report.removed.containers + report.removed.networks + report.removed.services === 0) {

@@ -202,9 +202,9 @@ export class LiveSession {
   /**
    * Makes sure every captured service has a capture sidecar in its current network namespace: a
    * sidecar joins the namespace of the container as it was, so a re-created or restarted service
-   * needs a new one.
+   * needs a new one. `signal` calls off starts still waiting for their turn (the lab is going).
    */
-  async ensureCaptures(rt: DockerRuntime = this.runtime()): Promise<void> {
+  async ensureCaptures(rt: DockerRuntime = this.runtime(), signal?: AbortSignal): Promise<void> {
     const ring = this.engine.settings.captureRingBytes;
     await Promise.all(
       capturedServices(this.lab).map(async (service) => {
@@ -220,7 +220,7 @@ export class LiveSession {
           if ((e as DockerError).status === 409) return; // another process just made it
           throw e;
         }
-        await rt.startContainer(spec.name, 'background');
+        await rt.startContainer(spec.name, 'background', signal);
       }),
     );
   }

@@ -10,10 +10,11 @@ import { openApp } from '../server/app.ts';
 import type { ContainerSpec } from '../server/docker/specs.ts';
 import { ensureLabImages } from '../server/images/build.ts';
 import { loadLab } from '../server/lab/catalogue.ts';
-import { LABEL } from '../server/docker/labels.ts';
+import { LABEL, type SessionRef } from '../server/docker/labels.ts';
 import { allocate } from '../server/session/allocate.ts';
 import { newHexId } from '../server/session/instance.ts';
-import { captureContainer, capturedServices, planLab, type LabPlan } from '../server/session/plan.ts';
+import { settleAll } from '../server/session/engine.ts';
+import { captureContainer, capturedServices, planContainers, planLab, type LabPlan } from '../server/session/plan.ts';
 
 export interface Floor {
   labs: number;
@@ -43,28 +44,24 @@ export async function dockerFloor(labId: string, labs: number, log: (s: string) 
     const inst = engine.instance;
     engine.claimInstance();
     const rt = app.docker.scoped(undefined);
-    const plans: { session: string; plan: LabPlan }[] = [];
+    const plans: { ref: SessionRef; plan: LabPlan }[] = [];
     for (let i = 0; i < labs; i++) {
       const session = newHexId(4);
       engine.store.create({ id: session, scenario: lab.id, labFile: entry.file, seed: 0, variant: null, owner: inst.id, ownerPid: inst.pid, ownerHost: inst.host, ownerStart: inst.start, lab });
       sessions.push(session);
       const alloc = await allocate(lab, session, engine.store, app.settings, (await rt.listNetworks()).flatMap((n) => n.subnets));
-      plans.push({ session, plan: planLab(lab, { session, scenario: lab.id, owner: inst.id, registry: engine.registryPath }, alloc) });
+      const ref = { session, scenario: lab.id, owner: inst.id, registry: engine.registryPath };
+      plans.push({ ref, plan: planLab(lab, ref, alloc) });
     }
-    const own = (p: LabPlan) => [...(p.resolver ? [p.resolver] : []), ...p.services.flatMap((s) => (s.container ? [s.container] : []))];
-    const captured = capturedServices(lab);
-    log(`docker floor: ${labs} x (${own(plans[0]!.plan).length} lab + ${captured.length} capture) containers, ${app.docker.starts.atOnce || 'unlimited'} start(s) at once`);
+    const perLab = { lab: planContainers(plans[0]!.plan).length, capture: capturedServices(lab).length };
+    log(`docker floor: ${labs} x (${perLab.lab} lab + ${perLab.capture} capture) containers, ${app.docker.starts.atOnce || 'unlimited'} start(s) at once`);
 
     // Every branch settles before the first failure is reported, so teardown sees all it made.
-    const settle = async (work: Promise<unknown>[]) => {
-      const failed = (await Promise.allSettled(work)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (failed) throw failed.reason;
-    };
     const t0 = performance.now();
-    await settle(
+    await settleAll(
       plans.map(async ({ plan }) => {
         await Promise.all(plan.networks.map((n) => rt.createNetwork(n.spec)));
-        const containers = own(plan);
+        const containers = planContainers(plan);
         await Promise.all(containers.map((c) => rt.createContainer(c)));
         // A container in another's network namespace starts after it.
         await Promise.all(containers.filter((c) => !shares(c)).map((c) => rt.startContainer(c.name, 'lab')));
@@ -72,10 +69,10 @@ export async function dockerFloor(labId: string, labs: number, log: (s: string) 
       }),
     );
     const labsMs = performance.now() - t0;
-    await settle(
-      plans.flatMap(({ session }) =>
-        captured.map(async (service) => {
-          const spec = captureContainer({ session, scenario: lab.id, owner: inst.id, registry: engine.registryPath }, service, app.settings.captureRingBytes);
+    await settleAll(
+      plans.flatMap(({ ref }) =>
+        capturedServices(lab).map(async (service) => {
+          const spec = captureContainer(ref, service, app.settings.captureRingBytes);
           await rt.createContainer(spec);
           await rt.startContainer(spec.name, 'background');
         }),
@@ -83,7 +80,7 @@ export async function dockerFloor(labId: string, labs: number, log: (s: string) 
     );
     const allMs = performance.now() - t0;
     log(`docker floor: lab containers running at ${(labsMs / 1000).toFixed(1)} s, capture sidecars too at ${(allMs / 1000).toFixed(1)} s; removing them`);
-    result = { labs, perLab: { lab: own(plans[0]!.plan).length, capture: captured.length }, labsMs, allMs, startsAtOnce: app.docker.starts.atOnce };
+    result = { labs, perLab, labsMs, allMs, startsAtOnce: app.docker.starts.atOnce };
   } catch (e) {
     failure = e;
   }

@@ -11,11 +11,10 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { openApp } from '../server/app.ts';
 import { containerCreateArgs, networkConnectArgs, networkCreateArgs } from '../server/docker/cli.ts';
-import type { ContainerSpec } from '../server/docker/specs.ts';
 import { ensureLabImages } from '../server/images/build.ts';
 import { loadLab } from '../server/lab/catalogue.ts';
 import { newHexId } from '../server/session/instance.ts';
-import { planLab, portKey, type LabPlan } from '../server/session/plan.ts';
+import { planContainers, planLab, portKey, type LabPlan } from '../server/session/plan.ts';
 import type { Topology } from '../server/protocol/session.ts';
 import { commandExists } from '../server/env/system.ts';
 
@@ -60,14 +59,10 @@ function planFor(topo: Topology, lab: Parameters<typeof planLab>[0], owner: stri
   return { plan, session };
 }
 
-function containersOf(plan: LabPlan): ContainerSpec[] {
-  return [...(plan.resolver ? [plan.resolver] : []), ...plan.services.flatMap((s) => (s.container ? [s.container] : []))];
-}
-
 async function cliUp(plan: LabPlan): Promise<void> {
   await Promise.all(plan.networks.map((n) => run(networkCreateArgs(n.spec))));
   await Promise.all(
-    containersOf(plan).map(async (c) => {
+    planContainers(plan).map(async (c) => {
       await run(containerCreateArgs(c));
       if (c.network.kind === 'networks') for (const e of c.network.endpoints.slice(1)) await run(networkConnectArgs(e.network, c.name, e));
       await run(['docker', 'start', c.name]);
@@ -76,7 +71,7 @@ async function cliUp(plan: LabPlan): Promise<void> {
 }
 
 async function cliDown(plan: LabPlan): Promise<void> {
-  await Promise.all(containersOf(plan).map((c) => run(['docker', 'rm', '--force', c.name])));
+  await Promise.all(planContainers(plan).map((c) => run(['docker', 'rm', '--force', c.name])));
   await Promise.all(plan.networks.map((n) => run(['docker', 'network', 'rm', n.spec.name])));
 }
 
@@ -85,7 +80,7 @@ function composeFile(plan: LabPlan): string {
     plan.networks.map((n) => [n.spec.name, { name: n.spec.name, driver: n.spec.driver, labels: n.spec.labels, ipam: { config: [{ subnet: n.spec.subnet }] } }]),
   );
   const services = Object.fromEntries(
-    containersOf(plan).map((c) => [
+    planContainers(plan).map((c) => [
       c.name,
       {
         image: c.image,

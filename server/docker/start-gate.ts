@@ -42,7 +42,7 @@ export class StartGate {
     if (!Number.isInteger(atOnce) || atOnce < 0) throw new Error(`container starts at once must be a whole number >= 0 (0 = no limit), found ${atOnce}`);
   }
 
-  /** How many starts wait for a place, by priority (for diagnostics and tests). */
+  /** How many starts wait for a place (for diagnostics and tests). */
   get queued(): number {
     return this.waiting.length;
   }

@@ -63,14 +63,15 @@ export class SessionEngine {
   hooks: EngineHooks = {};
   readonly instance: Instance;
   private readonly inFlight = new Map<string, Promise<unknown>>();
-  /** Work a session still does after it is ready (starting its capture). */
-  private readonly pending = new Map<string, Promise<unknown>>();
-  /** Calls that work off when the session goes down first (its capture may still wait its turn). */
-  private readonly pendingStop = new Map<string, AbortController>();
+  /**
+   * Work a session still does after it is ready (starting its capture), and how to call it off
+   * when the session goes down first (a capture may still be waiting for its turn to start).
+   */
+  private readonly pending = new Map<string, { done: Promise<unknown>; stop: AbortController }>();
 
   /** Resolves once every session's background work is done (a CLI waits for it before exiting). */
   async settled(session?: string): Promise<void> {
-    await Promise.all([...this.pending.entries()].filter(([id]) => !session || id === session).map(([, p]) => p));
+    await Promise.all([...this.pending.entries()].filter(([id]) => !session || id === session).map(([, p]) => p.done));
   }
 
   constructor(
@@ -226,12 +227,8 @@ export class SessionEngine {
         const capture = live.ensureCaptures(rt, stop.signal).catch((e: Error) => {
           if (!stop.signal.aborted) progress(`session ${session}: capture did not start: ${e.message}`);
         });
-        this.pending.set(session, capture);
-        this.pendingStop.set(session, stop);
-        void capture.finally(() => {
-          this.pending.delete(session);
-          this.pendingStop.delete(session);
-        });
+        this.pending.set(session, { done: capture, stop });
+        void capture.finally(() => this.pending.delete(session));
       }
       return topology;
     } catch (e) {
@@ -273,9 +270,7 @@ export class SessionEngine {
         progress(`  ${s.name} ready`);
       });
     // Wait for every branch to settle before reporting, so teardown never races a create.
-    const results = await Promise.allSettled(plan.services.map(whenReady));
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
+    await settleAll(plan.services.map(whenReady));
   }
 
   private async startOne(rt: DockerRuntime, s: PlannedService): Promise<void> {
@@ -343,7 +338,7 @@ export class SessionEngine {
     const flight = this.inFlight.get(session);
     if (flight) await flight.catch(() => undefined);
     // A capture still waiting for its turn to start is not worth waiting for.
-    this.pendingStop.get(session)?.abort();
+    this.pending.get(session)?.stop.abort();
     await this.settled(session);
     const report = await this.teardown(session);
     if (!rec && report.removed.containers + report.removed.networks + report.removed.services === 0) {
@@ -487,6 +482,12 @@ export class SessionEngine {
 }
 
 /** The one promise for `key`, made on first ask. */
+/** Waits for every piece of work to settle, then throws the first failure (so a cleanup sees all it made). */
+export async function settleAll(work: Promise<unknown>[]): Promise<void> {
+  const failed = (await Promise.allSettled(work)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
 function once<T>(map: Map<string, Promise<T>>, key: string, make: () => Promise<T>): Promise<T> {
   let p = map.get(key);
   if (!p) {

@@ -45,6 +45,11 @@ export interface LabPlan {
   services: PlannedService[];
 }
 
+/** The containers a plan makes for the lab itself: its resolver, then its services (not swarm ones). */
+export function planContainers(plan: LabPlan): ContainerSpec[] {
+  return [...(plan.resolver ? [plan.resolver] : []), ...plan.services.flatMap((s) => (s.container ? [s.container] : []))];
+}
+
 export function planNetworks(lab: Lab, ref: SessionRef, alloc: SessionAllocation): PlannedNetwork[] {
   return Object.entries(lab.networks).map(([name, def]) => {
     const d = def ?? {};

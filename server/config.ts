@@ -30,6 +30,12 @@ export interface Settings {
    * directory (Flowlab in a container); unset, labels carry the directory's path.
    */
   registryName?: string;
+  /**
+   * The proxies in front of `flowlab serve` whose X-Forwarded-For and X-Forwarded-Proto are
+   * believed (addresses, subnets, or express's names such as loopback); none by default, so no
+   * client can name its own address, loopback ones included (host-network labs live there).
+   */
+  trustProxy?: string;
 }
 
 function intFromEnv(name: string, fallback: number): number {
@@ -65,8 +71,19 @@ function dockerStartsFromEnv(): number {
   return n;
 }
 
+function trustProxyFromEnv(): string | undefined {
+  const raw = process.env.FLOWLAB_TRUST_PROXY;
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const entries = raw.split(',').map((x) => x.trim());
+  const ok = (e: string) => /^(loopback|linklocal|uniquelocal)$/.test(e) || /^(\d{1,3}\.){3}\d{1,3}(\/\d{1,2})?$/.test(e) || /^[0-9a-f:]+(\/\d{1,3})?$/i.test(e);
+  const bad = entries.filter((e) => !ok(e));
+  if (bad.length > 0) throw new Error(`FLOWLAB_TRUST_PROXY must list the proxies in front of Flowlab (addresses, subnets, or loopback), like 127.0.0.1 or 10.0.0.0/8; found "${bad[0]}"`);
+  return entries.join(', ');
+}
+
 export function loadSettings(overrides: Partial<Settings> = {}): Settings {
   const registryName = registryNameFromEnv();
+  const trustProxy = trustProxyFromEnv();
   return {
     dataDir: resolve(process.env.FLOWLAB_DATA ?? join(homedir(), '.flowlab')),
     subnetPool: process.env.FLOWLAB_SUBNET_POOL ?? '10.88.0.0/16',
@@ -77,6 +94,7 @@ export function loadSettings(overrides: Partial<Settings> = {}): Settings {
     captureRingBytes: intFromEnv('FLOWLAB_CAPTURE_RING_MB', 8) * 1024 * 1024,
     dockerStarts: dockerStartsFromEnv(),
     ...(registryName ? { registryName } : {}),
+    ...(trustProxy ? { trustProxy } : {}),
     ...overrides,
   };
 }

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openApp, type App } from '../server/app.ts';
-import { PROJECT_ROOT } from '../server/config.ts';
+import { PROJECT_ROOT, type Settings } from '../server/config.ts';
 import { LABEL } from '../server/docker/labels.ts';
 import { DockerRuntime } from '../server/docker/runtime.ts';
 
@@ -16,9 +16,9 @@ export function tempDataDir(): string {
 }
 
 /** An App on its own data directory; `dispose` tears down every session it started, then deletes it. */
-export function testApp(): App & { dataDir: string; dispose(): Promise<void> } {
+export function testApp(overrides: Partial<Settings> = {}): App & { dataDir: string; dispose(): Promise<void> } {
   const dataDir = tempDataDir();
-  const app = openApp({ dataDir });
+  const app = openApp({ dataDir, ...overrides });
   return Object.assign(app, {
     dataDir,
     async dispose() {

@@ -9,7 +9,8 @@ import type { Server } from 'node:http';
 import { hostname } from 'node:os';
 import { objectName, sessionLabels } from '../docker/labels.ts';
 import type { DockerRuntime } from '../docker/runtime.ts';
-import { ScopedApi, SECRET_HEADER, type ScopePolicy } from '../docker/scoped-api.ts';
+import { ScopedApi, SECRET_HEADER, SESSION_HEADER } from '../docker/scoped/proxy.ts';
+import type { ScopePolicy } from '../docker/scoped/scope.ts';
 import type { ContainerSpec } from '../docker/specs.ts';
 import { contains, hostAt, parseCidr } from '../lab/ipv4.ts';
 import { CONSOLE_REF, TOOLBOX_REF, imageRef } from '../lab/lab-images.ts';
@@ -52,6 +53,8 @@ export class Consoles {
   private readonly running = new Map<string, Promise<Running>>();
   private readonly refresh = new Map<string, NodeJS.Timeout>();
   private readonly servedHere = new Set<string>();
+  /** Console subnets whose gateway a stale listener holds: never handed out again by this process. */
+  private readonly heldSubnets = new Set<string>();
 
   constructor(private readonly engine: SessionEngine) {}
 
@@ -129,16 +132,16 @@ export class Consoles {
     );
   }
 
-  private async start(live: LiveSession): Promise<Running> {
-    const rt = live.runtime();
-    const ref = live.ref(live.rec.owner);
+  /** The session's console network: the one it has, or a new one on a free subnet. */
+  private async consoleNetwork(live: LiveSession, rt: DockerRuntime): Promise<{ name: string; subnet: string; gateway?: string }> {
     const netName = objectName(live.id, CONSOLE_NAME);
     let net = await rt.inspectNetwork(netName);
     for (let attempt = 1; !net; attempt++) {
-      const subnet = leaseSubnet(live.id, this.engine.store, this.engine.settings, (await rt.listNetworks()).flatMap((n) => n.subnets), attempt > 1);
+      const taken = [...(await rt.listNetworks()).flatMap((n) => n.subnets), ...this.heldSubnets];
+      const subnet = leaseSubnet(live.id, this.engine.store, this.engine.settings, taken, attempt > 1);
       try {
         // Internal: no way out of it but the scoped API.
-        await rt.createNetwork({ name: netName, driver: 'bridge', subnet, internal: true, attachable: false, options: {}, labels: sessionLabels(ref, CONSOLE_NAME, 'console') });
+        await rt.createNetwork({ name: netName, driver: 'bridge', subnet, internal: true, attachable: false, options: {}, labels: sessionLabels(live.ref(live.rec.owner), CONSOLE_NAME, 'console') });
       } catch (e) {
         // Another Flowlab (another data directory) took that subnet a moment ago: pick again.
         this.engine.store.releaseLease(live.id, 'subnet', subnet);
@@ -149,51 +152,75 @@ export class Consoles {
     }
     const subnet = net?.subnets[0];
     if (!net || !subnet) throw new Error(`the console network ${netName} has no subnet`);
+    return { name: netName, subnet, ...(net.gateways[0] ? { gateway: net.gateways[0] } : {}) };
+  }
 
-    // Where the scoped API listens: the gateway (on the host), or our own address on the network.
-    // Docker gives a bridge network the first address of its subnet when none is set.
-    let address = net.gateways[0] ?? hostAt(parseCidr(subnet), 1);
-    let joined: Running['joined'];
-    const self = await selfContainer(this.engine.docker);
-    if (self) {
-      const st = await this.engine.docker.inspectContainer(self);
-      if (!st?.networks[netName]) await this.engine.docker.connect(netName, self, { aliases: [] });
-      const ip = (await this.engine.docker.inspectContainer(self))?.networks[netName]?.ip;
-      if (!ip) throw new Error(`Flowlab's container ${self} joined ${netName} but has no address on it`);
-      address = ip;
-      joined = { network: netName, container: self };
-    }
-
-    const secret = this.engine.store.consoleSecret(live.id, () => randomBytes(24).toString('hex'));
-    const api = new ScopedApi(this.engine.docker, this.policy(live, netName), secret);
-    let server: Server | undefined = api.server;
-    await new Promise<void>((resolve, reject) => {
+  /**
+   * Serves the scoped API on `address`, or finds who already does. A listener there may be
+   * another Flowlab process serving this very console (fine), or one left from a network that
+   * was removed (a stale console process, another Flowlab): it must never answer this console.
+   */
+  private async serve(api: ScopedApi, address: string, session: string, secret: string): Promise<'here' | 'elsewhere' | 'held'> {
+    const listened = await new Promise<boolean>((resolve, reject) => {
       api.server.once('error', (e: NodeJS.ErrnoException) => {
-        // Another Flowlab process (the server, or a CLI) already serves this session's console.
-        if (e.code === 'EADDRINUSE') {
-          server = undefined;
-          resolve();
-        } else reject(new Error(`the console API for session ${live.id} cannot listen on ${address}:${CONSOLE_API_PORT}: ${e.message}`));
+        if (e.code === 'EADDRINUSE') resolve(false);
+        else reject(new Error(`the console API for session ${session} cannot listen on ${address}:${CONSOLE_API_PORT}: ${e.message}`));
       });
-      api.server.listen(CONSOLE_API_PORT, address, () => resolve());
+      api.server.listen(CONSOLE_API_PORT, address, () => resolve(true));
     });
-    const dockerHost = `tcp://${address}:${CONSOLE_API_PORT}`;
+    if (listened) return 'here';
+    const answer = await fetch(`http://${address}:${CONSOLE_API_PORT}/_ping`, { headers: { [SECRET_HEADER]: secret, [SESSION_HEADER]: session }, signal: AbortSignal.timeout(3000) }).catch(() => undefined);
+    return answer?.status === 200 ? 'elsewhere' : 'held';
+  }
 
+  private async start(live: LiveSession): Promise<Running> {
+    const rt = live.runtime();
+    const secret = this.engine.store.consoleSecret(live.id, () => randomBytes(24).toString('hex'));
     const name = objectName(live.id, CONSOLE_NAME);
-    const existing = await rt.inspectContainer(name);
-    const stale = existing && (!existing.running || !existing.networks[netName]);
-    if (!existing || stale) {
-      if (existing) await rt.removeContainer(name);
-      await rt.createContainer(consoleContainer(live, netName, dockerHost));
-      await rt.startContainer(name, 'interactive');
+    for (let attempt = 1; ; attempt++) {
+      const net = await this.consoleNetwork(live, rt);
+      // Where the scoped API listens: the gateway (on the host), or our own address on the network.
+      // Docker gives a bridge network the first address of its subnet when none is set.
+      let address = net.gateway ?? hostAt(parseCidr(net.subnet), 1);
+      let joined: Running['joined'];
+      const self = await selfContainer(this.engine.docker);
+      if (self) {
+        const st = await this.engine.docker.inspectContainer(self);
+        if (!st?.networks[net.name]) await this.engine.docker.connect(net.name, self, { aliases: [] });
+        const ip = (await this.engine.docker.inspectContainer(self))?.networks[net.name]?.ip;
+        if (!ip) throw new Error(`Flowlab's container ${self} joined ${net.name} but has no address on it`);
+        address = ip;
+        joined = { network: net.name, container: self };
+      }
+      const api = new ScopedApi(this.engine.docker, this.policy(live, net.name), secret);
+      const served = await this.serve(api, address, live.id, secret);
+      if (served === 'held') {
+        // Not handed out: the console (if any) and its network go, and another subnet is picked.
+        this.heldSubnets.add(net.subnet);
+        if (joined) await this.engine.docker.disconnect(joined.network, joined.container).catch(() => undefined);
+        await rt.removeContainer(name);
+        await rt.removeNetwork(net.name);
+        this.engine.store.releaseLease(live.id, 'subnet', net.subnet);
+        if (attempt >= SUBNET_ATTEMPTS) throw new Error(`session ${live.id}'s console found ${address}:${CONSOLE_API_PORT} held by another listener on each of ${attempt} console networks; a stale Flowlab process may still hold them (stop it, or set FLOWLAB_SUBNET_POOL)`);
+        continue;
+      }
+      const dockerHost = `tcp://${address}:${CONSOLE_API_PORT}`;
+      const existing = await rt.inspectContainer(name);
+      const stale = existing && (!existing.running || !existing.networks[net.name]);
+      if (!existing || stale) {
+        if (existing) await rt.removeContainer(name);
+        await rt.createContainer(consoleContainer(live, net.name, dockerHost));
+        await rt.startContainer(name, 'interactive');
+      }
+      // The secret goes to the CLI's config.json on a tmpfs: never in an image, the environment, or
+      // the action log.
+      const config = JSON.stringify({ HttpHeaders: { [SECRET_HEADER]: secret, [SESSION_HEADER]: live.id }, detachKeys: 'ctrl-p,ctrl-q' });
+      const wrote = await this.engine.docker.exec(name, ['sh', '-c', 'umask 077 && mkdir -p /run/docker && printf %s "$1" > /run/docker/config.json', 'sh', config]);
+      if (wrote.exitCode !== 0) throw new Error(`the console ${name} could not be given its credentials: ${wrote.stderr.trim()}`);
+      const here = served === 'here';
+      if (here) this.servedHere.add(live.id);
+      return { info: { session: live.id, container: name, docker_host: dockerHost, served_here: here }, ...(here ? { server: api.server } : {}), ...(joined ? { joined } : {}) };
     }
-    // The secret goes to the CLI's config.json on a tmpfs: never in an image, the environment, or
-    // the action log.
-    const config = JSON.stringify({ HttpHeaders: { [SECRET_HEADER]: secret }, detachKeys: 'ctrl-p,ctrl-q' });
-    const wrote = await this.engine.docker.exec(name, ['sh', '-c', 'umask 077 && mkdir -p /run/docker && printf %s "$1" > /run/docker/config.json', 'sh', config]);
-    if (wrote.exitCode !== 0) throw new Error(`the console ${name} could not be given its credentials: ${wrote.stderr.trim()}`);
-    if (server) this.servedHere.add(live.id);
-    return { info: { session: live.id, container: name, docker_host: dockerHost, served_here: !!server }, ...(server ? { server } : {}), ...(joined ? { joined } : {}) };
   }
 
   /**

@@ -35,8 +35,19 @@ export function sessionLabels(ref: SessionRef, name: string, role: Role): Record
   };
 }
 
+/** What every Docker object name of a session starts with. */
+export function objectPrefix(session: string): string {
+  return `fl-${session}-`;
+}
+
 export function objectName(session: string, name: string): string {
-  return `fl-${session}-${name}`;
+  return `${objectPrefix(session)}${name}`;
+}
+
+/** The lab's own name of one of a session's objects (`web` for fl-<s>-web), or undefined when it is not the session's. */
+export function shortName(session: string, dockerName: string): string | undefined {
+  const prefix = objectPrefix(session);
+  return dockerName.startsWith(prefix) ? dockerName.slice(prefix.length) : undefined;
 }
 
 export const SESSION_ID_RE = /^[0-9a-f]{8,32}$/;

@@ -95,8 +95,10 @@ function invalid(what: string, issues: { path: PropertyKey[]; message: string }[
 export function createHttpApp(app: App, images: ImagesState, extras: HttpExtras = {}): express.Express {
   const web = express();
   web.disable('x-powered-by');
-  // A TLS proxy on this machine may say the request came over HTTPS (Secure cookies) and from whom (rate limits).
-  web.set('trust proxy', 'loopback');
+  // Only a proxy the trainer named may say the request came over HTTPS (Secure cookies) and from
+  // whom (rate limits): never a client because it connects from loopback, where host-network lab
+  // containers live too.
+  web.set('trust proxy', app.settings.trustProxy ?? false);
   web.use(express.json({ limit: '64kb' }));
   const gate = extras.gate;
   if (gate) web.use('/api', apiGate(gate));

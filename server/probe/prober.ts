@@ -70,11 +70,31 @@ export class Prober {
       if (!parsed) {
         throw new ProbeError(`cannot read probe target "${spec.to}"; expected ${TARGET_FORMS}`);
       }
-      if (spec.from === 'host' && (parsed.kind === 'icmp' || parsed.kind === 'mtu')) {
-        throw new ProbeError(`${parsed.kind} probes from the host are not offered: pinging needs raw sockets, which Flowlab never uses on the host's network; probe from a service instead`);
-      }
+      if (spec.from === 'host') this.checkHostTarget(parsed, target);
       return { index, from: spec.from, target, parsed };
     });
+  }
+
+  /**
+   * A probe from the Docker host may reach this session's own published ports on the host's
+   * loopback and the lab's own addresses: never another lab's ports, Flowlab's own API, or the
+   * host's services, and never a name (the host's resolver is outside the lab).
+   */
+  private checkHostTarget(parsed: ProbeTarget, target: string): void {
+    if (parsed.kind === 'icmp' || parsed.kind === 'mtu') {
+      throw new ProbeError(`${parsed.kind} probes from the host are not offered: pinging needs raw sockets, which Flowlab never uses on the host's network; probe from a service instead`);
+    }
+    if (parsed.kind === 'dns') throw new ProbeError(`a name asked from the host goes to the host's resolver, outside the lab; ask "${parsed.name}" from one of the lab's services instead`);
+    const host = parsed.host.replace(/^\[|\]$/g, '');
+    const ports = this.live.hostPorts();
+    if (host === 'localhost' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || host === '::1') {
+      if (!ports.includes(parsed.port)) {
+        throw new ProbeError(`a probe from the host reaches this lab's own ports on localhost (${ports.join(', ') || 'it publishes none'}), not ${parsed.port}: "${target}" would reach another lab or a program of the host`);
+      }
+      return;
+    }
+    if (this.live.labAddress(host)) return;
+    throw new ProbeError(`a probe from the host reaches this lab's own published ports on localhost (${ports.join(', ') || 'none'}) or its containers' addresses, not ${host}: "${target}" is outside this lab`);
   }
 
   async run(specs: ProbeSpec[], opts: ProbeOptions = {}): Promise<ProbeResult[]> {

@@ -5,7 +5,9 @@ import type { ContainerSpec, EndpointSpec } from '../docker/specs.ts';
 import { objectName, type SessionRef } from '../docker/labels.ts';
 import { listeningSockets, type ListeningSocket } from '../docker/netns.ts';
 import type { DockerError, DockerRuntime, ExecResult } from '../docker/runtime.ts';
+import { contains, parseCidr } from '../lab/ipv4.ts';
 import { didYouMean } from '../lab/problems.ts';
+import { IPV4_RE } from '../lab/schema.ts';
 import { interpolate } from '../lab/targets.ts';
 import type { ServiceModel } from '../lab/model.ts';
 import type { Topology } from '../protocol/session.ts';
@@ -56,6 +58,25 @@ export class LiveSession {
       const nets = Object.entries(svc?.networks ?? {});
       return (ref.network ? svc?.networks[ref.network]?.ip : nets[0]?.[1].ip) || undefined;
     });
+  }
+
+  /** Whether an address is inside one of this session's subnets. */
+  labAddress(ip: string): boolean {
+    const subnets = Object.values(this.rec.allocation?.subnets ?? {}).map(parseCidr);
+    return IPV4_RE.test(ip) && subnets.some((c) => contains(c, ip));
+  }
+
+  /**
+   * The host loopback ports that are this session's: its published ports, and the ports its
+   * services on the host's network listen on (as the lab says, or as a fault moved them there).
+   */
+  hostPorts(): number[] {
+    const plan = this.plan();
+    const onHost = new Set(this.topology.services.filter((s) => s.network_mode === 'host').map((s) => s.name));
+    return [...new Set([
+      ...plan.services.flatMap((s) => (s.container?.ports ?? []).map((p) => p.hostPort)),
+      ...plan.services.filter((s) => s.model.attachment.kind === 'host' || onHost.has(s.name)).flatMap((s) => [...s.model.listens.map((l) => l.port), ...s.model.ports.map((p) => p.containerPort)]),
+    ])].sort((a, b) => a - b);
   }
 
   /** Labels for objects made now: the session's own, owned by this process (for helpers). */

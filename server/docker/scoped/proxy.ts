@@ -1,0 +1,200 @@
+// A Docker Engine API scoped to one lab session: what a learner's console talks to instead of
+// the real engine. Each request is read once (version, path, query, body), decided by the routes,
+// and what goes to the engine is the request the routes built, at the one API version the
+// console speaks, with headers Flowlab writes. Nothing the learner sent is passed through but
+// the bytes of an attached stream once the engine has taken it over.
+import { timingSafeEqual } from 'node:crypto';
+import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { connect as netConnect, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { serialise, type Forward } from './forward.ts';
+import { Refusal, SCOPE_MESSAGE } from './refusal.ts';
+import { API_VERSION, readTarget, type ConsoleRequest } from './request.ts';
+import { decide, type RouteContext } from './routes.ts';
+import { Scope, type ScopeEngine, type ScopePolicy } from './scope.ts';
+
+export const SECRET_HEADER = 'x-flowlab-console';
+/** Which session a console's CLI believes it talks to: a listener for another session says so. */
+export const SESSION_HEADER = 'x-flowlab-session';
+const MAX_BODY = 1024 * 1024;
+
+export interface Upstream {
+  socketPath?: string;
+  host?: string;
+  port?: number;
+}
+
+export function upstreamFromEnv(): Upstream {
+  const host = process.env.DOCKER_HOST;
+  if (!host || host.startsWith('unix://')) return { socketPath: host ? host.slice('unix://'.length) : '/var/run/docker.sock' };
+  const m = /^tcp:\/\/([^:/]+):(\d+)/.exec(host);
+  if (!m) throw new Error(`the console needs DOCKER_HOST as unix:// or tcp://host:port, found ${host}`);
+  if (process.env.DOCKER_TLS_VERIFY === '1') throw new Error('the console cannot forward to a TLS-protected DOCKER_HOST yet');
+  return { host: m[1], port: Number(m[2]) };
+}
+
+export class ScopedApi {
+  private readonly upstream: Upstream;
+  private readonly ctx: RouteContext;
+  readonly server: Server;
+
+  constructor(
+    engine: ScopeEngine,
+    private readonly policy: ScopePolicy,
+    private readonly secret: string,
+    upstream: Upstream = upstreamFromEnv(),
+  ) {
+    this.upstream = upstream;
+    this.ctx = { scope: new Scope(policy, engine), execs: new Set() };
+    this.server = createServer((req, res) => void this.handle(req, res));
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.handleUpgrade(req, socket as Socket, head));
+  }
+
+  /** Wrong secret: 401. A console of another session reaching this listener is told which session it reached. */
+  private authorise(req: IncomingMessage): void {
+    const claimed = req.headers[SESSION_HEADER];
+    if (typeof claimed === 'string' && claimed !== this.policy.session) {
+      throw new Refusal(421, `this address serves the console of lab session ${this.policy.session}, not ${claimed.slice(0, 40)}; the console network was handed out while another console still listened on it (end and start the lab again)`);
+    }
+    const given = Buffer.from(String(req.headers[SECRET_HEADER] ?? ''));
+    const secret = Buffer.from(this.secret);
+    if (!(given.length === secret.length && timingSafeEqual(given, secret))) throw new Refusal(401, 'this console is not authorised for this lab');
+  }
+
+  /** The whole decision for one request: what to send the engine. Exposed for tests of the policy against a real engine. */
+  async decide(method: string, target: string, body: Buffer = Buffer.alloc(0)): Promise<Forward> {
+    const r: ConsoleRequest = { ...readTarget(method, target), body };
+    return decide(this.ctx, r);
+  }
+
+  private done(f: Forward): void {
+    if (f.record) this.policy.record(f.record);
+    if (f.changed) this.policy.changed?.();
+  }
+
+  private headers(f: Forward, body: Buffer | undefined, upgrade: boolean): Record<string, string> {
+    return {
+      host: 'docker',
+      ...(body ? { 'content-type': 'application/json', 'content-length': String(body.length) } : {}),
+      ...(upgrade ? { connection: 'Upgrade', upgrade: 'tcp' } : {}),
+    };
+  }
+
+  private async readBody(req: IncomingMessage): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > MAX_BODY) throw new Refusal(413, 'request body too large');
+      chunks.push(chunk as Buffer);
+    }
+    return Buffer.concat(chunks);
+  }
+
+  private fail(res: ServerResponse, e: unknown): void {
+    const r = e instanceof Refusal ? e : new Refusal(400, `the console could not read that request: ${(e as Error).message}`);
+    if (res.headersSent) return void res.destroy();
+    res.writeHead(r.status, { 'content-type': 'application/json', 'api-version': API_VERSION });
+    res.end(JSON.stringify({ message: r.message }));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      this.authorise(req);
+      const body = await this.readBody(req);
+      const f = await this.decide(req.method ?? 'GET', req.url ?? '/', body);
+      const out = serialise(f, API_VERSION);
+      const upstream = httpRequest({ ...this.upstream, method: f.method, path: out.target, headers: this.headers(f, out.body, false) });
+      upstream.on('response', (up) => {
+        const headers = { ...up.headers, 'api-version': API_VERSION };
+        const ok = (up.statusCode ?? 500) < 300;
+        if (f.filter || f.after) {
+          const chunks: Buffer[] = [];
+          up.on('data', (c: Buffer) => chunks.push(c));
+          up.on('end', () => {
+            try {
+              let answer: Buffer = Buffer.concat(chunks);
+              if (ok && f.after) f.after(answer);
+              if (ok && f.filter) answer = f.filter(answer);
+              if (ok) this.done(f);
+              delete headers['transfer-encoding'];
+              res.writeHead(up.statusCode ?? 500, { ...headers, 'content-length': String(answer.length) });
+              res.end(answer);
+            } catch (e) {
+              this.fail(res, e);
+            }
+          });
+          return;
+        }
+        if (ok) this.done(f);
+        res.writeHead(up.statusCode ?? 500, headers);
+        res.flushHeaders(); // long polls (wait, events, logs --follow) answer their headers first
+        up.pipe(res);
+      });
+      upstream.on('error', (e) => this.fail(res, new Refusal(502, `the Docker engine did not answer: ${e.message}`)));
+      res.on('close', () => upstream.destroy());
+      upstream.end(out.body);
+    } catch (e) {
+      this.fail(res, e);
+    }
+  }
+
+  /** Reads exactly the request's body from the start of an upgraded connection. */
+  private upgradeBody(req: IncomingMessage, socket: Socket, head: Buffer): Promise<{ body: Buffer; rest: Buffer }> {
+    const length = Number(req.headers['content-length'] ?? 0);
+    if (!Number.isInteger(length) || length < 0 || length > MAX_BODY) return Promise.reject(new Refusal(400, 'the console could not read that request: a bad Content-Length'));
+    if (req.headers['transfer-encoding']) return Promise.reject(new Refusal(400, 'the console could not read that request: a chunked body on a connection upgrade'));
+    return new Promise((resolve, reject) => {
+      let buf = head;
+      const check = () => {
+        if (buf.length < length) return false;
+        socket.off('data', more);
+        socket.off('end', ended);
+        resolve({ body: buf.subarray(0, length), rest: buf.subarray(length) });
+        return true;
+      };
+      const more = (c: Buffer) => {
+        buf = Buffer.concat([buf, c]);
+        check();
+      };
+      const ended = () => reject(new Refusal(400, 'the connection ended before its body'));
+      if (check()) return;
+      socket.on('data', more);
+      socket.on('end', ended);
+    });
+  }
+
+  /** attach and exec start take over the connection: read and decided like any request, then piped raw. */
+  private async handleUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
+    const reject = (e: unknown) => {
+      const r = e instanceof Refusal ? e : new Refusal(400, (e as Error).message);
+      const text = JSON.stringify({ message: r.message });
+      socket.end(`HTTP/1.1 ${r.status} Refused\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
+    };
+    try {
+      this.authorise(req);
+      const { body, rest } = await this.upgradeBody(req, socket, head);
+      const f = await this.decide(req.method ?? 'GET', req.url ?? '/', body);
+      if (!f.hijack) throw new Refusal(403, `${SCOPE_MESSAGE}: ${req.method} ${(req.url ?? '').slice(0, 80)} cannot take over the connection`);
+      const out = serialise(f, API_VERSION);
+      const upstream = this.upstream.socketPath ? netConnect(this.upstream.socketPath) : netConnect(this.upstream.port!, this.upstream.host!);
+      const headers = Object.entries(this.headers(f, out.body, true)).map(([k, v]) => `${k}: ${v}`);
+      upstream.write(`${f.method} ${out.target} HTTP/1.1\r\n${headers.join('\r\n')}\r\n\r\n`);
+      if (out.body) upstream.write(out.body);
+      if (rest.length > 0) upstream.write(rest);
+      this.done(f);
+      socket.pipe(upstream);
+      upstream.pipe(socket);
+      const end = () => {
+        socket.destroy();
+        upstream.destroy();
+      };
+      socket.on('error', end);
+      upstream.on('error', end);
+      socket.on('close', end);
+      upstream.on('close', end);
+    } catch (e) {
+      reject(e);
+    }
+  }
+}

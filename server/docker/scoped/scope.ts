@@ -1,0 +1,134 @@
+// What a console's API knows about its session, and the little it reads from Docker to decide.
+// The routes see the engine only through `ScopeEngine`, so the whole allow/deny policy runs
+// against an in-memory engine in unit tests.
+import { LABEL, objectName } from '../labels.ts';
+import { notFound, refuse } from './refusal.ts';
+
+export interface ScopePolicy {
+  session: string;
+  /** Labels every object the console creates gets (session, scenario, owner, registry). */
+  labels: Record<string, string>;
+  /** Image short names and references that may run, short name -> reference. */
+  images: Record<string, string>;
+  /** Host ports the session may publish. */
+  hostPorts: number[];
+  limits: { memoryBytes: number; nanoCpus: number; pidsLimit: number };
+  /** Roles the console may look at but never change (its own machinery). */
+  protectedRoles: string[];
+  /** The console's own network: nothing else may join it. */
+  consoleNetwork: string;
+  /** Whether the lab uses Docker's default bridge (then new containers may join it). */
+  defaultBridge: boolean;
+  /** The lab's services and their aliases per network (full network name), to re-create one under its name. */
+  services: Record<string, Record<string, string[]>>;
+  /** Capabilities a container the console runs has (on top of none: the rest are dropped). */
+  baseCaps: string[];
+  /** A lab service re-created under its name gets the capabilities the lab gives it, no more. */
+  serviceCaps: Record<string, string[]>;
+  /** The DNS servers a container on each lab network uses (the lab's resolver), full network name. */
+  dns: Record<string, string[]>;
+  /** Whether an address is inside one of the lab's subnets. */
+  labAddress(ip: string): boolean;
+  /** Records an action the learner took, as a docker command. */
+  record(command: string): void;
+  /** Something in the lab changed (a container started, was removed, joined a network). */
+  changed?(): void;
+}
+
+/** The reads the policy makes (DockerRuntime has them all). */
+export interface ScopeEngine {
+  inspectContainer(ref: string): Promise<{ id: string; name: string; labels: Record<string, string>; networkMode: string } | undefined>;
+  inspectNetwork(ref: string): Promise<{ id: string; name: string; labels: Record<string, string> } | undefined>;
+  listServices(labels: Record<string, string>): Promise<{ id: string; name: string; labels: Record<string, string> }[]>;
+  serviceSpec(ref: string): Promise<unknown>;
+}
+
+/** Docker's own networks, shown as context (with only this session's members). */
+export const CONTEXT_NETWORKS = ['bridge', 'host', 'none'];
+/** What a container, network or service reference may look like: a name or an id (prefix). */
+export const REF = /^\/?[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+export interface Found {
+  id: string;
+  name: string;
+  labels: Record<string, string>;
+}
+
+/** Lookups of this session's objects: another session's are answered "no such …". */
+export class Scope {
+  constructor(
+    readonly policy: ScopePolicy,
+    readonly engine: ScopeEngine,
+  ) {}
+
+  get session(): string {
+    return this.policy.session;
+  }
+
+  owns(labels: Record<string, string> | undefined): boolean {
+    return labels?.[LABEL.session] === this.policy.session;
+  }
+
+  /** A container of this session by id, name, or the lab's short name (`web` for fl-<s>-web). */
+  async container(ref: string): Promise<Found & { networkMode: string }> {
+    if (!REF.test(ref)) throw notFound('container', ref);
+    // The lab's short name first: `db` is also a prefix of every container id starting with db.
+    for (const candidate of [objectName(this.session, ref.replace(/^\//, '')), ref]) {
+      const st = await this.engine.inspectContainer(candidate).catch(() => undefined);
+      if (st && this.owns(st.labels)) return st;
+    }
+    throw notFound('container', ref);
+  }
+
+  /** A container the learner may change: not Flowlab's machinery. */
+  async changeable(ref: string): Promise<Found & { networkMode: string }> {
+    const c = await this.container(ref);
+    const role = c.labels[LABEL.role] ?? '';
+    if (this.policy.protectedRoles.includes(role)) throw refuse(`${c.name} is part of Flowlab's own machinery (${role}); look at it, but leave it be`);
+    return c;
+  }
+
+  async network(ref: string): Promise<Found & { context: boolean }> {
+    if (!REF.test(ref)) throw notFound('network', ref);
+    for (const candidate of [objectName(this.session, ref), ref]) {
+      const n = await this.engine.inspectNetwork(candidate).catch(() => undefined);
+      if (!n) continue;
+      if (this.owns(n.labels)) return { ...n, context: false };
+      if (CONTEXT_NETWORKS.includes(n.name)) return { ...n, context: true };
+    }
+    throw notFound('network', ref);
+  }
+
+  /** A lab network a container or service may join: not Docker's own (but the default bridge of a lab that uses it), not the console's. */
+  async joinable(ref: string, what: string): Promise<Found> {
+    const n = await this.network(ref);
+    if (n.name === this.policy.consoleNetwork) throw refuse(`the console's own network takes no other ${what}`);
+    if (n.context && !(n.name === 'bridge' && this.policy.defaultBridge)) throw refuse(`the ${n.name} network is shown for context only; ${what}s cannot join it here`);
+    return n;
+  }
+
+  async services(): Promise<Found[]> {
+    return this.engine.listServices({ [LABEL.session]: this.session });
+  }
+
+  async service(ref: string): Promise<Found> {
+    if (!REF.test(ref)) throw notFound('service', ref);
+    const found = (await this.services()).find((s) => s.id === ref || s.id.startsWith(ref) || s.name === ref || s.name === objectName(this.session, ref));
+    if (!found) throw notFound('service', ref);
+    return found;
+  }
+
+  /**
+   * The network namespace a `container:<ref>` mode would share, followed to its owner. The
+   * host's own (a host-network service, or Flowlab's host probe helper) is never shared: there a
+   * capability reaches the host's firewall and a capture sees every lab on the host.
+   */
+  async sharedNamespace(ref: string, depth = 0): Promise<Found> {
+    const target = await this.container(ref);
+    if (target.labels[LABEL.role] === 'console') throw refuse("the console's network namespace is its own");
+    if (target.networkMode === 'host') throw refuse(`${target.name} runs on the Docker host's own network; sharing its namespace would reach the host's firewall and every lab's traffic`);
+    const inner = /^container:(.+)$/.exec(target.networkMode);
+    if (inner && depth < 4) await this.sharedNamespace(inner[1]!, depth + 1);
+    return target;
+  }
+}

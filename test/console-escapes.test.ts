@@ -112,6 +112,11 @@ describe('the four ways out, on the real engine', () => {
     const x = await inspect(`fl-${shopLab.session}-x`);
     expect(x.State.Running).toBe(false);
     expect([x.HostConfig.Binds, x.HostConfig.Privileged, x.HostConfig.PidMode]).toEqual([null, false, '']);
+    // The action log holds the request that was sent: the forced settings, not the CLI's defaults.
+    const s = shopLab.session;
+    const created = app.engine.store.actions(s, { includeRevealing: false }).map((a) => a.command).find((c) => c.startsWith(`docker create --name fl-${s}-x `))!;
+    expect(created).toMatch(new RegExp(`^docker create --name fl-${s}-x --network fl-${s}-storefront --cap-drop ALL( --cap-add [A-Z_]+)+ --security-opt no-new-privileges --dns [0-9.]+ --memory \\d+ --cpus [0-9.]+ --pids-limit \\d+ flowlab/toolbox:latest sleep 120$`));
+    expect(app.engine.store.actions(s, { includeRevealing: false }).map((a) => a.command)).not.toContain(`docker start fl-${s}-x`);
   });
 
   it('2. keys Docker reads case-insensitively are refused: privileged exec, a second container, hostIp, a log type, service mounts', async () => {

@@ -47,7 +47,7 @@ export async function dockerFloor(labId: string, labs: number, log: (s: string) 
     const plans: { ref: SessionRef; plan: LabPlan }[] = [];
     for (let i = 0; i < labs; i++) {
       const session = newHexId(4);
-      engine.store.create({ id: session, scenario: lab.id, labFile: entry.file, seed: 0, variant: null, owner: inst.id, ownerPid: inst.pid, ownerHost: inst.host, ownerStart: inst.start, lab });
+      engine.store.create({ id: session, scenario: lab.id, labFile: entry.file, seed: 0, variant: null, owner: inst.id, ownerPid: inst.pid, ownerHost: inst.host, ownerStart: inst.start, lab, detached: false });
       sessions.push(session);
       const alloc = await allocate(lab, session, engine.store, app.settings, (await rt.listNetworks()).flatMap((n) => n.subnets));
       const ref = { session, scenario: lab.id, owner: inst.id, registry: engine.registryPath };

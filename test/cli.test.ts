@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { PROJECT_ROOT } from '../server/config.ts';
 import { topologySchema } from '../server/protocol/session.ts';
-import { cli, expectGone, none, tempDataDir } from './helpers.ts';
+import { cli, docker, expectGone, none, tempDataDir } from './helpers.ts';
 
 const dataDir = tempDataDir();
 const env = { FLOWLAB_DATA: dataDir };
@@ -67,10 +67,14 @@ describe('flowlab up / status / actions / down', () => {
       expect(topo).toMatchObject({ scenario: 'bridge-basics', seed: 5 });
       expect(topo.session).toMatch(/^[0-9a-f]{8,}$/);
       const web = topo.services.find((s) => s.name === 'web')!;
-      expect(web).toMatchObject({ container: `fl-${topo.session}-web`, networks: { frontend: { aliases: [] } } });
+      expect(web).toMatchObject({ container: `fl-${topo.session}-web` });
+      // Docker's view: the aliases Docker itself gives (the service name, the short id), and the lab's.
+      const webId = (await docker.inspectContainer(`fl-${topo.session}-web`))!.id.slice(0, 12);
+      expect(web.networks.frontend!.aliases.sort()).toEqual(['web', webId].sort());
       expect(web.ports[0]).toMatchObject({ host_ip: '127.0.0.1', container_port: 80, proto: 'tcp' });
-      expect(topo.services.find((s) => s.name === 'db')!.networks.backend!.aliases).toEqual(['database']);
+      expect(topo.services.find((s) => s.name === 'db')!.networks.backend!.aliases).toEqual(expect.arrayContaining(['database', 'db']));
       expect(topo.networks.map((n) => [n.name, n.driver])).toEqual([['frontend', 'bridge'], ['backend', 'bridge']]);
+      for (const n of topo.networks) expect(n.gateway).toBe((await docker.inspectNetwork(n.docker_name))!.gateways[0]);
       expect(up.stderr).toMatch(/ready/); // progress goes to stderr
 
       const status = await cli(['status', '--json'], env);

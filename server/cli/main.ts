@@ -37,6 +37,9 @@ async function withApp<T>(fn: (app: App) => Promise<T>): Promise<T> {
   try {
     return await fn(app);
   } finally {
+    // What a command set going in the background (a capture starting, the topology following a
+    // change made from the console) finishes before the process exits.
+    await app.engine.settled().catch(() => undefined);
     app.close();
   }
 }
@@ -165,6 +168,7 @@ program
           initSwarm: !!opts.initSwarm || app.settings.initSwarm,
           progress,
           signal: abort.signal,
+          detached: true,
         });
         if (opts.json) printJson(topo);
         else {

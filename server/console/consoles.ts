@@ -51,7 +51,7 @@ async function selfContainer(rt: DockerRuntime): Promise<string | undefined> {
 
 export class Consoles {
   private readonly running = new Map<string, Promise<Running>>();
-  private readonly refresh = new Map<string, NodeJS.Timeout>();
+  private readonly refreshing = new Map<string, { again: boolean }>();
   private readonly servedHere = new Set<string>();
   /** Console subnets whose gateway a stale listener holds: never handed out again by this process. */
   private readonly heldSubnets = new Set<string>();
@@ -114,22 +114,33 @@ export class Consoles {
     };
   }
 
-  /** After the learner changed the lab: captures follow re-created services, the topology is redrawn. */
+  /**
+   * After the learner changed the lab: captures follow re-created services, the topology is read
+   * again. Session background work (down calls it off and waits); changes close together share one
+   * refresh, and a change made while one runs gets another after it.
+   */
   private changed(session: string): void {
-    clearTimeout(this.refresh.get(session));
-    this.refresh.set(
-      session,
-      setTimeout(() => {
-        this.refresh.delete(session);
-        const rec = this.engine.store.get(session);
-        if (rec?.state !== 'ready') return;
-        const live = this.engine.live(session);
-        void live
-          .ensureCaptures()
-          .then(() => live.refreshTopology())
-          .catch(() => undefined);
-      }, 300),
-    );
+    const queued = this.refreshing.get(session);
+    if (queued) {
+      queued.again = true;
+      return;
+    }
+    const state = { again: false };
+    this.refreshing.set(session, state);
+    this.engine.background(session, async (signal) => {
+      try {
+        do {
+          state.again = false;
+          const rec = this.engine.store.get(session);
+          if (rec?.state !== 'ready' || signal.aborted) return;
+          const live = this.engine.live(session);
+          await live.ensureCaptures(live.runtime(), signal);
+          if (!signal.aborted) await live.refreshTopology();
+        } while (state.again && !signal.aborted);
+      } finally {
+        this.refreshing.delete(session);
+      }
+    });
   }
 
   /** The session's console network: the one it has, or a new one on a free subnet. */
@@ -254,8 +265,6 @@ export class Consoles {
     const which = session ? [session] : [...this.running.keys()];
     await Promise.all(
       which.map(async (id) => {
-        clearTimeout(this.refresh.get(id));
-        this.refresh.delete(id);
         const r = await this.running.get(id)?.catch(() => undefined);
         this.running.delete(id);
         this.servedHere.delete(id);

@@ -405,8 +405,18 @@ export class DockerRuntime {
     await this.act(cli.commandLine(['docker', 'unpause', nameOrId]), `docker unpause ${nameOrId}`, () => this.docker.getContainer(nameOrId).unpause(), (s) => s === 409);
   }
 
+  /** Idempotent: gone is success, and so is a removal already under way once it is done. */
   async removeContainer(nameOrId: string): Promise<void> {
-    await this.act(cli.simple.removeContainer(nameOrId), `docker rm --force ${nameOrId}`, () => this.docker.getContainer(nameOrId).remove({ force: true, v: true }), (s) => s === 404);
+    try {
+      await this.act(cli.simple.removeContainer(nameOrId), `docker rm --force ${nameOrId}`, () => this.docker.getContainer(nameOrId).remove({ force: true, v: true }), (s) => s === 404);
+    } catch (e) {
+      if (!(e instanceof DockerError && e.status === 409 && /already in progress/i.test(e.message))) throw e;
+      const deadline = Date.now() + 30_000;
+      while (await this.inspectContainer(nameOrId)) {
+        if (Date.now() > deadline) throw new DockerError(`docker rm --force ${nameOrId}: another removal of it is still under way after 30 s`, 409);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
   }
 
   async inspectContainer(nameOrId: string): Promise<ContainerState | undefined> {

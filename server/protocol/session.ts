@@ -27,6 +27,8 @@ export const topologyNetworkSchema = z.object({
   name: z.string(),
   /** The Docker network's name (`fl-<session>-<name>`). */
   docker_name: z.string(),
+  /** The gateway Docker gave the network (its first address unless the lab set one). */
+  gateway: z.string(),
   driver: z.enum(['bridge', 'overlay']),
   subnet: z.string(),
   internal: z.boolean(),

@@ -34,6 +34,11 @@ export interface UpOptions {
   progress?: (line: string) => void;
   /** Aborts a running `up`; what it built so far is removed. */
   signal?: AbortSignal;
+  /**
+   * The session outlives this process (`flowlab up`): it lives until `flowlab down`. Otherwise
+   * it lives while this process does (a server), and a sweep removes it once the process is gone.
+   */
+  detached?: boolean;
 }
 
 export interface DownReport {
@@ -64,14 +69,41 @@ export class SessionEngine {
   readonly instance: Instance;
   private readonly inFlight = new Map<string, Promise<unknown>>();
   /**
-   * Work a session still does after it is ready (starting its capture), and how to call it off
-   * when the session goes down first (a capture may still be waiting for its turn to start).
+   * Work a session still does in the background (starting its captures, following a change made
+   * from the console), and how to call it off: `down` stops and waits for all of it first.
    */
-  private readonly pending = new Map<string, { done: Promise<unknown>; stop: AbortController }>();
+  private readonly pending = new Map<string, Set<{ done: Promise<unknown>; stop: AbortController }>>();
 
   /** Resolves once every session's background work is done (a CLI waits for it before exiting). */
   async settled(session?: string): Promise<void> {
-    await Promise.all([...this.pending.entries()].filter(([id]) => !session || id === session).map(([, p]) => p.done));
+    const work = [...this.pending.entries()].filter(([id]) => !session || id === session).flatMap(([, set]) => [...set].map((p) => p.done));
+    await Promise.all(work);
+  }
+
+  /**
+   * Runs work that belongs to a session in the background. Its failures are reported to
+   * `onError`, never thrown; `down` aborts its signal and waits for it before removing anything.
+   */
+  background(session: string, work: (signal: AbortSignal) => Promise<unknown>, onError?: (e: Error) => void): void {
+    const stop = new AbortController();
+    const entry: { done: Promise<unknown>; stop: AbortController } = { done: Promise.resolve(), stop };
+    const set = this.pending.get(session) ?? new Set();
+    this.pending.set(session, set);
+    entry.done = work(stop.signal)
+      .catch((e: Error) => {
+        if (!stop.signal.aborted) onError?.(e);
+      })
+      .finally(() => {
+        set.delete(entry);
+        if (set.size === 0 && this.pending.get(session) === set) this.pending.delete(session);
+      });
+    set.add(entry);
+  }
+
+  /** Calls off a session's background work and waits for what already runs to finish. */
+  private async quiesce(session: string): Promise<void> {
+    for (const p of this.pending.get(session) ?? []) p.stop.abort();
+    await this.settled(session);
   }
 
   constructor(
@@ -147,7 +179,7 @@ export class SessionEngine {
     this.claimInstance();
     this.store.create({
       id: session, scenario: lab.id, labFile: entry.file, seed, variant: variant?.id ?? null,
-      owner: inst.id, ownerPid: inst.pid, ownerHost: inst.host, ownerStart: inst.start, lab,
+      owner: inst.id, ownerPid: inst.pid, ownerHost: inst.host, ownerStart: inst.start, lab, detached: opts.detached ?? false,
     });
     if (opts.learner) new ProgressStore(this.db).setSessionLearner(session, opts.learner);
     const work = this.build(session, lab, seed, opts, progress);
@@ -223,12 +255,7 @@ export class SessionEngine {
       // Capture starts once the lab is ready, so it never delays it.
       if (capturedServices(lab).length > 0) {
         const live = new LiveSession(this, this.store.get(session)!);
-        const stop = new AbortController();
-        const capture = live.ensureCaptures(rt, stop.signal).catch((e: Error) => {
-          if (!stop.signal.aborted) progress(`session ${session}: capture did not start: ${e.message}`);
-        });
-        this.pending.set(session, { done: capture, stop });
-        void capture.finally(() => this.pending.delete(session));
+        this.background(session, (signal) => live.ensureCaptures(rt, signal), (e) => progress(`session ${session}: capture did not start: ${e.message}`));
       }
       return topology;
     } catch (e) {
@@ -307,16 +334,25 @@ export class SessionEngine {
 
   // ---- down and sweep ----------------------------------------------------------------------
 
-  /** Removes every Docker object labelled with the session; idempotent. */
+  /**
+   * Removes every Docker object labelled with the session; idempotent. What another process made
+   * for the session meanwhile (a helper, a capture sidecar) is found by listing again.
+   */
   async teardown(session: string): Promise<DownReport> {
     await this.hooks.beforeTeardown?.(session).catch(() => undefined);
     const rt = this.docker.scoped(this.store.get(session) ? this.recorder(session) : undefined);
     const labels = { [LABEL.managed]: 'true', [LABEL.session]: session };
-    const [services, containers] = await Promise.all([rt.listServices(labels), rt.listContainers(labels)]);
-    await Promise.all([...services.map((s) => rt.removeService(s.id)), ...containers.map((c) => rt.removeContainer(c.id))]);
+    const removed = { containers: new Set<string>(), services: new Set<string>() };
+    for (let round = 0; round < 5; round++) {
+      const [services, containers] = await Promise.all([rt.listServices(labels), rt.listContainers(labels)]);
+      if (services.length + containers.length === 0) break;
+      for (const s of services) removed.services.add(s.id);
+      for (const c of containers) removed.containers.add(c.id);
+      await settleAll([...services.map((s) => rt.removeService(s.id)), ...containers.map((c) => rt.removeContainer(c.id))]);
+    }
     const networks = await rt.listNetworks(labels);
-    await Promise.all(networks.map((n) => this.removeNetworkPatiently(rt, n.id, services.length > 0)));
-    return { session, removed: { containers: containers.length, services: services.length, networks: networks.length } };
+    await settleAll(networks.map((n) => this.removeNetworkPatiently(rt, n.id, removed.services.size > 0)));
+    return { session, removed: { containers: removed.containers.size, services: removed.services.size, networks: networks.length } };
   }
 
   /** Swarm tasks leave their networks a moment after the service is removed. */
@@ -337,10 +373,17 @@ export class SessionEngine {
     const rec = this.store.get(session);
     const flight = this.inFlight.get(session);
     if (flight) await flight.catch(() => undefined);
-    // A capture still waiting for its turn to start is not worth waiting for.
-    this.pending.get(session)?.stop.abort();
-    await this.settled(session);
-    const report = await this.teardown(session);
+    // Background work (a capture waiting for its turn, a refresh after a console change) is called
+    // off and waited for: nothing of it may create an object after the teardown listed them.
+    await this.quiesce(session);
+    let report: DownReport;
+    try {
+      report = await this.teardown(session);
+    } catch (e) {
+      // Never `ready` over half-removed objects: failed, and sweep removes what is left.
+      if (rec && (rec.state === 'ready' || rec.state === 'starting')) this.store.markEnded(session, 'failed', `its teardown did not finish: ${(e as Error).message}; flowlab sweep removes what is left`);
+      throw e;
+    }
     if (!rec && report.removed.containers + report.removed.networks + report.removed.services === 0) {
       throw new SessionError(`unknown session "${session}"; expected one of: ${this.store.list(['starting', 'ready']).map((s) => s.id).join(', ') || '(no live sessions)'}`);
     }
@@ -361,6 +404,11 @@ export class SessionEngine {
   }
 
   private registryOf = new Map<string, string>();
+
+  /** A session this very instance owns is live whatever the registry says of its process. */
+  private ownedHere(rec: SessionRecord): boolean {
+    return rec.owner === this.instance.id && (rec.state === 'ready' || rec.state === 'starting');
+  }
 
   private instanceAlive(id: string | undefined): boolean {
     if (!id) return false;
@@ -384,7 +432,7 @@ export class SessionEngine {
     if (this.cannotJudge(registry)) return true;
     if (resolve(registry) === resolve(this.settings.dataDir)) return false;
     const other = peekSession(registry, session);
-    return !!other && isLive(other.state, other.owner);
+    return !!other && isLive(other.state, other.detached, other.owner);
   }
 
   /**
@@ -413,7 +461,7 @@ export class SessionEngine {
         continue;
       }
       const rec = this.store.get(id);
-      const live = rec ? isLive(rec.state, { pid: rec.ownerPid, host: rec.ownerHost, start: rec.ownerStart }) : await this.liveElsewhere(id);
+      const live = rec ? (this.ownedHere(rec) || isLive(rec.state, rec.detached, { pid: rec.ownerPid, host: rec.ownerHost, start: rec.ownerStart })) : await this.liveElsewhere(id);
       if (live) {
         kept.push(id);
         continue;
@@ -425,7 +473,9 @@ export class SessionEngine {
         failed.push({ session: id, error: (e as Error).message });
         continue;
       }
-      if (rec && (rec.state === 'starting' || rec.state === 'ready')) this.store.markEnded(id, 'failed', 'its owner process died while it was starting; swept');
+      if (rec && (rec.state === 'starting' || rec.state === 'ready')) {
+        this.store.markEnded(id, 'failed', rec.state === 'starting' ? 'its owner process died while it was starting; swept' : 'the process that served it stopped without ending it; swept');
+      }
     }
     // In live sessions: helpers whose creator is gone, and faults a dead process left half-done.
     for (const c of containers) {
@@ -497,8 +547,9 @@ function once<T>(map: Map<string, Promise<T>>, key: string, make: () => Promise<
   return p;
 }
 
-function isLive(state: SessionState, owner: { pid: number; host: string; start: string | null }): boolean {
-  if (state === 'ready') return true;
+/** Live: starting or ready, and either detached (`flowlab up`) or owned by a process that still runs. */
+function isLive(state: SessionState, detached: boolean, owner: { pid: number; host: string; start: string | null }): boolean {
+  if (state === 'ready') return detached || ownerAlive(owner);
   if (state === 'starting') return ownerAlive(owner);
   return false;
 }

@@ -1,6 +1,7 @@
-// A session as Docker has it right now: addresses, aliases and host ports, read back from the
-// daemon (never from memory), in the lab's own names.
-import { objectName } from '../docker/labels.ts';
+// A session as Docker has it right now: addresses, aliases (Docker's own among them: the
+// container's name and short id) and host ports, gateways, read back from the daemon (never from
+// memory), in the lab's own names.
+import { objectName, shortName } from '../docker/labels.ts';
 import type { DockerRuntime } from '../docker/runtime.ts';
 import { networkDriver } from '../lab/model.ts';
 import type { Lab } from '../lab/schema.ts';
@@ -8,8 +9,7 @@ import type { Topology, TopologyService } from '../protocol/session.ts';
 import { RESOLVER_NAME, type LabPlan } from './plan.ts';
 
 export async function describeTopology(rt: DockerRuntime, session: string, lab: Lab, seed: number, plan: LabPlan): Promise<Topology> {
-  const prefix = `fl-${session}-`;
-  const labNet = (dockerName: string) => (dockerName.startsWith(prefix) ? dockerName.slice(prefix.length) : dockerName);
+  const labNet = (dockerName: string) => shortName(session, dockerName) ?? dockerName;
   const services: TopologyService[] = await Promise.all(
     plan.services.map(async (s): Promise<TopologyService> => {
       if (s.swarm) {
@@ -24,7 +24,6 @@ export async function describeTopology(rt: DockerRuntime, session: string, lab: 
         };
       }
       const st = await rt.inspectContainer(s.container!.name);
-      const wanted = s.model.attachment.kind === 'networks' ? s.model.attachment.networks : [];
       return {
         name: s.name,
         container: s.container!.name,
@@ -34,20 +33,22 @@ export async function describeTopology(rt: DockerRuntime, session: string, lab: 
         networks: Object.fromEntries(
           Object.entries(st?.networks ?? {})
             .filter(([net]) => net !== 'host' && net !== 'none')
-            .map(([net, e]) => [labNet(net), { ip: e.ip, aliases: e.aliases.filter((a) => a !== s.name && !/^[0-9a-f]{12}$/.test(a) && wanted.some((w) => objectName(session, w.network) === net)) }]),
+            .map(([net, e]) => [labNet(net), { ip: e.ip, aliases: e.aliases }]),
         ),
         ports: (st?.ports ?? []).map((p) => ({ host_ip: p.hostIp, host_port: p.hostPort, container_port: p.containerPort, proto: p.proto })),
       };
     }),
   );
+  const gateways = await Promise.all(plan.networks.map(async (n) => (await rt.inspectNetwork(n.spec.name))?.gateways[0] ?? ''));
   return {
     session,
     scenario: lab.id,
     seed,
     services,
-    networks: plan.networks.map((n) => ({
+    networks: plan.networks.map((n, i) => ({
       name: n.name,
       docker_name: n.spec.name,
+      gateway: gateways[i]!,
       driver: networkDriver(lab.networks[n.name] ?? {}),
       subnet: n.spec.subnet ?? '',
       internal: n.spec.internal,

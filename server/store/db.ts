@@ -68,16 +68,17 @@ function migrate(db: Db, from: number): void {
  * A session's state and owner in another data directory's registry, read-only; undefined when
  * that registry or session does not exist (or cannot be read).
  */
-export function peekSession(dataDir: string, id: string): { state: SessionState; owner: { pid: number; host: string; start: string | null } } | undefined {
+export function peekSession(dataDir: string, id: string): { state: SessionState; detached: boolean; owner: { pid: number; host: string; start: string | null } } | undefined {
   const file = join(dataDir, DB_FILE);
   if (!existsSync(file)) return undefined;
   try {
     const db = new Database(file, { readonly: true, fileMustExist: true });
     try {
-      const row = db.prepare(`SELECT state, owner_pid, owner_host, owner_start FROM sessions WHERE id = ?`).get(id) as
-        | { state: SessionState; owner_pid: number; owner_host: string; owner_start: string | null }
+      // Another registry may be older: before `detached`, every session was kept.
+      const row = db.prepare(`SELECT * FROM sessions WHERE id = ?`).get(id) as
+        | { state: SessionState; owner_pid: number; owner_host: string; owner_start: string | null; detached?: number }
         | undefined;
-      return row && { state: row.state, owner: { pid: row.owner_pid, host: row.owner_host, start: row.owner_start } };
+      return row && { state: row.state, detached: row.detached !== 0, owner: { pid: row.owner_pid, host: row.owner_host, start: row.owner_start } };
     } finally {
       db.close();
     }

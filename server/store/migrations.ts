@@ -169,4 +169,10 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX workshop_sessions_learner ON workshop_sessions (learner, lab);
   `,
+  // 6: sessions that outlive the process that started them.
+  `
+  -- 1: started by \`flowlab up\` (lives until \`flowlab down\`); 0: lives while its owner process does
+  -- (a server: when it dies unannounced, sweep removes its labs). Sessions from before were all kept.
+  ALTER TABLE sessions ADD COLUMN detached INTEGER NOT NULL DEFAULT 1;
+  `,
 ];

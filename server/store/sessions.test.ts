@@ -19,7 +19,7 @@ afterEach(() => {
 });
 
 const { lab } = loadLab('bridge-basics');
-const newSession = (id: string) => ({ id, scenario: lab.id, labFile: 'x.yaml', seed: 7, variant: null, owner: 'o1', ownerPid: process.pid, ownerHost: 'h', ownerStart: null, lab });
+const newSession = (id: string) => ({ id, scenario: lab.id, labFile: 'x.yaml', seed: 7, variant: null, owner: 'o1', ownerPid: process.pid, ownerHost: 'h', ownerStart: null, lab, detached: false });
 
 describe('the registry database', () => {
   it('is created in WAL mode at the latest schema version', () => {

@@ -22,6 +22,8 @@ export interface SessionRecord {
   lab: Lab;
   topology: Topology | null;
   allocation: Allocation | null;
+  /** Started by `flowlab up`: lives until `flowlab down`, whatever becomes of the process that started it. */
+  detached: boolean;
 }
 
 /** Subnet per lab network; host port per `service/containerPort/proto`. */
@@ -48,6 +50,7 @@ interface Row {
   lab: string;
   topology: string | null;
   allocation: string | null;
+  detached: number;
 }
 
 const fromRow = (r: Row): SessionRecord => ({
@@ -68,9 +71,10 @@ const fromRow = (r: Row): SessionRecord => ({
   lab: JSON.parse(r.lab) as Lab,
   topology: r.topology ? (JSON.parse(r.topology) as Topology) : null,
   allocation: r.allocation ? (JSON.parse(r.allocation) as Allocation) : null,
+  detached: r.detached === 1,
 });
 
-export type NewSession = Pick<SessionRecord, 'id' | 'scenario' | 'labFile' | 'seed' | 'variant' | 'owner' | 'ownerPid' | 'ownerHost' | 'ownerStart' | 'lab'>;
+export type NewSession = Pick<SessionRecord, 'id' | 'scenario' | 'labFile' | 'seed' | 'variant' | 'owner' | 'ownerPid' | 'ownerHost' | 'ownerStart' | 'lab' | 'detached'>;
 
 export class SessionStore {
   constructor(private readonly db: Db) {}
@@ -78,10 +82,10 @@ export class SessionStore {
   create(s: NewSession): void {
     this.db
       .prepare(
-        `INSERT INTO sessions (id, scenario, lab_file, seed, variant, state, owner, owner_pid, owner_host, owner_start, created_at, lab)
-         VALUES (?, ?, ?, ?, ?, 'starting', ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO sessions (id, scenario, lab_file, seed, variant, state, owner, owner_pid, owner_host, owner_start, created_at, lab, detached)
+         VALUES (?, ?, ?, ?, ?, 'starting', ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(s.id, s.scenario, s.labFile, s.seed, s.variant, s.owner, s.ownerPid, s.ownerHost, s.ownerStart, Date.now(), JSON.stringify(s.lab));
+      .run(s.id, s.scenario, s.labFile, s.seed, s.variant, s.owner, s.ownerPid, s.ownerHost, s.ownerStart, Date.now(), JSON.stringify(s.lab), s.detached ? 1 : 0);
   }
 
   get(id: string): SessionRecord | undefined {

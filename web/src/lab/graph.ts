@@ -44,14 +44,16 @@ function topologyElements(t: Topology): ElementDefinition[] {
   ];
   if (t.resolver) els.push({ data: { id: 'lab-dns', label: `lab resolver\n${Object.values(t.resolver.ips).join(', ')}`, kind: 'dns' }, classes: 'dns' });
   for (const n of t.networks) {
-    els.push({ data: { id: nodeId.network(n.name), label: `${n.name}\n${n.driver} ${n.subnet}${n.internal ? ' internal' : ''} mtu ${n.mtu}`, kind: 'network', name: n.name }, classes: 'network' });
+    els.push({ data: { id: nodeId.network(n.name), label: `${n.name}\n${n.driver} ${n.subnet}${n.gateway ? ` gw ${n.gateway}` : ''}${n.internal ? ' internal' : ''} mtu ${n.mtu}`, kind: 'network', name: n.name }, classes: 'network' });
   }
   for (const s of t.services) {
     const label = s.kind === 'swarm-service' ? `${s.name}\n×${s.replicas ?? 1} swarm` : s.network_mode === 'host' ? `${s.name}\nhost network` : s.name;
     els.push({ data: { id: nodeId.service(s.name), label, kind: 'service', name: s.name }, classes: 'service' });
     for (const [net, e] of Object.entries(s.networks)) {
       if (!t.networks.some((n) => n.name === net)) continue;
-      const aliases = e.aliases.length ? ` (${e.aliases.join(', ')})` : '';
+      // Docker gives every container its name and short id as aliases: the label keeps the lab's own.
+      const own = e.aliases.filter((a) => a !== s.name && a !== s.container && !/^[0-9a-f]{12}$/.test(a));
+      const aliases = own.length ? ` (${own.join(', ')})` : '';
       els.push({ data: { id: `att:${s.name}:${net}`, source: nodeId.service(s.name), target: nodeId.network(net), label: `${e.ip}${aliases}`, kind: 'attach' }, classes: 'attach' });
     }
     if (s.network_mode === 'host') els.push({ data: { id: `att:${s.name}:host`, source: nodeId.service(s.name), target: 'host', label: 'host network', kind: 'attach' }, classes: 'attach' });

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import dnsPacket from 'dns-packet';
 import { describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../config.ts';
 import type { FlowEvent } from '../protocol/flow.ts';
@@ -15,6 +16,11 @@ const book = new AddressBook({
   captured: ['client', 'web', 'api'],
   published: ['web/80/tcp'],
 });
+
+/** A DNS question, as a resolver library would send it. */
+function dnsQuery(id: number, name: string): Buffer {
+  return dnsPacket.encode({ type: 'query', id, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: 'A', name }] });
+}
 
 // ---- building packets by hand ------------------------------------------------------------------
 
@@ -133,6 +139,24 @@ describe('flow tracking', () => {
     const synack4 = pkt(sll2(ipv4('10.88.0.2', '10.88.0.3', 6, tcp(80, 40003, { syn: true, ack: true }))));
     const rst4 = pkt(sll2(ipv4('10.88.0.2', '10.88.0.3', 6, tcp(80, 40003, { rst: true }))), 500_000);
     expect(run('client', [syn4, synack4, rst4]).map((e) => (e as { outcome: string }).outcome)).toEqual(['established', 'reset-later']);
+  });
+
+  it('reports a connect refused by a REJECT --reject-with tcp-reset in the namespace’s own OUTPUT chain', () => {
+    // As captured on a real engine: no SYN ever shows; the kernel hands the reset back on lo,
+    // from the address the connection was for.
+    const rst = pkt(sll2(ipv4('10.88.0.2', '10.88.0.3', 6, tcp(80, 44946, { rst: true, ack: true })), 1));
+    expect(run('client', [rst])).toMatchObject([{ type: 'tcp.connect', outcome: 'refused', src: 'client', dst: 'web', src_port: 44946, dst_port: 80, latency_ms: 0 }]);
+    // The same reset arriving from the network (not on lo) with no SYN before it is a stray: not a connect.
+    const stray = pkt(sll2(ipv4('10.88.0.2', '10.88.0.3', 6, tcp(80, 44947, { rst: true, ack: true }))));
+    expect(run('client', [stray])).toEqual([]);
+  });
+
+  it('reports a lookup that timed out from the server to the client, like every answer', () => {
+    const q = dnsQuery(0x1234, 'db');
+    const query = pkt(sll2(ipv4('10.88.0.3', '127.0.0.11', 17, udp(40500, 53, q))));
+    const [ask, timedOut] = run('client', [query], query.tsUs + 4_000_000);
+    expect(ask).toMatchObject({ type: 'dns.query', src: 'client', dst: 'docker-dns', src_port: 40500, dst_port: 53 });
+    expect(timedOut).toMatchObject({ type: 'dns.answer', rcode: 'TIMEOUT', src: 'docker-dns', dst: 'client', src_port: 53, dst_port: 40500, src_addr: '127.0.0.11', dst_addr: '10.88.0.3' });
   });
 
   it('reports a flow between captured services once, from the side that started it', () => {

@@ -120,7 +120,8 @@ export class FlowTracker {
     for (const [k, q] of this.queries) {
       if (q.tsUs > limit) continue;
       this.queries.delete(k);
-      this.emit(out, 'dns.answer', `${q.id}t`, q.tsUs + this.opts.timeoutMs * 1000, q.base, { client: q.client, server: q.server, name: q.name, qtype: q.qtype, txid: q.txid, rcode: RCODE_TIMEOUT, answers: [], latency_ms: null });
+      // An answer goes from the server to the client: so does the one that never came.
+      this.emit(out, 'dns.answer', `${q.id}t`, q.tsUs + this.opts.timeoutMs * 1000, reversed(q.base), { client: q.client, server: q.server, name: q.name, qtype: q.qtype, txid: q.txid, rcode: RCODE_TIMEOUT, answers: [], latency_ms: null });
     }
   }
 
@@ -147,6 +148,14 @@ export class FlowTracker {
       return;
     }
     const conn = this.established.get(fwd) ?? this.established.get(rev);
+    if (!conn && t.rst && t.ack && p.loopback && this.name(p.dst) === this.opts.local && !p.src.startsWith('127.')) {
+      // A firewall rule in this namespace's OUTPUT chain (REJECT --reject-with tcp-reset) answers
+      // the SYN before it leaves: the SYN is never seen, only the reset the kernel hands back on
+      // lo, from the address the connection was for. That is a refused connect.
+      const syn = reversed(this.baseOf(p, t.sport, t.dport));
+      if (this.reports(syn.src)) this.emit(out, 'tcp.connect', eventId(this.opts.local, raw), raw.tsUs, syn, { outcome: 'refused', latency_ms: 0 });
+      return;
+    }
     if (!conn) return;
     const key = this.established.has(fwd) ? fwd : rev;
     if (t.fin) {
@@ -244,6 +253,12 @@ export class FlowTracker {
     if (fragNeeded) this.emit(out, 'icmp.frag-needed', eventId(this.opts.local, raw), raw.tsUs, base, { mtu: i.mtu, about });
     else this.emit(out, 'icmp.unreachable', eventId(this.opts.local, raw), raw.tsUs, base, { code: i.code, about });
   }
+}
+
+/** The same flow seen the other way round (source and destination swapped). */
+function reversed(b: Pending['base']): Pending['base'] {
+  const { src, dst, src_addr, dst_addr, src_port, dst_port, ...rest } = b as Pending['base'] & { src_port?: number; dst_port?: number };
+  return { ...rest, src: dst, dst: src, src_addr: dst_addr, dst_addr: src_addr, ...(dst_port !== undefined ? { src_port: dst_port } : {}), ...(src_port !== undefined ? { dst_port: src_port } : {}) } as Pending['base'];
 }
 
 function answerText(a: dnsPacket.Answer): string | undefined {

@@ -8,6 +8,7 @@ import { PROJECT_ROOT } from '../server/config.ts';
 /** Lower layers never import higher ones. The most specific prefix wins. */
 const LAYERS: [string, number][] = [
   ['server/config.ts', 0],
+  ['server/util/', 0],
   ['server/protocol/', 1],
   ['server/lab/', 2],
   ['server/docker/', 2],

@@ -78,6 +78,34 @@ describe('HTTP API', () => {
     expect(await expectGone(id)).toEqual(none);
   });
 
+  it('reads names of JavaScript built-ins as unknown names, everywhere input meets a lookup', async () => {
+    const created = await call('POST', '/api/sessions', JSON.stringify({ scenario: 'bridge-basics' }));
+    const id = created.body.session.session as string;
+    try {
+      for (const name of ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf']) {
+        const svc = await call('GET', `/api/sessions/${id}/services/${name}`);
+        expect([svc.status, svc.body.error], name).toEqual([404, expect.stringMatching(new RegExp(`unknown service "${name}"`))]);
+        const from = await call('POST', `/api/sessions/${id}/probes`, JSON.stringify({ from: name, target: 'dns:web' }));
+        expect([from.status, from.body.error], name).toEqual([400, expect.stringMatching(/unknown probe source/)]);
+        const ref = await call('POST', `/api/sessions/${id}/probes`, JSON.stringify({ from: 'client', target: `http://localhost:\${${name.toLowerCase()}.ports.80}/` }));
+        expect(ref.status, `${name} ${JSON.stringify(ref.body)}`).toBeLessThan(500);
+        const pcap = await fetch(`${server.url}/api/sessions/${id}/pcap?service=${name}`);
+        expect(pcap.status, name).toBeLessThan(500);
+        const graded = await call('POST', `/api/sessions/${id}/diagnosis`, JSON.stringify({ cause: 'nothing-broken', culprit: name, evidence: [] }));
+        expect(graded.status, `${name} ${JSON.stringify(graded.body)}`).toBeLessThan(500);
+        const lab = await call('POST', '/api/sessions', JSON.stringify({ scenario: name }));
+        expect([lab.status, lab.body.error], name).toEqual([400, expect.stringMatching(/unknown lab|expected/)]);
+      }
+      // A long name comes back cut short in the message, never whole.
+      const long = await call('GET', `/api/sessions/${id}/services/${'x'.repeat(5000)}`);
+      expect(long.status).toBe(404);
+      expect(long.body.error.length).toBeLessThan(300);
+    } finally {
+      await call('DELETE', `/api/sessions/${id}`);
+    }
+    expect(await expectGone(id)).toEqual(none);
+  });
+
   it('restarts a lab with the same seed, or a new one, and the old session is gone', async () => {
     const created = await call('POST', '/api/sessions', JSON.stringify({ scenario: 'host-basics', seed: 11 }));
     const first = created.body.session.session as string;

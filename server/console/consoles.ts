@@ -19,6 +19,7 @@ import { leaseSubnet, SUBNET_ATTEMPTS } from '../session/allocate.ts';
 import type { SessionEngine } from '../session/engine.ts';
 import type { LiveSession } from '../session/live.ts';
 import { baseContainer, DEFAULT_CAPS, LIMITS } from '../session/plan.ts';
+import { bounded, has } from '../util/lookup.ts';
 
 export const CONSOLE_NAME = 'console';
 export const CONSOLE_API_PORT = 2375;
@@ -247,7 +248,7 @@ export class Consoles {
       return { title: 'docker console', container, tty: await this.engine.docker.execTty(container, ['bash', '-l'], size) };
     }
     const live = this.engine.live(session);
-    if (!(target in live.lab.services)) throw new Error(`"${target}" is not a service of this lab; expected console or one of: ${Object.keys(live.lab.services).join(', ')}`);
+    if (!has(live.lab.services, target)) throw new Error(`"${bounded(target, 40)}" is not a service of this lab; expected console or one of: ${Object.keys(live.lab.services).join(', ')}`);
     const ns = await live.namespaceOf(target);
     if (!ns.running) throw new Error(`${target} is not running (${ns.state}); start it from the docker console first`);
     this.engine.store.appendAction(session, `docker exec -it ${ns.container} sh`, false, 'learner');

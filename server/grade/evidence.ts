@@ -4,6 +4,7 @@ import type { Fault } from '../lab/schema.ts';
 import { parseProbeTarget, parseReference } from '../lab/targets.ts';
 import type { FlowEvent } from '../protocol/flow.ts';
 import type { ProbeResult } from '../protocol/probe.ts';
+import { own } from '../util/lookup.ts';
 
 export type EvidenceItem = { kind: 'probe'; probe: ProbeResult } | { kind: 'event'; event: FlowEvent };
 
@@ -55,7 +56,7 @@ function observe(item: EvidenceItem, facts: LabFacts): Observation | undefined {
     const port = 'port' in t ? t.port : undefined;
     const to = serviceOf(host, port, p.from, facts);
     const viaHost = p.from === 'host' && to !== undefined && (host === 'localhost' || host.startsWith('127.'));
-    const containerPort = viaHost ? facts.hostPorts[to!]?.find((h) => h.hostPort === port)?.containerPort : port;
+    const containerPort = viaHost ? own(facts.hostPorts, to!)?.find((h) => h.hostPort === port)?.containerPort : port;
     return { from: p.from, ...(to ? { to } : {}), name: host, ...(port !== undefined ? { port } : {}), ...(containerPort !== undefined ? { containerPort } : {}), viaHost, kind: t.kind, outcome: p.status, answers: p.answers, latencyMs: p.latency_ms };
   }
   const e = item.event;

@@ -27,6 +27,7 @@ import { TokenSigner, type Principal } from '../workshop/tokens.ts';
 import { defaultMaxLabs, WorkshopError, Workshops } from '../workshop/workshops.ts';
 import { apiGate, sameOrigin, socketAccess, type Gate } from './auth.ts';
 import { attachWorkshopSockets } from './workshop-socket.ts';
+import { bounded, has } from '../util/lookup.ts';
 
 export interface ServeOptions {
   port: number;
@@ -315,7 +316,7 @@ export function createHttpApp(app: App, images: ImagesState, extras: HttpExtras 
       const service = String(req.query.service ?? '');
       if (!/^[a-z][a-z0-9-]{0,31}$/.test(service)) throw new HttpError(400, 'expected ?service=<a service of the lab>');
       const live = app.engine.live(id);
-      if (!(service in live.lab.services)) throw new HttpError(404, `unknown service "${service}" in session ${id}`);
+      if (!has(live.lab.services, service)) throw new HttpError(404, `unknown service "${service}" in session ${id}`);
       let pcap: Buffer;
       try {
         pcap = await capturedPcap(live, service);
@@ -348,7 +349,7 @@ export function createHttpApp(app: App, images: ImagesState, extras: HttpExtras 
       const service = String(req.params.service);
       if (!app.engine.store.get(id)) throw new HttpError(404, `unknown session "${id}"`);
       const live = app.engine.live(id);
-      if (!(service in live.lab.services)) throw new HttpError(404, `unknown service "${service}" in session ${id}; expected one of: ${Object.keys(live.lab.services).join(', ')}`);
+      if (!has(live.lab.services, service)) throw new HttpError(404, `unknown service "${bounded(service, 40)}" in session ${id}; expected one of: ${Object.keys(live.lab.services).join(', ')}`);
       const seen = await live.inside(service);
       const topology = live.topology.services.find((s) => s.name === service) ?? null;
       return { service, container: seen.container, state: seen.state, topology, resolv_conf: seen.resolvConf, addresses: seen.addresses, listening: seen.listening };

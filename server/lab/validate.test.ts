@@ -73,6 +73,8 @@ const malformed: [string, string, { path?: string; message: RegExp; line?: numbe
   ['bad enum', base.replace('level: beginner', 'level: expert'), { path: 'level', message: /expected one of beginner, intermediate, advanced, found "expert"/ }],
   ['bad id', base.replace('id: tiny', 'id: Tiny_Lab'), { path: 'id', message: /kebab-case id/ }],
   ['unknown network', base.replace('networks: [net]\n    ports', 'networks: [nett]\n    ports'), { path: 'services.web.networks[0]', message: /unknown network "nett" \(did you mean "net"\?\)/ }],
+  ['a network named like a JavaScript built-in', base.replace('networks: [net]\n    ports', 'networks: [constructor]\n    ports'), { path: 'services.web.networks[0]', message: /unknown network "constructor"/ }],
+  ['a probe naming a built-in network', variant((l) => (l.probes = [{ from: 'client', to: 'http://${web.ips.constructor}:80/' }])), { message: /unknown network "constructor"|constructor/ }],
   ['depends_on unknown', variant((l) => (l.services.web.depends_on = ['clinet'])), { path: 'services.web.depends_on[0]', message: /unknown service "clinet" \(did you mean "client"\?\)/ }],
   [
     'dependency cycle',

@@ -9,6 +9,7 @@ import { describeValue, didYouMean, type Problem, type YamlPath } from './proble
 import { ALLOWED_CAPS, KNOWN_DRIVER_OPTS, KNOWN_KEYS, labSchema, type Fault, type Lab } from './schema.ts';
 import { readLabSource, type LabSource } from './source.ts';
 import { parseProbeTarget, parseReference, referencesIn } from './targets.ts';
+import { has, own } from '../util/lookup.ts';
 
 export interface ValidateContext {
   /** Image references present on the daemon, or undefined when Docker could not be asked. */
@@ -223,7 +224,7 @@ function checkLab(lab: Lab, source: LabSource, ctx: ValidateContext): Problem[] 
     if (a.kind === 'networks') {
       a.networks.forEach((n, i) => {
         const np: YamlPath = Array.isArray(def.networks) ? [...sp, 'networks', i] : [...sp, 'networks'];
-        if (!(n.network in lab.networks)) {
+        if (!has(lab.networks, n.network)) {
           const msg = `unknown network "${n.network}"${didYouMean(n.network, networkNames)}; expected one of the lab's networks: ${networkNames.join(', ') || '(none defined: add it under networks:)'}`;
           if (Array.isArray(def.networks)) error(np, msg);
           else error(np, msg, n.network);
@@ -288,12 +289,12 @@ function checkLab(lab: Lab, source: LabSource, ctx: ValidateContext): Problem[] 
       if (lab.network !== 'overlay') error([...sp, 'deploy'], `deploy makes a swarm service, which needs an overlay lab; expected network: overlay at the top, found network: ${lab.network}`);
       if (a.kind !== 'networks') error([...sp, 'deploy'], 'a swarm service needs networks: (overlay networks), not network_mode');
       else for (const n of a.networks) {
-        if (lab.networks[n.network] && lab.networks[n.network]?.driver !== 'overlay') error([...sp, 'networks'], `swarm service on network "${n.network}", which is not an overlay network; expected driver: overlay`);
+        if (own(lab.networks, n.network) && own(lab.networks, n.network)?.driver !== 'overlay') error([...sp, 'networks'], `swarm service on network "${n.network}", which is not an overlay network; expected driver: overlay`);
       }
       if (def.healthcheck?.test !== undefined) warn([...sp, 'healthcheck'], 'swarm services are waited for until their tasks run; the healthcheck is passed to the tasks');
     } else if (a.kind === 'networks') {
       for (const n of a.networks) {
-        const nd = lab.networks[n.network];
+        const nd = own(lab.networks, n.network);
         if (nd?.driver === 'overlay' && nd.attachable !== true) {
           error([...sp, 'networks'], `container "${m.name}" joins overlay network "${n.network}", which is not attachable; expected attachable: true on the network (or deploy: to make it a swarm service)`);
         }
@@ -349,7 +350,7 @@ function checkLab(lab: Lab, source: LabSource, ctx: ValidateContext): Problem[] 
     }
   }
   function isCulprit(c: string): boolean {
-    if (byName.has(c) || c in lab.networks || c === 'lab-dns' || c === 'host') return true;
+    if (byName.has(c) || has(lab.networks, c) || c === 'lab-dns' || c === 'host') return true;
     const flow = /^([a-z][a-z0-9-]*)->([a-z][a-z0-9-]*)(:\d{1,5}(\/(tcp|udp))?)?$/.exec(c);
     return !!flow && [flow[1], flow[2]].every((s) => byName.has(s!) || s === 'host' || s === 'lab-dns');
   }
@@ -379,7 +380,7 @@ function checkLab(lab: Lab, source: LabSource, ctx: ValidateContext): Problem[] 
     const target = 'exec' in step ? step.exec.service : 'recreate' in step ? step.recreate.service : 'connect' in step ? step.connect.service : 'disconnect' in step ? step.disconnect.service : undefined;
     if (target !== undefined && !byName.has(target)) error(sp, `unknown service "${target}"${didYouMean(target, serviceNames)}; expected one of: ${serviceNames.join(', ')}`);
     const net = 'connect' in step ? step.connect.network : 'disconnect' in step ? step.disconnect.network : undefined;
-    if (net !== undefined && !(net in lab.networks)) error(sp, `unknown network "${net}"; expected one of: ${networkNames.join(', ')}`);
+    if (net !== undefined && !has(lab.networks, net)) error(sp, `unknown network "${net}"; expected one of: ${networkNames.join(', ')}`);
     if ('console' in step && !/^docker\s/.test(step.console)) error([...sp, 'console'], `expected a docker CLI command starting with "docker ", found "${step.console}"`);
   });
 
@@ -400,7 +401,7 @@ function referenceIssues(lab: Lab, text: string): string[] {
     if (!target) out.push(`\${${raw}} names unknown service "${ref.service}"${didYouMean(ref.service, [...byName.keys()])}; expected one of: ${[...byName.keys()].join(', ')}`);
     else if (ref.kind === 'port' && !target.ports.some((p) => p.containerPort === ref.containerPort && p.proto === ref.proto)) {
       out.push(`\${${raw}}: "${ref.service}" does not publish ${ref.containerPort}/${ref.proto}; expected one of its ports: ${target.ports.map((p) => `${p.containerPort}/${p.proto}`).join(', ') || '(none)'}`);
-    } else if (ref.kind === 'ip' && ref.network && !(ref.network in lab.networks)) {
+    } else if (ref.kind === 'ip' && ref.network && !has(lab.networks, ref.network)) {
       out.push(`\${${raw}} names unknown network "${ref.network}"; expected one of: ${Object.keys(lab.networks).join(', ')}`);
     } else if (ref.kind === 'ip' && target.swarm) {
       out.push(`\${${raw}}: "${ref.service}" is a swarm service, whose tasks come and go; expected a container's address`);
@@ -421,7 +422,7 @@ export function faultIssues(lab: Lab, f: Fault): { key: string; severity: 'error
   if (svc !== undefined && !byName.has(svc)) error('service', `unknown service "${svc}"${didYouMean(svc, serviceNames)}; expected one of: ${serviceNames.join(', ')}`);
   for (const key of ['network', 'to'] as const) {
     const net = key in f ? (f as Record<string, unknown>)[key] : undefined;
-    if (typeof net === 'string' && !(net in lab.networks)) error(key, `unknown network "${net}"${didYouMean(net, networkNames)}; expected one of: ${networkNames.join(', ')}`);
+    if (typeof net === 'string' && !has(lab.networks, net)) error(key, `unknown network "${net}"${didYouMean(net, networkNames)}; expected one of: ${networkNames.join(', ')}`);
   }
   if ('peer' in f && f.peer !== undefined && !byName.has(f.peer)) error('peer', `unknown service "${f.peer}"; expected one of: ${serviceNames.join(', ')}`);
   const model = svc === undefined ? undefined : byName.get(svc);
@@ -441,7 +442,7 @@ export function faultIssues(lab: Lab, f: Fault): { key: string; severity: 'error
     error('replicas', `replicas takes "${svc}" below the ${planned} it runs with; expected fewer, found ${f.replicas}`);
   }
   if (f.type === 'firewall' && f.port !== undefined && (f.proto === 'icmp' || f.proto === 'all')) error('port', `a firewall on a port needs proto tcp or udp, found ${f.proto}`);
-  const netDef = 'network' in f && typeof f.network === 'string' ? lab.networks[f.network] : undefined;
+  const netDef = 'network' in f && typeof f.network === 'string' ? own(lab.networks, f.network) : undefined;
   if ((f.type === 'icc-off' || f.type === 'internal-network') && (netDef?.driver ?? 'bridge') !== 'bridge') error('network', `${f.type} needs a bridge network, found driver ${netDef?.driver}`);
   if (f.type === 'non-attachable' && netDef?.driver !== 'overlay') error('network', `non-attachable needs an overlay network, found driver ${netDef?.driver ?? 'bridge'}`);
   return out;

@@ -12,6 +12,7 @@ import { ProbeStore } from '../store/probes.ts';
 import { classify } from './classify.ts';
 import { learnerCommand, probeCommand, type ProbeVia } from './commands.ts';
 import { deriveMatrix } from './matrix.ts';
+import { bounded, has } from '../util/lookup.ts';
 
 export const DEFAULT_PROBE_TIMEOUT_MS = 1500;
 
@@ -56,9 +57,9 @@ export class Prober {
   private plan(specs: ProbeSpec[]): Planned[] {
     const services = this.live.lab.services;
     return specs.map((spec, index) => {
-      if (spec.from !== 'host' && !(spec.from in services)) {
+      if (spec.from !== 'host' && !has(services, spec.from)) {
         const names = [...Object.keys(services), 'host'];
-        throw new ProbeError(`unknown probe source "${spec.from}"${didYouMean(spec.from, names)}; expected host or one of: ${Object.keys(services).join(', ')}`);
+        throw new ProbeError(`unknown probe source "${bounded(spec.from, 40)}"${didYouMean(spec.from, names)}; expected host or one of: ${Object.keys(services).join(', ')}`);
       }
       let target: string;
       try {
@@ -68,7 +69,7 @@ export class Prober {
       }
       const parsed = parseProbeTarget(target);
       if (!parsed) {
-        throw new ProbeError(`cannot read probe target "${spec.to}"; expected ${TARGET_FORMS}`);
+        throw new ProbeError(`cannot read probe target "${bounded(spec.to)}"; expected ${TARGET_FORMS}`);
       }
       if (spec.from === 'host') this.checkHostTarget(parsed, target);
       return { index, from: spec.from, target, parsed };

@@ -16,6 +16,7 @@ import type { SessionEngine } from './engine.ts';
 import { captureContainer, captureName, capturedServices, helperContainer, planLab, RESOLVER_NAME, type LabPlan, type PlannedService } from './plan.ts';
 import { waitContainerReady } from './readiness.ts';
 import { describeTopology } from './topology.ts';
+import { has } from '../util/lookup.ts';
 
 export class LiveSessionError extends Error {
   override name = 'LiveSessionError';
@@ -49,7 +50,7 @@ export class LiveSession {
   resolveRefs(text: string): string {
     const topo = this.topology;
     return interpolate(text, (ref) => {
-      if (!(ref.service in this.lab.services)) return undefined;
+      if (!has(this.lab.services, ref.service)) return undefined;
       if (ref.kind === 'port') {
         const planned = this.planned(ref.service).container?.ports.find((p) => p.containerPort === ref.containerPort && p.proto === ref.proto);
         return planned?.hostPort.toString();

@@ -6,7 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { commandLine } from '../cli.ts';
 import { LABEL, objectPrefix } from '../labels.ts';
 import type { Forward } from './forward.ts';
-import { Refusal, bounded, refuse } from './refusal.ts';
+import { Refusal, refuse } from './refusal.ts';
+import { bounded } from '../../util/lookup.ts';
 import type { Scope } from './scope.ts';
 import type { CreateBody, EndpointBody } from './shapes.ts';
 

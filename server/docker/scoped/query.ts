@@ -1,7 +1,8 @@
 // Query parameters, per route: each one the route names, read and written back by Flowlab; any
 // other is refused. `filters` is JSON in Docker's two forms, read strictly like a body.
 import { parseStrictJson, JsonRefusal } from './json.ts';
-import { Refusal, bounded } from './refusal.ts';
+import { Refusal } from './refusal.ts';
+import { bounded } from '../../util/lookup.ts';
 
 export type Param = 'bool' | 'int' | 'time' | 'filters' | 'signal' | 'name' | 'text' | readonly string[];
 export type Query = Record<string, string>;

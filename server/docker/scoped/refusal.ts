@@ -1,5 +1,6 @@
 // Why the console's API said no. Every refusal carries the HTTP status the docker CLI shows and a
 // message that says what was expected and what was found.
+import { bounded } from '../../util/lookup.ts';
 
 export class Refusal extends Error {
   override name = 'Refusal';
@@ -24,7 +25,3 @@ export function notFound(kind: 'container' | 'network' | 'exec instance' | 'serv
   return new Refusal(404, kind === 'network' ? `network ${bounded(ref)} not found` : `No such ${kind}: ${bounded(ref)}`);
 }
 
-/** At most a bounded slice of what a learner sent goes back into a message. */
-export function bounded(text: string, max = 80): string {
-  return text.length > max ? `${text.slice(0, max)}…` : text;
-}

@@ -1,7 +1,8 @@
 // The request line of a console call, read once: its API version, its path as decoded segments,
 // its query as single values. Nothing here is forwarded: the proxy builds the path and query it
 // sends from what the routes make of these.
-import { Refusal, bounded, refuse } from './refusal.ts';
+import { Refusal, refuse } from './refusal.ts';
+import { bounded } from '../../util/lookup.ts';
 
 /**
  * The one Docker API version the console speaks, and forwards at. The console's own CLI (Debian's

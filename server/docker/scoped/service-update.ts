@@ -6,7 +6,8 @@
 import { commandLine } from '../cli.ts';
 import { foldKey, type Json } from './json.ts';
 import type { Forward } from './forward.ts';
-import { bounded, refuse } from './refusal.ts';
+import { refuse } from './refusal.ts';
+import { bounded } from '../../util/lookup.ts';
 import type { Scope } from './scope.ts';
 import { LEARNER_CAPS } from './create.ts';
 

@@ -208,7 +208,7 @@ describe('ground truth per session, results, and what learners can see', () => {
       await b.close();
     }
     const csv = await cli(['results', '--csv'], { FLOWLAB_DATA: app.dataDir });
-    expect(csv.stdout.split('\n')[0]).toBe('learner,lab,variant,seed,session,attempt,score,passed,hints,seconds,started_at,graded_at');
+    expect(csv.stdout.split('\r\n')[0]).toBe('learner,lab,variant,seed,session,attempt,score,passed,hints,seconds,started_at,graded_at');
     expect(csv.stdout).toMatch(new RegExp(`bob,published-port-empty-reply,loopback,\\d+,${id},1,80,true,0,`));
     // Once graded, the action log shows what the fault did.
     expect(app.engine.store.actions(id, { includeRevealing: new Grader(live('s3')).graded() }).map((x) => x.command).join('\n')).toMatch(/lab-serve rebind --port 8080 --bind 127\.0\.0\.1/);

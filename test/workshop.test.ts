@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { io as connect, type Socket } from 'socket.io-client';
 import { startServer, type Running } from '../server/http/server.ts';
-import { csvCell } from '../server/workshop/workshops.ts';
+import { csvCell } from '../server/util/csv.ts';
 import { docker, expectGone, leftovers, none, tempDataDir } from './helpers.ts';
 
 type Json = Record<string, any>;

@@ -20,6 +20,7 @@ import { diagnosisSchema } from '../protocol/diagnosis.ts';
 import { ProgressStore } from '../store/progress.ts';
 import { checkLab } from '../check/check.ts';
 import { CliError, print, printJson, progress, reportError, table, useLogFormat } from './output.ts';
+import { csvFile } from '../util/csv.ts';
 
 const program = new Command('flowlab')
   .description('Container networking labs on your own Docker daemon: real faults, live flows, graded diagnoses.')
@@ -439,9 +440,7 @@ program
       if (opts.json) printJson(rows);
       else if (opts.csv) {
         const cols = ['learner', 'lab', 'variant', 'seed', 'session', 'attempt', 'score', 'passed', 'hints', 'seconds', 'started_at', 'graded_at'] as const;
-        const esc = (v: unknown) => (/[",\n]/.test(String(v ?? '')) ? `"${String(v).replace(/"/g, '""')}"` : String(v ?? ''));
-        print(cols.join(','));
-        for (const r of rows) print(cols.map((c) => esc(r[c])).join(','));
+        process.stdout.write(csvFile(cols, rows.map((r) => cols.map((c) => r[c]))));
       } else print(table([['LEARNER', 'LAB', 'VARIANT', 'ATTEMPT', 'SCORE', 'PASSED', 'TIME'], ...rows.map((r) => [r.learner, r.lab, r.variant ?? '-', String(r.attempt), String(r.score), r.passed ? 'yes' : 'no', `${r.seconds}s`])]));
     });
   });

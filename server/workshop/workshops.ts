@@ -7,6 +7,7 @@ import { labSummaries, validateContext, type App } from '../app.ts';
 import { loadLab } from '../lab/catalogue.ts';
 import type { CreateWorkshop, LabSlot, LearnerAction, LearnerView, TrainerView, WorkshopInfo } from '../protocol/workshop.ts';
 import type { LabSummary } from '../protocol/session.ts';
+import { csvFile } from '../util/csv.ts';
 
 export class WorkshopError extends Error {
   override name = 'WorkshopError';
@@ -423,14 +424,13 @@ export class Workshops {
     const w = this.current() ?? (this.db.prepare(`SELECT * FROM workshops ORDER BY started_at DESC LIMIT 1`).get() as WorkshopRow | undefined);
     if (!w) throw new WorkshopError(404, 'no workshop to export');
     const header = ['workshop', 'learner', 'joined_at', 'lab', 'state', 'best_score', 'passed', 'attempts', 'hints', 'seconds'];
-    const lines = [header.join(',')];
-    for (const l of this.learnersOf(w.id)) {
-      for (const lab of this.labsOf(w)) {
+    const rows = this.learnersOf(w.id).flatMap((l) =>
+      this.labsOf(w).map((lab) => {
         const s = this.slot(w, l.id, lab);
-        lines.push([w.name, l.name, iso(l.joined_at)!, lab, s.state, s.score ?? '', s.passed ? 'yes' : 'no', s.attempts, s.hints, s.seconds ?? ''].map(csvCell).join(','));
-      }
-    }
-    return `${lines.join('\r\n')}\r\n`;
+        return [w.name, l.name, iso(l.joined_at)!, lab, s.state, s.score ?? '', s.passed ? 'yes' : 'no', s.attempts, s.hints, s.seconds ?? ''];
+      }),
+    );
+    return csvFile(header, rows);
   }
 
   close(): void {
@@ -438,9 +438,3 @@ export class Workshops {
   }
 }
 
-/** A CSV cell, quoted when needed; text a spreadsheet would run as a formula is defused. */
-export function csvCell(v: string | number): string {
-  let s = String(v);
-  if (typeof v === 'string' && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}

@@ -7,6 +7,9 @@ const net = z.string().min(1);
 const port = z.number().int().min(1).max(65535);
 const rate = z.string().regex(/^\d+(\.\d+)?(bit|kbit|mbit|gbit)$/, 'a rate like 256kbit or 1mbit');
 const delay = z.string().regex(/^\d+(ms|s)$/, 'a delay like 200ms');
+const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
+/** An IPv4 address, or a reference to a lab container's (`${svc.ip}`, `${svc.ips.net}`). */
+const address = z.string().refine((v) => IPV4.test(v) || /^\$\{[a-z][a-z0-9-]*\.(ip|ips\.[a-z][a-z0-9-]*)\}$/.test(v), 'an IPv4 address like 10.88.3.7, or ${<service>.ip}');
 
 const fault = <T extends string, S extends z.ZodRawShape>(type: T, shape: S) =>
   z.strictObject({ type: z.literal(type), ...shape });
@@ -45,9 +48,9 @@ export const FAULT_SCHEMAS = [
   fault('endpoint-mode', { service: svc, mode: z.enum(['vip', 'dnsrr']) }),
   fault('host-mode', { service: svc }),
   fault('dns-upstream-down', {}),
-  fault('dns-override', { service: svc, server: z.string().optional() }),
+  fault('dns-override', { service: svc, server: address.optional() }),
   /** `address` may name a lab container's address: `${canary.ips.mesh}`. */
-  fault('hosts-override', { service: svc, name: z.string().min(1), address: z.string().min(1) }),
+  fault('hosts-override', { service: svc, name: z.string().min(1), address }),
   fault('dns-search', { service: svc, search: z.union([z.string(), z.array(z.string())]), ndots: z.number().int().min(0).max(15).optional() }),
   fault('latency', { service: svc, delay, jitter: delay.optional() }),
 ] as const;

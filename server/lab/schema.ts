@@ -16,8 +16,12 @@ const stringOrList = z.union([z.string(), stringList]);
 
 export const IPV4_RE = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
 const ipv4 = z.string().regex(IPV4_RE, 'an IPv4 address like 10.88.3.7');
+const IPV6_RE = /^[0-9a-fA-F:]+:[0-9a-fA-F:.]*$/;
+/** What an extra_hosts entry may point at. */
+const hostAddress = (v: string) => IPV4_RE.test(v) || IPV6_RE.test(v) || v === 'host-gateway';
 const ipAddress = z.union([ipv4, z.string().regex(/^[0-9a-fA-F:]+:[0-9a-fA-F:.]*$/, 'an IPv6 address')]);
-const cidr = z.string().regex(/^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/, 'an IPv4 subnet in CIDR form like 10.88.3.0/24');
+const OCTET = '(25[0-5]|2[0-4]\\d|1?\\d?\\d)';
+const cidr = z.string().regex(new RegExp(`^${OCTET}(\\.${OCTET}){3}\\/(3[0-2]|[12]?\\d)$`), 'an IPv4 subnet in CIDR form like 10.88.3.0/24 (four numbers up to 255, a prefix up to 32)');
 const duration = z.string().regex(/^\d+(\.\d+)?(ms|s|m)$/, 'a duration like 500ms, 2s or 1m');
 const port = z.number().int('a whole port number').min(1, 'a port from 1 to 65535').max(65535, 'a port from 1 to 65535');
 
@@ -29,7 +33,13 @@ export const probeStatus = z
 /** `[host_ip:][host_port|auto:]container_port[/tcp|udp]`, or a bare container port. */
 export const PORT_SHORT_RE =
   /^(?:(?:(\d{1,3}(?:\.\d{1,3}){3}):)?(auto|\d{1,5}):)?(\d{1,5})(?:\/(tcp|udp))?$/;
-const portShort = z.string().regex(PORT_SHORT_RE, 'a port mapping like "auto:8080", "8080:80", "127.0.0.1:8080:80" or "53/udp"');
+const portShort = z
+  .string()
+  .regex(PORT_SHORT_RE, 'a port mapping like "auto:8080", "8080:80", "127.0.0.1:8080:80" or "53/udp"')
+  .refine((v) => {
+    const hostIp = PORT_SHORT_RE.exec(v)?.[1];
+    return hostIp === undefined || IPV4_RE.test(hostIp);
+  }, 'a port mapping whose host address is an IPv4 address like 127.0.0.1 (four numbers up to 255)');
 const portLong = z.strictObject({
   target: port,
   published: z.union([port, z.literal('auto')]).optional(),
@@ -76,7 +86,7 @@ export const serviceSchema = z.strictObject({
   dns: z.union([ipAddress, z.array(ipAddress)]).optional(),
   dns_search: stringOrList.optional(),
   dns_opt: stringList.optional(),
-  extra_hosts: z.union([z.array(z.string().regex(/^[^:\s]+[:=]\S+$/, 'an entry like "name:10.0.0.5" or "host.docker.internal:host-gateway"')), z.record(z.string(), z.string())]).optional(),
+  extra_hosts: z.union([z.array(z.string().regex(/^[^:\s]+[:=]\S+$/, 'an entry like "name:10.0.0.5" or "host.docker.internal:host-gateway"').refine((v) => hostAddress(v.split(/[:=]/).slice(1).join(':')), 'an entry whose address is an IPv4 or IPv6 address or host-gateway, like "name:10.0.0.5"')), z.record(z.string(), z.string().refine(hostAddress, 'an IPv4 or IPv6 address, or host-gateway'))]).optional(),
   healthcheck: healthcheck.optional(),
   depends_on: z
     .union([z.array(serviceName), z.record(serviceName, z.strictObject({ condition: z.enum(['service_started', 'service_healthy']) }))])

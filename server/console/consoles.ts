@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { hostname } from 'node:os';
 import { objectName, sessionLabels } from '../docker/labels.ts';
-import type { DockerRuntime } from '../docker/runtime.ts';
+import { dockerFailed, type DockerRuntime } from '../docker/runtime.ts';
 import { ScopedApi, SECRET_HEADER, SESSION_HEADER } from '../docker/scoped/proxy.ts';
 import type { ScopePolicy } from '../docker/scoped/scope.ts';
 import type { ContainerSpec } from '../docker/specs.ts';
@@ -157,7 +157,7 @@ export class Consoles {
       } catch (e) {
         // Another Flowlab (another data directory) took that subnet a moment ago: pick again.
         this.engine.store.releaseLease(live.id, 'subnet', subnet);
-        if (attempt >= SUBNET_ATTEMPTS || !/overlap/i.test((e as Error).message)) throw e;
+        if (attempt >= SUBNET_ATTEMPTS || !dockerFailed(e, 'subnet-overlap')) throw e;
         continue;
       }
       net = await rt.inspectNetwork(netName);

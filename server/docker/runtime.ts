@@ -16,14 +16,33 @@ export interface Action {
 }
 export type ActionSink = (action: Action) => void;
 
+/** What a Docker failure was about, read once here from the engine's message (it gives no code). */
+export type DockerReason = 'subnet-overlap' | 'in-use' | 'exists' | 'not-attachable' | 'port-taken' | 'removal-in-progress';
+
+const REASONS: [DockerReason, RegExp][] = [
+  ['subnet-overlap', /overlap/i],
+  ['removal-in-progress', /removal of container .* is already in progress/i],
+  ['port-taken', /port is already allocated|address already in use/i],
+  ['in-use', /active endpoints|in use/i],
+  ['exists', /already exists/i],
+  ['not-attachable', /not manually attachable/i],
+];
+
 export class DockerError extends Error {
+  readonly reason: DockerReason | undefined;
   constructor(
     message: string,
     readonly status?: number,
   ) {
     super(message);
     this.name = 'DockerError';
+    this.reason = REASONS.find(([, re]) => re.test(message))?.[0];
   }
+}
+
+/** Whether `e` is a Docker failure about `reason`. */
+export function dockerFailed(e: unknown, reason: DockerReason): boolean {
+  return e instanceof DockerError && e.reason === reason;
 }
 
 export interface EndpointState {
@@ -158,6 +177,16 @@ export class DockerRuntime {
     }
   }
 
+  /** A read where 404 means "there is none": undefined, never an error. */
+  private async absentOn404<T>(what: string, call: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await this.ask(what, call);
+    } catch (e) {
+      if (e instanceof DockerError && e.status === 404) return undefined;
+      throw e;
+    }
+  }
+
   /** A call that only reads. */
   private async ask<T>(what: string, call: () => Promise<T>): Promise<T> {
     const started = TRACE ? performance.now() : 0;
@@ -200,13 +229,8 @@ export class DockerRuntime {
   // ---- images ----
 
   async imageInfo(ref: string): Promise<{ id: string; labels: Record<string, string>; size: number } | undefined> {
-    try {
-      const img = await this.docker.getImage(ref).inspect();
-      return { id: img.Id, labels: img.Config?.Labels ?? {}, size: img.Size };
-    } catch (e) {
-      if (statusOf(e) === 404) return undefined;
-      throw new DockerError(`docker image inspect ${ref} failed: ${reasonOf(e)}`, statusOf(e));
-    }
+    const img = await this.absentOn404(`docker image inspect ${ref}`, () => this.docker.getImage(ref).inspect());
+    return img && { id: img.Id, labels: img.Config?.Labels ?? {}, size: img.Size };
   }
 
   async imageRefs(): Promise<Set<string>> {
@@ -302,24 +326,20 @@ export class DockerRuntime {
   }
 
   async inspectNetwork(nameOrId: string): Promise<NetworkDetails | undefined> {
-    try {
-      const n = await this.docker.getNetwork(nameOrId).inspect();
-      return {
-        id: n.Id,
-        name: n.Name,
-        driver: n.Driver,
-        internal: !!n.Internal,
-        attachable: !!n.Attachable,
-        options: n.Options ?? {},
-        labels: n.Labels ?? {},
-        subnets: (n.IPAM?.Config ?? []).map((c: { Subnet?: string }) => c.Subnet).filter((x: string | undefined): x is string => !!x),
-        gateways: (n.IPAM?.Config ?? []).map((c: { Gateway?: string }) => c.Gateway).filter((x: string | undefined): x is string => !!x),
-        containers: Object.entries(n.Containers ?? {}).map(([id, c]) => ({ id, name: String((c as { Name?: string }).Name ?? ''), ipv4: String((c as { IPv4Address?: string }).IPv4Address ?? '').split('/')[0] ?? '' })),
-      };
-    } catch (e) {
-      if (statusOf(e) === 404) return undefined;
-      throw new DockerError(`docker network inspect ${nameOrId} failed: ${reasonOf(e)}`, statusOf(e));
-    }
+    const n = await this.absentOn404(`docker network inspect ${nameOrId}`, () => this.docker.getNetwork(nameOrId).inspect());
+    if (!n) return undefined;
+    return {
+      id: n.Id,
+      name: n.Name,
+      driver: n.Driver,
+      internal: !!n.Internal,
+      attachable: !!n.Attachable,
+      options: n.Options ?? {},
+      labels: n.Labels ?? {},
+      subnets: (n.IPAM?.Config ?? []).map((c: { Subnet?: string }) => c.Subnet).filter((x: string | undefined): x is string => !!x),
+      gateways: (n.IPAM?.Config ?? []).map((c: { Gateway?: string }) => c.Gateway).filter((x: string | undefined): x is string => !!x),
+      containers: Object.entries(n.Containers ?? {}).map(([id, c]) => ({ id, name: String((c as { Name?: string }).Name ?? ''), ipv4: String((c as { IPv4Address?: string }).IPv4Address ?? '').split('/')[0] ?? '' })),
+    };
   }
 
   // ---- containers ----
@@ -410,7 +430,7 @@ export class DockerRuntime {
     try {
       await this.act(cli.simple.removeContainer(nameOrId), `docker rm --force ${nameOrId}`, () => this.docker.getContainer(nameOrId).remove({ force: true, v: true }), (s) => s === 404);
     } catch (e) {
-      if (!(e instanceof DockerError && e.status === 409 && /already in progress/i.test(e.message))) throw e;
+      if (!dockerFailed(e, 'removal-in-progress')) throw e;
       const deadline = Date.now() + 30_000;
       while (await this.inspectContainer(nameOrId)) {
         if (Date.now() > deadline) throw new DockerError(`docker rm --force ${nameOrId}: another removal of it is still under way after 30 s`, 409);
@@ -420,13 +440,8 @@ export class DockerRuntime {
   }
 
   async inspectContainer(nameOrId: string): Promise<ContainerState | undefined> {
-    let c: Docker.ContainerInspectInfo;
-    try {
-      c = await this.docker.getContainer(nameOrId).inspect();
-    } catch (e) {
-      if (statusOf(e) === 404) return undefined;
-      throw new DockerError(`docker inspect ${nameOrId} failed: ${reasonOf(e)}`, statusOf(e));
-    }
+    const c = await this.absentOn404(`docker inspect ${nameOrId}`, () => this.docker.getContainer(nameOrId).inspect());
+    if (!c) return undefined;
     const networks: Record<string, EndpointState> = {};
     for (const [name, n] of Object.entries(c.NetworkSettings?.Networks ?? {})) {
       networks[name] = { ip: n.IPAddress, aliases: n.Aliases ?? [], networkId: n.NetworkID, gateway: n.Gateway };
@@ -472,9 +487,9 @@ export class DockerRuntime {
     };
   }
 
-  /** The host pid of a running container's first process, or undefined when it is not running. */
+  /** The host pid of a running container's first process; undefined when it is not running or gone. A daemon failure is an error, not "stopped". */
   async containerPid(nameOrId: string): Promise<number | undefined> {
-    const info = await this.docker.getContainer(nameOrId).inspect().catch(() => undefined);
+    const info = await this.absentOn404(`docker inspect ${nameOrId}`, () => this.docker.getContainer(nameOrId).inspect());
     return info?.State?.Running && info.State.Pid ? info.State.Pid : undefined;
   }
 
@@ -671,12 +686,8 @@ export class DockerRuntime {
   }
 
   async serviceSpec(nameOrId: string): Promise<Docker.ServiceSpec | undefined> {
-    try {
-      return ((await this.docker.getService(nameOrId).inspect()) as { Spec: Docker.ServiceSpec }).Spec;
-    } catch (e) {
-      if (statusOf(e) === 404) return undefined;
-      throw new DockerError(`docker service inspect ${nameOrId} failed: ${reasonOf(e)}`, statusOf(e));
-    }
+    const svc = await this.absentOn404(`docker service inspect ${nameOrId}`, () => this.docker.getService(nameOrId).inspect() as Promise<{ Spec: Docker.ServiceSpec }>);
+    return svc?.Spec;
   }
 
   async listServices(labels: LabelFilter): Promise<ObjectSummary[]> {

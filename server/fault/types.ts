@@ -4,6 +4,7 @@
 import type { DockerRuntime } from '../docker/runtime.ts';
 import type { Fault } from '../lab/schema.ts';
 import type { LiveSession } from '../session/live.ts';
+import { FlowlabError, type ErrorKind } from '../util/errors.ts';
 
 export interface FaultDescription {
   /** One sentence a learner reads after grading: what was broken, where. */
@@ -39,6 +40,9 @@ export interface FaultImpl<T extends Fault['type'] = Fault['type']> {
   holds(f: FaultOf<T>, ctx: FaultContext, undo: unknown): Promise<boolean>;
 }
 
-export class FaultError extends Error {
+export class FaultError extends FlowlabError {
   override name = 'FaultError';
+  constructor(message: string, kind: ErrorKind = 'invalid') {
+    super(message, kind);
+  }
 }

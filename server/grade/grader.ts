@@ -19,9 +19,13 @@ import { ProgressStore } from '../store/progress.ts';
 import type { FaultRecord } from '../store/faults.ts';
 import { evidenceShows, type EvidenceItem, type LabFacts } from './evidence.ts';
 import { WORKAROUNDS, workaroundsInPlace, type Workaround } from './workarounds.ts';
+import { FlowlabError, type ErrorKind } from '../util/errors.ts';
 
-export class GradeError extends Error {
+export class GradeError extends FlowlabError {
   override name = 'GradeError';
+  constructor(message: string, kind: ErrorKind = 'conflict') {
+    super(message, kind);
+  }
 }
 
 export const DEFAULT_WEIGHTS = { cause: 40, culprit: 20, evidence: 20, fix: 20 };

@@ -8,26 +8,26 @@ import { Server as SocketServer } from 'socket.io';
 import { labSummaries, labView, openApp, validateContext, type App } from '../app.ts';
 import { WEB_DIST_DIR, type Settings } from '../config.ts';
 import { ensureLabImages } from '../images/build.ts';
-import { loadLab, LabError } from '../lab/catalogue.ts';
+import { loadLab } from '../lab/catalogue.ts';
 import { createSessionBodySchema } from '../protocol/session.ts';
 import { probeRequestSchema } from '../protocol/probe.ts';
-import { ProbeError, Prober } from '../probe/prober.ts';
+import { Prober } from '../probe/prober.ts';
 import { SESSION_ID_RE } from '../docker/labels.ts';
-import { SessionError } from '../session/engine.ts';
 import { attachFlowSockets } from './flows-socket.ts';
 import { attachTerminalSockets } from './terminal-socket.ts';
 import { capturedPcap, retainedEvents } from '../flow/collector.ts';
-import { Grader, GradeError } from '../grade/grader.ts';
+import { Grader } from '../grade/grader.ts';
 import { diagnosisSchema } from '../protocol/diagnosis.ts';
 import type { FlowEvent } from '../protocol/flow.ts';
 import { ProgressStore } from '../store/progress.ts';
 import { AUTH_COOKIE, broadcastSchema, createWorkshopSchema, joinSchema, trainerLoginSchema } from '../protocol/workshop.ts';
 import { RateLimiter } from '../workshop/limits.ts';
 import { TokenSigner, type Principal } from '../workshop/tokens.ts';
-import { defaultMaxLabs, WorkshopError, Workshops } from '../workshop/workshops.ts';
+import { defaultMaxLabs, Workshops } from '../workshop/workshops.ts';
 import { apiGate, sameOrigin, socketAccess, type Gate } from './auth.ts';
 import { attachWorkshopSockets } from './workshop-socket.ts';
 import { bounded, has } from '../util/lookup.ts';
+import { FlowlabError, kindOfStatus } from '../util/errors.ts';
 
 export interface ServeOptions {
   port: number;
@@ -53,12 +53,9 @@ export interface Running {
 
 type ImagesState = { state: 'checking' | 'building' | 'ready' | 'failed'; detail: string; log: string[] };
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
+class HttpError extends FlowlabError {
+  constructor(status: number, message: string) {
+    super(message, kindOfStatus(status));
   }
 }
 
@@ -401,15 +398,10 @@ export function createHttpApp(app: App, images: ImagesState, extras: HttpExtras 
 
   web.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const e = err as Error & { status?: number; type?: string };
-    const status = err instanceof HttpError ? err.status
+    // Flowlab's errors say what kind they are; Express's own say their status.
+    const status = err instanceof FlowlabError ? err.status
       : e.type === 'entity.parse.failed' ? 400
       : e.type === 'entity.too.large' ? 413
-      : err instanceof LabError ? 400
-      : err instanceof SessionError && /unknown session/.test(e.message) ? 404
-      : err instanceof SessionError ? 409
-      : err instanceof ProbeError ? 400
-      : err instanceof GradeError ? 409
-      : err instanceof WorkshopError ? err.status
       : typeof e.status === 'number' && e.status >= 400 && e.status < 500 ? e.status
       : 500;
     const message = e.type === 'entity.parse.failed' ? `expected a JSON body: ${e.message}` : e.message;

@@ -10,6 +10,7 @@ import { IMAGES_DIR } from '../config.ts';
 import type { DockerRuntime } from '../docker/runtime.ts';
 import { LAB_IMAGES, type LabImage } from '../lab/lab-images.ts';
 import { canInstallPackages, commandExists, installDebianPackages, runLogged } from '../env/system.ts';
+import { FlowlabError, type ErrorKind } from '../util/errors.ts';
 
 export const DEFAULT_BASE = 'debian:bookworm-slim';
 export const BOOTSTRAP_BASE = 'flowlab/base:bookworm';
@@ -18,8 +19,11 @@ const DEBIAN_MIRROR = process.env.FLOWLAB_DEBIAN_MIRROR ?? 'http://deb.debian.or
 
 export type Progress = (line: string) => void;
 
-export class ImageError extends Error {
+export class ImageError extends FlowlabError {
   override name = 'ImageError';
+  constructor(message: string, kind: ErrorKind = 'unavailable') {
+    super(message, kind);
+  }
 }
 
 function contentHash(dir: string, base: string, baseId: string): string {

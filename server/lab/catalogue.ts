@@ -5,13 +5,15 @@ import { SCENARIOS_DIR } from '../config.ts';
 import { formatProblem, type Problem } from './problems.ts';
 import type { Lab } from './schema.ts';
 import { crossFileProblems, validateLabText, type LabCheck, type ValidateContext } from './validate.ts';
+import { FlowlabError, type ErrorKind } from '../util/errors.ts';
 
-export class LabError extends Error {
+export class LabError extends FlowlabError {
   constructor(
     message: string,
     readonly problems: Problem[] = [],
+    kind: ErrorKind = 'invalid',
   ) {
-    super(problems.length > 0 ? `${message}\n${problems.map((p) => `  ${formatProblem(p)}`).join('\n')}` : message);
+    super(problems.length > 0 ? `${message}\n${problems.map((p) => `  ${formatProblem(p)}`).join('\n')}` : message, kind);
     this.name = 'LabError';
   }
 }

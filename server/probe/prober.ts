@@ -13,11 +13,15 @@ import { classify } from './classify.ts';
 import { learnerCommand, probeCommand, type ProbeVia } from './commands.ts';
 import { deriveMatrix } from './matrix.ts';
 import { bounded, has } from '../util/lookup.ts';
+import { FlowlabError, type ErrorKind } from '../util/errors.ts';
 
 export const DEFAULT_PROBE_TIMEOUT_MS = 1500;
 
-export class ProbeError extends Error {
+export class ProbeError extends FlowlabError {
   override name = 'ProbeError';
+  constructor(message: string, kind: ErrorKind = 'invalid') {
+    super(message, kind);
+  }
 }
 
 export interface ProbeSpec {

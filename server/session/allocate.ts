@@ -10,9 +10,13 @@ import type { Lab } from '../lab/schema.ts';
 import type { Settings } from '../config.ts';
 import type { SessionStore } from '../store/sessions.ts';
 import { portKey, type SessionAllocation } from './plan.ts';
+import { FlowlabError, type ErrorKind } from '../util/errors.ts';
 
-export class AllocationError extends Error {
+export class AllocationError extends FlowlabError {
   override name = 'AllocationError';
+  constructor(message: string, kind: ErrorKind = 'unavailable') {
+    super(message, kind);
+  }
 }
 
 /** How many times a session picks subnets again when another Flowlab took them meanwhile. */

@@ -3,7 +3,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import type { Settings } from '../config.ts';
 import { LABEL, type SessionRef } from '../docker/labels.ts';
-import { DockerRuntime, type Action, type ActionSink } from '../docker/runtime.ts';
+import { dockerFailed, DockerRuntime, type Action, type ActionSink } from '../docker/runtime.ts';
 import { FEATURE_WHY, kernelFeatures } from '../env/kernel.ts';
 import { ensureLabImages } from '../images/build.ts';
 import { labRequirements } from '../lab/requirements.ts';
@@ -21,9 +21,13 @@ import { LiveSession } from './live.ts';
 import { waitContainerReady, waitSwarmServiceReady } from './readiness.ts';
 import { describeTopology } from './topology.ts';
 import { chooseVariant, randomSeed } from './variant.ts';
+import { FlowlabError, type ErrorKind } from '../util/errors.ts';
 
-export class SessionError extends Error {
+export class SessionError extends FlowlabError {
   override name = 'SessionError';
+  constructor(message: string, kind: ErrorKind = 'conflict') {
+    super(message, kind);
+  }
 }
 
 export interface UpOptions {
@@ -137,7 +141,7 @@ export class SessionEngine {
   /** A session that is up, to probe it, break it or repair it. */
   live(session: string): LiveSession {
     const rec = this.store.get(session);
-    if (!rec) throw new SessionError(`unknown session "${session}"; expected one of: ${this.store.list(['ready']).map((s) => s.id).join(', ') || '(no live sessions)'}`);
+    if (!rec) throw new SessionError(`unknown session "${session}"; expected one of: ${this.store.list(['ready']).map((s) => s.id).join(', ') || '(no live sessions)'}`, 'not-found');
     if (rec.state !== 'ready') throw new SessionError(`session ${session} is ${rec.state}, not ready`);
     return new LiveSession(this, rec);
   }
@@ -172,7 +176,7 @@ export class SessionEngine {
     const variant = chooseVariant(lab, seed);
     const features = kernelFeatures();
     for (const need of labRequirements(lab, variant)) {
-      if (features[need] === false) throw new SessionError(`lab "${lab.id}" cannot run on this machine: ${FEATURE_WHY[need]}, and this kernel does not have it`);
+      if (features[need] === false) throw new SessionError(`lab "${lab.id}" cannot run on this machine: ${FEATURE_WHY[need]}, and this kernel does not have it`, 'unavailable');
     }
     const session = this.newSessionId();
     const inst = this.instance;
@@ -210,7 +214,7 @@ export class SessionEngine {
         const failed = made.find((r): r is PromiseRejectedResult => r.status === 'rejected');
         if (!failed) break;
         const err = failed.reason as Error;
-        if (attempt >= SUBNET_ATTEMPTS || !/overlap/i.test(err.message)) throw err;
+        if (attempt >= SUBNET_ATTEMPTS || !dockerFailed(err, 'subnet-overlap')) throw err;
         // Another Flowlab (another data directory) created a network on that subnet a moment
         // ago: give the subnets back and pick again, around it.
         progress(`session ${session}: a subnet was taken meanwhile; picking another`);
@@ -310,7 +314,7 @@ export class SessionEngine {
       await rt.startContainer(spec.name);
     } catch (e) {
       const msg = (e as Error).message;
-      if (/port is already allocated|address already in use/.test(msg)) {
+      if (dockerFailed(e, 'port-taken')) {
         throw new SessionError(`service "${s.name}" cannot publish its port: ${msg.replace(/^.*?failed: /, '')}; another program holds that host port`);
       }
       throw e;
@@ -363,7 +367,7 @@ export class SessionEngine {
         await rt.removeNetwork(id);
         return;
       } catch (e) {
-        if (Date.now() > deadline || !/active endpoints|in use/i.test((e as Error).message)) throw e;
+        if (Date.now() > deadline || !dockerFailed(e, 'in-use')) throw e;
         await new Promise((r) => setTimeout(r, 200));
       }
     }
@@ -385,7 +389,7 @@ export class SessionEngine {
       throw e;
     }
     if (!rec && report.removed.containers + report.removed.networks + report.removed.services === 0) {
-      throw new SessionError(`unknown session "${session}"; expected one of: ${this.store.list(['starting', 'ready']).map((s) => s.id).join(', ') || '(no live sessions)'}`);
+      throw new SessionError(`unknown session "${session}"; expected one of: ${this.store.list(['starting', 'ready']).map((s) => s.id).join(', ') || '(no live sessions)'}`, 'not-found');
     }
     if (rec && rec.state !== 'ended' && rec.state !== 'failed') this.store.markEnded(session, 'ended');
     return report;
@@ -524,7 +528,7 @@ export class SessionEngine {
   status(session?: string): SessionSummary[] {
     if (session) {
       const rec = this.store.get(session);
-      if (!rec) throw new SessionError(`unknown session "${session}"`);
+      if (!rec) throw new SessionError(`unknown session "${session}"`, 'not-found');
       return [this.summary(rec)];
     }
     return this.store.list(['starting', 'ready']).map((r) => this.summary(r));

@@ -17,9 +17,13 @@ import { captureContainer, captureName, capturedServices, helperContainer, planL
 import { waitContainerReady } from './readiness.ts';
 import { describeTopology } from './topology.ts';
 import { has } from '../util/lookup.ts';
+import { FlowlabError, type ErrorKind } from '../util/errors.ts';
 
-export class LiveSessionError extends Error {
+export class LiveSessionError extends FlowlabError {
   override name = 'LiveSessionError';
+  constructor(message: string, kind: ErrorKind = 'conflict') {
+    super(message, kind);
+  }
 }
 
 export class LiveSession {

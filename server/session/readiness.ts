@@ -4,9 +4,13 @@ import { connect } from 'node:net';
 import { listeningPorts } from '../docker/netns.ts';
 import type { DockerRuntime } from '../docker/runtime.ts';
 import type { PlannedService } from './plan.ts';
+import { FlowlabError, type ErrorKind } from '../util/errors.ts';
 
-export class NotReadyError extends Error {
+export class NotReadyError extends FlowlabError {
   override name = 'NotReadyError';
+  constructor(message: string, kind: ErrorKind = 'unavailable') {
+    super(message, kind);
+  }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -5,11 +5,15 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { SessionState } from '../protocol/session.ts';
 import { MIGRATIONS } from './migrations.ts';
+import { FlowlabError, type ErrorKind } from '../util/errors.ts';
 
 export type Db = Database.Database;
 
-export class StoreError extends Error {
+export class StoreError extends FlowlabError {
   override name = 'StoreError';
+  constructor(message: string, kind: ErrorKind = 'internal') {
+    super(message, kind);
+  }
 }
 
 export const DB_FILE = 'flowlab.db';

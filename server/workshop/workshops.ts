@@ -8,14 +8,12 @@ import { loadLab } from '../lab/catalogue.ts';
 import type { CreateWorkshop, LabSlot, LearnerAction, LearnerView, TrainerView, WorkshopInfo } from '../protocol/workshop.ts';
 import type { LabSummary } from '../protocol/session.ts';
 import { csvFile } from '../util/csv.ts';
+import { FlowlabError, kindOfStatus } from '../util/errors.ts';
 
-export class WorkshopError extends Error {
+export class WorkshopError extends FlowlabError {
   override name = 'WorkshopError';
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
+  constructor(status: number, message: string) {
+    super(message, kindOfStatus(status));
   }
 }
 

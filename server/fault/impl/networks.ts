@@ -2,7 +2,7 @@
 // network is re-created with the same name and subnet, and every member re-joins it with its
 // address and aliases — exactly what someone would have to do by hand.
 import { networkCreate } from '../../docker/cli.ts';
-import type { DockerRuntime, NetworkDetails } from '../../docker/runtime.ts';
+import { dockerFailed, type DockerRuntime, type NetworkDetails } from '../../docker/runtime.ts';
 import type { NetworkSpec } from '../../docker/specs.ts';
 import type { LiveSession } from '../../session/live.ts';
 import { RESOLVER_NAME } from '../../session/plan.ts';
@@ -79,7 +79,7 @@ async function recreate(ctx: FaultContext, network: string, spec: NetworkSpec, w
       await rt.removeNetwork(docker);
       break;
     } catch (e) {
-      if (Date.now() > deadline || !/active endpoints|in use/i.test((e as Error).message)) throw e;
+      if (Date.now() > deadline || !dockerFailed(e, 'in-use')) throw e;
       await new Promise((r) => setTimeout(r, 300));
     }
   }
@@ -89,7 +89,7 @@ async function recreate(ctx: FaultContext, network: string, spec: NetworkSpec, w
       await rt.createNetwork(spec);
       break;
     } catch (e) {
-      if (Date.now() > deadline || !/already exists/i.test((e as Error).message)) throw e;
+      if (Date.now() > deadline || !dockerFailed(e, 'exists')) throw e;
       await new Promise((r) => setTimeout(r, 300));
     }
   }
@@ -102,7 +102,7 @@ async function recreate(ctx: FaultContext, network: string, spec: NetworkSpec, w
     try {
       await rt.connect(docker, m.container, { aliases: m.aliases, ...(ip ? { ipv4Address: ip } : {}) });
     } catch (e) {
-      if (!/not manually attachable/i.test((e as Error).message)) throw e;
+      if (!dockerFailed(e, 'not-attachable')) throw e;
       refused.push(m.container);
     }
   }

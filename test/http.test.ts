@@ -2,7 +2,7 @@
 // nothing; the server never falls over.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type Running } from '../server/http/server.ts';
-import { expectGone, none, tempDataDir } from './helpers.ts';
+import { expectGone, none, startCli, tempDataDir } from './helpers.ts';
 
 let server: Running;
 beforeAll(async () => {
@@ -128,4 +128,37 @@ describe('HTTP API', () => {
     expect((await call('GET', '/api/learners/nobody/scores')).body).toMatchObject({ ok: true, learner: 'nobody', scores: [] });
     expect((await call('GET', `/api/learners/${encodeURIComponent('<script>')}/scores`)).status).toBe(400);
   });
+});
+
+describe('npm start with no Docker engine to talk to', () => {
+  it('serves the page and says, on it, what to install', async () => {
+    const child = startCli(['serve', '--port', '0'], { FLOWLAB_DATA: tempDataDir(), DOCKER_HOST: 'unix:///nonexistent/docker.sock' });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let buf = '';
+        const timer = setTimeout(() => reject(new Error(`no serving line: ${buf}`)), 30_000);
+        child.stderr!.on('data', (b: Buffer) => {
+          buf += b.toString();
+          const m = /serving (http:\/\/127\.0\.0\.1:\d+)/.exec(buf);
+          if (m) {
+            clearTimeout(timer);
+            resolve(m[1]!);
+          }
+        });
+      });
+      const deadline = Date.now() + 20_000;
+      let health: { images: { state: string; detail: string }; docker: { reachable: boolean } } | undefined;
+      while (Date.now() < deadline) {
+        health = (await (await fetch(`${url}/api/health`)).json()) as typeof health;
+        if (health!.images.state === 'failed') break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(health!.docker.reachable).toBe(false);
+      expect(health!.images).toMatchObject({ state: 'failed', detail: expect.stringMatching(/no Docker engine answers at DOCKER_HOST=unix:\/\/\/nonexistent\/docker\.sock; start that engine or unset DOCKER_HOST/) });
+      expect((await fetch(url)).status).toBe(200);
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('close', r));
+    }
+  }, 60_000);
 });

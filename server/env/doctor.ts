@@ -76,6 +76,28 @@ async function startDockerd(rt: DockerRuntime, progress: (l: string) => void): P
   throw new Error(`dockerd did not answer on ${DEFAULT_SOCKET} within 60 s; its log ends with:\n${tail}`);
 }
 
+/**
+ * What `flowlab serve` (and so `npm start`) does about a missing engine on its own: set it up, as
+ * `doctor --fix` would, where that is possible (root with apt, the default socket) and not turned
+ * off with FLOWLAB_NO_INSTALL=1; otherwise say what to install.
+ */
+export function engineSetupPlan(opts: { reachable: boolean; defaultSocket: boolean; canInstall: boolean; noInstall: boolean }): 'none' | 'install' | 'explain' {
+  if (opts.reachable) return 'none';
+  return opts.defaultSocket && opts.canInstall && !opts.noInstall ? 'install' : 'explain';
+}
+
+/** The plan for this machine, now. */
+export async function engineSetupHere(rt: DockerRuntime): Promise<'none' | 'install' | 'explain'> {
+  return engineSetupPlan({ reachable: await reachable(rt), defaultSocket: usesDefaultSocket(), canInstall: canInstallPackages(), noInstall: process.env.FLOWLAB_NO_INSTALL === '1' });
+}
+
+/** What to install, in words, for a machine where Flowlab will not do it itself. */
+export function engineMissingAdvice(): string {
+  if (!usesDefaultSocket()) return `no Docker engine answers at DOCKER_HOST=${process.env.DOCKER_HOST}; start that engine or unset DOCKER_HOST`;
+  if (canInstallPackages()) return `no Docker engine answers at ${DEFAULT_SOCKET}, and FLOWLAB_NO_INSTALL=1 keeps Flowlab from installing one; run: flowlab doctor --fix (or apt-get install docker.io and start dockerd)`;
+  return `no Docker engine answers at ${DEFAULT_SOCKET}; install and start one (Debian: sudo apt-get install docker.io && sudo dockerd &, or Docker Desktop), or run Flowlab as root to let it do that`;
+}
+
 /** Makes the Docker engine reachable when it can; returns what it did. */
 export async function ensureEngine(rt: DockerRuntime, progress: (l: string) => void): Promise<string | undefined> {
   if (await reachable(rt)) return undefined;

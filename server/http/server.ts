@@ -28,6 +28,7 @@ import { apiGate, sameOrigin, socketAccess, type Gate } from './auth.ts';
 import { attachWorkshopSockets } from './workshop-socket.ts';
 import { bounded, has } from '../util/lookup.ts';
 import { FlowlabError, kindOfStatus } from '../util/errors.ts';
+import { doctor, engineMissingAdvice, engineSetupHere } from '../env/doctor.ts';
 
 export interface ServeOptions {
   port: number;
@@ -51,7 +52,7 @@ export interface Running {
   close(): Promise<void>;
 }
 
-type ImagesState = { state: 'checking' | 'building' | 'ready' | 'failed'; detail: string; log: string[] };
+type ImagesState = { state: 'checking' | 'setting-up' | 'building' | 'ready' | 'failed'; detail: string; log: string[] };
 
 class HttpError extends FlowlabError {
   constructor(status: number, message: string) {
@@ -450,6 +451,22 @@ export async function startServer(opts: ServeOptions): Promise<Running> {
   if (opts.background !== false) {
     void (async () => {
       try {
+        // No engine yet on a fresh machine: set it up as doctor --fix would (root with apt), with progress on the page.
+        const plan = await engineSetupHere(app.docker);
+        if (plan === 'explain') throw new Error(engineMissingAdvice());
+        if (plan === 'install') {
+          images.state = 'setting-up';
+          const report = await doctor(app.settings, {
+            fix: true,
+            progress: (line) => {
+              images.detail = line.trim();
+              images.log = [...images.log.slice(-50), line];
+              log(line);
+            },
+          });
+          const failed = report.checks.filter((c) => c.status === 'error');
+          if (failed.length > 0) throw new Error(failed.map((c) => `${c.name}: ${c.detail}`).join('; '));
+        }
         const swept = await app.engine.sweep();
         if (swept.removed.length > 0) log(`swept ${swept.removed.length} dead session(s)`);
         for (const f of swept.failed) log(`could not sweep session ${f.session} yet: ${f.error}`);

@@ -24,8 +24,9 @@ async function checkHealth(): Promise<void> {
   try {
     const h = await api<Health>('GET', '/api/health');
     if (!h.docker.reachable) items.push(el('p', { class: 'banner error', 'data-banner': 'docker' }, h.docker.detail));
+    if (h.images.state === 'setting-up') items.push(el('p', { class: 'banner', 'data-banner': 'images' }, `Setting up Docker on this machine (${h.images.detail}); labs can start when this is done.`));
     if (h.images.state === 'building' || h.images.state === 'checking') items.push(el('p', { class: 'banner', 'data-banner': 'images' }, `Lab images are being built (${h.images.detail}); labs can start when this is done.`));
-    if (h.images.state === 'failed') items.push(el('p', { class: 'banner error', 'data-banner': 'images' }, `Lab images could not be built: ${h.images.detail}. Run: npx flowlab doctor --fix`));
+    if (h.images.state === 'failed') items.push(el('p', { class: 'banner error', 'data-banner': 'images' }, `Labs cannot start yet: ${h.images.detail}`));
   } catch (e) {
     items.push(el('p', { class: 'banner error', 'data-banner': 'server' }, (e as Error).message));
   }

@@ -2,7 +2,8 @@
 // Docker connection and the session engine.
 import { loadSettings, type Settings } from './config.ts';
 import { Consoles } from './console/consoles.ts';
-import { DockerRuntime } from './docker/runtime.ts';
+import { DockerRuntime, dockerEndpoint } from './docker/runtime.ts';
+import { kernelFeatures } from './env/kernel.ts';
 import { Faults } from './fault/faults.ts';
 import { catalogue } from './lab/catalogue.ts';
 import { isolationLimits } from './lab/model.ts';
@@ -50,12 +51,13 @@ export function openApp(overrides: Partial<Settings> = {}): App {
   };
 }
 
-/** What validation may ask Docker: the local images, when the engine answers. */
+/** What validation may ask Docker: the local images, when the engine answers, and its kernel's features. */
 export async function validateContext(docker: DockerRuntime): Promise<ValidateContext> {
+  const engine = { features: kernelFeatures(), engine: dockerEndpoint() };
   try {
-    return { localImages: await docker.imageRefs() };
+    return { localImages: await docker.imageRefs(), ...engine };
   } catch {
-    return {};
+    return engine;
   }
 }
 

@@ -1,11 +1,16 @@
 // Faults on overlay labs: a swarm service's endpoint mode, an overlay that stops taking
 // containers, a swarm service scaled to nothing — each reverted to a healthy lab.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Faults, faultFromWords } from '../server/fault/faults.ts';
+import { FaultError } from '../server/fault/types.ts';
+import { kernelFeatures } from '../server/env/kernel.ts';
 import { loadLab } from '../server/lab/catalogue.ts';
 import { Prober } from '../server/probe/prober.ts';
 import { docker, testApp, writeLab } from './helpers.ts';
 
+const run = promisify(execFile);
 const app = testApp();
 let session = '';
 beforeAll(async () => {
@@ -57,7 +62,19 @@ describe('overlay faults', () => {
     expect(http.status).toBe('ok');
   });
 
-  it('endpoint-mode: dnsrr -> vip makes the name answer with one virtual IP', async () => {
+  it('endpoint-mode: dnsrr -> vip is refused on a kernel without IPVS, with the reason, and the lab stays as it was', async () => {
+    if (kernelFeatures().ipvs !== false) return; // this kernel has IPVS (or cannot tell): the next case applies it
+    const faults = new Faults(app.engine.live(session));
+    const err = await faults.apply(faultFromWords('endpoint-mode', ['service=web', 'mode=vip'])).catch((e: FaultError) => e);
+    expect(err).toBeInstanceOf(FaultError);
+    expect((err as FaultError).message).toMatch(/cannot apply endpoint-mode on this machine: swarm services in VIP mode .* need IPVS/);
+    expect((err as FaultError).kind).toBe('unavailable');
+    expect(faults.list()).toEqual([]);
+    expect((await probe()).dns.answers.length).toBe(2);
+  });
+
+  it('endpoint-mode: dnsrr -> vip makes the name answer with one virtual IP (where the kernel has IPVS)', async () => {
+    if (kernelFeatures().ipvs === false) return; // refused above
     await withFault('endpoint-mode service=web mode=vip', async () => {
       let answers: string[] = [];
       for (let i = 0; i < 20 && answers.length !== 1; i++) {
@@ -66,6 +83,17 @@ describe('overlay faults', () => {
       }
       expect(answers.length).toBe(1);
     });
+  });
+
+  it('settle waits for a rolling update to finish and every task to run', async () => {
+    const name = `fl-${session}-web`;
+    await run('docker', ['service', 'update', '--detach', '--env-add', 'ROLLED=1', '--update-delay', '1s', name]);
+    const live = app.engine.live(session);
+    await live.settle();
+    const state = JSON.parse((await run('docker', ['service', 'inspect', '--format', '{{json .UpdateStatus}}', name], { encoding: 'utf8' })).stdout) as { State?: string } | null;
+    expect(['completed', undefined]).toContain(state?.State);
+    const tasks = (await docker.serviceTasks(name)).filter((t) => t.desired === 'running');
+    expect(tasks.map((t) => t.state)).toEqual(['running', 'running']);
   });
 
   it('stop on a swarm service scales it to nothing', async () => {

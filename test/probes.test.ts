@@ -32,6 +32,9 @@ describe('flowlab probe', () => {
     expect(JSON.parse(nx.stdout)).toMatchObject({ status: 'nxdomain' });
     const refused = await cli(['probe', session, 'client', 'tcp:web:81', '--json'], env);
     expect(JSON.parse(refused.stdout)).toMatchObject({ status: 'refused', command: `docker exec fl-${session}-client nc -vz -w 2 web 81` });
+    // A port that answers, but not in HTTP (db's TCP echo sends the request back): its own status, not "error".
+    const notHttp = await cli(['probe', session, 'api', 'http://db:5432/', '--json'], env);
+    expect(JSON.parse(notHttp.stdout)).toMatchObject({ status: 'not-http' });
     // Results are kept, so a learner can pin one as evidence.
     expect(new ProbeStore(app.engine.db).get(session, r.id)?.status).toBe('ok');
   });

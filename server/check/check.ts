@@ -77,7 +77,8 @@ async function runStep(step: SolutionStep, live: LiveSession, consoles: Consoles
   const planned = planLab(changed, live.ref(live.rec.owner), live.rec.allocation!).services.find((s) => s.name === service);
   if (!planned?.container) throw new CheckFailure(`"${service}" cannot be re-created as a container`);
   await live.recreateService(service, (spec) => Object.assign(spec, { ...planned.container, network: spec.network }));
-  return `re-created ${service} with ${Object.keys(changes).join(', ')}`;
+  const what = Object.entries(changes).map(([k, v]) => `${k}: ${JSON.stringify(v)}`);
+  return what.length > 0 ? `re-created ${service} with ${what.join(', ')}` : `re-created ${service} as the lab plans it`;
 }
 
 export interface CheckOptions {
@@ -136,6 +137,12 @@ async function checkVariant(engine: SessionEngine, consoles: Consoles, entry: Ca
     const answer = grader.answer();
     const broken = lab.faults.length > 0 || (lab.variants.find((v) => v.id === variant)?.faults.length ?? 0) > 0;
     const probeIds: string[] = [];
+
+    await step('settled', async () => {
+      const t0 = Date.now();
+      await l.settle();
+      return Date.now() - t0 < 500 ? 'nothing in flight' : 'rolling updates done, tasks running, captures up';
+    });
 
     await step('symptom', async () => {
       if (lab.probes.length === 0) throw new CheckFailure('the lab has no probes to show its symptom');

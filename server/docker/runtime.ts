@@ -663,14 +663,17 @@ export class DockerRuntime {
     });
   }
 
-  async serviceInfo(nameOrId: string): Promise<{ replicas: number; endpointMode: string; networks: string[] } | undefined> {
-    const spec = await this.serviceSpec(nameOrId);
-    if (!spec) return undefined;
+  async serviceInfo(nameOrId: string): Promise<{ replicas: number; endpointMode: string; networks: string[]; updating: boolean } | undefined> {
+    const svc = await this.absentOn404(`docker service inspect ${nameOrId}`, () => this.docker.getService(nameOrId).inspect() as Promise<{ Spec: Docker.ServiceSpec; UpdateStatus?: { State?: string } }>);
+    if (!svc) return undefined;
+    const spec = svc.Spec;
     const template = (spec.TaskTemplate ?? {}) as { Networks?: { Target: string }[] };
     return {
       replicas: spec.Mode?.Replicated?.Replicas ?? 0,
       endpointMode: spec.EndpointSpec?.Mode ?? 'vip',
       networks: (template.Networks ?? []).map((n) => n.Target),
+      // A rolling update (or its rollback) still replacing tasks.
+      updating: ['updating', 'rollback_started'].includes(svc.UpdateStatus?.State ?? ''),
     };
   }
 

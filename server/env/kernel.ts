@@ -2,19 +2,17 @@
 // VIP load balancing). A lab that needs a missing one is refused before it starts, with the reason.
 import { existsSync, readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
+import { REQUIREMENT_WHY, type Requirement } from '../lab/requirements.ts';
 import { commandOutput } from './system.ts';
 
-export type Feature = 'netem' | 'ipvs';
+export type Feature = Requirement;
 /** true: present; false: known missing; undefined: cannot tell from here. */
 export type FeatureState = Record<Feature, boolean | undefined>;
 
 const CONFIG: Record<Feature, string> = { netem: 'CONFIG_NET_SCH_NETEM', ipvs: 'CONFIG_IP_VS' };
 const MODULE: Record<Feature, string> = { netem: 'sch_netem', ipvs: 'ip_vs' };
 
-export const FEATURE_WHY: Record<Feature, string> = {
-  netem: 'latency faults need the kernel\'s netem queueing discipline (sch_netem)',
-  ipvs: 'swarm services in VIP mode (endpoint_mode: vip, the default) need IPVS for their virtual IP; without it the name resolves but nothing answers (use endpoint_mode: dnsrr)',
-};
+export const FEATURE_WHY = REQUIREMENT_WHY;
 
 function fromConfig(feature: Feature): boolean | undefined {
   let text: string | undefined;

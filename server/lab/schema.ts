@@ -25,10 +25,10 @@ const cidr = z.string().regex(new RegExp(`^${OCTET}(\\.${OCTET}){3}\\/(3[0-2]|[1
 const duration = z.string().regex(/^\d+(\.\d+)?(ms|s|m)$/, 'a duration like 500ms, 2s or 1m');
 const port = z.number().int('a whole port number').min(1, 'a port from 1 to 65535').max(65535, 'a port from 1 to 65535');
 
-export const PROBE_STATUS_RE = /^(ok|refused|timeout|reset|empty-reply|nxdomain|servfail|no-route|too-big|one-backend|http-[1-5]\d\d)$/;
+export const PROBE_STATUS_RE = /^(ok|refused|timeout|reset|empty-reply|not-http|nxdomain|servfail|no-route|too-big|one-backend|http-[1-5]\d\d)$/;
 export const probeStatus = z
   .string()
-  .regex(PROBE_STATUS_RE, 'a probe status: ok, refused, timeout, reset, empty-reply, nxdomain, servfail, no-route, too-big, one-backend or http-<code>');
+  .regex(PROBE_STATUS_RE, 'a probe status: ok, refused, timeout, reset, empty-reply, not-http, nxdomain, servfail, no-route, too-big, one-backend or http-<code>');
 
 /** `[host_ip:][host_port|auto:]container_port[/tcp|udp]`, or a bare container port. */
 export const PORT_SHORT_RE =

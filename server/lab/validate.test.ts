@@ -160,6 +160,52 @@ const malformed: [string, string, { path?: string; message: RegExp; line?: numbe
   }), { path: 'services.web.networks', message: /not attachable; expected attachable: true/ }],
 ];
 
+describe('validate: what the engine cannot run', () => {
+  const swarmLab = `id: tiny-swarm
+title: Tiny swarm
+summary: One swarm service.
+level: beginner
+network: overlay
+minutes: 5
+briefing: A ticket.
+networks:
+  mesh: { driver: overlay, attachable: true }
+services:
+  web:
+    image: toolbox
+    command: ["lab-serve", "http", "--port", "80"]
+    networks: [mesh]
+    deploy: { replicas: 2, endpoint_mode: dnsrr }
+  client:
+    image: toolbox
+    networks: [mesh]
+variants:
+  - { id: vip, faults: [{ type: endpoint-mode, service: web, mode: vip }], answer: { cause: vip, culprit: web } }
+  - { id: slow, faults: [{ type: latency, service: web, delay: 200ms }], answer: { cause: slow, culprit: web } }
+diagnosis:
+  question: What is wrong?
+  causes:
+    - { id: vip, text: "a VIP" }
+    - { id: slow, text: "slow" }
+    - { id: a, text: "a" }
+    - { id: b, text: "b" }
+`;
+  const warnings = (text: string, features: Record<string, boolean | undefined>) => validateLabText('lab.yaml', text, { ...ctx, features, engine: 'unix:///var/run/docker.sock' }).problems.filter((p) => p.severity === 'warning');
+
+  it('warns where a variant needs IPVS or netem the engine lacks, naming the engine', () => {
+    const w = warnings(swarmLab, { ipvs: false, netem: false });
+    expect(w.find((p) => p.path === 'variants[0].faults[0]')?.message).toMatch(/need IPVS .* the Docker engine at unix:\/\/\/var\/run\/docker\.sock has no IPVS in its kernel: flowlab up refuses variant vip there/);
+    expect(w.find((p) => p.path === 'variants[1].faults[0]')?.message).toMatch(/netem .* refuses variant slow there/);
+  });
+
+  it('warns on a VIP service (the default) where IPVS is missing, and says nothing where it is there or unknown', () => {
+    const vipLab = swarmLab.replace('endpoint_mode: dnsrr', 'endpoint_mode: vip');
+    expect(warnings(vipLab, { ipvs: false }).some((p) => p.path === 'services.web.deploy.endpoint_mode' && /refuses this lab there/.test(p.message))).toBe(true);
+    expect(warnings(vipLab, { ipvs: true, netem: true }).filter((p) => /refuses/.test(p.message))).toEqual([]);
+    expect(warnings(vipLab, { ipvs: undefined }).filter((p) => /refuses/.test(p.message))).toEqual([]);
+  });
+});
+
 describe('validate: malformed lab files get clear errors, never a crash', () => {
   it(`covers at least 20 kinds (${malformed.length})`, () => {
     expect(malformed.length).toBeGreaterThanOrEqual(20);

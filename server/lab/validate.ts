@@ -10,10 +10,14 @@ import { ALLOWED_CAPS, KNOWN_DRIVER_OPTS, KNOWN_KEYS, labSchema, type Fault, typ
 import { readLabSource, type LabSource } from './source.ts';
 import { parseProbeTarget, parseReference, referencesIn } from './targets.ts';
 import { has, own } from '../util/lookup.ts';
+import { faultRequirements, REQUIREMENT_WHY, unmet, type Requirement } from './requirements.ts';
 
 export interface ValidateContext {
   /** Image references present on the daemon, or undefined when Docker could not be asked. */
   localImages?: ReadonlySet<string>;
+  /** The kernel features of the engine labs would run on (false: known missing), and where it is. */
+  features?: Partial<Record<Requirement, boolean | undefined>>;
+  engine?: string;
 }
 
 export interface LabCheck {
@@ -165,6 +169,7 @@ function checkLab(lab: Lab, source: LabSource, ctx: ValidateContext): Problem[] 
   const problems: Problem[] = [];
   const error = (path: YamlPath, message: string, key?: string) => problems.push(source.problem('error', path, message, key));
   const warn = (path: YamlPath, message: string, key?: string) => problems.push(source.problem('warning', path, message, key));
+  checkRequirements(lab, ctx, warn);
   const models = servicesOf(lab);
   const serviceNames = models.map((m) => m.name);
   const networkNames = Object.keys(lab.networks);
@@ -446,6 +451,21 @@ export function faultIssues(lab: Lab, f: Fault): { key: string; severity: 'error
   if ((f.type === 'icc-off' || f.type === 'internal-network') && (netDef?.driver ?? 'bridge') !== 'bridge') error('network', `${f.type} needs a bridge network, found driver ${netDef?.driver}`);
   if (f.type === 'non-attachable' && netDef?.driver !== 'overlay') error('network', `non-attachable needs an overlay network, found driver ${netDef?.driver ?? 'bridge'}`);
   return out;
+}
+
+/** What the engine cannot run, said where the lab asks for it: `flowlab up` refuses it there. */
+function checkRequirements(lab: Lab, ctx: ValidateContext, warn: (path: YamlPath, message: string) => void): void {
+  if (!ctx.features) return;
+  const features = ctx.features;
+  const engine = ctx.engine ?? 'this machine';
+  const say = (path: YamlPath, needs: Requirement[], what: string) => {
+    for (const n of unmet(needs, features)) warn(path, `${REQUIREMENT_WHY[n]}, and the Docker engine at ${engine} has no ${n === 'netem' ? 'sch_netem' : 'IPVS'} in its kernel: flowlab up refuses ${what} there`);
+  };
+  for (const m of servicesOf(lab)) {
+    if (m.swarm && (m.def.deploy?.endpoint_mode ?? 'vip') === 'vip') say(['services', m.name, ...(m.def.deploy?.endpoint_mode ? ['deploy', 'endpoint_mode'] : [])], ['ipvs'], 'this lab');
+  }
+  lab.faults.forEach((f, i) => say(['faults', i], faultRequirements(f), 'this lab'));
+  lab.variants.forEach((v, j) => v.faults.forEach((f, i) => say(['variants', j, 'faults', i], faultRequirements(f), `variant ${v.id}`)));
 }
 
 function isLabLocal(ip: string, subnets: { cidr: Cidr }[]): boolean {

@@ -51,6 +51,9 @@ web.			600	IN	A	10.88.0.4
     expect(classify(t('http://web/'), 28, 'curl: (28) Connection timed out after 1501 milliseconds\n000 1.5', 1500).status).toBe('timeout');
     expect(classify(t('http://nosuch.example/'), 28, 'curl: (28) Resolving timed out after 3000 milliseconds', 3000).status).toBe('servfail');
     expect(classify(t('http://nosuch/'), 6, 'curl: (6) Could not resolve host: nosuch', 10).status).toBe('nxdomain');
+    // What curl says when an SSH banner answers on the port: not an error of the probe, an answer that is not HTTP.
+    expect(classify(t('http://localhost:2222/'), 1, 'curl: (1) Received HTTP/0.9 when not allowed\n000 0.000498', 1).status).toBe('not-http');
+    expect(classify(t('http://localhost:2222/'), 8, 'curl: (8) Weird server reply\n000 0.01', 10).status).toBe('not-http');
   });
 
   it('icmp and mtu: replies, loss, too big', () => {

@@ -7,6 +7,8 @@ export type ProbeStatus =
   | 'ok' | 'refused' | 'timeout' | 'reset' | 'empty-reply' | 'nxdomain' | 'servfail' | 'no-route' | 'too-big' | `http-${number}`
   /** A spread probe's requests all answered, every one by the same backend. */
   | 'one-backend'
+  /** Something answered on the port, but not in HTTP (another protocol's banner, raw bytes). */
+  | 'not-http'
   /** The probe could not run at all (its source is stopped, paused or gone). */
   | 'error';
 
@@ -54,6 +56,8 @@ function http(rc: number, out: string, elapsed: number): Classified {
     const code = Number(w[1]);
     return { status: code >= 200 && code < 400 ? 'ok' : `http-${code}`, answers: [String(code)], latencyMs };
   }
+  // 1 "Received HTTP/0.9 when not allowed", 8 "Weird server reply": the port answered in another protocol.
+  if ((rc === 1 && /HTTP\/0\.9|Unsupported HTTP/i.test(out)) || rc === 8) return { status: 'not-http', answers: [], latencyMs };
   const byExit: Record<number, ProbeStatus> = { 6: 'nxdomain', 7: 'refused', 28: 'timeout', 52: 'empty-reply', 56: 'reset', 35: 'reset' };
   // curl's own message tells "no route" from "refused" (both exit 7), and a resolving timeout from a slow server.
   const status = (rc === 7 || rc === 28 ? socketError(out) : undefined) ?? byExit[rc] ?? socketError(out) ?? 'error';

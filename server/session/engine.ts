@@ -4,9 +4,9 @@ import { isAbsolute, resolve } from 'node:path';
 import type { Settings } from '../config.ts';
 import { LABEL, type SessionRef } from '../docker/labels.ts';
 import { dockerFailed, DockerRuntime, type Action, type ActionSink } from '../docker/runtime.ts';
-import { FEATURE_WHY, kernelFeatures } from '../env/kernel.ts';
+import { kernelFeatures } from '../env/kernel.ts';
 import { ensureLabImages } from '../images/build.ts';
-import { labRequirements } from '../lab/requirements.ts';
+import { labRequirements, REQUIREMENT_WHY, unmet } from '../lab/requirements.ts';
 import type { CatalogueEntry } from '../lab/catalogue.ts';
 import type { Lab, Variant } from '../lab/schema.ts';
 import type { SessionState, SessionSummary, Topology } from '../protocol/session.ts';
@@ -175,8 +175,8 @@ export class SessionEngine {
     const seed = opts.seed ?? randomSeed();
     const variant = chooseVariant(lab, seed);
     const features = kernelFeatures();
-    for (const need of labRequirements(lab, variant)) {
-      if (features[need] === false) throw new SessionError(`lab "${lab.id}" cannot run on this machine: ${FEATURE_WHY[need]}, and this kernel does not have it`, 'unavailable');
+    for (const need of unmet(labRequirements(lab, variant), features)) {
+      throw new SessionError(`lab "${lab.id}" cannot run on this machine: ${REQUIREMENT_WHY[need]}, and this kernel does not have it`, 'unavailable');
     }
     const session = this.newSessionId();
     const inst = this.instance;

@@ -19,6 +19,9 @@ import { describeTopology } from './topology.ts';
 import { has } from '../util/lookup.ts';
 import { FlowlabError, type ErrorKind } from '../util/errors.ts';
 
+/** Swarm task states on the way to running. */
+const MOVING_TASK_STATES = new Set(['new', 'allocated', 'assigned', 'accepted', 'preparing', 'ready', 'starting']);
+
 export class LiveSessionError extends FlowlabError {
   override name = 'LiveSessionError';
   constructor(message: string, kind: ErrorKind = 'conflict') {
@@ -249,6 +252,38 @@ export class LiveSession {
         await rt.startContainer(spec.name, 'background', signal);
       }),
     );
+  }
+
+  /**
+   * Waits until the lab stands still: no swarm service in the middle of a rolling update, each
+   * running the tasks it asks for, and every captured service with its capture running. Until
+   * then a probe may show a change on its way rather than the lab as it is.
+   */
+  async settle(timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const rt = this.engine.docker;
+    for (;;) {
+      const waiting: string[] = [];
+      for (const s of this.plan().services) {
+        if (!s.swarm) continue;
+        const info = await rt.serviceInfo(s.swarm.name);
+        if (!info) continue;
+        const tasks = (await rt.serviceTasks(s.swarm.name)).filter((t) => t.desired === 'running');
+        const running = tasks.filter((t) => t.state === 'running').length;
+        // A task that cannot be placed stays pending, and one that keeps failing fails: the lab as it is.
+        const stuck = tasks.some((t) => ['pending', 'failed', 'rejected'].includes(t.state));
+        if (info.updating) waiting.push(`${s.name} is being updated`);
+        else if (tasks.some((t) => MOVING_TASK_STATES.has(t.state))) waiting.push(`${s.name} has tasks starting`);
+        else if (running < info.replicas && !stuck) waiting.push(`${s.name} runs ${running} of ${info.replicas} tasks`);
+      }
+      for (const service of capturedServices(this.lab)) {
+        const svc = await rt.inspectContainer(this.containerName(service));
+        if (svc?.running && !(await this.captureOf(service))) waiting.push(`${service}'s capture is not running yet`);
+      }
+      if (waiting.length === 0) return;
+      if (Date.now() > deadline) throw new LiveSessionError(`the lab did not settle within ${timeoutMs / 1000} s: ${waiting.join('; ')}`, 'unavailable');
+      await new Promise((r) => setTimeout(r, 300));
+    }
   }
 
   /** The capture sidecar of a service, when it has one running. */

@@ -1,7 +1,6 @@
 // Faults inside a service's network namespace, made with iptables and tc from a short-lived
 // helper that shares the namespace. Every iptables rule carries the comment
 // flowlab:<session>:<fault id>, so revert removes exactly those; Docker's own chains are never touched.
-import { kernelFeatures, FEATURE_WHY } from '../../env/kernel.ts';
 import type { LiveSession } from '../../session/live.ts';
 import { cmd, netnsScript } from '../common.ts';
 import { FaultError, type FaultContext, type FaultImpl } from '../types.ts';
@@ -120,7 +119,6 @@ export const latency: FaultImpl<'latency'> = {
     reveal: [helper(live, f.service, 'tc qdisc show'), cmd('docker', 'exec', live.containerName(f.service), 'ping', '-c', '3', '<peer>')],
   }),
   async apply(f, ctx) {
-    if (kernelFeatures().netem === false) throw new FaultError(`${FEATURE_WHY.netem}, and this kernel does not have it`);
     await netnsScript(ctx.live, f.service, `set -e; ${EACH_IFACE} tc qdisc replace dev "$i" root netem delay ${f.delay}${f.jitter ? ` ${f.jitter}` : ''}; done`, 'adding the delay');
   },
   async revert(f, ctx) {

@@ -20,7 +20,7 @@ export interface LabFacts {
   members: Record<string, string[]>;
 }
 
-const FAILED = ['refused', 'timeout', 'reset', 'empty-reply', 'nxdomain', 'servfail', 'no-route', 'error'];
+const FAILED = ['refused', 'timeout', 'reset', 'empty-reply', 'not-http', 'nxdomain', 'servfail', 'no-route', 'error'];
 
 /** The service a probe target host means, if any. */
 function serviceOf(host: string, port: number | undefined, from: string, facts: LabFacts): string | undefined {

@@ -1,4 +1,5 @@
 // The flowlab command as scripts use it: names, exit codes and JSON shapes are a contract.
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -74,7 +75,10 @@ describe('flowlab up / status / actions / down', () => {
       expect(web.ports[0]).toMatchObject({ host_ip: '127.0.0.1', container_port: 80, proto: 'tcp' });
       expect(topo.services.find((s) => s.name === 'db')!.networks.backend!.aliases).toEqual(expect.arrayContaining(['database', 'db']));
       expect(topo.networks.map((n) => [n.name, n.driver])).toEqual([['frontend', 'bridge'], ['backend', 'bridge']]);
-      for (const n of topo.networks) expect(n.gateway).toBe((await docker.inspectNetwork(n.docker_name))!.gateways[0]);
+      // No gateway asked for: Docker takes the subnet's first address (the bridge's own, on the host).
+      for (const n of topo.networks) expect(n.gateway).toBe(n.subnet.replace(/\.0\/24$/, '.1'));
+      const bridgeIp = execFileSync('ip', ['-4', '-o', 'addr', 'show'], { encoding: 'utf8' });
+      for (const n of topo.networks) expect(bridgeIp).toContain(`inet ${n.gateway}/24`);
       expect(up.stderr).toMatch(/ready/); // progress goes to stderr
 
       const status = await cli(['status', '--json'], env);
@@ -151,7 +155,7 @@ describe('flowlab check', () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/check failed: unfixed: fix verified: .*client -> http:\/\/web:80\/ is refused, expected ok/);
     const steps = JSON.parse(bad.stdout) as { steps: { step: string; ok: boolean }[] }[];
-    expect(steps[0]!.steps.map((s) => `${s.step}:${s.ok}`)).toEqual(['up:true', 'symptom:true', 'evidence:true', 'right diagnosis passes:true', 'distractors fail:true', 'solution:true', 'fix verified:false', 'down:true']);
+    expect(steps[0]!.steps.map((s) => `${s.step}:${s.ok}`)).toEqual(['up:true', 'settled:true', 'symptom:true', 'evidence:true', 'right diagnosis passes:true', 'distractors fail:true', 'solution:true', 'fix verified:false', 'down:true']);
     noStackTrace(bad.stderr);
   });
 });

@@ -3,6 +3,7 @@
 // memory), in the lab's own names.
 import { objectName, shortName } from '../docker/labels.ts';
 import type { DockerRuntime } from '../docker/runtime.ts';
+import { hostAt, parseCidr } from '../lab/ipv4.ts';
 import { networkDriver } from '../lab/model.ts';
 import type { Lab } from '../lab/schema.ts';
 import type { Topology, TopologyService } from '../protocol/session.ts';
@@ -39,7 +40,12 @@ export async function describeTopology(rt: DockerRuntime, session: string, lab: 
       };
     }),
   );
-  const gateways = await Promise.all(plan.networks.map(async (n) => (await rt.inspectNetwork(n.spec.name))?.gateways[0] ?? ''));
+  // Docker records a gateway only when one was asked for; otherwise it takes the subnet's first address.
+  const gateways = await Promise.all(plan.networks.map(async (n) => {
+    const d = await rt.inspectNetwork(n.spec.name);
+    const subnet = d?.subnets[0] ?? n.spec.subnet;
+    return d?.gateways[0] ?? (subnet ? hostAt(parseCidr(subnet), 1) : '');
+  }));
   return {
     session,
     scenario: lab.id,

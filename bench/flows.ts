@@ -20,6 +20,7 @@ import { ensureLabImages } from '../server/images/build.ts';
 import { loadLab } from '../server/lab/catalogue.ts';
 import { Prober } from '../server/probe/prober.ts';
 import type { FlowDelta } from '../server/protocol/flow.ts';
+import { objectName } from '../server/docker/labels.ts';
 
 const args = process.argv.slice(2);
 const opt = (name: string, fallback: number) => {
@@ -67,7 +68,7 @@ async function main(): Promise<void> {
     session = (await app.engine.up(loadLab('bridge-basics'))).session;
     await app.engine.settled(session);
     const live = app.engine.live(session);
-    const client = `fl-${session}-client`;
+    const client = objectName(session, 'client');
     const docker = app.engine.docker;
 
     // ---- 1. decoder throughput on a recorded pcap ----

@@ -14,6 +14,7 @@ import { parseProbeTarget } from '../server/lab/targets.ts';
 import { probeCommand } from '../server/probe/commands.ts';
 import { deriveMatrix } from '../server/probe/matrix.ts';
 import { DEFAULT_PROBE_TIMEOUT_MS, Prober } from '../server/probe/prober.ts';
+import { objectName } from '../server/docker/labels.ts';
 
 const args = process.argv.slice(2);
 const RUNS = Number(args[args.indexOf('--runs') + 1] ?? 5) || 5;
@@ -57,7 +58,7 @@ async function main(): Promise<void> {
       t = performance.now();
       for (const s of specs) {
         const target = parseProbeTarget(live.resolveRefs(s.to))!;
-        const container = s.from === 'host' ? host : `fl-${session}-${s.from}`;
+        const container = s.from === 'host' ? host : objectName(session, s.from);
         await run(['docker', 'exec', container, 'sh', '-c', probeCommand(target, DEFAULT_PROBE_TIMEOUT_MS)]);
       }
       oneByOne.push(performance.now() - t);

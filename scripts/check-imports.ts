@@ -1,9 +1,10 @@
 // Part of `npm run lint`: imports point one way (entry points -> core -> the Docker layer), the
 // web app imports only the shared protocol from the server, there are no import cycles and no
 // deep relative imports.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { PROJECT_ROOT } from '../server/config.ts';
+import { filesUnder } from '../server/util/files.ts';
 
 /** Lower layers never import higher ones. The most specific prefix wins. */
 const LAYERS: [string, number][] = [
@@ -35,17 +36,7 @@ const SEPARATE = [['server/lab/', 'server/docker/']];
 const ROOTS = ['server', 'web/src', 'test', 'bench', 'scripts'];
 
 function files(dir: string): string[] {
-  const abs = join(PROJECT_ROOT, dir);
-  const out: string[] = [];
-  const visit = (d: string) => {
-    for (const name of readdirSync(d)) {
-      const p = join(d, name);
-      if (statSync(p).isDirectory()) visit(p);
-      else if (p.endsWith('.ts')) out.push(relative(PROJECT_ROOT, p));
-    }
-  };
-  visit(abs);
-  return out;
+  return filesUnder(join(PROJECT_ROOT, dir)).filter((p) => p.endsWith('.ts')).map((p) => join(dir, p));
 }
 
 function layerOf(file: string): [string, number] | undefined {

@@ -35,9 +35,12 @@ export function sessionLabels(ref: SessionRef, name: string, role: Role): Record
   };
 }
 
+/** What every Docker object name Flowlab makes starts with, whichever session it belongs to. */
+export const NAME_PREFIX = 'fl-';
+
 /** What every Docker object name of a session starts with. */
 export function objectPrefix(session: string): string {
-  return `fl-${session}-`;
+  return `${NAME_PREFIX}${session}-`;
 }
 
 export function objectName(session: string, name: string): string {

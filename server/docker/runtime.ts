@@ -1,13 +1,12 @@
 // The one place that talks to Docker. Every call has the same shape: record the equivalent docker
 // CLI command, call, and turn a failure into a DockerError that says what was being done.
 // Outcomes that are already true ("already removed", "already started") are success.
-import { readdirSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import Docker from 'dockerode';
 import * as cli from './cli.ts';
 import { StartGate, type StartPriority } from './start-gate.ts';
 import type { ContainerSpec, EndpointSpec, HealthcheckSpec, NetworkSpec, PublishedPort, SwarmServiceSpec } from './specs.ts';
+import { filesUnder } from '../util/files.ts';
 
 export interface Action {
   command: string;
@@ -259,7 +258,7 @@ export class DockerRuntime {
 
   /** Builds with the engine's builder; `onLine` gets the build's output line by line. */
   async buildImage(dir: string, tag: string, opts: { buildArgs: Record<string, string>; labels: Record<string, string>; onLine?: (line: string) => void }): Promise<void> {
-    const files = listFiles(dir);
+    const files = filesUnder(dir);
     await this.act(cli.simple.build(tag, dir, opts.buildArgs), `building image ${tag}`, async () => {
       const stream = await this.docker.buildImage({ context: dir, src: files }, { t: tag, buildargs: opts.buildArgs, labels: opts.labels, rm: true, forcerm: true });
       await followProgress(this.docker, stream, (event) => {
@@ -724,18 +723,6 @@ function healthConfig(h: HealthcheckSpec) {
   return { Test: h.test, Interval: ns(h.intervalMs), Timeout: ns(h.timeoutMs), Retries: h.retries, StartPeriod: ns(h.startPeriodMs) };
 }
 
-function listFiles(dir: string): string[] {
-  const out: string[] = [];
-  const visit = (d: string) => {
-    for (const name of readdirSync(d)) {
-      const p = join(d, name);
-      if (statSync(p).isDirectory()) visit(p);
-      else out.push(relative(dir, p));
-    }
-  };
-  visit(dir);
-  return out;
-}
 
 async function followProgress(docker: Docker, stream: NodeJS.ReadableStream, onEvent: (e: { stream?: string; status?: string; error?: string }) => void): Promise<void> {
   await new Promise<void>((resolve, reject) => {

@@ -7,6 +7,7 @@ import type { LiveSession } from '../session/live.ts';
 import { RESOLVER_NAME } from '../session/plan.ts';
 import { waitContainerReady } from '../session/readiness.ts';
 import { FaultError } from './types.ts';
+import { shortName } from '../docker/labels.ts';
 
 export const cmd = (...args: string[]) => commandLine(args);
 
@@ -42,7 +43,7 @@ export async function restoreMembership(live: LiveSession, rt: DockerRuntime, se
   if (!st) throw new FaultError(`service "${service}" has no container to restore`);
   const planned = plannedEndpoints(live, service);
   for (const net of Object.keys(st.networks)) {
-    if (net.startsWith(`fl-${live.id}-`) && !planned.some((e) => e.network === net)) await rt.disconnect(net, container);
+    if (shortName(live.id, net) !== undefined && !planned.some((e) => e.network === net)) await rt.disconnect(net, container);
   }
   for (const e of planned) {
     const now = st.networks[e.network];

@@ -5,12 +5,12 @@ import { servicesOf } from '../lab/model.ts';
 import type { LiveSession } from '../session/live.ts';
 import { capturedServices, RESOLVER_NAME } from '../session/plan.ts';
 import { AddressBook } from './addresses.ts';
+import { shortName } from '../docker/labels.ts';
 
 /** `fl-<session>-web`, `fl-<session>-web.1.<task id>` → `web`; anything else → undefined. */
 export function serviceOfContainer(session: string, name: string): string | undefined {
-  const prefix = `fl-${session}-`;
-  if (!name.startsWith(prefix)) return undefined;
-  const rest = name.slice(prefix.length);
+  const rest = shortName(session, name);
+  if (rest === undefined) return undefined;
   const task = /^([a-z][a-z0-9-]*)\.\d+\.[a-z0-9]+$/.exec(rest);
   return task ? task[1] : rest;
 }

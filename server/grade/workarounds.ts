@@ -1,6 +1,7 @@
 // Workarounds a lab forbids (`fix.forbid`), each checked on the live lab against what the lab
 // planned: a "fix" that only hides the fault does not count, and the feedback names it.
 import type { LiveSession } from '../session/live.ts';
+import { shortName } from '../docker/labels.ts';
 
 export const WORKAROUNDS = {
   'host-network': 'a service was moved to the host\'s network',
@@ -37,11 +38,11 @@ export async function workaroundsInPlace(live: LiveSession, forbid: readonly Wor
     for (const [net, e] of Object.entries(st.networks)) {
       const plannedEndpoint = endpoints.find((x) => x.network === net);
       if (!plannedEndpoint && !(net === 'bridge' && spec.network.kind === 'default-bridge') && net !== 'host') {
-        add('extra-network', `${svc} is on ${net.replace(`fl-${live.id}-`, '')}`);
+        add('extra-network', `${svc} is on ${shortName(live.id, net) ?? net}`);
         continue;
       }
       const extra = e.aliases.filter((a) => !/^[0-9a-f]{12}$/.test(a) && a !== spec.name && !(plannedEndpoint?.aliases ?? []).includes(a));
-      for (const a of extra) add('new-alias', `${svc} answers to "${a}" on ${net.replace(`fl-${live.id}-`, '')}`);
+      for (const a of extra) add('new-alias', `${svc} answers to "${a}" on ${shortName(live.id, net) ?? net}`);
     }
     const extraCaps = st.host.capAdd.filter((c) => !spec.capAdd.includes(c.replace(/^CAP_/, '')));
     if (st.host.privileged) add('privileged', `${svc} runs privileged`);

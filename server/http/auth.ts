@@ -7,6 +7,7 @@ import { AUTH_COOKIE } from '../protocol/workshop.ts';
 import { LIMIT_WORDS, type LimitKind, type RateLimiter } from '../workshop/limits.ts';
 import type { Principal, TokenSigner } from '../workshop/tokens.ts';
 import type { Workshops } from '../workshop/workshops.ts';
+import { failed } from '../protocol/reply.ts';
 
 export interface Gate {
   signer: TokenSigner;
@@ -89,7 +90,7 @@ export function mayUseSession(gate: Gate, p: Principal | undefined, session: str
 export const whoKey = (p: Principal | undefined, req: { ip?: string | undefined }) => (p?.role === 'learner' ? `l:${p.learner}` : p?.role === 'trainer' ? 'trainer' : `ip:${req.ip ?? '?'}`);
 
 function deny(res: Response, status: number, error: string): void {
-  res.status(status).json({ ok: false, error });
+  res.status(status).json(failed(error));
 }
 
 /** Express middleware for /api in workshop mode. */

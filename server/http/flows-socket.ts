@@ -6,13 +6,14 @@ import type { App } from '../app.ts';
 import type { SocketAccess } from './auth.ts';
 import { FlowCollector } from '../flow/collector.ts';
 import { flowsJoinSchema, type FlowDelta, type FlowEdge, type FlowEvent, type FlowSnapshot } from '../protocol/flow.ts';
+import type { Reply } from '../protocol/reply.ts';
 
 export const DELTA_INTERVAL_MS = 100;
 export const MAX_EVENTS_PER_DELTA = 500;
 const SNAPSHOT_EVENTS = 1000;
 const IDLE_STOP_MS = 30_000;
 
-type Ack = (reply: { ok: true; snapshot: FlowSnapshot } | { ok: true } | { ok: false; error: string }) => void;
+type Ack = (reply: Reply<{ snapshot?: FlowSnapshot }>) => void;
 
 class SessionHub {
   private events: FlowEvent[] = [];

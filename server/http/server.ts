@@ -29,6 +29,8 @@ import { attachWorkshopSockets } from './workshop-socket.ts';
 import { bounded, has } from '../util/lookup.ts';
 import { FlowlabError, kindOfStatus } from '../util/errors.ts';
 import { doctor, engineMissingAdvice, engineSetupHere } from '../env/doctor.ts';
+import { LAB_ID_RE } from '../protocol/lab-id.ts';
+import { failed, ok } from '../protocol/reply.ts';
 
 export interface ServeOptions {
   port: number;
@@ -62,7 +64,7 @@ class HttpError extends FlowlabError {
 
 const wrap = (fn: (req: Request, res: Response) => Promise<unknown> | unknown) => (req: Request, res: Response, next: NextFunction) => {
   Promise.resolve(fn(req, res)).then((data) => {
-    if (!res.headersSent) res.json({ ok: true, ...(data as object) });
+    if (!res.headersSent) res.json(ok(data as object));
   }, next);
 };
 
@@ -157,7 +159,7 @@ export function createHttpApp(app: App, images: ImagesState, extras: HttpExtras 
 
     web.post('/api/workshop/labs/:lab/start', wrap((req, res) => {
       const lab = String(req.params.lab);
-      if (!/^[a-z0-9]+(-[a-z0-9]+)*$/.test(lab)) throw new HttpError(400, `expected a lab id like "bridge-basics", found "${lab.slice(0, 40)}"`);
+      if (!LAB_ID_RE.test(lab)) throw new HttpError(400, `expected a lab id like "bridge-basics", found "${lab.slice(0, 40)}"`);
       res.status(202);
       return { slot: workshops.start(learnerOf(res)!.learner, lab) };
     }));
@@ -203,7 +205,7 @@ export function createHttpApp(app: App, images: ImagesState, extras: HttpExtras 
 
   web.get('/api/scenarios/:id', wrap((req) => {
     const id = String(req.params.id);
-    if (!/^[a-z0-9]+(-[a-z0-9]+)*$/.test(id)) throw new HttpError(400, `expected a lab id like "bridge-basics", found "${id.slice(0, 40)}"`);
+    if (!LAB_ID_RE.test(id)) throw new HttpError(400, `expected a lab id like "bridge-basics", found "${id.slice(0, 40)}"`);
     const lab = labSummaries().find((l) => l.id === id);
     if (!lab) throw new HttpError(404, `unknown lab "${id}"`);
     return { lab: labView(loadLab(id).lab) };
@@ -232,7 +234,7 @@ export function createHttpApp(app: App, images: ImagesState, extras: HttpExtras 
       if (!body.success) {
         throw invalid('body', body.error.issues, '{ "scenario": "<lab id>", "seed"?: <integer> }');
       }
-      if (!/^[a-z0-9]+(-[a-z0-9]+)*$/.test(body.data.scenario)) throw new HttpError(400, `expected a lab id from the catalogue like "bridge-basics", found "${body.data.scenario.slice(0, 60)}" (lab files are started with flowlab up)`);
+      if (!LAB_ID_RE.test(body.data.scenario)) throw new HttpError(400, `expected a lab id from the catalogue like "bridge-basics", found "${body.data.scenario.slice(0, 60)}" (lab files are started with flowlab up)`);
       // While images are only being checked, `up` joins that check; a real build takes minutes.
       if (images.state === 'building') throw new HttpError(503, `lab images are still being built (${images.detail}); try again shortly`);
       const entry = loadLab(body.data.scenario, await validateContext(app.docker));
@@ -385,7 +387,7 @@ export function createHttpApp(app: App, images: ImagesState, extras: HttpExtras 
   }));
 
   web.use('/api', (req, res) => {
-    res.status(404).json({ ok: false, error: `no such API route: ${req.method} ${req.originalUrl}` });
+    res.status(404).json(failed(`no such API route: ${req.method} ${req.originalUrl}`));
   });
 
   if (existsSync(WEB_DIST_DIR)) {
@@ -406,7 +408,7 @@ export function createHttpApp(app: App, images: ImagesState, extras: HttpExtras 
       : typeof e.status === 'number' && e.status >= 400 && e.status < 500 ? e.status
       : 500;
     const message = e.type === 'entity.parse.failed' ? `expected a JSON body: ${e.message}` : e.message;
-    res.status(status).json({ ok: false, error: message });
+    res.status(status).json(failed(message));
   });
   return web;
 }

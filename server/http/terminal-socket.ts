@@ -8,8 +8,9 @@ import type { z } from 'zod';
 import type { App } from '../app.ts';
 import type { SocketAccess } from './auth.ts';
 import { terminalCloseSchema, terminalInputSchema, terminalOpenSchema, terminalResizeSchema, type TerminalOpened } from '../protocol/terminal.ts';
+import type { Reply } from '../protocol/reply.ts';
 
-type Reply = (r: ({ ok: true } & Partial<TerminalOpened>) | { ok: false; error: string }) => void;
+type Ack = (r: Reply<Partial<TerminalOpened>>) => void;
 
 interface Open {
   session: string;
@@ -52,7 +53,7 @@ export function attachTerminalSockets(io: Server, app: App, access?: SocketAcces
     const mine = new Map<string, Open>();
     let throttledAt = 0;
     socket.on('term:open', (payload: unknown, ack?: unknown) => {
-      const reply: Reply = typeof ack === 'function' ? (ack as Reply) : () => {};
+      const reply: Ack = typeof ack === 'function' ? (ack as Ack) : () => {};
       openTerminal(socket, mine, payload).then(
         (opened) => reply({ ok: true, ...opened }),
         (e: Error) => reply({ ok: false, error: e.message }),
@@ -77,7 +78,7 @@ export function attachTerminalSockets(io: Server, app: App, access?: SocketAcces
       if (r.success) void mine.get(r.data.id)?.resize(r.data.cols, r.data.rows);
     });
     socket.on('term:close', (payload: unknown, ack?: unknown) => {
-      const reply: Reply = typeof ack === 'function' ? (ack as Reply) : () => {};
+      const reply: Ack = typeof ack === 'function' ? (ack as Ack) : () => {};
       const r = terminalCloseSchema.safeParse(payload);
       if (!r.success) return reply({ ok: false, error: 'expected { "id": "<terminal id>" }' });
       mine.get(r.data.id)?.stream.end();

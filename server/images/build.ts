@@ -3,14 +3,15 @@
 // configured base cannot be pulled.
 import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { IMAGES_DIR } from '../config.ts';
 import type { DockerRuntime } from '../docker/runtime.ts';
 import { LAB_IMAGES, type LabImage } from '../lab/lab-images.ts';
 import { canInstallPackages, commandExists, installDebianPackages, runLogged } from '../env/system.ts';
 import { FlowlabError, type ErrorKind } from '../util/errors.ts';
+import { filesUnder } from '../util/files.ts';
 
 export const DEFAULT_BASE = 'debian:bookworm-slim';
 export const BOOTSTRAP_BASE = 'flowlab/base:bookworm';
@@ -28,14 +29,7 @@ export class ImageError extends FlowlabError {
 
 function contentHash(dir: string, base: string, baseId: string): string {
   const h = createHash('sha256');
-  const visit = (d: string) => {
-    for (const name of readdirSync(d).sort()) {
-      const p = join(d, name);
-      if (statSync(p).isDirectory()) visit(p);
-      else h.update(relative(dir, p)).update('\0').update(readFileSync(p)).update('\0');
-    }
-  };
-  visit(dir);
+  for (const rel of filesUnder(dir)) h.update(rel).update('\0').update(readFileSync(join(dir, rel))).update('\0');
   return h.update(base).update(baseId).digest('hex').slice(0, 16);
 }
 

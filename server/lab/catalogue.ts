@@ -1,11 +1,12 @@
 // Finding and loading lab files: the shipped catalogue under scenarios/, or any file a trainer names.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { extname, join, relative, resolve } from 'node:path';
 import { SCENARIOS_DIR } from '../config.ts';
 import { formatProblem, type Problem } from './problems.ts';
 import type { Lab } from './schema.ts';
 import { crossFileProblems, validateLabText, type LabCheck, type ValidateContext } from './validate.ts';
 import { FlowlabError, type ErrorKind } from '../util/errors.ts';
+import { filesUnder } from '../util/files.ts';
 
 export class LabError extends FlowlabError {
   constructor(
@@ -23,17 +24,13 @@ const isLabFile = (p: string) => ['.yaml', '.yml'].includes(extname(p));
 /** Every lab file under the given files and folders, sorted. */
 export function labFiles(paths: string[]): string[] {
   const out: string[] = [];
-  const visit = (p: string) => {
+  for (const given of paths) {
+    const p = resolve(given);
     const st = statSync(p, { throwIfNoEntry: false });
-    if (!st) throw new LabError(`no such file or folder: ${p}`);
-    if (st.isDirectory()) {
-      for (const entry of readdirSync(p).sort()) if (!entry.startsWith('.')) {
-        const child = join(p, entry);
-        if (statSync(child).isDirectory() || isLabFile(child)) visit(child);
-      }
-    } else out.push(p);
-  };
-  for (const p of paths) visit(resolve(p));
+    if (!st) throw new LabError(`no such file or folder: ${given}`);
+    if (st.isDirectory()) out.push(...filesUnder(p, (name, isDir) => !name.startsWith('.') && (isDir || isLabFile(name))).map((rel) => join(p, rel)));
+    else out.push(p);
+  }
   return out;
 }
 

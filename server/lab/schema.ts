@@ -3,13 +3,14 @@
 import { z } from 'zod';
 import { FAULT_SCHEMAS } from './fault-schema.ts';
 import { isProbeTarget, TARGET_FORMS } from './targets.ts';
+import { LAB_ID_RE } from '../protocol/lab-id.ts';
 
 export const NAME_RE = /^[a-z][a-z0-9-]{0,30}[a-z0-9]$|^[a-z]$/;
 const name = (what: string) =>
   z.string().regex(NAME_RE, `a ${what} name: lowercase letters, digits and "-", starting with a letter, at most 32 characters`);
 export const serviceName = name('service');
 export const networkName = name('network');
-const idString = z.string().regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'a kebab-case id like "bridge-basics"');
+const idString = z.string().regex(LAB_ID_RE, 'a kebab-case id like "bridge-basics"');
 const text = z.string().min(1, 'a non-empty text');
 const stringList = z.array(z.string());
 const stringOrList = z.union([z.string(), stringList]);

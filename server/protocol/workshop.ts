@@ -26,10 +26,11 @@
 // `workshop:message` { text, at } when the trainer broadcasts, `workshop:ended` {}.
 import { z } from 'zod';
 import type { LabSummary } from './session.ts';
+import { LAB_ID_RE, LAB_ID_WORDS } from './lab-id.ts';
 
 export const AUTH_COOKIE = 'flowlab_auth';
 
-const labId = z.string().regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'a lab id like "bridge-basics"');
+const labId = z.string().regex(LAB_ID_RE, LAB_ID_WORDS);
 /** What learners type: letters, digits, spaces and . _ - (no markup). */
 export const displayName = z
   .string()

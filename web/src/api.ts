@@ -1,6 +1,7 @@
 // The server, from the browser: JSON over HTTP (every reply is { ok, error?, ... }) and one
 // socket.io connection for live flows and terminals.
 import { io, type Socket } from 'socket.io-client';
+import type { Reply } from '../../server/protocol/reply.ts';
 
 export class ApiError extends Error {
   constructor(
@@ -11,20 +12,20 @@ export class ApiError extends Error {
   }
 }
 
-export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+export async function api<T extends object>(method: string, path: string, body?: unknown): Promise<T> {
   let res: Response;
   try {
     res = await fetch(path, { method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
   } catch {
     throw new ApiError('the Flowlab server does not answer; is `npm start` still running?', 0);
   }
-  let data: { ok: boolean; error?: string } & T;
+  let data: Reply<T>;
   try {
     data = (await res.json()) as typeof data;
   } catch {
     throw new ApiError(`the server answered ${res.status} without JSON`, res.status);
   }
-  if (!data.ok) throw new ApiError(data.error ?? `the server answered ${res.status}`, res.status);
+  if (!data.ok) throw new ApiError(data.error || `the server answered ${res.status}`, res.status);
   return data;
 }
 
@@ -41,13 +42,13 @@ export function resetSocket(): void {
 }
 
 /** An emit with an acknowledgement, as a promise of the reply's data (or its error). */
-export function ask<T>(event: string, payload: unknown, timeoutMs = 60_000): Promise<T> {
+export function ask<T extends object>(event: string, payload: unknown, timeoutMs = 60_000): Promise<T> {
   return new Promise((resolve, reject) => {
     sock()
       .timeout(timeoutMs)
-      .emit(event, payload, (err: Error | null, reply: { ok: boolean; error?: string } & T) => {
+      .emit(event, payload, (err: Error | null, reply: Reply<T>) => {
         if (err) return reject(new Error(`the server did not answer ${event} in time`));
-        if (!reply.ok) return reject(new Error(reply.error ?? `${event} failed`));
+        if (!reply.ok) return reject(new Error(reply.error || `${event} failed`));
         resolve(reply);
       });
   });

@@ -4,7 +4,7 @@
 // every capability dropped but the lab's, its limits, its labels. Nothing else reaches Docker.
 import { randomBytes } from 'node:crypto';
 import { commandLine } from '../cli.ts';
-import { LABEL, objectPrefix } from '../labels.ts';
+import { LABEL, NAME_PREFIX, objectPrefix } from '../labels.ts';
 import type { Forward } from './forward.ts';
 import { Refusal, refuse } from './refusal.ts';
 import { bounded } from '../../util/lookup.ts';
@@ -39,7 +39,7 @@ export async function rewriteCreate(scope: Scope, requestedName: string | undefi
   const policy = scope.policy;
   const prefix = objectPrefix(policy.session);
   let name = (requestedName ?? '').replace(/^\//, '');
-  if (name.startsWith('fl-') && !name.startsWith(prefix)) {
+  if (name.startsWith(NAME_PREFIX) && !name.startsWith(prefix)) {
     throw refuse(`names starting with fl- belong to Flowlab's labs; ${name} is not one of this lab's (name yours without the fl- prefix)`);
   }
   // Every name is fl-<session>-<name>: a name never collides with another session's.

@@ -2,7 +2,7 @@
 // by default: a route not named here is refused. Each route reads its query and body strictly
 // and builds what it forwards; a route that takes no body refuses one.
 import { commandLine } from '../cli.ts';
-import { LABEL, objectName } from '../labels.ts';
+import { LABEL, NAME_PREFIX, objectName } from '../labels.ts';
 import { rewriteCreate } from './create.ts';
 import type { Forward } from './forward.ts';
 import { parseStrictJson, JsonRefusal, type Json } from './json.ts';
@@ -235,7 +235,7 @@ function readJsonBody(body: Buffer, where: string): Json {
 function serviceList(scope: Scope, q: Query): Forward {
   const withLabel = withSessionLabel(scope, q);
   const filters = filtersOf(withLabel);
-  const short = (filters.name ?? []).filter((n) => !n.startsWith('fl-'));
+  const short = (filters.name ?? []).filter((n) => !n.startsWith(NAME_PREFIX));
   if (short.length === 0) return { method: 'GET', path: '/services', query: withLabel };
   filters.name = [...new Set([...(filters.name ?? []), ...short.map((n) => objectName(scope.session, n))])];
   return { method: 'GET', path: '/services', query: { ...withLabel, filters: writeFilters(filters) }, filter: (out) => view.servicesNamed(scope, short, out) };

@@ -8,6 +8,7 @@ import type { LiveSession } from '../../session/live.ts';
 import { RESOLVER_NAME } from '../../session/plan.ts';
 import { cmd, waitForAddresses } from '../common.ts';
 import { FaultError, type FaultContext, type FaultImpl } from '../types.ts';
+import { shortName } from '../../docker/labels.ts';
 
 interface Member {
   container: string;
@@ -34,7 +35,7 @@ async function members(live: LiveSession, rt: DockerRuntime, docker: string): Pr
   const details = await rt.inspectNetwork(docker);
   const out: Member[] = [];
   for (const c of details?.containers ?? []) {
-    if (!c.name.startsWith(`fl-${live.id}-`)) continue;
+    if (shortName(live.id, c.name) === undefined) continue;
     const st = await rt.inspectContainer(c.name);
     if (!st || st.labels['com.docker.swarm.task.id']) continue;
     out.push({ container: c.name, ip: c.ipv4, aliases: (st.networks[docker]?.aliases ?? []).filter((a) => !/^[0-9a-f]{12}$/.test(a)) });

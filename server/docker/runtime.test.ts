@@ -1,7 +1,8 @@
 // The Docker layer's error rules, against an engine that is not there (a socket nobody listens on):
 // a daemon that does not answer is an error, never "the container stopped" or "it is absent".
 import { describe, expect, it } from 'vitest';
-import { DockerError, DockerRuntime, dockerFailed } from './runtime.ts';
+import { DockerError, dockerFailed } from './errors.ts';
+import { DockerRuntime } from './runtime.ts';
 
 function unreachable(): DockerRuntime {
   const before = process.env.DOCKER_HOST;

@@ -1,142 +1,19 @@
 // The one place that talks to Docker. Every call has the same shape: record the equivalent docker
 // CLI command, call, and turn a failure into a DockerError that says what was being done.
 // Outcomes that are already true ("already removed", "already started") are success.
-import { PassThrough, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import Docker from 'dockerode';
-import * as cli from './cli.ts';
-import { StartGate, type StartPriority } from './start-gate.ts';
-import type { ContainerSpec, EndpointSpec, HealthcheckSpec, NetworkSpec, PublishedPort, SwarmServiceSpec } from './specs.ts';
 import { filesUnder } from '../util/files.ts';
+import * as cli from './cli.ts';
+import { decodeContainer, decodeNetwork } from './decode.ts';
+import { containerCreateOptions, endpointConfig, serviceCreateOptions } from './encode.ts';
+import { DockerError, dockerFailed, reasonOf, statusOf } from './errors.ts';
+import type { ContainerSpec, EndpointSpec, NetworkSpec, SwarmServiceSpec } from './specs.ts';
+import { StartGate, type StartPriority } from './start-gate.ts';
+import { demuxBuffer, execCollect, execFollow, execTerminal, followProgress } from './streams.ts';
+import type { ActionSink, ContainerState, DockerApi, EngineInfo, ExecResult, ExecStream, LabelFilter, NetworkDetails, NetworkSummary, ObjectSummary, TtySession } from './types.ts';
 
-export interface Action {
-  command: string;
-  /** Shown to a learner only after grading: it would give away the injected fault. */
-  revealsFault: boolean;
-}
-export type ActionSink = (action: Action) => void;
-
-/** What a Docker failure was about, read once here from the engine's message (it gives no code). */
-export type DockerReason = 'subnet-overlap' | 'in-use' | 'exists' | 'not-attachable' | 'port-taken' | 'removal-in-progress';
-
-const REASONS: [DockerReason, RegExp][] = [
-  ['subnet-overlap', /overlap/i],
-  ['removal-in-progress', /removal of container .* is already in progress/i],
-  ['port-taken', /port is already allocated|address already in use/i],
-  ['in-use', /active endpoints|in use/i],
-  ['exists', /already exists/i],
-  ['not-attachable', /not manually attachable/i],
-];
-
-export class DockerError extends Error {
-  readonly reason: DockerReason | undefined;
-  constructor(
-    message: string,
-    readonly status?: number,
-  ) {
-    super(message);
-    this.name = 'DockerError';
-    this.reason = REASONS.find(([, re]) => re.test(message))?.[0];
-  }
-}
-
-/** Whether `e` is a Docker failure about `reason`. */
-export function dockerFailed(e: unknown, reason: DockerReason): boolean {
-  return e instanceof DockerError && e.reason === reason;
-}
-
-export interface EndpointState {
-  ip: string;
-  aliases: string[];
-  networkId: string;
-  gateway: string;
-}
-
-export interface ContainerState {
-  id: string;
-  name: string;
-  image: string;
-  labels: Record<string, string>;
-  running: boolean;
-  paused: boolean;
-  status: string;
-  /** When it last started (ISO), to tell a restarted container from the one a sidecar joined. */
-  startedAt: string;
-  exitCode: number;
-  health?: 'starting' | 'healthy' | 'unhealthy' | 'none';
-  networkMode: string;
-  networks: Record<string, EndpointState>;
-  ports: PublishedPort[];
-  /** How it was run: what the fix checks and the security tests look at. */
-  host: {
-    privileged: boolean;
-    capAdd: string[];
-    capDrop: string[];
-    readOnly: boolean;
-    securityOpt: string[];
-    init: boolean;
-    memoryBytes: number;
-    nanoCpus: number;
-    pidsLimit: number;
-    dns: string[];
-    dnsSearch: string[];
-    extraHosts: string[];
-    mounts: { type: string; source: string; destination: string }[];
-    tmpfs: string[];
-  };
-}
-
-export interface ObjectSummary {
-  id: string;
-  name: string;
-  labels: Record<string, string>;
-}
-
-export interface NetworkSummary extends ObjectSummary {
-  driver: string;
-  subnets: string[];
-}
-
-export interface NetworkDetails extends NetworkSummary {
-  gateways: string[];
-  internal: boolean;
-  attachable: boolean;
-  options: Record<string, string>;
-  containers: { id: string; name: string; ipv4: string }[];
-}
-
-export interface ExecResult {
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-  timedOut: boolean;
-}
-
-export interface EngineInfo {
-  serverVersion: string;
-  apiVersion: string;
-  swarm: string;
-  swarmNodeAddr: string;
-  memTotal: number;
-  ncpu: number;
-  os: string;
-}
-
-type LabelFilter = Record<string, string>;
 const labelFilters = (labels: LabelFilter) => ({ label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) });
-
-function statusOf(e: unknown): number | undefined {
-  return typeof e === 'object' && e !== null && 'statusCode' in e ? Number((e as { statusCode: unknown }).statusCode) : undefined;
-}
-
-function reasonOf(e: unknown): string {
-  if (typeof e === 'object' && e !== null) {
-    const json = (e as { json?: { message?: string } }).json;
-    if (json?.message) return json.message;
-    const code = (e as { code?: string }).code;
-    if (code === 'ENOENT' || code === 'ECONNREFUSED') return `Docker is not reachable (${code}); is dockerd running? (try: flowlab doctor --fix)`;
-  }
-  return e instanceof Error ? e.message.replace(/^\(HTTP code \d+\) [a-z ]+ - /, '') : String(e);
-}
 
 /** FLOWLAB_TRACE=1 prints every Docker call with its duration, for finding what is slow. */
 const TRACE = process.env.FLOWLAB_TRACE === '1';
@@ -146,7 +23,7 @@ export function dockerEndpoint(): string {
   return process.env.DOCKER_HOST || 'unix:///var/run/docker.sock';
 }
 
-export class DockerRuntime {
+export class DockerRuntime implements DockerApi {
   constructor(
     private readonly docker: Docker = new Docker(),
     private readonly sink?: ActionSink,
@@ -326,68 +203,14 @@ export class DockerRuntime {
 
   async inspectNetwork(nameOrId: string): Promise<NetworkDetails | undefined> {
     const n = await this.absentOn404(`docker network inspect ${nameOrId}`, () => this.docker.getNetwork(nameOrId).inspect());
-    if (!n) return undefined;
-    return {
-      id: n.Id,
-      name: n.Name,
-      driver: n.Driver,
-      internal: !!n.Internal,
-      attachable: !!n.Attachable,
-      options: n.Options ?? {},
-      labels: n.Labels ?? {},
-      subnets: (n.IPAM?.Config ?? []).map((c: { Subnet?: string }) => c.Subnet).filter((x: string | undefined): x is string => !!x),
-      gateways: (n.IPAM?.Config ?? []).map((c: { Gateway?: string }) => c.Gateway).filter((x: string | undefined): x is string => !!x),
-      containers: Object.entries(n.Containers ?? {}).map(([id, c]) => ({ id, name: String((c as { Name?: string }).Name ?? ''), ipv4: String((c as { IPv4Address?: string }).IPv4Address ?? '').split('/')[0] ?? '' })),
-    };
+    return n && decodeNetwork(n);
   }
 
   // ---- containers ----
 
   async createContainer(spec: ContainerSpec): Promise<string> {
+    const container = await this.act(cli.containerCreate(spec), `docker create ${spec.name}`, () => this.docker.createContainer(containerCreateOptions(spec)));
     const net = spec.network;
-    const first = net.kind === 'networks' ? net.endpoints[0] : undefined;
-    const networkMode =
-      net.kind === 'networks' ? first?.network ?? 'none'
-      : net.kind === 'container' ? `container:${net.container}`
-      : net.kind === 'default-bridge' ? 'bridge'
-      : net.kind;
-    const exposed: Record<string, object> = {};
-    for (const p of [...spec.ports.map((p) => ({ port: p.containerPort, proto: p.proto })), ...spec.exposed]) exposed[`${p.port}/${p.proto}`] = {};
-    const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
-    for (const p of spec.ports) (bindings[`${p.containerPort}/${p.proto}`] ??= []).push({ HostIp: p.hostIp, HostPort: String(p.hostPort) });
-    const container = await this.act(cli.containerCreate(spec), `docker create ${spec.name}`, () =>
-      this.docker.createContainer({
-        name: spec.name,
-        Image: spec.image,
-        ...(spec.command ? { Cmd: spec.command } : {}),
-        Env: spec.env,
-        Labels: spec.labels,
-        ExposedPorts: exposed,
-        ...(spec.healthcheck ? { Healthcheck: healthConfig(spec.healthcheck) } : {}),
-        HostConfig: {
-          NetworkMode: networkMode,
-          PortBindings: bindings,
-          Dns: spec.dns,
-          DnsSearch: spec.dnsSearch,
-          DnsOptions: spec.dnsOptions,
-          ExtraHosts: spec.extraHosts,
-          CapAdd: spec.capAdd,
-          CapDrop: spec.capDrop,
-          SecurityOpt: ['no-new-privileges'],
-          ReadonlyRootfs: spec.readOnly,
-          Tmpfs: spec.tmpfs,
-          Memory: spec.memoryBytes,
-          MemorySwap: spec.memoryBytes,
-          NanoCpus: spec.nanoCpus,
-          PidsLimit: spec.pidsLimit,
-          Init: spec.init,
-          Privileged: false,
-          RestartPolicy: { Name: 'no' },
-          LogConfig: { Type: 'json-file', Config: { 'max-size': '1m', 'max-file': '1' } },
-        },
-        NetworkingConfig: first ? { EndpointsConfig: { [first.network]: endpointConfig(first) } } : {},
-      }),
-    );
     if (net.kind === 'networks') {
       // API 1.41 takes one network at create time; the others are joined before start.
       for (const e of net.endpoints.slice(1)) await this.connect(e.network, spec.name, e);
@@ -440,50 +263,7 @@ export class DockerRuntime {
 
   async inspectContainer(nameOrId: string): Promise<ContainerState | undefined> {
     const c = await this.absentOn404(`docker inspect ${nameOrId}`, () => this.docker.getContainer(nameOrId).inspect());
-    if (!c) return undefined;
-    const networks: Record<string, EndpointState> = {};
-    for (const [name, n] of Object.entries(c.NetworkSettings?.Networks ?? {})) {
-      networks[name] = { ip: n.IPAddress, aliases: n.Aliases ?? [], networkId: n.NetworkID, gateway: n.Gateway };
-    }
-    const ports: PublishedPort[] = [];
-    for (const [key, binds] of Object.entries(c.NetworkSettings?.Ports ?? {})) {
-      const [port, proto] = key.split('/');
-      for (const b of binds ?? []) ports.push({ hostIp: b.HostIp, hostPort: Number(b.HostPort), containerPort: Number(port), proto: proto as 'tcp' });
-    }
-    return {
-      id: c.Id,
-      name: c.Name.replace(/^\//, ''),
-      image: c.Config.Image,
-      labels: c.Config.Labels ?? {},
-      running: c.State.Running,
-      paused: c.State.Paused,
-      status: c.State.Status,
-      startedAt: c.State.StartedAt,
-      exitCode: c.State.ExitCode,
-      health: (c.State.Health?.Status as ContainerState['health']) ?? 'none',
-      networkMode: c.HostConfig.NetworkMode ?? '',
-      networks,
-      ports,
-      host: {
-        privileged: !!c.HostConfig.Privileged,
-        capAdd: c.HostConfig.CapAdd ?? [],
-        capDrop: c.HostConfig.CapDrop ?? [],
-        readOnly: !!c.HostConfig.ReadonlyRootfs,
-        securityOpt: c.HostConfig.SecurityOpt ?? [],
-        init: !!(c.HostConfig as { Init?: boolean }).Init,
-        memoryBytes: c.HostConfig.Memory ?? 0,
-        nanoCpus: c.HostConfig.NanoCpus ?? 0,
-        pidsLimit: c.HostConfig.PidsLimit ?? 0,
-        dns: c.HostConfig.Dns ?? [],
-        dnsSearch: c.HostConfig.DnsSearch ?? [],
-        extraHosts: c.HostConfig.ExtraHosts ?? [],
-        mounts: [
-          ...(c.Mounts ?? []).map((m) => ({ type: String(m.Type), source: String(m.Source ?? ''), destination: String(m.Destination) })),
-          ...(c.HostConfig.Binds ?? []).map((b) => ({ type: 'bind', source: b.split(':')[0] ?? '', destination: b.split(':')[1] ?? '' })),
-        ],
-        tmpfs: Object.keys((c.HostConfig as { Tmpfs?: Record<string, string> }).Tmpfs ?? {}),
-      },
-    };
+    return c && decodeContainer(c);
   }
 
   /** The host pid of a running container's first process; undefined when it is not running or gone. A daemon failure is an error, not "stopped". */
@@ -534,106 +314,27 @@ export class DockerRuntime {
   /** Runs a command in a running container. Not recorded unless `record` is set. */
   async exec(nameOrId: string, cmd: string[], opts: { timeoutMs?: number; record?: boolean } = {}): Promise<ExecResult> {
     if (opts.record) this.sink?.({ command: cli.simple.exec(nameOrId, cmd), revealsFault: this.revealsFault });
-    return this.ask(`docker exec ${nameOrId} ${cmd.join(' ')}`, async () => {
-      const exec = await this.docker.getContainer(nameOrId).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
-      const stream = await exec.start({ hijack: true, stdin: false });
-      const out = new PassThrough();
-      const err = new PassThrough();
-      const chunks: { out: Buffer[]; err: Buffer[] } = { out: [], err: [] };
-      out.on('data', (c: Buffer) => chunks.out.push(c));
-      err.on('data', (c: Buffer) => chunks.err.push(c));
-      this.docker.modem.demuxStream(stream, out, err);
-      const timedOut = await new Promise<boolean>((resolve, reject) => {
-        const timer = opts.timeoutMs ? setTimeout(() => { stream.destroy(); resolve(true); }, opts.timeoutMs) : undefined;
-        stream.on('end', () => { clearTimeout(timer); resolve(false); });
-        stream.on('close', () => { clearTimeout(timer); resolve(false); });
-        stream.on('error', (e) => { clearTimeout(timer); reject(e); });
-      });
-      const info = timedOut ? undefined : await exec.inspect();
-      return {
-        exitCode: info?.ExitCode ?? -1,
-        stdout: Buffer.concat(chunks.out).toString('utf8'),
-        stderr: Buffer.concat(chunks.err).toString('utf8'),
-        timedOut,
-      };
-    });
+    return this.ask(`docker exec ${nameOrId} ${cmd.join(' ')}`, () => execCollect(this.docker, nameOrId, cmd, opts.timeoutMs));
   }
 
   /**
    * Starts a long-running command in a container and hands back its standard output as a stream
    * (for a capture that follows live traffic). `stop()` closes it; `exit` resolves when it ends.
    */
-  async execStream(nameOrId: string, cmd: string[]): Promise<{ stdout: PassThrough; stderr: PassThrough; exit: Promise<void>; stop(): void }> {
-    return this.ask(`docker exec ${nameOrId} ${cmd.join(' ')}`, async () => {
-      const exec = await this.docker.getContainer(nameOrId).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
-      const stream = await exec.start({ hijack: true, stdin: false });
-      const stdout = new PassThrough();
-      const stderr = new PassThrough();
-      this.docker.modem.demuxStream(stream, stdout, stderr);
-      const exit = new Promise<void>((resolve) => {
-        const done = () => {
-          stdout.end();
-          stderr.end();
-          resolve();
-        };
-        stream.on('end', done);
-        stream.on('close', done);
-        stream.on('error', done);
-      });
-      return { stdout, stderr, exit, stop: () => stream.destroy() };
-    });
+  async execStream(nameOrId: string, cmd: string[]): Promise<ExecStream> {
+    return this.ask(`docker exec ${nameOrId} ${cmd.join(' ')}`, () => execFollow(this.docker, nameOrId, cmd));
   }
 
   /** A shell-like exec with a terminal: what a learner types goes in, the terminal's output comes out. */
-  async execTty(nameOrId: string, cmd: string[], size: { cols: number; rows: number }): Promise<{ stream: NodeJS.ReadWriteStream; resize(cols: number, rows: number): Promise<void>; exit: Promise<number> }> {
-    return this.ask(`docker exec -it ${nameOrId} ${cmd.join(' ')}`, async () => {
-      const exec = await this.docker.getContainer(nameOrId).exec({ Cmd: cmd, AttachStdin: true, AttachStdout: true, AttachStderr: true, Tty: true, ConsoleSize: [size.rows, size.cols] } as Docker.ExecCreateOptions);
-      const stream = (await exec.start({ hijack: true, stdin: true, Tty: true })) as NodeJS.ReadWriteStream;
-      // Engines before API 1.42 ignore ConsoleSize on exec: size the terminal once it runs.
-      await exec.resize({ w: size.cols, h: size.rows }).catch(() => undefined);
-      const exit = new Promise<number>((resolve) => {
-        let done = false;
-        const finish = () => {
-          if (done) return;
-          done = true;
-          exec.inspect().then((i) => resolve(i.ExitCode ?? 0), () => resolve(0));
-        };
-        stream.on('end', finish);
-        stream.on('close', finish);
-        stream.on('error', finish);
-      });
-      return { stream, resize: async (cols, rows) => void (await exec.resize({ w: cols, h: rows }).catch(() => undefined)), exit };
-    });
+  async execTty(nameOrId: string, cmd: string[], size: { cols: number; rows: number }): Promise<TtySession> {
+    return this.ask(`docker exec -it ${nameOrId} ${cmd.join(' ')}`, () => execTerminal(this.docker, nameOrId, cmd, size));
   }
 
   // ---- swarm services ----
 
   async createService(spec: SwarmServiceSpec): Promise<string> {
     const res = await this.act(cli.serviceCreate(spec), `docker service create ${spec.name}`, () =>
-      this.docker.createService({
-        Name: spec.name,
-        Labels: spec.labels,
-        TaskTemplate: {
-          ContainerSpec: {
-            Image: spec.image,
-            ...(spec.command ? { Args: spec.command } : {}),
-            Env: spec.env,
-            Labels: spec.labels,
-            Init: true,
-            ReadOnly: spec.readOnly,
-            CapabilityAdd: spec.capAdd,
-            CapabilityDrop: spec.capDrop,
-            DNSConfig: { Nameservers: spec.dns },
-            Mounts: Object.keys(spec.tmpfs).map((path) => ({ Type: 'tmpfs', Target: path, TmpfsOptions: { SizeBytes: 16 * 1024 * 1024 } })),
-            ...(spec.healthcheck ? { HealthCheck: healthConfig(spec.healthcheck) } : {}),
-          },
-          Resources: { Limits: { MemoryBytes: spec.memoryBytes, NanoCPUs: spec.nanoCpus, Pids: spec.pidsLimit } },
-          RestartPolicy: { Condition: 'on-failure', MaxAttempts: 3 },
-          Networks: spec.networks.map((n) => ({ Target: n.network, Aliases: n.aliases })),
-        },
-        Mode: { Replicated: { Replicas: spec.replicas } },
-        EndpointSpec: { Mode: spec.endpointMode },
-      } as Docker.CreateServiceOptions),
+      this.docker.createService(serviceCreateOptions(spec)),
     );
     return (res as { id?: string; ID?: string }).id ?? (res as { ID: string }).ID;
   }
@@ -714,41 +415,3 @@ export class DockerRuntime {
   }
 }
 
-function endpointConfig(e: Omit<EndpointSpec, 'network'>): Docker.EndpointSettings {
-  return { Aliases: e.aliases, ...(e.ipv4Address ? { IPAMConfig: { IPv4Address: e.ipv4Address } } : {}) };
-}
-
-function healthConfig(h: HealthcheckSpec) {
-  const ns = (ms: number | undefined) => (ms === undefined ? undefined : ms * 1e6);
-  return { Test: h.test, Interval: ns(h.intervalMs), Timeout: ns(h.timeoutMs), Retries: h.retries, StartPeriod: ns(h.startPeriodMs) };
-}
-
-
-async function followProgress(docker: Docker, stream: NodeJS.ReadableStream, onEvent: (e: { stream?: string; status?: string; error?: string }) => void): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    docker.modem.followProgress(
-      stream,
-      (err: Error | null) => (err ? reject(err) : resolve()),
-      (event: { stream?: string; status?: string; error?: string }) => {
-        try {
-          onEvent(event);
-        } catch (e) {
-          reject(e);
-        }
-      },
-    );
-  });
-}
-
-/** Docker's multiplexed log format: 8-byte headers before each chunk. */
-function demuxBuffer(buf: Buffer): string {
-  if (!Buffer.isBuffer(buf)) return String(buf);
-  let out = '';
-  let i = 0;
-  while (i + 8 <= buf.length) {
-    const len = buf.readUInt32BE(i + 4);
-    out += buf.subarray(i + 8, i + 8 + len).toString('utf8');
-    i += 8 + len;
-  }
-  return i === 0 ? buf.toString('utf8') : out;
-}

@@ -3,7 +3,9 @@
 import { isAbsolute, resolve } from 'node:path';
 import type { Settings } from '../config.ts';
 import { LABEL, type SessionRef } from '../docker/labels.ts';
-import { dockerFailed, DockerRuntime, type Action, type ActionSink } from '../docker/runtime.ts';
+import { dockerFailed } from '../docker/errors.ts';
+import { DockerRuntime } from '../docker/runtime.ts';
+import type { Action, ActionSink } from '../docker/types.ts';
 import { kernelFeatures } from '../env/kernel.ts';
 import { ensureLabImages } from '../images/build.ts';
 import { labRequirements, REQUIREMENT_WHY, unmet } from '../lab/requirements.ts';

@@ -4,7 +4,9 @@
 import type { ContainerSpec, EndpointSpec } from '../docker/specs.ts';
 import { objectName, type SessionRef } from '../docker/labels.ts';
 import { listeningSockets, type ListeningSocket } from '../docker/netns.ts';
-import type { DockerError, DockerRuntime, ExecResult } from '../docker/runtime.ts';
+import type { DockerError } from '../docker/errors.ts';
+import type { DockerRuntime } from '../docker/runtime.ts';
+import type { ExecResult } from '../docker/types.ts';
 import { contains, parseCidr } from '../lab/ipv4.ts';
 import { didYouMean } from '../lab/problems.ts';
 import { IPV4_RE } from '../lab/schema.ts';

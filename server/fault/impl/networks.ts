@@ -2,7 +2,9 @@
 // network is re-created with the same name and subnet, and every member re-joins it with its
 // address and aliases — exactly what someone would have to do by hand.
 import { networkCreate } from '../../docker/cli.ts';
-import { dockerFailed, type DockerRuntime, type NetworkDetails } from '../../docker/runtime.ts';
+import { dockerFailed } from '../../docker/errors.ts';
+import type { DockerRuntime } from '../../docker/runtime.ts';
+import type { NetworkDetails } from '../../docker/types.ts';
 import type { NetworkSpec } from '../../docker/specs.ts';
 import type { LiveSession } from '../../session/live.ts';
 import { RESOLVER_NAME } from '../../session/plan.ts';

@@ -1,7 +1,7 @@
 // Faults made by running a service again with other options: its resolver, its hosts file, its
 // search domains, or the host's network instead of its own.
 import { containerCreate } from '../../docker/cli.ts';
-import type { ContainerState } from '../../docker/runtime.ts';
+import type { ContainerState } from '../../docker/types.ts';
 import type { ContainerSpec } from '../../docker/specs.ts';
 import { hostAt, parseCidr } from '../../lab/ipv4.ts';
 import type { LiveSession } from '../../session/live.ts';

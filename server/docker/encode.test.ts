@@ -28,8 +28,9 @@ describe('create options', () => {
 
   it('a swarm service: tmpfs only, limits, restarts bounded', () => {
     const o = serviceCreateOptions({ name: 'fl-abcd1234-api', image: 'flowlab/toolbox:latest', env: [], labels: {}, readOnly: true, capAdd: [], capDrop: ['ALL'], dns: [], tmpfs: { '/tmp': 'rw' }, memoryBytes: 64 << 20, nanoCpus: 5e8, pidsLimit: 64, networks: [{ network: 'n', aliases: ['api'] }], replicas: 2, endpointMode: 'dnsrr' } as unknown as SwarmServiceSpec);
-    expect(o.TaskTemplate?.ContainerSpec?.Mounts).toEqual([{ Type: 'tmpfs', Target: '/tmp', TmpfsOptions: { SizeBytes: 16 * 1024 * 1024 } }]);
-    expect(o.TaskTemplate?.Resources?.Limits).toEqual({ MemoryBytes: 64 << 20, NanoCPUs: 5e8, Pids: 64 });
+    const template = o.TaskTemplate as { ContainerSpec?: { Mounts?: unknown }; Resources?: { Limits?: unknown } };
+    expect(template.ContainerSpec?.Mounts).toEqual([{ Type: 'tmpfs', Target: '/tmp', TmpfsOptions: { SizeBytes: 16 * 1024 * 1024 } }]);
+    expect(template.Resources?.Limits).toEqual({ MemoryBytes: 64 << 20, NanoCPUs: 5e8, Pids: 64 });
     expect(o.EndpointSpec).toEqual({ Mode: 'dnsrr' });
   });
 });

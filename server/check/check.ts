@@ -43,11 +43,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Runs one solution step the way a learner would. */
 async function runStep(step: SolutionStep, live: LiveSession, consoles: Consoles): Promise<string> {
-  const docker = live.engine.docker;
+  const docker = live.docker;
   if ('exec' in step) {
     step = { ...step, exec: { ...step.exec, run: live.resolveRefs(step.exec.run) } };
     const ns = await live.namespaceOf(step.exec.service);
-    live.engine.store.appendAction(live.id, `docker exec ${ns.container} sh -c ${JSON.stringify(step.exec.run)}`, false);
+    live.record(`docker exec ${ns.container} sh -c ${JSON.stringify(step.exec.run)}`);
     const r = await docker.exec(ns.container, ['sh', '-c', step.exec.run], { timeoutMs: 60_000 });
     if (r.exitCode !== 0) throw new CheckFailure(`in ${step.exec.service}, \`${step.exec.run}\` exited ${r.exitCode}: ${(r.stderr || r.stdout).trim().slice(0, 300)}`);
     return `${step.exec.service}: ${step.exec.run}`;

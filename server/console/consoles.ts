@@ -9,7 +9,7 @@ import type { Server } from 'node:http';
 import { hostname } from 'node:os';
 import { objectName, sessionLabels } from '../docker/labels.ts';
 import { dockerFailed } from '../docker/errors.ts';
-import type { DockerRuntime } from '../docker/runtime.ts';
+import type { DockerApi } from '../docker/types.ts';
 import { ScopedApi, SECRET_HEADER, SESSION_HEADER } from '../docker/scoped/proxy.ts';
 import type { ScopePolicy } from '../docker/scoped/scope.ts';
 import type { ContainerSpec } from '../docker/specs.ts';
@@ -17,7 +17,9 @@ import { contains, hostAt, parseCidr } from '../lab/ipv4.ts';
 import { CONSOLE_REF, TOOLBOX_REF, imageRef } from '../lab/lab-images.ts';
 import { servicesOf } from '../lab/model.ts';
 import { leaseSubnet, SUBNET_ATTEMPTS } from '../session/allocate.ts';
-import type { SessionEngine } from '../session/engine.ts';
+import type { Settings } from '../config.ts';
+import type { SessionHost } from '../session/host.ts';
+import type { SessionStore } from '../store/sessions.ts';
 import type { LiveSession } from '../session/live.ts';
 import { baseContainer, DEFAULT_CAPS, LIMITS } from '../session/plan.ts';
 import { bounded, has } from '../util/lookup.ts';
@@ -43,12 +45,20 @@ interface Running {
 }
 
 /** The container this process runs in, when it runs in one (FLOWLAB_CONTAINER names it). */
-async function selfContainer(rt: DockerRuntime): Promise<string | undefined> {
+async function selfContainer(rt: DockerApi): Promise<string | undefined> {
   const named = process.env.FLOWLAB_CONTAINER;
   if (named) return named;
   if (!existsSync('/.dockerenv')) return undefined;
   const st = await rt.inspectContainer(hostname()).catch(() => undefined);
   return st?.running ? st.name : undefined;
+}
+
+/** What the consoles need from where sessions run: the sessions themselves, and the host's door. */
+export interface ConsoleHost extends Pick<SessionHost, 'docker' | 'settings' | 'background'> {
+  readonly store: SessionStore;
+  readonly settings: Settings;
+  /** A session that is ready, to act on. */
+  live(session: string): LiveSession;
 }
 
 export class Consoles {
@@ -58,7 +68,7 @@ export class Consoles {
   /** Console subnets whose gateway a stale listener holds: never handed out again by this process. */
   private readonly heldSubnets = new Set<string>();
 
-  constructor(private readonly engine: SessionEngine) {}
+  constructor(private readonly host: ConsoleHost) {}
 
   /** The session's console, made (with its scoped API) on first use. */
   async ensure(session: string): Promise<ConsoleInfo> {
@@ -72,7 +82,7 @@ export class Consoles {
   private ensureRunning(session: string): Promise<Running> {
     let r = this.running.get(session);
     if (!r) {
-      const live = this.engine.live(session);
+      const live = this.host.live(session);
       if (live.rec.state !== 'ready') throw new Error(`session ${session} is ${live.rec.state}; its console opens once it is ready`);
       r = this.start(live);
       this.running.set(session, r);
@@ -111,7 +121,7 @@ export class Consoles {
       baseCaps: [...DEFAULT_CAPS, 'SETUID', 'SETGID'],
       serviceCaps,
       labAddress: (ip) => subnets.some((c) => contains(c, ip)),
-      record: (command) => this.engine.store.appendAction(live.id, command, false, 'learner'),
+      record: (command) => live.record(command, { source: 'learner' }),
       changed: () => this.changed(live.id),
     };
   }
@@ -129,13 +139,13 @@ export class Consoles {
     }
     const state = { again: false };
     this.refreshing.set(session, state);
-    this.engine.background(session, async (signal) => {
+    this.host.background(session, async (signal) => {
       try {
         do {
           state.again = false;
-          const rec = this.engine.store.get(session);
+          const rec = this.host.store.get(session);
           if (rec?.state !== 'ready' || signal.aborted) return;
-          const live = this.engine.live(session);
+          const live = this.host.live(session);
           await live.ensureCaptures(live.runtime(), signal);
           if (!signal.aborted) await live.refreshTopology();
         } while (state.again && !signal.aborted);
@@ -146,18 +156,18 @@ export class Consoles {
   }
 
   /** The session's console network: the one it has, or a new one on a free subnet. */
-  private async consoleNetwork(live: LiveSession, rt: DockerRuntime): Promise<{ name: string; subnet: string; gateway?: string }> {
+  private async consoleNetwork(live: LiveSession, rt: DockerApi): Promise<{ name: string; subnet: string; gateway?: string }> {
     const netName = objectName(live.id, CONSOLE_NAME);
     let net = await rt.inspectNetwork(netName);
     for (let attempt = 1; !net; attempt++) {
       const taken = [...(await rt.listNetworks()).flatMap((n) => n.subnets), ...this.heldSubnets];
-      const subnet = leaseSubnet(live.id, this.engine.store, this.engine.settings, taken, attempt > 1);
+      const subnet = leaseSubnet(live.id, this.host.store, this.host.settings, taken, attempt > 1);
       try {
         // Internal: no way out of it but the scoped API.
         await rt.createNetwork({ name: netName, driver: 'bridge', subnet, internal: true, attachable: false, options: {}, labels: sessionLabels(live.ref(live.rec.owner), CONSOLE_NAME, 'console') });
       } catch (e) {
         // Another Flowlab (another data directory) took that subnet a moment ago: pick again.
-        this.engine.store.releaseLease(live.id, 'subnet', subnet);
+        this.host.store.releaseLease(live.id, 'subnet', subnet);
         if (attempt >= SUBNET_ATTEMPTS || !dockerFailed(e, 'subnet-overlap')) throw e;
         continue;
       }
@@ -188,7 +198,7 @@ export class Consoles {
 
   private async start(live: LiveSession): Promise<Running> {
     const rt = live.runtime();
-    const secret = this.engine.store.consoleSecret(live.id, () => randomBytes(24).toString('hex'));
+    const secret = this.host.store.consoleSecret(live.id, () => randomBytes(24).toString('hex'));
     const name = objectName(live.id, CONSOLE_NAME);
     for (let attempt = 1; ; attempt++) {
       const net = await this.consoleNetwork(live, rt);
@@ -196,24 +206,24 @@ export class Consoles {
       // Docker gives a bridge network the first address of its subnet when none is set.
       let address = net.gateway ?? hostAt(parseCidr(net.subnet), 1);
       let joined: Running['joined'];
-      const self = await selfContainer(this.engine.docker);
+      const self = await selfContainer(this.host.docker);
       if (self) {
-        const st = await this.engine.docker.inspectContainer(self);
-        if (!st?.networks[net.name]) await this.engine.docker.connect(net.name, self, { aliases: [] });
-        const ip = (await this.engine.docker.inspectContainer(self))?.networks[net.name]?.ip;
+        const st = await this.host.docker.inspectContainer(self);
+        if (!st?.networks[net.name]) await this.host.docker.connect(net.name, self, { aliases: [] });
+        const ip = (await this.host.docker.inspectContainer(self))?.networks[net.name]?.ip;
         if (!ip) throw new Error(`Flowlab's container ${self} joined ${net.name} but has no address on it`);
         address = ip;
         joined = { network: net.name, container: self };
       }
-      const api = new ScopedApi(this.engine.docker, this.policy(live, net.name), secret);
+      const api = new ScopedApi(this.host.docker, this.policy(live, net.name), secret);
       const served = await this.serve(api, address, live.id, secret);
       if (served === 'held') {
         // Not handed out: the console (if any) and its network go, and another subnet is picked.
         this.heldSubnets.add(net.subnet);
-        if (joined) await this.engine.docker.disconnect(joined.network, joined.container).catch(() => undefined);
+        if (joined) await this.host.docker.disconnect(joined.network, joined.container).catch(() => undefined);
         await rt.removeContainer(name);
         await rt.removeNetwork(net.name);
-        this.engine.store.releaseLease(live.id, 'subnet', net.subnet);
+        this.host.store.releaseLease(live.id, 'subnet', net.subnet);
         if (attempt >= SUBNET_ATTEMPTS) throw new Error(`session ${live.id}'s console found ${address}:${CONSOLE_API_PORT} held by another listener on each of ${attempt} console networks; a stale Flowlab process may still hold them (stop it, or set FLOWLAB_SUBNET_POOL)`);
         continue;
       }
@@ -228,7 +238,7 @@ export class Consoles {
       // The secret goes to the CLI's config.json on a tmpfs: never in an image, the environment, or
       // the action log.
       const config = JSON.stringify({ HttpHeaders: { [SECRET_HEADER]: secret, [SESSION_HEADER]: live.id }, detachKeys: 'ctrl-p,ctrl-q' });
-      const wrote = await this.engine.docker.exec(name, ['sh', '-c', 'umask 077 && mkdir -p /run/docker && printf %s "$1" > /run/docker/config.json', 'sh', config]);
+      const wrote = await this.host.docker.exec(name, ['sh', '-c', 'umask 077 && mkdir -p /run/docker && printf %s "$1" > /run/docker/config.json', 'sh', config]);
       if (wrote.exitCode !== 0) throw new Error(`the console ${name} could not be given its credentials: ${wrote.stderr.trim()}`);
       const here = served === 'here';
       if (here) this.servedHere.add(live.id);
@@ -240,21 +250,21 @@ export class Consoles {
    * A terminal for a learner: the session's docker console, or a shell in one of its services
    * (recorded as the `docker exec -it` it is). Nothing else is ever opened.
    */
-  async terminal(session: string, target: string, size: { cols: number; rows: number }): Promise<{ title: string; container: string; tty: Awaited<ReturnType<DockerRuntime['execTty']>> }> {
-    const rec = this.engine.store.get(session);
+  async terminal(session: string, target: string, size: { cols: number; rows: number }): Promise<{ title: string; container: string; tty: Awaited<ReturnType<DockerApi['execTty']>> }> {
+    const rec = this.host.store.get(session);
     if (!rec) throw new Error(`unknown session "${session}"`);
     if (rec.state !== 'ready') throw new Error(`session ${session} is ${rec.state}; terminals open once it is ready`);
     if (target === CONSOLE_NAME) {
       const { container } = await this.ensure(session);
-      return { title: 'docker console', container, tty: await this.engine.docker.execTty(container, ['bash', '-l'], size) };
+      return { title: 'docker console', container, tty: await this.host.docker.execTty(container, ['bash', '-l'], size) };
     }
-    const live = this.engine.live(session);
+    const live = this.host.live(session);
     if (!has(live.lab.services, target)) throw new Error(`"${bounded(target, 40)}" is not a service of this lab; expected console or one of: ${Object.keys(live.lab.services).join(', ')}`);
     const ns = await live.namespaceOf(target);
     if (!ns.running) throw new Error(`${target} is not running (${ns.state}); start it from the docker console first`);
-    this.engine.store.appendAction(session, `docker exec -it ${ns.container} sh`, false, 'learner');
+    this.host.store.appendAction(session, `docker exec -it ${ns.container} sh`, false, 'learner');
     const shell = ['sh', '-c', 'if command -v bash >/dev/null; then exec bash -l; else exec sh -l; fi'];
-    return { title: `shell in ${target}`, container: ns.container, tty: await this.engine.docker.execTty(ns.container, shell, size) };
+    return { title: `shell in ${target}`, container: ns.container, tty: await this.host.docker.execTty(ns.container, shell, size) };
   }
 
   /** Whether this process serves the session's console API now. */
@@ -274,7 +284,7 @@ export class Consoles {
           r.server.closeAllConnections();
           await new Promise<void>((resolve) => r.server!.close(() => resolve()));
         }
-        if (r?.joined) await this.engine.docker.disconnect(r.joined.network, r.joined.container).catch(() => undefined);
+        if (r?.joined) await this.host.docker.disconnect(r.joined.network, r.joined.container).catch(() => undefined);
       }),
     );
   }

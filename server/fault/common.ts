@@ -1,7 +1,7 @@
 // Building blocks the fault types share: restoring a service to what the lab planned, running a
 // script in a service's network namespace, and the docker commands that describe it all.
 import { commandLine } from '../docker/cli.ts';
-import type { DockerRuntime } from '../docker/runtime.ts';
+import type { DockerApi } from '../docker/types.ts';
 import type { EndpointSpec } from '../docker/specs.ts';
 import type { LiveSession } from '../session/live.ts';
 import { RESOLVER_NAME } from '../session/plan.ts';
@@ -24,7 +24,7 @@ export function plannedEndpoint(live: LiveSession, service: string, network: str
 }
 
 /** Re-joins `network` with exactly `aliases`, keeping the address it had (or was planned). */
-export async function rejoin(live: LiveSession, rt: DockerRuntime, service: string, network: string, aliases: string[], ip?: string): Promise<void> {
+export async function rejoin(live: LiveSession, rt: DockerApi, service: string, network: string, aliases: string[], ip?: string): Promise<void> {
   const container = live.containerName(service);
   const docker = live.networkName(network);
   const st = await rt.inspectContainer(container);
@@ -37,7 +37,7 @@ export async function rejoin(live: LiveSession, rt: DockerRuntime, service: stri
  * Puts a service back on exactly the networks the lab planned, with the planned aliases, and
  * off any other lab network: the revert of every membership fault.
  */
-export async function restoreMembership(live: LiveSession, rt: DockerRuntime, service: string, addresses: Record<string, string> = {}): Promise<void> {
+export async function restoreMembership(live: LiveSession, rt: DockerApi, service: string, addresses: Record<string, string> = {}): Promise<void> {
   const container = live.containerName(service);
   const st = await rt.inspectContainer(container);
   if (!st) throw new FaultError(`service "${service}" has no container to restore`);
@@ -56,7 +56,7 @@ export async function restoreMembership(live: LiveSession, rt: DockerRuntime, se
 }
 
 /** Each address a service has now, by Docker network name. */
-export async function addressesOf(live: LiveSession, rt: DockerRuntime, service: string): Promise<Record<string, string>> {
+export async function addressesOf(live: LiveSession, rt: DockerApi, service: string): Promise<Record<string, string>> {
   const st = await rt.inspectContainer(live.containerName(service));
   return Object.fromEntries(Object.entries(st?.networks ?? {}).map(([n, e]) => [n, e.ip]));
 }
@@ -69,18 +69,18 @@ export async function netnsScript(live: LiveSession, service: string, script: st
 }
 
 /** Waits until a service answers again after a start or re-creation. */
-export async function startAndWait(live: LiveSession, rt: DockerRuntime, service: string): Promise<void> {
+export async function startAndWait(live: LiveSession, rt: DockerApi, service: string): Promise<void> {
   const planned = live.planned(service);
   if (!planned.container) return;
   await rt.startContainer(planned.container.name);
-  await waitContainerReady(rt, planned, planned.container.name, live.engine.settings.readyTimeoutMs);
+  await waitContainerReady(rt, planned, planned.container.name, live.settings.readyTimeoutMs);
 }
 
 /**
  * Waits (up to 20 s) until a name answers with addresses `done` accepts, asked from the lab
  * resolver, which sits on the lab's networks: swarm applies a change a moment after the update.
  */
-export async function waitForAddresses(ctx: { live: LiveSession; rt: DockerRuntime }, name: string, done: (addresses: Set<string>) => boolean): Promise<void> {
+export async function waitForAddresses(ctx: { live: LiveSession; rt: DockerApi }, name: string, done: (addresses: Set<string>) => boolean): Promise<void> {
   const resolver = ctx.live.containerName(RESOLVER_NAME);
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {

@@ -41,7 +41,7 @@ export class Faults {
   private readonly store: FaultStore;
 
   constructor(private readonly live: LiveSession) {
-    this.store = new FaultStore(live.engine.db);
+    this.store = new FaultStore(live.db);
   }
 
   private context(id: string): FaultContext {
@@ -62,8 +62,8 @@ export class Faults {
     const ctx = this.context(id);
     const describe = impl.describe(fault as never, this.live, ctx.tag);
     const { type: _type, ...params } = fault;
-    this.live.engine.claimInstance();
-    this.store.create({ id, session: this.live.id, type: fault.type, params, origin, owner: this.live.engine.instance.id, describe });
+    this.live.claimInstance();
+    this.store.create({ id, session: this.live.id, type: fault.type, params, origin, owner: this.live.instanceId, describe });
     try {
       const undo = await impl.apply(fault as never, ctx);
       this.store.applied(id, undo);

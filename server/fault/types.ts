@@ -1,7 +1,7 @@
 // What every fault type provides: apply, revert (idempotent: it restores what the lab planned,
 // so it also cleans up after a half-applied fault) and describe (the ground truth, and the docker
 // CLI that causes, undoes and reveals it — shown to learners only after grading).
-import type { DockerRuntime } from '../docker/runtime.ts';
+import type { DockerApi } from '../docker/types.ts';
 import type { Fault } from '../lab/schema.ts';
 import type { LiveSession } from '../session/live.ts';
 import { FlowlabError, type ErrorKind } from '../util/errors.ts';
@@ -23,7 +23,7 @@ export interface FaultDescription {
 export interface FaultContext {
   live: LiveSession;
   /** Records into the session's action log, marked as revealing the fault. */
-  rt: DockerRuntime;
+  rt: DockerApi;
   id: string;
   /** The iptables comment on every rule this fault adds: `flowlab:<session>:<fault id>`. */
   tag: string;

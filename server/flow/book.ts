@@ -16,7 +16,7 @@ export function serviceOfContainer(session: string, name: string): string | unde
 }
 
 export async function buildAddressBook(live: LiveSession): Promise<AddressBook> {
-  const rt = live.engine.docker;
+  const rt = live.docker;
   const models = servicesOf(live.lab);
   const networks = [...live.plan().networks.map((n) => n.spec.name), ...(models.some((m) => m.attachment.kind === 'default-bridge') ? ['bridge'] : [])];
   const names: Record<string, string> = {};

@@ -33,7 +33,7 @@ function decodeAll(book: AddressBook, session: string, service: string, pcap: Bu
 export async function capturedPcap(live: LiveSession, service: string): Promise<Buffer> {
   const sidecar = await live.captureOf(service);
   if (!sidecar) throw new Error(`"${service}" has no running capture (captured services: ${capturedServices(live.lab).join(', ') || 'none'})`);
-  const { stdout } = await live.engine.docker.execStream(sidecar, ['lab-capture', 'dump']);
+  const { stdout } = await live.docker.execStream(sidecar, ['lab-capture', 'dump']);
   const chunks: Buffer[] = [];
   const ended = new Promise((r) => stdout.once('end', r));
   stdout.on('data', (c: Buffer) => chunks.push(c));
@@ -126,7 +126,7 @@ export class FlowCollector {
     const sidecar = await this.live.captureOf(service).catch(() => undefined);
     if (!sidecar) return retry();
     try {
-      const { stdout, exit, stop } = await this.live.engine.docker.execStream(sidecar, ['lab-capture', 'follow']);
+      const { stdout, exit, stop } = await this.live.docker.execStream(sidecar, ['lab-capture', 'follow']);
       this.stops.set(service, stop);
       const pcap = new PcapStream();
       const tracker = this.trackerFor(service);

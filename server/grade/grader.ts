@@ -74,7 +74,7 @@ export class Grader {
   private readonly progress: ProgressStore;
 
   constructor(private readonly live: LiveSession) {
-    this.progress = new ProgressStore(live.engine.db);
+    this.progress = new ProgressStore(live.db);
   }
 
   /** The faults that make this session's ground truth: the lab's and its variant's. */
@@ -109,7 +109,7 @@ export class Grader {
   }
 
   private async evidence(ids: string[]): Promise<{ items: EvidenceItem[]; unknown: string[] }> {
-    const probes = new ProbeStore(this.live.engine.db);
+    const probes = new ProbeStore(this.live.db);
     const items: EvidenceItem[] = [];
     const unknown: string[] = [];
     let retained: FlowEvent[] | undefined;
@@ -143,7 +143,7 @@ export class Grader {
     }
     for (const f of faults) {
       const fault = { type: f.type, ...f.params } as Fault;
-      const holds = await implFor(fault.type).holds(fault as never, { live: this.live, rt: this.live.engine.docker, id: f.id, tag: faultTag(this.live.id, f.id) }, f.undo).catch(() => true);
+      const holds = await implFor(fault.type).holds(fault as never, { live: this.live, rt: this.live.docker, id: f.id, tag: faultTag(this.live.id, f.id) }, f.undo).catch(() => true);
       if (holds) why.push('the fault itself is still in place');
     }
     const found = await workaroundsInPlace(this.live, (lab.fix?.forbid ?? []) as Workaround[]);

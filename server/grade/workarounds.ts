@@ -16,7 +16,7 @@ export type Workaround = keyof typeof WORKAROUNDS;
 /** The forbidden workarounds in place now, each with what was found. */
 export async function workaroundsInPlace(live: LiveSession, forbid: readonly Workaround[]): Promise<{ name: Workaround; detail: string }[]> {
   if (forbid.length === 0) return [];
-  const rt = live.engine.docker;
+  const rt = live.docker;
   const found: { name: Workaround; detail: string }[] = [];
   const add = (name: Workaround, detail: string) => {
     if (forbid.includes(name)) found.push({ name, detail });

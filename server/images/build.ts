@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IMAGES_DIR } from '../config.ts';
-import type { DockerRuntime } from '../docker/runtime.ts';
+import type { DockerApi } from '../docker/types.ts';
 import { LAB_IMAGES, type LabImage } from '../lab/lab-images.ts';
 import { canInstallPackages, commandExists, installDebianPackages, runLogged } from '../env/system.ts';
 import { FlowlabError, type ErrorKind } from '../util/errors.ts';
@@ -34,7 +34,7 @@ function contentHash(dir: string, base: string, baseId: string): string {
 }
 
 /** The base image to build on: the configured one, pulled if possible, else bootstrapped. */
-export async function ensureBase(rt: DockerRuntime, progress: Progress): Promise<{ ref: string; id: string }> {
+export async function ensureBase(rt: DockerApi, progress: Progress): Promise<{ ref: string; id: string }> {
   const wanted = process.env.FLOWLAB_BASE_IMAGE ?? DEFAULT_BASE;
   for (const ref of [wanted, BOOTSTRAP_BASE]) {
     const info = await rt.imageInfo(ref);
@@ -56,7 +56,7 @@ export async function ensureBase(rt: DockerRuntime, progress: Progress): Promise
 }
 
 /** debootstrap a minimal Debian into a temporary folder and `docker import` it. */
-export async function bootstrapBase(rt: DockerRuntime, progress: Progress): Promise<void> {
+export async function bootstrapBase(rt: DockerApi, progress: Progress): Promise<void> {
   if (!commandExists('debootstrap')) {
     if (!canInstallPackages()) {
       throw new ImageError(`the base image ${DEFAULT_BASE} is missing, cannot be pulled, and debootstrap is not installed to build one; install debootstrap (apt-get install debootstrap) or load ${DEFAULT_BASE} into Docker`);
@@ -87,7 +87,7 @@ export interface ImageStatus {
 }
 
 /** The image an image is built on: another Flowlab image, or the Debian base. */
-async function baseOf(rt: DockerRuntime, img: LabImage): Promise<{ ref: string; id: string } | undefined> {
+async function baseOf(rt: DockerApi, img: LabImage): Promise<{ ref: string; id: string } | undefined> {
   if (img.base) {
     const ref = LAB_IMAGES.find((i) => i.name === img.base)!.ref;
     const info = await rt.imageInfo(ref);
@@ -97,7 +97,7 @@ async function baseOf(rt: DockerRuntime, img: LabImage): Promise<{ ref: string; 
 }
 
 /** Whether each lab image exists and matches its folder, without building anything. */
-export async function imageStatus(rt: DockerRuntime): Promise<ImageStatus[]> {
+export async function imageStatus(rt: DockerApi): Promise<ImageStatus[]> {
   const out: ImageStatus[] = [];
   for (const img of LAB_IMAGES) {
     const info = await rt.imageInfo(img.ref);
@@ -108,7 +108,7 @@ export async function imageStatus(rt: DockerRuntime): Promise<ImageStatus[]> {
   return out;
 }
 
-async function baseIfPresent(rt: DockerRuntime): Promise<{ ref: string; id: string } | undefined> {
+async function baseIfPresent(rt: DockerApi): Promise<{ ref: string; id: string } | undefined> {
   for (const ref of [process.env.FLOWLAB_BASE_IMAGE ?? DEFAULT_BASE, BOOTSTRAP_BASE]) {
     const info = await rt.imageInfo(ref);
     if (info) return { ref, id: info.id };
@@ -119,19 +119,19 @@ async function baseIfPresent(rt: DockerRuntime): Promise<{ ref: string; id: stri
 let inFlight: Promise<ImageStatus[]> | undefined;
 
 /** Builds every lab image that is missing or out of date; a no-op when nothing changed. */
-export function ensureLabImages(rt: DockerRuntime, progress: Progress = () => {}, opts: { force?: boolean } = {}): Promise<ImageStatus[]> {
+export function ensureLabImages(rt: DockerApi, progress: Progress = () => {}, opts: { force?: boolean } = {}): Promise<ImageStatus[]> {
   // One build at a time per process: concurrent `up`s wait for the same build.
   inFlight ??= buildAll(rt, progress, opts.force ?? false).finally(() => (inFlight = undefined));
   return inFlight;
 }
 
-async function buildAll(rt: DockerRuntime, progress: Progress, force: boolean): Promise<ImageStatus[]> {
+async function buildAll(rt: DockerApi, progress: Progress, force: boolean): Promise<ImageStatus[]> {
   const out: ImageStatus[] = [];
   for (const img of LAB_IMAGES) out.push(await buildOne(rt, img, progress, force));
   return out;
 }
 
-async function buildOne(rt: DockerRuntime, img: LabImage, progress: Progress, force: boolean): Promise<ImageStatus> {
+async function buildOne(rt: DockerApi, img: LabImage, progress: Progress, force: boolean): Promise<ImageStatus> {
   const dir = join(IMAGES_DIR, img.dir);
   const existing = await rt.imageInfo(img.ref);
   const baseNow = await baseOf(rt, img);

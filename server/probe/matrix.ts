@@ -3,7 +3,7 @@
 import { servicesOf } from '../lab/model.ts';
 import type { Lab } from '../lab/schema.ts';
 import type { Topology } from '../protocol/session.ts';
-import type { ProbeSpec } from './prober.ts';
+import type { ProbeSpec } from '../protocol/probe.ts';
 
 export function deriveMatrix(lab: Lab, topology: Topology): ProbeSpec[] {
   const models = servicesOf(lab);

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { TOOLBOX_REF } from '../lab/lab-images.ts';
 import { didYouMean } from '../lab/problems.ts';
 import { parseProbeTarget, TARGET_FORMS, type ProbeTarget } from '../lab/targets.ts';
-import type { ProbeResult } from '../protocol/probe.ts';
+import type { ProbeResult, ProbeSpec } from '../protocol/probe.ts';
 import type { LiveSession } from '../session/live.ts';
 import { helperContainer } from '../session/plan.ts';
 import { ProbeStore } from '../store/probes.ts';
@@ -24,11 +24,6 @@ export class ProbeError extends FlowlabError {
   }
 }
 
-export interface ProbeSpec {
-  from: string;
-  /** A target, possibly with `${service.ports.N}` references. */
-  to: string;
-}
 
 export interface ProbeOptions {
   timeoutMs?: number;
@@ -55,7 +50,7 @@ export class Prober {
   private readonly store: ProbeStore;
 
   constructor(private readonly live: LiveSession) {
-    this.store = new ProbeStore(live.engine.db);
+    this.store = new ProbeStore(live.db);
   }
 
   private plan(specs: ProbeSpec[]): Planned[] {
@@ -151,7 +146,7 @@ export class Prober {
       },
     });
     const commands = group.map((p) => probeCommand(p.parsed, timeoutMs));
-    const rt = this.live.engine.docker;
+    const rt = this.live.docker;
     let via: ProbeVia;
     let output: { exitCode: number; stdout: string; stderr: string; timedOut: boolean };
     try {
@@ -168,7 +163,7 @@ export class Prober {
         if (via.kind === 'exec') output = await rt.exec(ns.container, ['lab-probe', ...commands], { timeoutMs: timeoutMs + 10_000 });
         else {
           const spec = helperContainer(this.live.ref(), 'probe', { kind: 'container', container: ns.container }, ['NET_RAW'], ['lab-probe', ...commands]);
-          this.live.engine.claimInstance();
+          this.live.claimInstance();
           output = await rt.runToCompletion(spec, timeoutMs + 15_000);
         }
       }

@@ -16,6 +16,12 @@ export const probeResultSchema = z.object({
 });
 export type ProbeResult = z.infer<typeof probeResultSchema>;
 
+/** One probe to run: from a service (or `host`) to a target, possibly with `${service.ports.N}` references. */
+export interface ProbeSpec {
+  from: string;
+  to: string;
+}
+
 export const probeRequestSchema = z.union([
   z.strictObject({ from: z.string().min(1).max(64), target: z.string().min(1).max(512), timeout_ms: z.number().int().min(100).max(10_000).optional() }),
   z.strictObject({ matrix: z.literal(true), timeout_ms: z.number().int().min(100).max(10_000).optional() }),

@@ -19,6 +19,7 @@ import { SessionStore, type SessionRecord } from '../store/sessions.ts';
 import { allocate, SUBNET_ATTEMPTS } from './allocate.ts';
 import { newHexId, newInstance, ownerAlive, type Instance } from './instance.ts';
 import { capturedServices, planLab, type LabPlan, type PlannedService } from './plan.ts';
+import type { SessionHost } from './host.ts';
 import { LiveSession } from './live.ts';
 import { waitContainerReady, waitSwarmServiceReady } from './readiness.ts';
 import { describeTopology } from './topology.ts';
@@ -69,7 +70,7 @@ export interface EngineHooks {
   settleFault?: (live: LiveSession, fault: FaultRecord) => Promise<void>;
 }
 
-export class SessionEngine {
+export class SessionEngine implements SessionHost {
   readonly store: SessionStore;
   hooks: EngineHooks = {};
   readonly instance: Instance;
@@ -120,6 +121,10 @@ export class SessionEngine {
   ) {
     this.store = new SessionStore(db);
     this.instance = instance;
+  }
+
+  get instanceId(): string {
+    return this.instance.id;
   }
 
   /** The registry as labels name it: the data directory's path, or FLOWLAB_REGISTRY_NAME. */

@@ -4,17 +4,18 @@
 import type { ContainerSpec, EndpointSpec } from '../docker/specs.ts';
 import { objectName, type SessionRef } from '../docker/labels.ts';
 import { listeningSockets, type ListeningSocket } from '../docker/netns.ts';
+import type { Settings } from '../config.ts';
 import type { DockerError } from '../docker/errors.ts';
-import type { DockerRuntime } from '../docker/runtime.ts';
-import type { ExecResult } from '../docker/types.ts';
+import type { DockerApi, ExecResult } from '../docker/types.ts';
 import { contains, parseCidr } from '../lab/ipv4.ts';
 import { didYouMean } from '../lab/problems.ts';
 import { IPV4_RE } from '../lab/schema.ts';
 import { interpolate } from '../lab/targets.ts';
 import type { ServiceModel } from '../lab/model.ts';
 import type { Topology } from '../protocol/session.ts';
+import type { Db } from '../store/db.ts';
 import type { SessionRecord } from '../store/sessions.ts';
-import type { SessionEngine } from './engine.ts';
+import type { SessionHost } from './host.ts';
 import { captureContainer, captureName, capturedServices, helperContainer, planLab, RESOLVER_NAME, type LabPlan, type PlannedService } from './plan.ts';
 import { waitContainerReady } from './readiness.ts';
 import { describeTopology } from './topology.ts';
@@ -35,9 +36,42 @@ export class LiveSession {
   private hostHelperName?: Promise<string>;
 
   constructor(
-    readonly engine: SessionEngine,
+    private readonly host: SessionHost,
     readonly rec: SessionRecord,
   ) {}
+
+  /** The Docker engine the session lives on (records nothing; `runtime()` records). */
+  get docker(): DockerApi {
+    return this.host.docker;
+  }
+
+  /** The registry's database, for the stores a feature keeps its records in. */
+  get db(): Db {
+    return this.host.db;
+  }
+
+  get settings(): Settings {
+    return this.host.settings;
+  }
+
+  /** The instance (process) acting on the session now: the owner of what it makes. */
+  get instanceId(): string {
+    return this.host.instanceId;
+  }
+
+  claimInstance(): void {
+    this.host.claimInstance();
+  }
+
+  /** Records an action in the session's log (what the learner or a check did, as a docker command). */
+  record(command: string, opts: { revealsFault?: boolean; source?: 'flowlab' | 'learner' } = {}): void {
+    this.host.store.appendAction(this.id, command, opts.revealsFault ?? false, opts.source);
+  }
+
+  /** Work this session does in the background: `down` calls it off and waits for it. */
+  background(work: (signal: AbortSignal) => Promise<unknown>, onError?: (e: Error) => void): void {
+    this.host.background(this.id, work, onError);
+  }
 
   get id(): string {
     return this.rec.id;
@@ -90,13 +124,13 @@ export class LiveSession {
   }
 
   /** Labels for objects made now: the session's own, owned by this process (for helpers). */
-  ref(owner = this.engine.instance.id): SessionRef {
-    return { session: this.id, scenario: this.rec.scenario, owner, registry: this.engine.registryPath };
+  ref(owner = this.host.instanceId): SessionRef {
+    return { session: this.id, scenario: this.rec.scenario, owner, registry: this.host.registryPath };
   }
 
   /** The Docker layer, recording into this session's action log. */
-  runtime(opts: { revealsFault?: boolean } = {}): DockerRuntime {
-    return this.engine.docker.scoped(this.engine.recorder(this.id), opts);
+  runtime(opts: { revealsFault?: boolean } = {}): DockerApi {
+    return this.host.docker.scoped(this.host.recorder(this.id), opts);
   }
 
   /** The lab's Docker objects as `up` made them (same names, subnets and host ports). */
@@ -130,7 +164,7 @@ export class LiveSession {
   /** The container a service's network namespace lives in: its own, or a running swarm task. */
   async namespaceOf(service: string): Promise<{ container: string; running: boolean; state: string }> {
     const p = this.planned(service);
-    const rt = this.engine.docker;
+    const rt = this.host.docker;
     if (p.swarm) {
       const tasks = await rt.serviceTasks(p.swarm.name);
       const task = tasks.find((t) => t.state === 'running' && t.container);
@@ -144,7 +178,7 @@ export class LiveSession {
   /** How a service's sockets listen now (address and port), read from outside the container. */
   async listening(service: string): Promise<ListeningSocket[]> {
     const ns = await this.namespaceOf(service);
-    const pid = ns.running ? await this.engine.docker.containerPid(ns.container) : undefined;
+    const pid = ns.running ? await this.host.docker.containerPid(ns.container) : undefined;
     if (!pid) return [];
     const sockets = await listeningSockets(pid);
     if (!sockets) throw new LiveSessionError(`cannot read "${service}"'s sockets from here (Flowlab needs the host's /proc)`);
@@ -159,7 +193,7 @@ export class LiveSession {
     const ns = await this.namespaceOf(service);
     if (!ns.running) return { container: ns.container, state: ns.state, resolvConf: null, addresses: null, listening: null };
     const read = async (cmd: string[]) => {
-      const r = await this.engine.docker.exec(ns.container, cmd, { timeoutMs: 5000 }).catch((e: Error) => ({ exitCode: 1, stdout: '', stderr: e.message }));
+      const r = await this.host.docker.exec(ns.container, cmd, { timeoutMs: 5000 }).catch((e: Error) => ({ exitCode: 1, stdout: '', stderr: e.message }));
       return r.exitCode === 0 ? r.stdout : `(${(r.stderr || 'not available').trim()})`;
     };
     const sockets = this.listening(service).then(
@@ -181,7 +215,7 @@ export class LiveSession {
     if (this.service(service).attachment.kind === 'host') {
       throw new LiveSessionError(`service "${service}" uses the host's network: Flowlab never changes the Docker host's own network`);
     }
-    this.engine.claimInstance();
+    this.host.claimInstance();
     const spec = helperContainer(this.ref(), 'netns', { kind: 'container', container: ns.container }, opts.caps ?? ['NET_ADMIN'], ['sh', '-c', script]);
     return this.runtime(opts).runToCompletion(spec, opts.timeoutMs ?? 20_000);
   }
@@ -189,10 +223,10 @@ export class LiveSession {
   /** A long-lived helper on the host's network (no capabilities), for probes `from: host`. */
   hostHelper(): Promise<string> {
     this.hostHelperName ??= (async () => {
-      const rt = this.engine.docker;
+      const rt = this.host.docker;
       const existing = (await rt.listContainers({ 'flowlab.session': this.id, 'flowlab.name': 'probe-host' })).find((c) => c.state === 'running');
       if (existing) return existing.name;
-      this.engine.claimInstance();
+      this.host.claimInstance();
       const spec = helperContainer(this.ref(), 'probe-host', { kind: 'host' }, [], ['sleep', 'infinity']);
       const quiet = rt.scoped(undefined);
       await quiet.createContainer(spec);
@@ -209,7 +243,7 @@ export class LiveSession {
    * Replaces a service's container with one made from its planned spec, changed by `modify`
    * (what `docker rm -f` then `docker run` with other options does), keeping its addresses.
    */
-  async recreateService(service: string, modify: (spec: ContainerSpec) => void, opts: { revealsFault?: boolean; wait?: boolean; runtime?: DockerRuntime } = {}): Promise<void> {
+  async recreateService(service: string, modify: (spec: ContainerSpec) => void, opts: { revealsFault?: boolean; wait?: boolean; runtime?: DockerApi } = {}): Promise<void> {
     const planned = this.planned(service);
     if (!planned.container) throw new LiveSessionError(`"${service}" is a swarm service; it is updated, not re-created`);
     const rt = opts.runtime ?? this.runtime(opts);
@@ -226,7 +260,7 @@ export class LiveSession {
     await rt.removeContainer(spec.name);
     await rt.createContainer(spec);
     await rt.startContainer(spec.name);
-    if (opts.wait !== false) await waitContainerReady(rt, { ...planned, container: spec }, spec.name, this.engine.settings.readyTimeoutMs);
+    if (opts.wait !== false) await waitContainerReady(rt, { ...planned, container: spec }, spec.name, this.host.settings.readyTimeoutMs);
     if (this.rec.state === 'ready') await this.ensureCaptures(rt);
   }
 
@@ -235,8 +269,8 @@ export class LiveSession {
    * sidecar joins the namespace of the container as it was, so a re-created or restarted service
    * needs a new one. `signal` calls off starts still waiting for their turn (the lab is going).
    */
-  async ensureCaptures(rt: DockerRuntime = this.runtime(), signal?: AbortSignal): Promise<void> {
-    const ring = this.engine.settings.captureRingBytes;
+  async ensureCaptures(rt: DockerApi = this.runtime(), signal?: AbortSignal): Promise<void> {
+    const ring = this.host.settings.captureRingBytes;
     await Promise.all(
       capturedServices(this.lab).map(async (service) => {
         const svc = await rt.inspectContainer(this.containerName(service));
@@ -263,7 +297,7 @@ export class LiveSession {
    */
   async settle(timeoutMs = 60_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    const rt = this.engine.docker;
+    const rt = this.host.docker;
     for (;;) {
       const waiting: string[] = [];
       for (const s of this.plan().services) {
@@ -291,13 +325,13 @@ export class LiveSession {
   /** The capture sidecar of a service, when it has one running. */
   async captureOf(service: string): Promise<string | undefined> {
     const name = objectName(this.id, captureName(service));
-    const st = await this.engine.docker.inspectContainer(name);
+    const st = await this.host.docker.inspectContainer(name);
     return st?.running ? name : undefined;
   }
 
   async refreshTopology(): Promise<Topology> {
-    const topo = await describeTopology(this.engine.docker, this.id, this.lab, this.rec.seed, this.plan());
-    this.engine.store.setTopology(this.id, topo);
+    const topo = await describeTopology(this.host.docker, this.id, this.lab, this.rec.seed, this.plan());
+    this.host.store.setTopology(this.id, topo);
     this.rec.topology = topo;
     return topo;
   }

@@ -2,7 +2,7 @@
 // A service that never gets there fails with its name, state and last log lines.
 import { connect } from 'node:net';
 import { listeningPorts } from '../docker/netns.ts';
-import type { DockerRuntime } from '../docker/runtime.ts';
+import type { DockerApi } from '../docker/types.ts';
 import type { PlannedService } from './plan.ts';
 import { FlowlabError, type ErrorKind } from '../util/errors.ts';
 
@@ -15,7 +15,7 @@ export class NotReadyError extends FlowlabError {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function failure(rt: DockerRuntime, service: string, container: string, why: string): Promise<NotReadyError> {
+async function failure(rt: DockerApi, service: string, container: string, why: string): Promise<NotReadyError> {
   const state = await rt.inspectContainer(container).catch(() => undefined);
   const logs = (await rt.logs(container, 15)).trimEnd();
   const where = state ? `state ${state.status}${state.running ? '' : ` (exit code ${state.exitCode})`}${state.health && state.health !== 'none' ? `, health ${state.health}` : ''}` : 'container gone';
@@ -35,7 +35,7 @@ function tcpAccepts(ip: string, port: number, timeoutMs: number): Promise<boolea
   });
 }
 
-export async function waitContainerReady(rt: DockerRuntime, planned: PlannedService, container: string, timeoutMs: number): Promise<void> {
+export async function waitContainerReady(rt: DockerApi, planned: PlannedService, container: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const health = planned.container?.healthcheck;
   if (health && health.test[0] !== 'NONE') {
@@ -89,7 +89,7 @@ export async function waitContainerReady(rt: DockerRuntime, planned: PlannedServ
   if (!s?.running) throw await failure(rt, planned.name, container, 'it is not running');
 }
 
-export async function waitSwarmServiceReady(rt: DockerRuntime, planned: PlannedService, service: string, timeoutMs: number): Promise<void> {
+export async function waitSwarmServiceReady(rt: DockerApi, planned: PlannedService, service: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const replicas = planned.swarm?.replicas ?? 1;
   let last = '';

@@ -2,14 +2,14 @@
 // container's name and short id) and host ports, gateways, read back from the daemon (never from
 // memory), in the lab's own names.
 import { objectName, shortName } from '../docker/labels.ts';
-import type { DockerRuntime } from '../docker/runtime.ts';
+import type { DockerApi } from '../docker/types.ts';
 import { hostAt, parseCidr } from '../lab/ipv4.ts';
 import { networkDriver } from '../lab/model.ts';
 import type { Lab } from '../lab/schema.ts';
 import type { Topology, TopologyService } from '../protocol/session.ts';
 import { RESOLVER_NAME, type LabPlan } from './plan.ts';
 
-export async function describeTopology(rt: DockerRuntime, session: string, lab: Lab, seed: number, plan: LabPlan): Promise<Topology> {
+export async function describeTopology(rt: DockerApi, session: string, lab: Lab, seed: number, plan: LabPlan): Promise<Topology> {
   const labNet = (dockerName: string) => shortName(session, dockerName) ?? dockerName;
   const services: TopologyService[] = await Promise.all(
     plan.services.map(async (s): Promise<TopologyService> => {

@@ -14,7 +14,7 @@ const dropTagged = (tag: string) =>
 
 /** The address a peer service has on the networks it shares with `service`. */
 async function peerAddresses(live: LiveSession, service: string, peer: string): Promise<string[]> {
-  const rt = live.engine.docker;
+  const rt = live.docker;
   const [a, b] = await Promise.all([rt.inspectContainer(live.containerName(service)), rt.inspectContainer(live.containerName(peer))]);
   const shared = Object.keys(b?.networks ?? {}).filter((n) => a?.networks[n]);
   const ips = shared.map((n) => b!.networks[n]!.ip).filter(Boolean);

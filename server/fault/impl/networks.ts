@@ -3,7 +3,7 @@
 // address and aliases — exactly what someone would have to do by hand.
 import { networkCreate } from '../../docker/cli.ts';
 import { dockerFailed } from '../../docker/errors.ts';
-import type { DockerRuntime } from '../../docker/runtime.ts';
+import type { DockerApi } from '../../docker/types.ts';
 import type { NetworkDetails } from '../../docker/types.ts';
 import type { NetworkSpec } from '../../docker/specs.ts';
 import type { LiveSession } from '../../session/live.ts';
@@ -33,7 +33,7 @@ function plannedNetwork(live: LiveSession, network: string): NetworkSpec {
 }
 
 /** Who is on the network now (plain containers; swarm tasks follow their service). */
-async function members(live: LiveSession, rt: DockerRuntime, docker: string): Promise<Member[]> {
+async function members(live: LiveSession, rt: DockerApi, docker: string): Promise<Member[]> {
   const details = await rt.inspectNetwork(docker);
   const out: Member[] = [];
   for (const c of details?.containers ?? []) {

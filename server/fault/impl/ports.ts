@@ -121,7 +121,7 @@ export const portConflict: FaultImpl<'port-conflict'> = {
     const p = published(ctx.live, f.service, f.port);
     const name = ctx.live.containerName(f.service);
     await ctx.rt.stopContainer(name, 1);
-    ctx.live.engine.claimInstance();
+    ctx.live.claimInstance();
     // Part of the fault, not a passing helper: sweep leaves it while the session lives.
     const squatter = helperContainer(ctx.live.ref(), SQUATTER, { kind: 'host' }, [], ['lab-serve', 'tcp', '--port', String(p.hostPort), '--bind', p.hostIp], 'fault');
     await ctx.rt.createContainer(squatter);

@@ -1,0 +1,26 @@
+// The one door through which a live session, and every feature acting on one (probes, faults,
+// flows, the console, grading, check), reaches what it runs on: the Docker engine, the store,
+// the settings, the action log. The session engine is one host; a feature never sees the engine.
+import type { Settings } from '../config.ts';
+import type { ActionSink, DockerApi } from '../docker/types.ts';
+import type { Db } from '../store/db.ts';
+import type { SessionStore } from '../store/sessions.ts';
+
+export interface SessionHost {
+  /** The Docker engine sessions live on (records nothing). */
+  readonly docker: DockerApi;
+  /** The registry's database: stores of probes, faults and progress open on it. */
+  readonly db: Db;
+  readonly store: SessionStore;
+  readonly settings: Settings;
+  /** This process's instance: the owner of what it makes. */
+  readonly instanceId: string;
+  /** The registry as labels name it. */
+  readonly registryPath: string;
+  /** Records this process in the registry before it makes Docker objects (sweep asks after it). */
+  claimInstance(): void;
+  /** Where a session's Docker actions are recorded (its action log). */
+  recorder(session: string): ActionSink;
+  /** Work a session does in the background: `down` calls it off and waits for it. */
+  background(session: string, work: (signal: AbortSignal) => Promise<unknown>, onError?: (e: Error) => void): void;
+}

@@ -13,7 +13,7 @@ import { loadLab } from '../server/lab/catalogue.ts';
 import { LABEL, type SessionRef } from '../server/docker/labels.ts';
 import { allocate } from '../server/session/allocate.ts';
 import { newHexId } from '../server/session/instance.ts';
-import { settleAll } from '../server/session/engine.ts';
+import { settleAll } from '../server/util/settle.ts';
 import { captureContainer, capturedServices, planContainers, planLab, type LabPlan } from '../server/session/plan.ts';
 
 export interface Floor {

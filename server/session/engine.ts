@@ -1,6 +1,6 @@
 // Sessions: bring a lab up on the Docker daemon, tear it down, and sweep what dead sessions
 // left. Everything Docker holds for a session is found by its labels, never from memory.
-import { isAbsolute, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Settings } from '../config.ts';
 import { LABEL, type SessionRef } from '../docker/labels.ts';
 import { dockerFailed } from '../docker/errors.ts';
@@ -11,17 +11,19 @@ import { ensureLabImages } from '../images/build.ts';
 import { labRequirements, REQUIREMENT_WHY, unmet } from '../lab/requirements.ts';
 import type { CatalogueEntry } from '../lab/catalogue.ts';
 import type { Lab, Variant } from '../lab/schema.ts';
-import type { SessionState, SessionSummary, Topology } from '../protocol/session.ts';
-import { peekSession, type Db } from '../store/db.ts';
-import { FaultStore, type FaultRecord } from '../store/faults.ts';
+import type { SessionSummary, Topology } from '../protocol/session.ts';
+import type { Db } from '../store/db.ts';
+import type { FaultRecord } from '../store/faults.ts';
 import { ProgressStore } from '../store/progress.ts';
 import { SessionStore, type SessionRecord } from '../store/sessions.ts';
 import { allocate, SUBNET_ATTEMPTS } from './allocate.ts';
-import { newHexId, newInstance, ownerAlive, type Instance } from './instance.ts';
-import { capturedServices, planLab, type LabPlan, type PlannedService } from './plan.ts';
+import { newHexId, newInstance, type Instance } from './instance.ts';
+import { capturedServices, planLab, type LabPlan } from './plan.ts';
 import type { SessionHost } from './host.ts';
 import { LiveSession } from './live.ts';
-import { waitContainerReady, waitSwarmServiceReady } from './readiness.ts';
+import { startServices } from './start-services.ts';
+import { sweepDead, type DownReport, type SweepReport } from './sweep.ts';
+import { settleAll } from '../util/settle.ts';
 import { describeTopology } from './topology.ts';
 import { chooseVariant, randomSeed } from './variant.ts';
 import { FlowlabError, type ErrorKind } from '../util/errors.ts';
@@ -48,17 +50,7 @@ export interface UpOptions {
   detached?: boolean;
 }
 
-export interface DownReport {
-  session: string;
-  removed: { containers: number; services: number; networks: number };
-}
-
-export interface SweepReport {
-  removed: DownReport[];
-  kept: string[];
-  /** Dead sessions whose objects the daemon would not remove yet (tried again next sweep). */
-  failed: { session: string; error: string }[];
-}
+export type { DownReport, SweepReport } from './sweep.ts';
 
 /** What layers above the session engine plug in (faults live above it). */
 export interface EngineHooks {
@@ -250,7 +242,7 @@ export class SessionEngine implements SessionHost {
       }
 
       progress(`session ${session}: starting ${plan.services.length} service(s)`);
-      await Promise.all([resolverStarted, this.startServices(rt, plan, check, progress)]);
+      await Promise.all([resolverStarted, startServices(rt, plan, { check, progress, readyTimeoutMs: this.settings.readyTimeoutMs })]);
       check();
       let topology = await describeTopology(rt, session, lab, seed, plan);
       const variant = chooseVariant(lab, seed);
@@ -276,61 +268,6 @@ export class SessionEngine implements SessionHost {
       this.store.markEnded(session, 'failed', reason);
       throw e instanceof SessionError ? e : new SessionError(`lab "${lab.id}" did not come up: ${reason}`);
     }
-  }
-
-  /**
-   * Every container is created at once (creating is cheap); each then starts as soon as what it
-   * depends on has started (or, for `condition: service_healthy`, is ready).
-   */
-  private async startServices(rt: DockerRuntime, plan: LabPlan, check: () => void, progress: (l: string) => void): Promise<void> {
-    const byName = new Map(plan.services.map((s) => [s.name, s]));
-    const created = new Map<string, Promise<void>>();
-    const started = new Map<string, Promise<void>>();
-    const ready = new Map<string, Promise<void>>();
-    const create = (s: PlannedService): Promise<void> =>
-      once(created, s.name, async () => {
-        // A container sharing another's network namespace can only be created after it.
-        const shares = s.model.attachment.kind === 'service' ? byName.get(s.model.attachment.service) : undefined;
-        if (shares) await create(shares);
-        check();
-        if (s.container) await rt.createContainer(s.container);
-      });
-    const start = (s: PlannedService): Promise<void> =>
-      once(started, s.name, async () => {
-        await Promise.all([create(s), ...s.model.dependsOn.map((d) => (d.healthy ? whenReady : start)(byName.get(d.service)!))]);
-        check();
-        await this.startOne(rt, s);
-      });
-    const whenReady = (s: PlannedService): Promise<void> =>
-      once(ready, s.name, async () => {
-        await start(s);
-        await this.waitReady(rt, s);
-        progress(`  ${s.name} ready`);
-      });
-    // Wait for every branch to settle before reporting, so teardown never races a create.
-    await settleAll(plan.services.map(whenReady));
-  }
-
-  private async startOne(rt: DockerRuntime, s: PlannedService): Promise<void> {
-    if (s.swarm) {
-      await rt.createService(s.swarm);
-      return;
-    }
-    const spec = s.container!;
-    try {
-      await rt.startContainer(spec.name);
-    } catch (e) {
-      const msg = (e as Error).message;
-      if (dockerFailed(e, 'port-taken')) {
-        throw new SessionError(`service "${s.name}" cannot publish its port: ${msg.replace(/^.*?failed: /, '')}; another program holds that host port`);
-      }
-      throw e;
-    }
-  }
-
-  private waitReady(rt: DockerRuntime, s: PlannedService): Promise<void> {
-    if (s.swarm) return waitSwarmServiceReady(rt, s, s.swarm.name, this.settings.readyTimeoutMs);
-    return waitContainerReady(rt, s, s.container!.name, this.settings.readyTimeoutMs);
   }
 
   private async ensureSwarm(init: boolean, progress: (l: string) => void): Promise<void> {
@@ -414,103 +351,22 @@ export class SessionEngine implements SessionHost {
     await Promise.race([work, new Promise((r) => setTimeout(r, deadlineMs))]);
   }
 
-  private registryOf = new Map<string, string>();
-
-  /** A session this very instance owns is live whatever the registry says of its process. */
-  private ownedHere(rec: SessionRecord): boolean {
-    return rec.owner === this.instance.id && (rec.state === 'ready' || rec.state === 'starting');
-  }
-
-  private instanceAlive(id: string | undefined): boolean {
-    if (!id) return false;
-    if (id === this.instance.id) return true;
-    const i = this.store.instance(id);
-    return !!i && ownerAlive(i);
-  }
-
-  /** A registry named rather than a path, or any other from inside a container: not ours to judge. */
-  private cannotJudge(registry: string): boolean {
-    return (registry !== '' && !isAbsolute(registry)) || this.settings.registryName !== undefined;
-  }
-
-  /** Whether another data directory's registry knows this session as live. */
-  private async liveElsewhere(session: string): Promise<boolean> {
-    const registry = this.registryOf.get(session);
-    if (!registry) return false;
-    // Only a registry this process can open may call a session dead. A named one belongs to a
-    // Flowlab in a container, and from inside a container the host's data directories are out
-    // of sight: either way the registry's own Flowlab sweeps them.
-    if (this.cannotJudge(registry)) return true;
-    if (resolve(registry) === resolve(this.settings.dataDir)) return false;
-    const other = peekSession(registry, session);
-    return !!other && isLive(other.state, other.detached, other.owner);
-  }
-
   /**
    * Removes the objects of dead sessions: ended or failed ones, `starting` ones whose owner is
    * gone, and ones no registry knows. Never a live session, whichever instance owns it.
    */
   async sweep(): Promise<SweepReport> {
-    const labels = { [LABEL.managed]: 'true' };
-    const [containers, networks, services] = await Promise.all([
-      this.docker.listContainers(labels),
-      this.docker.listNetworks(labels),
-      this.docker.listServices(labels),
-    ]);
-    for (const o of [...containers, ...networks, ...services]) {
-      const id = o.labels[LABEL.session];
-      const registry = o.labels[LABEL.registry];
-      if (id && registry) this.registryOf.set(id, registry);
-    }
-    const ids = new Set([...containers, ...networks, ...services].map((o) => o.labels[LABEL.session]).filter((s): s is string => !!s));
-    const removed: DownReport[] = [];
-    const kept: string[] = [];
-    const failed: SweepReport['failed'] = [];
-    for (const id of ids) {
-      if (this.inFlight.has(id)) {
-        kept.push(id);
-        continue;
-      }
-      const rec = this.store.get(id);
-      const live = rec ? (this.ownedHere(rec) || isLive(rec.state, rec.detached, { pid: rec.ownerPid, host: rec.ownerHost, start: rec.ownerStart })) : await this.liveElsewhere(id);
-      if (live) {
-        kept.push(id);
-        continue;
-      }
-      try {
-        removed.push(await this.teardown(id));
-      } catch (e) {
-        // One stuck object (an overlay held by an orphaned swarm task) must not stop the sweep.
-        failed.push({ session: id, error: (e as Error).message });
-        continue;
-      }
-      if (rec && (rec.state === 'starting' || rec.state === 'ready')) {
-        this.store.markEnded(id, 'failed', rec.state === 'starting' ? 'its owner process died while it was starting; swept' : 'the process that served it stopped without ending it; swept');
-      }
-    }
-    // In live sessions: helpers whose creator is gone, and faults a dead process left half-done.
-    for (const c of containers) {
-      const id = c.labels[LABEL.session];
-      if (!id || removed.some((r) => r.session === id) || c.labels[LABEL.role] !== 'helper') continue;
-      // A registry this process cannot open (a Flowlab in a container names its registry rather
-      // than giving a path) is the only one that can tell whether its helper's owner is gone.
-      const registry = c.labels[LABEL.registry] ?? '';
-      if (registry !== this.registryPath && this.cannotJudge(registry)) continue;
-      if (!this.instanceAlive(c.labels[LABEL.owner])) await this.docker.removeContainer(c.id).catch(() => undefined);
-    }
-    for (const f of new FaultStore(this.db).unfinished()) {
-      if (this.instanceAlive(f.owner)) continue;
-      const rec = this.store.get(f.session);
-      if (rec?.state === 'ready' && this.hooks.settleFault) await this.hooks.settleFault(new LiveSession(this, rec), f).catch(() => undefined);
-      else new FaultStore(this.db).setState(f.id, 'failed', 'the process applying it stopped; its session is gone');
-    }
-    // Registry entries left `starting` by a dead owner, with nothing on the daemon.
-    for (const rec of this.store.list(['starting'])) {
-      if (!ids.has(rec.id) && !this.inFlight.has(rec.id) && !ownerAlive({ pid: rec.ownerPid, host: rec.ownerHost, start: rec.ownerStart })) {
-        this.store.markEnded(rec.id, 'failed', 'its owner process died while it was starting; swept');
-      }
-    }
-    return { removed, kept, failed };
+    return sweepDead({
+      docker: this.docker,
+      store: this.store,
+      db: this.db,
+      settings: this.settings,
+      instance: this.instance,
+      registryPath: this.registryPath,
+      starting: (id) => this.inFlight.has(id),
+      teardown: (id) => this.teardown(id),
+      settleFault: this.hooks.settleFault ? (rec, f) => this.hooks.settleFault!(new LiveSession(this, rec), f) : undefined,
+    });
   }
 
   // ---- status --------------------------------------------------------------------------------
@@ -542,25 +398,3 @@ export class SessionEngine implements SessionHost {
   }
 }
 
-/** The one promise for `key`, made on first ask. */
-/** Waits for every piece of work to settle, then throws the first failure (so a cleanup sees all it made). */
-export async function settleAll(work: Promise<unknown>[]): Promise<void> {
-  const failed = (await Promise.allSettled(work)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
-}
-
-function once<T>(map: Map<string, Promise<T>>, key: string, make: () => Promise<T>): Promise<T> {
-  let p = map.get(key);
-  if (!p) {
-    p = make();
-    map.set(key, p);
-  }
-  return p;
-}
-
-/** Live: starting or ready, and either detached (`flowlab up`) or owned by a process that still runs. */
-function isLive(state: SessionState, detached: boolean, owner: { pid: number; host: string; start: string | null }): boolean {
-  if (state === 'ready') return detached || ownerAlive(owner);
-  if (state === 'starting') return ownerAlive(owner);
-  return false;
-}

@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { io as connect } from 'socket.io-client';
-import { openApp } from '../server/app.ts';
+import { openApp } from '../server/app/app.ts';
 import { buildAddressBook } from '../server/flow/book.ts';
 import { PcapStream } from '../server/flow/pcap.ts';
 import { FlowTracker } from '../server/flow/tracker.ts';

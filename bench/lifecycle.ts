@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { openApp } from '../server/app.ts';
+import { openApp } from '../server/app/app.ts';
 import { containerCreateArgs, networkConnectArgs, networkCreateArgs } from '../server/docker/cli.ts';
 import { ensureLabImages } from '../server/images/build.ts';
 import { loadLab } from '../server/lab/catalogue.ts';

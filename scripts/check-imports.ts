@@ -25,8 +25,7 @@ const LAYERS: [string, number][] = [
   ['server/console/', 6],
   ['server/check/', 8],
   ['server/workshop/', 8],
-  ['server/app.ts', 8],
-  ['server/env/doctor.ts', 8],
+  ['server/app/', 8],
   ['server/http/', 9],
   ['server/cli/', 10],
 ];

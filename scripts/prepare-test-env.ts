@@ -5,9 +5,9 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openApp } from '../server/app.ts';
+import { openApp } from '../server/app/app.ts';
 import { loadSettings, PROJECT_ROOT } from '../server/config.ts';
-import { doctor } from '../server/env/doctor.ts';
+import { doctor } from '../server/app/doctor.ts';
 import { canInstallPackages, commandExists, commandOutput, installDebianPackages, runLogged } from '../server/env/system.ts';
 
 export const CHROMIUM = process.env.FLOWLAB_CHROMIUM ?? '/usr/bin/chromium';

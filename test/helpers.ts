@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openApp, type App } from '../server/app.ts';
+import { openApp, type App } from '../server/app/app.ts';
 import { PROJECT_ROOT, type Settings } from '../server/config.ts';
 import { LABEL } from '../server/docker/labels.ts';
 import { DockerRuntime } from '../server/docker/runtime.ts';

@@ -14,7 +14,7 @@ describe('flowlab check on every shipped lab', () => {
   for (const entry of catalogue().labs) {
     it(`${entry.lab.id} (${entry.lab.variants.length || 'no'} variants)`, async () => {
       const lines: string[] = [];
-      const results = await checkLab(app.engine, app.consoles, entry, { progress: (l) => lines.push(l) });
+      const results = await checkLab(app, entry, { progress: (l) => lines.push(l) });
       const failed = results.flatMap((r) => r.steps.filter((s) => !s.ok).map((s) => `${r.variant ?? '-'} ${s.step}: ${s.detail}`));
       expect(failed, lines.join('\n')).toEqual([]);
       expect(results.length).toBe(Math.max(1, entry.lab.variants.length));

@@ -10,7 +10,8 @@ import { Grader } from '../grade/grader.ts';
 import type { CatalogueEntry } from '../lab/catalogue.ts';
 import type { Lab, ServiceDef, SolutionStep } from '../lab/schema.ts';
 import { Prober } from '../probe/prober.ts';
-import type { SessionEngine } from '../session/engine.ts';
+import type { App } from '../app/app.ts';
+import { startLab } from '../app/labs.ts';
 import type { LiveSession } from '../session/live.ts';
 import { planLab } from '../session/plan.ts';
 import { chooseVariant } from '../session/variant.ts';
@@ -87,20 +88,21 @@ export interface CheckOptions {
   progress?: (line: string) => void;
 }
 
-export async function checkLab(engine: SessionEngine, consoles: Consoles, entry: CatalogueEntry, opts: CheckOptions = {}): Promise<VariantCheck[]> {
+export async function checkLab(app: App, entry: CatalogueEntry, opts: CheckOptions = {}): Promise<VariantCheck[]> {
   const lab = entry.lab;
   const variants: (string | null)[] = lab.variants.length ? lab.variants.map((v) => v.id) : [null];
   if (opts.variant && !variants.includes(opts.variant)) throw new CheckFailure(`lab "${lab.id}" has no variant "${opts.variant}"; it has: ${variants.join(', ') || '(none)'}`);
   const out: VariantCheck[] = [];
   for (const variant of opts.variant ? [opts.variant] : variants) {
-    const result = await checkVariant(engine, consoles, entry, variant, opts.progress ?? (() => {}));
+    const result = await checkVariant(app, entry, variant, opts.progress ?? (() => {}));
     out.push(result);
     if (!result.ok) break;
   }
   return out;
 }
 
-async function checkVariant(engine: SessionEngine, consoles: Consoles, entry: CatalogueEntry, variant: string | null, progress: (line: string) => void): Promise<VariantCheck> {
+async function checkVariant(app: App, entry: CatalogueEntry, variant: string | null, progress: (line: string) => void): Promise<VariantCheck> {
+  const { engine, consoles } = app;
   const lab = entry.lab;
   const res: VariantCheck = { lab: lab.id, variant, session: null, ok: true, steps: [] };
   const name = variant ? `${lab.id} [${variant}]` : lab.id;
@@ -126,7 +128,7 @@ async function checkVariant(engine: SessionEngine, consoles: Consoles, entry: Ca
   let live: LiveSession | undefined;
   try {
     await step('up', async () => {
-      const topo = await engine.up(entry, { seed: seedForVariant(lab, variant), initSwarm: true });
+      const topo = await startLab(app, entry, { seed: seedForVariant(lab, variant), initSwarm: true });
       await engine.settled(topo.session);
       res.session = topo.session;
       live = engine.live(topo.session);

@@ -2,11 +2,11 @@
 // Command names, flags and JSON shapes are a contract that scripts depend on.
 import { existsSync, readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { labCatalogue, openApp, validateContext, type App } from '../app.ts';
+import { labCatalogue, openApp, validateContext, type App } from '../app/app.ts';
 import { DockerRuntime } from '../docker/runtime.ts';
-import { doctor } from '../env/doctor.ts';
+import { doctor } from '../app/doctor.ts';
 import { ensureLabImages } from '../images/build.ts';
-import { checkFiles, loadLab } from '../lab/catalogue.ts';
+import { checkFiles } from '../lab/catalogue.ts';
 import { formatProblem } from '../lab/problems.ts';
 import { loadSettings } from '../config.ts';
 import { startServer } from '../http/server.ts';
@@ -21,6 +21,7 @@ import { ProgressStore } from '../store/progress.ts';
 import { checkLab } from '../check/check.ts';
 import { CliError, print, printJson, progress, reportError, table, useLogFormat } from './output.ts';
 import { csvFile } from '../util/csv.ts';
+import { labFor, startLab } from '../app/labs.ts';
 
 const program = new Command('flowlab')
   .description('Container networking labs on your own Docker daemon: real faults, live flows, graded diagnoses.')
@@ -155,7 +156,7 @@ program
   .option('--verbose', 'print every Docker action as a docker CLI command')
   .action(async (labArg: string, opts: { seed?: number; initSwarm?: boolean; learner?: string; json?: boolean; verbose?: boolean }) => {
     await withApp(async (app) => {
-      const entry = loadLab(labArg, await validateContext(app.docker));
+      const entry = await labFor(app, labArg);
       const abort = new AbortController();
       const onSignal = () => abort.abort();
       process.once('SIGINT', onSignal);
@@ -163,7 +164,7 @@ program
       if (opts.verbose) app.engine.onAction = (_, a) => progress(`$ ${a.command}`);
       try {
         const started = Date.now();
-        const topo = await app.engine.up(entry, {
+        const topo = await startLab(app, entry, {
           ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
           ...(opts.learner !== undefined ? { learner: opts.learner } : {}),
           initSwarm: !!opts.initSwarm || app.settings.initSwarm,
@@ -250,8 +251,8 @@ program
   .option('--json', 'print the steps as JSON')
   .action(async (labRef: string, opts: { variant?: string; json?: boolean }) => {
     await withApp(async (app) => {
-      const entry = loadLab(labRef, await validateContext(app.docker));
-      const results = await checkLab(app.engine, app.consoles, entry, { ...(opts.variant ? { variant: opts.variant } : {}), progress: opts.json ? () => {} : print });
+      const entry = await labFor(app, labRef);
+      const results = await checkLab(app, entry, { ...(opts.variant ? { variant: opts.variant } : {}), progress: opts.json ? () => {} : print });
       if (opts.json) printJson(results);
       const failed = results.find((r) => !r.ok);
       if (failed) {

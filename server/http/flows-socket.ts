@@ -2,7 +2,7 @@
 // acknowledgement carries a snapshot (recent events and every edge); then `flows:delta` arrives
 // at most every 100 ms, capped, with a count of what a flood made it leave out.
 import type { Server, Socket } from 'socket.io';
-import type { App } from '../app.ts';
+import type { App } from '../app/app.ts';
 import type { SocketAccess } from './auth.ts';
 import { FlowCollector } from '../flow/collector.ts';
 import { flowsJoinSchema, type FlowDelta, type FlowEdge, type FlowEvent, type FlowSnapshot } from '../protocol/flow.ts';

@@ -5,7 +5,7 @@ import type { Server } from 'node:http';
 import { join } from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { Server as SocketServer } from 'socket.io';
-import { labSummaries, labView, openApp, validateContext, type App } from '../app.ts';
+import { labSummaries, labView, openApp, type App } from '../app/app.ts';
 import { WEB_DIST_DIR, type Settings } from '../config.ts';
 import { ensureLabImages } from '../images/build.ts';
 import { loadLab } from '../lab/catalogue.ts';
@@ -28,9 +28,10 @@ import { apiGate, sameOrigin, socketAccess, type Gate } from './auth.ts';
 import { attachWorkshopSockets } from './workshop-socket.ts';
 import { bounded, has } from '../util/lookup.ts';
 import { FlowlabError, kindOfStatus } from '../util/errors.ts';
-import { doctor, engineMissingAdvice, engineSetupHere } from '../env/doctor.ts';
+import { doctor, engineMissingAdvice, engineSetupHere } from '../app/doctor.ts';
 import { LAB_ID_RE } from '../protocol/lab-id.ts';
 import { failed, ok } from '../protocol/reply.ts';
+import { endLab, restartLab, startLab } from '../app/labs.ts';
 
 export interface ServeOptions {
   port: number;
@@ -237,8 +238,7 @@ export function createHttpApp(app: App, images: ImagesState, extras: HttpExtras 
       if (!LAB_ID_RE.test(body.data.scenario)) throw new HttpError(400, `expected a lab id from the catalogue like "bridge-basics", found "${body.data.scenario.slice(0, 60)}" (lab files are started with flowlab up)`);
       // While images are only being checked, `up` joins that check; a real build takes minutes.
       if (images.state === 'building') throw new HttpError(503, `lab images are still being built (${images.detail}); try again shortly`);
-      const entry = loadLab(body.data.scenario, await validateContext(app.docker));
-      const topology = await app.engine.up(entry, {
+      const topology = await startLab(app, body.data.scenario, {
         ...(body.data.seed !== undefined ? { seed: body.data.seed } : {}),
         ...(body.data.learner !== undefined ? { learner: body.data.learner } : {}),
       });
@@ -371,17 +371,14 @@ export function createHttpApp(app: App, images: ImagesState, extras: HttpExtras 
         res.status(slot.session ? 201 : 202);
         return { session: slot.session ? app.engine.status(slot.session)[0] ?? { session: slot.session } : null, slot, replaces: id };
       }
-      const learner = new ProgressStore(app.engine.db).sessionLearner(id);
-      const entry = loadLab(rec.scenario, await validateContext(app.docker));
-      await app.engine.down(id);
-      const topology = await app.engine.up(entry, { ...(body.new_seed ? {} : { seed: rec.seed }), ...(learner ? { learner } : {}) });
+      const topology = await restartLab(app, id, { newSeed: body.new_seed === true });
       res.status(201);
       return { session: topology, replaces: id };
     }),
   );
 
   web.delete('/api/sessions/:id', wrap(async (req) => {
-    const removed = await app.engine.down(sessionParam(req));
+    const removed = await endLab(app, sessionParam(req));
     workshops?.released();
     return { removed };
   }));

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Server, Socket } from 'socket.io';
 import type { z } from 'zod';
-import type { App } from '../app.ts';
+import type { App } from '../app/app.ts';
 import type { SocketAccess } from './auth.ts';
 import { terminalCloseSchema, terminalInputSchema, terminalOpenSchema, terminalResizeSchema, type TerminalOpened } from '../protocol/terminal.ts';
 import type { Reply } from '../protocol/reply.ts';

@@ -3,12 +3,12 @@
 // torn down when idle, reset by the trainer, and all torn down when the workshop ends.
 import { randomBytes, randomInt } from 'node:crypto';
 import { totalmem } from 'node:os';
-import { labSummaries, validateContext, type App } from '../app.ts';
-import { loadLab } from '../lab/catalogue.ts';
+import { labSummaries, type App } from '../app/app.ts';
 import type { CreateWorkshop, LabSlot, LearnerAction, LearnerView, TrainerView, WorkshopInfo } from '../protocol/workshop.ts';
 import type { LabSummary } from '../protocol/session.ts';
 import { csvFile } from '../util/csv.ts';
 import { FlowlabError, kindOfStatus } from '../util/errors.ts';
+import { endLab, startLab } from '../app/labs.ts';
 
 export class WorkshopError extends FlowlabError {
   override name = 'WorkshopError';
@@ -186,7 +186,7 @@ export class Workshops {
     this.queue = [];
     await Promise.allSettled([...this.launching.values()]);
     const live = this.sessionsOf(w.id).filter((s) => s.state === 'starting' || s.state === 'ready');
-    await Promise.allSettled(live.map((s) => this.app.engine.down(s.session)));
+    await Promise.allSettled(live.map((s) => endLab(this.app, s.session)));
     this.rev++;
     for (const l of this.listeners) l('ended');
     return live.length;
@@ -266,15 +266,14 @@ export class Workshops {
     const l = this.learner(learner)!;
     const work = (async () => {
       try {
-        const entry = loadLab(lab, await validateContext(this.app.docker));
-        const topology = await this.app.engine.up(entry, {
+        const topology = await startLab(this.app, lab, {
           learner: `${l.name} [${this.byId(l.workshop)?.code ?? l.workshop}]`,
           ...(seed !== undefined ? { seed } : {}),
         });
         this.db.prepare(`INSERT INTO workshop_sessions (session, learner, lab, started_at) VALUES (?, ?, ?, ?)`).run(topology.session, learner, lab, Date.now());
         this.touch(topology.session);
         // Ended while it was starting: it goes straight away.
-        if (this.byId(l.workshop)?.ended_at !== null) await this.app.engine.down(topology.session).catch(() => undefined);
+        if (this.byId(l.workshop)?.ended_at !== null) await endLab(this.app, topology.session).catch(() => undefined);
       } catch (e) {
         this.failures.set(k, (e as Error).message);
       } finally {
@@ -307,7 +306,7 @@ export class Workshops {
     this.queue = this.queue.filter((q) => key(q.learner, q.lab) !== k);
     await this.launching.get(k)?.catch(() => undefined);
     const last = this.latest(learner, lab);
-    if (last && (last.state === 'ready' || last.state === 'starting')) await this.app.engine.down(last.session);
+    if (last && (last.state === 'ready' || last.state === 'starting')) await endLab(this.app, last.session);
     this.failures.delete(k);
     return this.start(learner, lab, last?.seed !== null && last?.seed !== undefined ? { seed: last.seed } : {});
   }
@@ -318,7 +317,7 @@ export class Workshops {
     if (!row) throw new WorkshopError(404, `unknown session "${session}"`);
     const l = this.learner(row.learner);
     this.assertOpen(l && this.byId(l.workshop));
-    await this.app.engine.down(session).catch(() => undefined);
+    await endLab(this.app, session).catch(() => undefined);
     this.start(row.learner, row.lab, !opts.newSeed && row.seed !== null ? { seed: row.seed } : {});
     await this.launching.get(key(row.learner, row.lab))?.catch(() => undefined);
     return this.slot(this.byId(l!.workshop)!, row.learner, row.lab);
@@ -342,7 +341,7 @@ export class Workshops {
     const now = Date.now();
     const idle = this.sessionsOf(w.id).filter((s) => s.state === 'ready' && now - (this.activity.get(s.session) ?? s.started_at) > this.opts.idleMs);
     if (idle.length === 0) return;
-    await Promise.allSettled(idle.map((s) => this.app.engine.down(s.session)));
+    await Promise.allSettled(idle.map((s) => endLab(this.app, s.session)));
     for (const s of idle) this.activity.delete(s.session);
     this.changed();
     this.pump();

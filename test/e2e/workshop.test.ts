@@ -6,7 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { labSummaries } from '../../server/app.ts';
+import { labSummaries } from '../../server/app/app.ts';
 import { PROJECT_ROOT } from '../../server/config.ts';
 import { startServer, type Running } from '../../server/http/server.ts';
 import { expectGone, none, tempDataDir } from '../helpers.ts';

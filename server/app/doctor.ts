@@ -6,8 +6,8 @@ import { DockerRuntime, dockerEndpoint } from '../docker/runtime.ts';
 import { ensureLabImages, imageStatus } from '../images/build.ts';
 import { openDb } from '../store/db.ts';
 import type { Settings } from '../config.ts';
-import { FEATURE_WHY, kernelFeatures } from './kernel.ts';
-import { canInstallPackages, commandExists, installDebianPackages } from './system.ts';
+import { FEATURE_WHY, kernelFeatures } from '../env/kernel.ts';
+import { canInstallPackages, commandExists, installDebianPackages } from '../env/system.ts';
 
 export type CheckStatus = 'ok' | 'warn' | 'error';
 export interface Check {

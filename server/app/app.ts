@@ -1,18 +1,18 @@
 // Wiring shared by every entry point (CLI commands, HTTP server): settings, the database, the
 // Docker connection and the session engine.
-import { loadSettings, type Settings } from './config.ts';
-import { Consoles } from './console/consoles.ts';
-import { DockerRuntime, dockerEndpoint } from './docker/runtime.ts';
-import { kernelFeatures } from './env/kernel.ts';
-import { Faults } from './fault/faults.ts';
-import { catalogue } from './lab/catalogue.ts';
-import { isolationLimits } from './lab/model.ts';
-import type { ValidateContext } from './lab/validate.ts';
-import type { LabSummary, LabView } from './protocol/session.ts';
-import type { Lab } from './lab/schema.ts';
-import { gradingOf } from './grade/grader.ts';
-import { SessionEngine } from './session/engine.ts';
-import { openDb } from './store/db.ts';
+import { loadSettings, type Settings } from '../config.ts';
+import { Consoles } from '../console/consoles.ts';
+import { DockerRuntime, dockerEndpoint } from '../docker/runtime.ts';
+import { kernelFeatures } from '../env/kernel.ts';
+import { Faults } from '../fault/faults.ts';
+import { catalogue } from '../lab/catalogue.ts';
+import { isolationLimits } from '../lab/model.ts';
+import type { ValidateContext } from '../lab/validate.ts';
+import type { LabSummary, LabView } from '../protocol/session.ts';
+import type { Lab } from '../lab/schema.ts';
+import { gradingOf } from '../grade/grader.ts';
+import { SessionEngine } from '../session/engine.ts';
+import { openDb } from '../store/db.ts';
 
 export interface App {
   settings: Settings;

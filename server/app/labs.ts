@@ -1,0 +1,40 @@
+// The use cases every entry point shares — start a lab, restart it (the same breakage, or a new
+// seed), end it — so the HTTP API, the CLI, workshops and check compose them once: the lab loaded
+// and checked against this engine, then brought up; the learner kept across a restart.
+import type { CatalogueEntry } from '../lab/catalogue.ts';
+import { loadLab } from '../lab/catalogue.ts';
+import type { Topology } from '../protocol/session.ts';
+import type { DownReport, UpOptions } from '../session/engine.ts';
+import { SessionError } from '../session/engine.ts';
+import { ProgressStore } from '../store/progress.ts';
+import { validateContext, type App } from './app.ts';
+
+/** A lab by id or file, read and checked against what this engine can run. */
+export async function labFor(app: App, labRef: string): Promise<CatalogueEntry> {
+  return loadLab(labRef, await validateContext(app.docker));
+}
+
+/** Starts a lab: by id or file, or an entry already read. */
+export async function startLab(app: App, lab: string | CatalogueEntry, opts: UpOptions = {}): Promise<Topology> {
+  const entry = typeof lab === 'string' ? await labFor(app, lab) : lab;
+  return app.engine.up(entry, opts);
+}
+
+/**
+ * Ends a session and starts its lab again for the same learner: with the same seed (the same
+ * breakage) unless a new one is asked for.
+ */
+export async function restartLab(app: App, session: string, opts: { newSeed?: boolean } & UpOptions = {}): Promise<Topology> {
+  const rec = app.engine.store.get(session);
+  if (!rec) throw new SessionError(`unknown session "${session}"`, 'not-found');
+  const learner = new ProgressStore(app.engine.db).sessionLearner(session);
+  const entry = await labFor(app, rec.scenario);
+  await app.engine.down(session);
+  const { newSeed, ...up } = opts;
+  return app.engine.up(entry, { ...(newSeed ? {} : { seed: rec.seed }), ...(learner ? { learner } : {}), ...up });
+}
+
+/** Ends a session: everything labelled with it goes. */
+export function endLab(app: App, session: string): Promise<DownReport> {
+  return app.engine.down(session);
+}

@@ -86,6 +86,15 @@ export class ProgressStore {
   }
 
   /** A learner's best score per lab (what the catalogue shows them). */
+  /** Over several sessions (one learner's tries at a lab): best score, passed, attempts, when first passed, hints. */
+  summaryOf(sessions: string[]): { best: number | null; passed: boolean; attempts: number; passedAt: number | null; hints: number } {
+    if (sessions.length === 0) return { best: null, passed: false, attempts: 0, passedAt: null, hints: 0 };
+    const marks = sessions.map(() => '?').join(',');
+    const g = this.db.prepare(`SELECT max(score) AS best, max(passed) AS passed, count(*) AS n, min(CASE WHEN passed = 1 THEN at END) AS passed_at FROM attempts WHERE session IN (${marks})`).get(...sessions) as { best: number | null; passed: number | null; n: number; passed_at: number | null };
+    const h = this.db.prepare(`SELECT count(*) AS n FROM hints_taken WHERE session IN (${marks})`).get(...sessions) as { n: number };
+    return { best: g.best, passed: g.passed === 1, attempts: g.n, passedAt: g.passed_at, hints: h.n };
+  }
+
   bestScores(learner: string): { lab: string; best: number; passed: boolean; attempts: number }[] {
     const rows = this.db
       .prepare(

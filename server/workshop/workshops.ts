@@ -9,6 +9,8 @@ import type { LabSummary } from '../protocol/session.ts';
 import { csvFile } from '../util/csv.ts';
 import { FlowlabError, kindOfStatus } from '../util/errors.ts';
 import { endLab, startLab } from '../app/labs.ts';
+import { ProgressStore } from '../store/progress.ts';
+import { WorkshopStore, type LearnerRow, type WorkshopRow, type WorkshopSessionRow } from '../store/workshops.ts';
 
 export class WorkshopError extends FlowlabError {
   override name = 'WorkshopError';
@@ -31,27 +33,7 @@ export function defaultMaxLabs(): number {
   return Math.max(2, Math.floor(((totalmem() / 2 ** 20) * 2) / 3 / MB_PER_LAB));
 }
 
-interface WorkshopRow {
-  id: string;
-  name: string;
-  code: string;
-  labs: string;
-  minutes: number | null;
-  allow_shared: number;
-  started_at: number;
-  ended_at: number | null;
-  message: string | null;
-  message_at: number | null;
-}
-
-interface SessionRow {
-  session: string;
-  learner: string;
-  lab: string;
-  started_at: number;
-  state: string | null;
-  seed: number | null;
-}
+type SessionRow = WorkshopSessionRow;
 
 /** Join codes avoid letters and digits that read alike (O/0, I/1). */
 const CODE_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
@@ -77,8 +59,8 @@ export class Workshops {
     this.reaper.unref();
   }
 
-  private get db() {
-    return this.app.engine.db;
+  private get store(): WorkshopStore {
+    return new WorkshopStore(this.app.engine.db);
   }
 
   on(listener: (event: 'changed' | 'ended') => void): void {
@@ -94,11 +76,11 @@ export class Workshops {
   // ---- the workshop ----------------------------------------------------------------------
 
   current(): WorkshopRow | undefined {
-    return this.db.prepare(`SELECT * FROM workshops WHERE ended_at IS NULL ORDER BY started_at DESC LIMIT 1`).get() as WorkshopRow | undefined;
+    return this.store.open();
   }
 
   private byId(id: string): WorkshopRow | undefined {
-    return this.db.prepare(`SELECT * FROM workshops WHERE id = ?`).get(id) as WorkshopRow | undefined;
+    return this.store.get(id);
   }
 
   create(body: CreateWorkshop): WorkshopInfo {
@@ -118,9 +100,7 @@ export class Workshops {
     }
     const code = body.code ?? Array.from({ length: 6 }, () => CODE_ALPHABET[randomInt(CODE_ALPHABET.length)]).join('');
     const id = randomBytes(6).toString('hex');
-    this.db
-      .prepare(`INSERT INTO workshops (id, name, code, labs, minutes, allow_shared, started_at) VALUES (?, ?, ?, ?, ?, ?, ?)`)
-      .run(id, body.name, code, JSON.stringify(labs.map((l) => l.id)), body.minutes ?? null, body.allow_shared ? 1 : 0, Date.now());
+    this.store.create({ id, name: body.name, code, labs: labs.map((l) => l.id), minutes: body.minutes ?? null, allowShared: !!body.allow_shared });
     for (const l of labs) this.summaries.set(l.id, l);
     this.changed();
     return this.info(this.byId(id)!, true);
@@ -174,7 +154,7 @@ export class Workshops {
   broadcast(message: string): void {
     const w = this.current();
     if (!w) throw new WorkshopError(404, 'no workshop is running');
-    this.db.prepare(`UPDATE workshops SET message = ?, message_at = ? WHERE id = ?`).run(message, Date.now(), w.id);
+    this.store.broadcast(w.id, message);
     this.changed();
   }
 
@@ -182,7 +162,7 @@ export class Workshops {
   async end(): Promise<number> {
     const w = this.current();
     if (!w) throw new WorkshopError(404, 'no workshop is running');
-    this.db.prepare(`UPDATE workshops SET ended_at = ? WHERE id = ?`).run(Date.now(), w.id);
+    this.store.end(w.id);
     this.queue = [];
     await Promise.allSettled([...this.launching.values()]);
     const live = this.sessionsOf(w.id).filter((s) => s.state === 'starting' || s.state === 'ready');
@@ -195,41 +175,34 @@ export class Workshops {
   // ---- learners --------------------------------------------------------------------------
 
   join(code: string, name: string): { learner: { id: string; name: string }; workshop: { id: string; name: string } } {
-    const w = this.db.prepare(`SELECT * FROM workshops WHERE ended_at IS NULL AND code = ?`).get(code) as WorkshopRow | undefined;
+    const w = this.store.openWithCode(code);
     if (!w) throw new WorkshopError(404, `no running workshop has the code ${code}; check it with your trainer`);
-    const taken = this.db.prepare(`SELECT 1 FROM workshop_learners WHERE workshop = ? AND lower(name) = lower(?)`).get(w.id, name);
-    if (taken) throw new WorkshopError(409, `the name "${name}" is already taken in this workshop; choose another`);
+    if (this.store.nameTaken(w.id, name)) throw new WorkshopError(409, `the name "${name}" is already taken in this workshop; choose another`);
     const id = randomBytes(8).toString('hex');
-    this.db.prepare(`INSERT INTO workshop_learners (id, workshop, name, joined_at) VALUES (?, ?, ?, ?)`).run(id, w.id, name, Date.now());
+    this.store.addLearner(id, w.id, name);
     this.changed();
     return { learner: { id, name }, workshop: { id: w.id, name: w.name } };
   }
 
-  learner(id: string): { id: string; name: string; workshop: string; joined_at: number } | undefined {
-    return this.db.prepare(`SELECT id, name, workshop, joined_at FROM workshop_learners WHERE id = ?`).get(id) as { id: string; name: string; workshop: string; joined_at: number } | undefined;
+  learner(id: string): LearnerRow | undefined {
+    return this.store.learner(id);
   }
 
-  private learnersOf(workshop: string): { id: string; name: string; joined_at: number }[] {
-    return this.db.prepare(`SELECT id, name, joined_at FROM workshop_learners WHERE workshop = ? ORDER BY joined_at`).all(workshop) as { id: string; name: string; joined_at: number }[];
+  private learnersOf(workshop: string): LearnerRow[] {
+    return this.store.learnersOf(workshop);
   }
 
   /** The learner a session belongs to, if it is a workshop session. */
   ownerOf(session: string): string | undefined {
-    return (this.db.prepare(`SELECT learner FROM workshop_sessions WHERE session = ?`).get(session) as { learner: string } | undefined)?.learner;
+    return this.store.ownerOf(session);
   }
 
   sessionsOfLearner(learner: string): string[] {
-    return (this.db.prepare(`SELECT session FROM workshop_sessions WHERE learner = ?`).all(learner) as { session: string }[]).map((r) => r.session);
+    return this.store.sessionsOfLearner(learner).map((r) => r.session);
   }
 
   private sessionsOf(workshop: string): SessionRow[] {
-    return this.db
-      .prepare(
-        `SELECT ws.session, ws.learner, ws.lab, ws.started_at, s.state, s.seed
-         FROM workshop_sessions ws JOIN workshop_learners wl ON wl.id = ws.learner LEFT JOIN sessions s ON s.id = ws.session
-         WHERE wl.workshop = ? ORDER BY ws.started_at`,
-      )
-      .all(workshop) as SessionRow[];
+    return this.store.sessionsOf(workshop);
   }
 
   /** Marks a learner's session as used now (HTTP calls, terminals, flows): idle expiry counts from here. */
@@ -270,7 +243,7 @@ export class Workshops {
           learner: `${l.name} [${this.byId(l.workshop)?.code ?? l.workshop}]`,
           ...(seed !== undefined ? { seed } : {}),
         });
-        this.db.prepare(`INSERT INTO workshop_sessions (session, learner, lab, started_at) VALUES (?, ?, ?, ?)`).run(topology.session, learner, lab, Date.now());
+        this.store.addSession(topology.session, learner, lab);
         this.touch(topology.session);
         // Ended while it was starting: it goes straight away.
         if (this.byId(l.workshop)?.ended_at !== null) await endLab(this.app, topology.session).catch(() => undefined);
@@ -313,7 +286,7 @@ export class Workshops {
 
   /** A learner's own restart of their lab (the same seed), within the capacity. */
   async restart(session: string, opts: { newSeed: boolean }): Promise<LabSlot> {
-    const row = this.db.prepare(`SELECT ws.learner, ws.lab, s.seed FROM workshop_sessions ws LEFT JOIN sessions s ON s.id = ws.session WHERE ws.session = ?`).get(session) as { learner: string; lab: string; seed: number | null } | undefined;
+    const row = this.store.session(session);
     if (!row) throw new WorkshopError(404, `unknown session "${session}"`);
     const l = this.learner(row.learner);
     this.assertOpen(l && this.byId(l.workshop));
@@ -330,9 +303,7 @@ export class Workshops {
   }
 
   private latest(learner: string, lab: string): SessionRow | undefined {
-    return this.db
-      .prepare(`SELECT ws.session, ws.learner, ws.lab, ws.started_at, s.state, s.seed FROM workshop_sessions ws LEFT JOIN sessions s ON s.id = ws.session WHERE ws.learner = ? AND ws.lab = ? ORDER BY ws.started_at DESC LIMIT 1`)
-      .get(learner, lab) as SessionRow | undefined;
+    return this.store.sessionsOfLearner(learner, lab).at(-1);
   }
 
   private async reapIdle(): Promise<void> {
@@ -351,15 +322,8 @@ export class Workshops {
 
   private slot(w: WorkshopRow, learner: string, lab: string): LabSlot {
     const k = key(learner, lab);
-    const rows = this.db
-      .prepare(`SELECT ws.session, ws.started_at, s.state FROM workshop_sessions ws LEFT JOIN sessions s ON s.id = ws.session WHERE ws.learner = ? AND ws.lab = ? ORDER BY ws.started_at`)
-      .all(learner, lab) as { session: string; started_at: number; state: string | null }[];
-    const ids = rows.map((r) => r.session);
-    const marks = ids.map(() => '?').join(',');
-    const graded = ids.length
-      ? (this.db.prepare(`SELECT max(score) AS best, max(passed) AS passed, count(*) AS n, min(CASE WHEN passed = 1 THEN at END) AS passed_at FROM attempts WHERE session IN (${marks})`).get(...ids) as { best: number | null; passed: number | null; n: number; passed_at: number | null })
-      : { best: null, passed: null, n: 0, passed_at: null };
-    const hints = ids.length ? (this.db.prepare(`SELECT count(*) AS n FROM hints_taken WHERE session IN (${marks})`).get(...ids) as { n: number }).n : 0;
+    const rows = this.store.sessionsOfLearner(learner, lab);
+    const graded = new ProgressStore(this.app.engine.db).summaryOf(rows.map((r) => r.session));
     const last = rows.at(-1);
     const position = this.queue.findIndex((q) => key(q.learner, q.lab) === k);
     const state: LabSlot['state'] =
@@ -378,10 +342,10 @@ export class Workshops {
       session: state === 'ready' && last ? last.session : null,
       position: position >= 0 ? position + 1 : null,
       score: graded.best,
-      passed: graded.passed === 1,
-      hints,
-      attempts: graded.n,
-      seconds: first === undefined ? null : Math.round(((graded.passed_at ?? Date.now()) - first) / 1000),
+      passed: graded.passed,
+      hints: graded.hints,
+      attempts: graded.attempts,
+      seconds: first === undefined ? null : Math.round(((graded.passedAt ?? Date.now()) - first) / 1000),
       error: state === 'failed' ? (this.failures.get(k) ?? null) : null,
     };
   }
@@ -412,13 +376,13 @@ export class Workshops {
   learnerActions(learner: string): LearnerAction[] {
     const l = this.learner(learner);
     if (!l || l.workshop !== this.current()?.id) throw new WorkshopError(404, `unknown learner "${learner}" in the running workshop`);
-    const rows = this.db.prepare(`SELECT session, lab FROM workshop_sessions WHERE learner = ? ORDER BY started_at`).all(learner) as { session: string; lab: string }[];
+    const rows = this.store.sessionsOfLearner(learner);
     return rows.flatMap((r) => this.app.engine.store.learnerActions(r.session).map((a) => ({ lab: r.lab, session: r.session, ...a })));
   }
 
   /** One row per learner and lab: what a trainer keeps after the day. */
   exportCsv(): string {
-    const w = this.current() ?? (this.db.prepare(`SELECT * FROM workshops ORDER BY started_at DESC LIMIT 1`).get() as WorkshopRow | undefined);
+    const w = this.current() ?? this.store.newest();
     if (!w) throw new WorkshopError(404, 'no workshop to export');
     const header = ['workshop', 'learner', 'joined_at', 'lab', 'state', 'best_score', 'passed', 'attempts', 'hints', 'seconds'];
     const rows = this.learnersOf(w.id).flatMap((l) =>

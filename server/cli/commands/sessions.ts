@@ -1,0 +1,116 @@
+// Sessions: `up`, `down`, `status`, `actions`, `sweep`.
+import type { Command } from 'commander';
+import { CliError, print, printJson, progress, table } from '../output.ts';
+import { intArg, withApp } from '../context.ts';
+import { labFor, startLab } from '../../app/labs.ts';
+
+export function sessionsCommands(program: Command): void {
+  program
+    .command('up')
+    .description('bring a lab up on the Docker daemon')
+    .argument('<lab>', 'a lab id (see flowlab list) or a lab file')
+    .option('--seed <n>', 'seed for the variant draw (reproduces a session)', intArg('--seed'))
+    .option('--init-swarm', 'initialise swarm mode if an overlay lab needs it')
+    .option('--learner <name>', "the learner's display name (progress is kept per name)")
+    .option('--json', 'print the session as JSON')
+    .option('--verbose', 'print every Docker action as a docker CLI command')
+    .action(async (labArg: string, opts: { seed?: number; initSwarm?: boolean; learner?: string; json?: boolean; verbose?: boolean }) => {
+      await withApp(async (app) => {
+        const entry = await labFor(app, labArg);
+        const abort = new AbortController();
+        const onSignal = () => abort.abort();
+        process.once('SIGINT', onSignal);
+        process.once('SIGTERM', onSignal);
+        if (opts.verbose) app.engine.onAction = (_, a) => progress(`$ ${a.command}`);
+        try {
+          const started = Date.now();
+          const topo = await startLab(app, entry, {
+            ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+            ...(opts.learner !== undefined ? { learner: opts.learner } : {}),
+            initSwarm: !!opts.initSwarm || app.settings.initSwarm,
+            progress,
+            signal: abort.signal,
+            detached: true,
+          });
+          if (opts.json) printJson(topo);
+          else {
+            print(`session ${topo.session} (${topo.scenario}, seed ${topo.seed}) is up in ${((Date.now() - started) / 1000).toFixed(2)} s`);
+            for (const s of topo.services) {
+              const nets = Object.entries(s.networks).map(([n, e]) => `${n}=${e.ip || 'vip'}${e.aliases.length ? ` (${e.aliases.join(', ')})` : ''}`);
+              const ports = s.ports.map((p) => `${p.host_ip}:${p.host_port}->${p.container_port}/${p.proto}`);
+              print(`  ${s.name.padEnd(12)} ${s.container}  ${[s.network_mode === 'networks' ? '' : s.network_mode, ...nets, ...ports].filter(Boolean).join('  ')}`);
+            }
+            print(`tear it down with: flowlab down ${topo.session}`);
+          }
+          await app.engine.settled(topo.session);
+        } finally {
+          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
+        }
+        if (abort.signal.aborted) process.exitCode = 130;
+      });
+    });
+
+  program
+    .command('down')
+    .description('tear a session down: everything labelled with it is removed')
+    .argument('[session]', 'the session id')
+    .option('--all', 'every live session of this data directory')
+    .option('--json', 'print what was removed as JSON')
+    .action(async (session: string | undefined, opts: { all?: boolean; json?: boolean }) => {
+      if (!session && !opts.all) throw new CliError('expected a session id or --all (see flowlab status)', 2);
+      await withApp(async (app) => {
+        const reports = opts.all ? await app.engine.downAll() : [await app.engine.down(session!)];
+        if (opts.json) printJson(reports);
+        else for (const r of reports) print(`session ${r.session}: removed ${r.removed.containers} container(s), ${r.removed.services} swarm service(s), ${r.removed.networks} network(s)`);
+      });
+    });
+
+  program
+    .command('status')
+    .description('live sessions, or one session in detail')
+    .argument('[session]', 'a session id')
+    .option('--json', 'print as JSON')
+    .action(async (session: string | undefined, opts: { json?: boolean }) => {
+      await withApp(async (app) => {
+        const list = app.engine.status(session);
+        if (opts.json) printJson(session ? list[0] : list);
+        else if (list.length === 0) print('no live sessions');
+        else {
+          print(table([['SESSION', 'LAB', 'STATE', 'SEED', 'SINCE'], ...list.map((s) => [s.session, s.scenario, s.state, String(s.seed), s.created_at])]));
+          if (session && list[0]?.error) print(`error: ${list[0].error}`);
+        }
+      });
+    });
+
+  program
+    .command('actions')
+    .description('what Docker did for a session, as docker CLI commands')
+    .argument('<session>', 'a session id')
+    .option('--json', 'print as JSON')
+    .option('--reveal', 'include the actions that show the injected fault (for trainers)')
+    .action(async (session: string, opts: { json?: boolean; reveal?: boolean }) => {
+      await withApp(async (app) => {
+        if (!app.engine.store.get(session)) throw new CliError(`unknown session "${session}"`);
+        const actions = app.engine.store.actions(session, { includeRevealing: !!opts.reveal });
+        if (opts.json) printJson(actions);
+        else for (const a of actions) print(a.command);
+      });
+    });
+
+  program
+    .command('sweep')
+    .description('remove what dead sessions left on the daemon (never a live session)')
+    .option('--json', 'print as JSON')
+    .action(async (opts: { json?: boolean }) => {
+      await withApp(async (app) => {
+        const report = await app.engine.sweep();
+        if (opts.json) printJson(report);
+        else {
+          for (const r of report.removed) print(`swept ${r.session}: ${r.removed.containers} container(s), ${r.removed.services} swarm service(s), ${r.removed.networks} network(s)`);
+          for (const f of report.failed) print(`not yet: ${f.session}: ${f.error}`);
+          print(`${report.removed.length} dead session(s) swept, ${report.kept.length} live session(s) kept${report.failed.length ? `, ${report.failed.length} not removable yet (run sweep again later)` : ''}`);
+        }
+      });
+    });
+}

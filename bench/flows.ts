@@ -21,16 +21,12 @@ import { loadLab } from '../server/lab/catalogue.ts';
 import { Prober } from '../server/probe/prober.ts';
 import type { FlowDelta } from '../server/protocol/flow.ts';
 import { objectName } from '../server/docker/labels.ts';
+import { numOpt } from './lib/args.ts';
+import { pct } from './lib/stats.ts';
 
-const args = process.argv.slice(2);
-const opt = (name: string, fallback: number) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
-const PACKETS = opt('packets', 120_000);
-const FLOOD_SECONDS = opt('flood-seconds', 300);
+const PACKETS = numOpt('packets', 120_000);
+const FLOOD_SECONDS = numOpt('flood-seconds', 300);
 const log = (s: string) => process.stderr.write(`${s}\n`);
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))]!;
 
 /**
  * When a slow machine recorded fewer packets than asked, the recording is replayed back to back

@@ -4,7 +4,6 @@
 // (lab resolver included) made with the docker CLI in parallel and, when installed, with
 // docker-compose, all in the same run and interleaved so they share the machine's noise.
 // Prints medians and the ratios the targets are stated in.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,37 +16,14 @@ import { newHexId } from '../server/session/instance.ts';
 import { planContainers, planLab, portKey, type LabPlan } from '../server/session/plan.ts';
 import type { Topology } from '../server/protocol/session.ts';
 import { commandExists } from '../server/env/system.ts';
+import { flag, opt } from './lib/args.ts';
+import { run } from './lib/run.ts';
+import { median, timed } from './lib/stats.ts';
 
-const args = process.argv.slice(2);
-const opt = (name: string, fallback: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1]! : fallback;
-};
 const RUNS = Number(opt('runs', '7'));
 const LAB = opt('lab', 'bridge-basics');
-const JSON_OUT = args.includes('--json');
+const JSON_OUT = flag('json');
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-
-function run(argv: string[], opts: { env?: NodeJS.ProcessEnv } = {}): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], env: opts.env ?? process.env });
-    let err = '';
-    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${argv.slice(0, 4).join(' ')}... exited ${code}: ${err.trim()}`))));
-  });
-}
-
-async function timed(fn: () => Promise<unknown>): Promise<number> {
-  const t = performance.now();
-  await fn();
-  return performance.now() - t;
-}
 
 /** The lab's Docker objects for a fresh, unregistered session id, from the warm-up's allocation. */
 function planFor(topo: Topology, lab: Parameters<typeof planLab>[0], owner: string, dataDir: string): { plan: LabPlan; session: string } {

@@ -3,7 +3,6 @@
 // The probe matrix of `bridge-basics` through Flowlab (one exec per source, sources in
 // parallel), beside the same probes issued one by one with `docker exec`, in the same run.
 // Prints medians and the ratio. Target: a 4-service lab's full matrix in <= 2 s.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,23 +14,14 @@ import { probeCommand } from '../server/probe/commands.ts';
 import { deriveMatrix } from '../server/probe/matrix.ts';
 import { DEFAULT_PROBE_TIMEOUT_MS, Prober } from '../server/probe/prober.ts';
 import { objectName } from '../server/docker/labels.ts';
+import { numOpt } from './lib/args.ts';
+import { runTo } from './lib/run.ts';
+import { median } from './lib/stats.ts';
 
-const args = process.argv.slice(2);
-const RUNS = Number(args[args.indexOf('--runs') + 1] ?? 5) || 5;
+const RUNS = numOpt('runs', 5);
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-
-function run(argv: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: 'ignore' });
-    child.on('error', reject);
-    child.on('close', () => resolve());
-  });
-}
+/** Runs a command to its end, whatever it answers (a probe that fails still took its time). */
+const run = (argv: string[]) => runTo(argv).then(() => undefined);
 
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'flowlab-bench-'));

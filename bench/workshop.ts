@@ -20,10 +20,9 @@
 // Targets on the reference 2-core machine: all labs up <= 60 s, terminal echo p95 <= 300 ms,
 // server RSS <= 300 MB. A missed target is reported, not an error; the exit code is non-zero only
 // when the bench could not run, or when Docker objects were left behind.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,18 +34,18 @@ import type { ProbeResult } from '../server/protocol/probe.ts';
 import type { LabView } from '../server/protocol/session.ts';
 import type { TerminalOpened, TerminalOutput } from '../server/protocol/terminal.ts';
 import type { LabSlot, LearnerView, TrainerView, WorkshopInfo } from '../server/protocol/workshop.ts';
+import { flag, opt } from './lib/args.ts';
+import { freePort, leftovers } from './lib/docker.ts';
+import { cpuBetween, loadavg, machineCpu, pidOf, procStats, RssSampler } from './lib/proc.ts';
+import { runTo } from './lib/run.ts';
+import { pct } from './lib/stats.ts';
 
-const args = process.argv.slice(2);
-const opt = (name: string, fallback: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1]! : fallback;
-};
 const LEARNERS = Math.max(1, Number(opt('learners', '20')) || 20);
 const ECHO_SAMPLES = Math.max(1, Number(opt('echo-samples', '20')) || 20);
 const PROBES = Math.max(1, Number(opt('probes', '5')) || 5);
 const TERMINAL = opt('terminal', 'api');
-const SAME_ADDRESS = args.includes('--same-address');
-const FLOOR = !args.includes('--no-floor');
+const SAME_ADDRESS = flag('same-address');
+const FLOOR = !flag('no-floor');
 const MAX_LABS = Math.max(25, LEARNERS);
 const LAB = 'split-networks';
 const CODE = 'BENCH1';
@@ -60,7 +59,6 @@ const ECHO_SPACING_MS = 100;
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const log = (s: string) => process.stderr.write(`${s}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const pct = (xs: number[], p: number) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))]! : Number.NaN);
 
 /** What the server did wrong, with the exact request and answer: the bench's report carries them. */
 const misbehaved: string[] = [];
@@ -141,31 +139,11 @@ class Http {
 
 // ---- the server child --------------------------------------------------------------------
 
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      s.close(() => (typeof addr === 'object' && addr ? res(addr.port) : rej(new Error('no port'))));
-    });
-  });
-}
 
-function runTo(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; out: string }> {
-  return new Promise((res, rej) => {
-    const child = spawn(argv[0]!, argv.slice(1), { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (out += b.toString()));
-    child.on('error', rej);
-    child.on('close', (code) => res({ code: code ?? 1, out }));
-  });
-}
 
 /** bin/flowlab.js runs the sources through tsx when the bundle is stale: bundle them (about a second), so the server measured is the one shipped. */
 async function freshBundle(): Promise<string> {
-  const r = await runTo([process.execPath, join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'scripts/build-cli.ts']);
+  const r = await runTo([process.execPath, join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'scripts/build-cli.ts'], { cwd: ROOT });
   if (r.code !== 0) throw new Error(`tsx scripts/build-cli.ts exited ${r.code}: ${r.out.trim()}`);
   return 'dist/cli.mjs';
 }
@@ -222,76 +200,14 @@ async function startServerChild(dataDir: string): Promise<ServerChild> {
   return { child, url, trainerToken: token, lines, exited };
 }
 
-/** VmRSS / VmHWM of a process, in MB, and its CPU seconds so far. */
-function procStats(pid: number): { rss: number; hwm: number; cpuS: number } | undefined {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN);
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // utime and stime are fields 14 and 15 of stat, in clock ticks (100 a second on Linux).
-    const cpuS = (Number(f[11]) + Number(f[12])) / 100;
-    return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024, cpuS };
-  } catch {
-    return undefined;
-  }
-}
 
-/** The Docker daemon's pid, to tell how busy it was: the server mostly waits on it. */
-function dockerdPid(): number | undefined {
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      if (readFileSync(`/proc/${d}/comm`, 'utf8').trim() === 'dockerd') return Number(d);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return undefined;
-}
 
-class RssSampler {
-  private timer?: NodeJS.Timeout;
-  private phasePeak = 0;
-  peak = 0;
-  last = 0;
 
-  constructor(private readonly pid: number) {}
 
-  start(): void {
-    this.timer = setInterval(() => this.sample(), 200);
-  }
-
-  sample(): void {
-    const s = procStats(this.pid);
-    if (!s) return;
-    this.last = s.rss;
-    this.peak = Math.max(this.peak, s.rss);
-    this.phasePeak = Math.max(this.phasePeak, s.rss);
-  }
-
-  /** The peak since the last call. */
-  phase(): number {
-    this.sample();
-    const p = this.phasePeak;
-    this.phasePeak = this.last;
-    return p;
-  }
-
-  stop(): void {
-    clearInterval(this.timer);
-  }
-}
-
-/** Docker objects this data directory's server made that still exist. */
-async function leftovers(dataDir?: string): Promise<{ containers: number; networks: number; services: number }> {
-  const filters = ['--filter', `label=${LABEL.managed}=true`, ...(dataDir ? ['--filter', `label=${LABEL.registry}=${resolve(dataDir)}`] : [])];
-  const count = (argv: string[]) =>
-    new Promise<number>((res) =>
-      execFile('docker', [...argv, ...filters, '-q'], (err, stdout) => res(err ? Number.NaN : stdout.split('\n').filter((l) => l.trim()).length)),
-    );
-  const [containers, networks, services] = await Promise.all([count(['ps', '-a']), count(['network', 'ls']), count(['service', 'ls'])]);
-  return { containers, networks, services: Number.isNaN(services) ? 0 : services };
+/** Docker objects Flowlab made that still exist (this data directory's, or all), counted. */
+async function leftoverCounts(dataDir?: string): Promise<{ containers: number; networks: number; services: number }> {
+  const l = await leftovers(dataDir ? { registry: dataDir } : {});
+  return { containers: l.containers.length, networks: l.networks.length, services: l.services.length };
 }
 
 // ---- a learner ---------------------------------------------------------------------------
@@ -521,17 +437,9 @@ interface Phase {
   machineWork: { busy: number; iowait: number };
 }
 
-const loadavg = () => Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
 
 /** The machine's CPU time so far, in ticks: busy (user, nice, system, irq, softirq), iowait, and all. */
-function machineCpu(): { busy: number; iowait: number; total: number } {
-  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = f;
-  return { busy: user + nice + system + irq + softirq, iowait, total: user + nice + system + idle + iowait + irq + softirq + steal };
-}
 
-/** Busy and iowait shares of all cores between two readings. */
-const cpuBetween = (a: ReturnType<typeof machineCpu>, b: ReturnType<typeof machineCpu>) => ({ busy: (b.busy - a.busy) / (b.total - a.total), iowait: (b.iowait - a.iowait) / (b.total - a.total) });
 
 const merge = (ls: Learner[]): Measures => {
   const all = newMeasures();
@@ -548,7 +456,7 @@ const merge = (ls: Learner[]): Measures => {
 async function runPhase(learners: Learner[], rss: RssSampler, pid: number, dataDir: string, label: string): Promise<Phase> {
   rss.phase();
   const load0 = loadavg();
-  const dockerd = dockerdPid();
+  const dockerd = pidOf('dockerd');
   const cpu0 = procStats(pid)?.cpuS ?? 0;
   const dcpu0 = dockerd ? (procStats(dockerd)?.cpuS ?? Number.NaN) : Number.NaN;
   const m0 = machineCpu();
@@ -567,7 +475,7 @@ async function runPhase(learners: Learner[], rss: RssSampler, pid: number, dataD
   );
   const allUpMs = Math.max(...upMs);
   const m1 = machineCpu();
-  const containersAtUp = (await leftovers(dataDir)).containers;
+  const containersAtUp = (await leftoverCounts(dataDir)).containers;
   // The same filter counts the leftovers: it must see the running labs, or a leak would pass for none.
   if (!(containersAtUp > 0)) throw new Error(`docker ps --filter label=${LABEL.registry}=${resolve(dataDir)} finds no container while ${learners.length} lab(s) run; the leftover count would be blind`);
   log(`${label}: all ${learners.length} lab(s) ready in ${(allUpMs / 1000).toFixed(1)} s; terminals, probes and diagnoses`);
@@ -601,7 +509,7 @@ async function main(): Promise<number> {
   let base: Phase | undefined;
   let load: Phase | undefined;
   let floor: Floor | undefined;
-  const globalBefore = await leftovers();
+  const globalBefore = await leftoverCounts();
   const onSignal = () => {
     // The server tears its labs down on SIGTERM.
     server?.child.kill('SIGTERM');
@@ -662,7 +570,7 @@ async function main(): Promise<number> {
     removed = end.body.removed;
     endS = (performance.now() - te) / 1000;
     log(`workshop ended in ${((performance.now() - te) / 1000).toFixed(1)} s (${removed} lab(s) torn down)`);
-    left = await leftovers(dataDir);
+    left = await leftoverCounts(dataDir);
     hwm = procStats(pid)?.hwm ?? Number.NaN;
   } catch (e) {
     failure = e as Error;
@@ -684,17 +592,17 @@ async function main(): Promise<number> {
         await server.exited;
       }
     }
-    leftAfterExit = await leftovers(dataDir);
+    leftAfterExit = await leftoverCounts(dataDir);
     // Only when something was left: sweep is the recovery, and it must not hide a leak from the count.
     if (failure || leftAfterExit.containers + leftAfterExit.networks + leftAfterExit.services !== 0) {
       log('sweeping what was left (flowlab sweep)');
-      const r = await runTo([process.execPath, join(ROOT, 'bin', 'flowlab.js'), 'sweep'], serverEnv(dataDir)).catch((e: Error) => ({ code: 1, out: e.message }));
+      const r = await runTo([process.execPath, join(ROOT, 'bin', 'flowlab.js'), 'sweep'], { cwd: ROOT, env: serverEnv(dataDir) }).catch((e: Error) => ({ code: 1, out: e.message }));
       log(r.out.trim());
     }
     rmSync(dataDir, { recursive: true, force: true });
     process.off('SIGINT', onSignal);
   }
-  const globalAfter = await leftovers();
+  const globalAfter = await leftoverCounts();
 
   const serverErrors = (server?.lines ?? []).filter((l) => /error|fail|could not|cannot|unhandled/i.test(l)).slice(0, 20);
   if (!base || !load) {

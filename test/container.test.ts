@@ -6,7 +6,6 @@
 // change takes every dependency layer from the cache.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -16,7 +15,7 @@ import { LABEL } from '../server/docker/labels.ts';
 import type { Topology } from '../server/protocol/session.ts';
 import type { BuildReport } from '../scripts/build-image.ts';
 import { loadLab } from '../server/lab/catalogue.ts';
-import { cli, docker, leftovers as sessionLeftovers, sleep, testApp } from './helpers.ts';
+import { cli, docker, freePort, leftovers as sessionLeftovers, sleep, testApp } from './helpers.ts';
 
 const run = promisify(execFile);
 const IMAGE = 'flowlab/flowlab:latest';
@@ -52,16 +51,6 @@ function which(cmd: string): string | undefined {
   return undefined;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const p = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(p));
-    });
-  });
-}
 
 /** The build script, as `npm run image` runs it; its progress goes to the test's output. */
 function buildImage(args: string[]): Promise<BuildReport> {

@@ -8,6 +8,8 @@ import { openApp, type App } from '../server/app/app.ts';
 import { PROJECT_ROOT, type Settings } from '../server/config.ts';
 import { LABEL } from '../server/docker/labels.ts';
 import { DockerRuntime } from '../server/docker/runtime.ts';
+import { freePort, leftovers as leftoversOf, type Leftovers } from '../bench/lib/docker.ts';
+export { freePort };
 
 export const docker = new DockerRuntime();
 
@@ -29,17 +31,11 @@ export function testApp(overrides: Partial<Settings> = {}): App & { dataDir: str
   });
 }
 
-export interface Leftovers {
-  containers: string[];
-  networks: string[];
-  services: string[];
-}
+export type { Leftovers };
 
 /** Objects labelled flowlab.managed=true, for one session or all. */
-export async function leftovers(session?: string): Promise<Leftovers> {
-  const labels: Record<string, string> = { [LABEL.managed]: 'true', ...(session ? { [LABEL.session]: session } : {}) };
-  const [containers, networks, services] = await Promise.all([docker.listContainers(labels), docker.listNetworks(labels), docker.listServices(labels)]);
-  return { containers: containers.map((c) => c.name), networks: networks.map((n) => n.name), services: services.map((s) => s.name) };
+export function leftovers(session?: string): Promise<Leftovers> {
+  return leftoversOf(session ? { session } : {});
 }
 
 /** The session's lab containers (its services and resolver), not Flowlab's sidecars and helpers. */

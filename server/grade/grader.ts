@@ -18,41 +18,17 @@ import { ProbeStore } from '../store/probes.ts';
 import { ProgressStore } from '../store/progress.ts';
 import type { FaultRecord } from '../store/faults.ts';
 import { evidenceShows, type EvidenceItem, type LabFacts } from './evidence.ts';
+import { gradingOf, scoreDiagnosis } from './score.ts';
 import { WORKAROUNDS, workaroundsInPlace, type Workaround } from './workarounds.ts';
 import { FlowlabError, type ErrorKind } from '../util/errors.ts';
+
+export { culpritCredit, DEFAULT_ATTEMPTS, DEFAULT_PASS_MARK, DEFAULT_WEIGHTS, gradingOf, WRONG_ATTEMPT_COST } from './score.ts';
 
 export class GradeError extends FlowlabError {
   override name = 'GradeError';
   constructor(message: string, kind: ErrorKind = 'conflict') {
     super(message, kind);
   }
-}
-
-export const DEFAULT_WEIGHTS = { cause: 40, culprit: 20, evidence: 20, fix: 20 };
-export const DEFAULT_PASS_MARK = 60;
-export const DEFAULT_ATTEMPTS = 3;
-/** Points each earlier attempt that did not pass costs. */
-export const WRONG_ATTEMPT_COST = 10;
-
-export function gradingOf(lab: Lab) {
-  const w = lab.grading?.weights ?? {};
-  return {
-    weights: { cause: w.cause ?? DEFAULT_WEIGHTS.cause, culprit: w.culprit ?? DEFAULT_WEIGHTS.culprit, evidence: w.evidence ?? DEFAULT_WEIGHTS.evidence, fix: w.fix ?? DEFAULT_WEIGHTS.fix },
-    passMark: lab.grading?.pass_mark ?? DEFAULT_PASS_MARK,
-    attempts: lab.grading?.attempts ?? DEFAULT_ATTEMPTS,
-  };
-}
-
-/** How close a blamed culprit is to the real one: 1 exact, 0.5 a flow touching it, 0 otherwise. */
-export function culpritCredit(given: string, truth: string): number {
-  if (given === truth) return 1;
-  const flow = (s: string) => /^([a-z][a-z0-9-]*)->([a-z][a-z0-9-]*)/.exec(s);
-  const g = flow(given);
-  const t = flow(truth);
-  if (g && !t && (g[1] === truth || g[2] === truth)) return 0.5;
-  if (t && !g && (t[1] === given || t[2] === given)) return 0.5;
-  if (g && t && g[1] === t[1] && g[2] === t[2]) return 1;
-  return 0;
 }
 
 export function labFacts(live: LiveSession): LabFacts {
@@ -161,73 +137,34 @@ export class Grader {
     if (!answer) throw new GradeError(`lab "${lab.id}" has no answer to grade against (no variants and no answer:)`);
     const causes = (lab.diagnosis?.causes ?? []).map((c) => c.id);
     if (causes.length > 0 && !causes.includes(d.cause)) throw new GradeError(`unknown cause "${d.cause}"${didYouMean(d.cause, causes)}; expected one of: ${causes.join(', ')}`);
-    const { weights, passMark, attempts: allowed } = gradingOf(lab);
+    const grading = gradingOf(lab);
     const earlier = opts.dryRun ? [] : this.progress.attempts(this.live.id);
     if (earlier.some((a) => a.passed)) throw new GradeError('this session has already passed; start a new one to try again');
-    if (earlier.length >= allowed) throw new GradeError(`no attempts left: this lab allows ${allowed}`);
-
-    const right: string[] = [];
-    const missed: string[] = [];
-    const causeOk = d.cause === answer.cause;
-    (causeOk ? right : missed).push(causeOk ? 'the cause is right' : 'the cause is not the one behind this symptom');
-    const culpritCredit_ = culpritCredit(d.culprit, answer.culprit);
-    if (culpritCredit_ === 1) right.push(`the culprit is right: ${d.culprit}`);
-    else if (culpritCredit_ > 0) missed.push(`the culprit is close: ${d.culprit} involves it, but name it precisely`);
-    else missed.push(`the culprit is not ${d.culprit}`);
+    if (earlier.length >= grading.attempts) throw new GradeError(`no attempts left: this lab allows ${grading.attempts}`);
 
     const faults = this.groundTruthFaults();
     const { items, unknown } = await this.evidence(d.evidence);
     const facts = labFacts(this.live);
     // A lab broken by design (an answer, no injected fault): evidence is what shows something failing.
     const showing = faults.length > 0 ? items.filter((item) => faults.some((f) => evidenceShows({ type: f.type, ...f.params } as Fault, item, facts))) : items.filter(showsFailure);
-    const evidenceOk = showing.length > 0;
-    for (const id of unknown) missed.push(`evidence ${id} is not a probe result or flow event of this session`);
-    if (evidenceOk) right.push(`your evidence shows it: ${summarizeEvidence(showing)}`);
-    else missed.push(items.length === 0 ? 'no evidence pinned: pin the probe result or flow event that shows the fault' : 'none of the pinned evidence shows the fault');
-
-    let fixOk = false;
-    const workarounds: string[] = [];
-    if (d.fixed) {
-      const fix = await this.verifyFix(faults);
-      fixOk = fix.ok;
-      workarounds.push(...fix.workarounds);
-      if (fixOk) right.push('your live fix works: the lab behaves as it should and the fault is gone');
-      else missed.push(`the live fix is not there yet: ${[...fix.why, ...fix.workarounds.map((w) => w.split(' (')[0])].join('; ')}`);
-    } else {
-      missed.push('no live fix claimed');
-    }
-
-    const hintCost = opts.dryRun ? 0 : this.progress.hintsTaken(this.live.id).reduce((s, h) => s + h.cost, 0);
-    const earlierCost = earlier.length * WRONG_ATTEMPT_COST;
-    const parts = {
-      cause: { earned: causeOk ? weights.cause : 0, of: weights.cause, why: causeOk ? 'right cause' : 'wrong cause' },
-      culprit: { earned: Math.round(weights.culprit * culpritCredit_), of: weights.culprit, why: culpritCredit_ === 1 ? 'right culprit' : culpritCredit_ > 0 ? 'partly right culprit' : 'wrong culprit' },
-      evidence: { earned: evidenceOk ? weights.evidence : 0, of: weights.evidence, why: evidenceOk ? 'evidence shows the fault' : 'no evidence shows the fault' },
-      fix: { earned: fixOk ? weights.fix : 0, of: weights.fix, why: fixOk ? 'live fix verified' : d.fixed ? 'live fix not verified' : 'no fix claimed' },
-    };
-    const total = weights.cause + weights.culprit + weights.evidence + weights.fix || 1;
-    const raw = ((parts.cause.earned + parts.culprit.earned + parts.evidence.earned + parts.fix.earned) * 100) / total;
-    const score = Math.max(0, Math.min(100, Math.round(raw - hintCost - earlierCost)));
-    const passed = causeOk && score >= passMark;
-    const number = earlier.length + 1;
-    const done = passed || number >= allowed;
-
-    const result: GradeResult = {
-      attempt: number,
-      attempts_left: passed ? 0 : allowed - number,
-      score,
-      pass_mark: passMark,
-      passed,
-      breakdown: { ...parts, hints: { cost: hintCost, taken: this.progress.hintsTaken(this.live.id).length }, earlier_attempts: { cost: earlierCost, count: earlier.length } },
-      feedback: { right, missed, workarounds },
-    };
+    const fix = d.fixed ? await this.verifyFix(faults) : undefined;
+    const taken = opts.dryRun ? [] : this.progress.hintsTaken(this.live.id);
+    const { result, done } = scoreDiagnosis({
+      diagnosis: d,
+      answer,
+      evidence: { pinned: items.length, showing: showing.length, summary: summarizeEvidence(showing), unknown },
+      fix,
+      grading,
+      earlierAttempts: earlier.length,
+      hints: { taken: taken.length, cost: taken.reduce((sum, h) => sum + h.cost, 0) },
+    });
     if (done) {
       const describes = faults.map((f) => f.describe as FaultDescription | null).filter((x): x is FaultDescription => !!x);
       result.feedback.explanation = lab.explanation;
       result.feedback.what_was_broken = describes.map((x) => x.summary);
       result.feedback.commands = [...new Set([...describes.flatMap((x) => x.reveal), ...lab.probes.map((p) => `probe ${p.from} -> ${p.to}`)])];
     }
-    if (!opts.dryRun) this.progress.saveAttempt({ id: `a${randomBytes(5).toString('hex')}`, session: this.live.id, number, at: Date.now(), diagnosis: d, score, passed, result });
+    if (!opts.dryRun) this.progress.saveAttempt({ id: `a${randomBytes(5).toString('hex')}`, session: this.live.id, number: result.attempt, at: Date.now(), diagnosis: d, score: result.score, passed: result.passed, result });
     return result;
   }
 }

@@ -8,7 +8,7 @@ import type { FaultDescription } from '../fault/types.ts';
 import { retainedEvents } from '../flow/collector.ts';
 import { servicesOf } from '../lab/model.ts';
 import { didYouMean } from '../lab/problems.ts';
-import type { Fault, Lab } from '../lab/schema.ts';
+import type { Fault } from '../lab/schema.ts';
 import { Prober } from '../probe/prober.ts';
 import type { Diagnosis, GradeResult } from '../protocol/diagnosis.ts';
 import type { FlowEvent } from '../protocol/flow.ts';

@@ -80,6 +80,29 @@ export function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliRes
   });
 }
 
+/** Resolves with the first match of `re` in a child's output (stdout and stderr together). */
+export function waitForLine(child: ChildProcess, re: RegExp, timeoutMs = 60_000): Promise<RegExpExecArray> {
+  let buf = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no line matching ${re} within ${timeoutMs} ms; output:\n${buf}`)), timeoutMs);
+    const onData = (b: Buffer) => {
+      buf += b.toString();
+      const m = re.exec(buf);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m);
+      }
+    };
+    child.stderr!.on('data', onData);
+    child.stdout!.on('data', onData);
+  });
+}
+
+/** The URL a `flowlab serve` child says it serves on. */
+export async function servingUrl(child: ChildProcess, timeoutMs = 60_000): Promise<string> {
+  return (await waitForLine(child, /serving (http:\/\/127\.0\.0\.1:\d+)/, timeoutMs))[1]!;
+}
+
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Writes a small lab file: the required header for `id`, then `body` (services, networks...). */

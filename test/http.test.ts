@@ -2,7 +2,7 @@
 // nothing; the server never falls over.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type Running } from '../server/http/server.ts';
-import { expectGone, none, startCli, tempDataDir } from './helpers.ts';
+import { expectGone, none, servingUrl, startCli, tempDataDir } from './helpers.ts';
 
 let server: Running;
 beforeAll(async () => {
@@ -134,18 +134,7 @@ describe('npm start with no Docker engine to talk to', () => {
   it('serves the page and says, on it, what to install', async () => {
     const child = startCli(['serve', '--port', '0'], { FLOWLAB_DATA: tempDataDir(), DOCKER_HOST: 'unix:///nonexistent/docker.sock' });
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        let buf = '';
-        const timer = setTimeout(() => reject(new Error(`no serving line: ${buf}`)), 30_000);
-        child.stderr!.on('data', (b: Buffer) => {
-          buf += b.toString();
-          const m = /serving (http:\/\/127\.0\.0\.1:\d+)/.exec(buf);
-          if (m) {
-            clearTimeout(timer);
-            resolve(m[1]!);
-          }
-        });
-      });
+      const url = await servingUrl(child, 30_000);
       const deadline = Date.now() + 20_000;
       let health: { images: { state: string; detail: string }; docker: { reachable: boolean } } | undefined;
       while (Date.now() < deadline) {

@@ -6,7 +6,7 @@ import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LABEL } from '../server/docker/labels.ts';
 import { loadLab } from '../server/lab/catalogue.ts';
-import { cli, docker, expectGone, labContainers, leftovers, none, sleep, startCli, tempDataDir, testApp } from './helpers.ts';
+import { cli, docker, expectGone, labContainers, leftovers, none, servingUrl, sleep, startCli, tempDataDir, testApp } from './helpers.ts';
 
 const dataDir = tempDataDir();
 const otherDataDir = tempDataDir();
@@ -16,26 +16,9 @@ let serverUrl = '';
 let serverSession = '';
 const started: string[] = [];
 
-async function waitForLine(child: ChildProcess, re: RegExp, timeoutMs = 60_000): Promise<RegExpExecArray> {
-  let buf = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no line matching ${re} within ${timeoutMs} ms; output:\n${buf}`)), timeoutMs);
-    const onData = (b: Buffer) => {
-      buf += b.toString();
-      const m = re.exec(buf);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m);
-      }
-    };
-    child.stderr!.on('data', onData);
-    child.stdout!.on('data', onData);
-  });
-}
-
 beforeAll(async () => {
   server = startCli(['serve', '--port', '0'], env);
-  serverUrl = (await waitForLine(server, /serving (http:\/\/127\.0\.0\.1:\d+)/))[1]!;
+  serverUrl = await servingUrl(server);
   const res = await fetch(`${serverUrl}/api/sessions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ scenario: 'bridge-basics' }) });
   const body = (await res.json()) as { ok: boolean; session: { session: string }; error?: string };
   expect(body.error).toBeUndefined();

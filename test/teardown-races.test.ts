@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadLab } from '../server/lab/catalogue.ts';
 import { chooseVariant } from '../server/session/variant.ts';
-import { cli, docker, expectGone, leftovers, none, startCli, testApp } from './helpers.ts';
+import { cli, docker, expectGone, leftovers, none, servingUrl, startCli, testApp } from './helpers.ts';
 
 const run = promisify(execFile);
 const app = testApp();
@@ -77,18 +77,7 @@ describe('sweep judges a ready session by its owner', () => {
     const env = { FLOWLAB_DATA: app.dataDir };
     const detached = JSON.parse((await cli(['up', 'bridge-basics', '--json'], env)).stdout) as { session: string };
     const server = startCli(['serve', '--port', '0'], env);
-    const url = await new Promise<string>((resolve, reject) => {
-      let buf = '';
-      const timer = setTimeout(() => reject(new Error(`no serving line: ${buf}`)), 60_000);
-      server.stderr!.on('data', (b: Buffer) => {
-        buf += b.toString();
-        const m = /serving (http:\/\/127\.0\.0\.1:\d+)/.exec(buf);
-        if (m) {
-          clearTimeout(timer);
-          resolve(m[1]!);
-        }
-      });
-    });
+    const url = await servingUrl(server, 60_000);
     const res = (await (await fetch(`${url}/api/sessions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ scenario: 'bridge-basics' }) })).json()) as { session: { session: string } };
     const owned = res.session.session;
     server.kill('SIGKILL');

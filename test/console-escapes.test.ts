@@ -6,6 +6,7 @@
 // not believed, and a console never talks to a stale listener left on its address.
 import { execFile } from 'node:child_process';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConsoleInfo } from '../server/console/consoles.ts';
@@ -155,8 +156,8 @@ describe('the four ways out, on the real engine', () => {
     expect(r.out).toMatch(/runs on the Docker host's own network/);
   });
 
-  it('4. nodes show no host name or engine; host probes reach only this session; the engine state is unchanged after all of it', async () => {
-    const nodes = await sh('overlay', 'docker node ls --format "{{.ID}} {{.Hostname}} {{.EngineVersion}}"; docker node inspect self --format "{{.Description.Hostname}} {{.Status.Addr}}"');
+  it('4. nodes and docker info show no host name or engine; host probes reach only this session; the engine state is unchanged after all of it', async () => {
+    const nodes = await sh('overlay', 'docker node ls --format "{{.ID}} {{.Hostname}} {{.EngineVersion}}"; docker node inspect self --format "{{.Description.Hostname}} {{.Status.Addr}}"; docker info --format "{{.Name}}"');
     expect(nodes.code, nodes.out).toBe(0);
     const hostName = (await run('docker', ['info', '--format', '{{.Name}}'], { encoding: 'utf8' })).stdout.trim();
     expect(nodes.out).not.toContain(hostName);
@@ -166,7 +167,8 @@ describe('the four ways out, on the real engine', () => {
     const prober = new Prober(app.engine.live(shopLab.session));
     const theirs = Object.values(app.engine.live(other.session).rec.allocation!.hostPorts)[0]!;
     const mine = Object.values(app.engine.live(shopLab.session).rec.allocation!.hostPorts)[0]!;
-    for (const to of [`tcp:127.0.0.1:${theirs}`, 'http://localhost:7420/api/health', 'tcp:127.0.0.1:22', 'dns:example.org', 'http://192.0.2.7:80/', `http://${(await inspect(`fl-${other.session}-shop`)).NetworkSettings.Networks[`fl-${other.session}-storefront`].IPAddress}:8080/`]) {
+    const gateway = shopLab.networks.find((n) => n.name === 'storefront')!.gateway;
+    for (const to of [`tcp:127.0.0.1:${theirs}`, 'http://localhost:7420/api/health', 'tcp:127.0.0.1:22', `tcp:${gateway}:22`, `http://${gateway}:7420/api/health`, 'dns:example.org', 'http://192.0.2.7:80/', `http://${(await inspect(`fl-${other.session}-shop`)).NetworkSettings.Networks[`fl-${other.session}-storefront`].IPAddress}:8080/`]) {
       await expect(prober.run([{ from: 'host', to }]), to).rejects.toBeInstanceOf(ProbeError);
     }
     const [own] = await prober.run([{ from: 'host', to: `tcp:127.0.0.1:${mine}` }]);
@@ -179,6 +181,45 @@ describe('the four ways out, on the real engine', () => {
     expect(agent!.status).toBe('ok');
 
     expect(await engineState()).toBe(before);
+  });
+});
+
+describe('a connection upgrade the engine refuses', () => {
+  afterAll(async () => {
+    await sh('shop', 'docker rm -f y');
+  });
+
+  it('passes nothing more the learner sent to the engine: a request smuggled behind it is never read', async () => {
+    expect((await sh('shop', 'docker run -d --name y --network storefront toolbox sleep 300')).code).toBe(0);
+    const made = await raw('shop', 'POST', `${V}/containers/y/exec`, '{"Cmd":["true"],"AttachStdout":true}');
+    expect(made.status).toBe(201);
+    const exec = (JSON.parse(made.text) as { Id: string }).Id;
+    expect((await sh('shop', 'docker stop -t 0 y')).code).toBe(0);
+
+    // The exec's container stopped: the engine refuses the start and keeps the connection for a next request.
+    const smuggledBody = JSON.stringify({ Image: 'flowlab/toolbox:latest', Cmd: ['true'], HostConfig: { Privileged: true, Binds: ['/:/h'], NetworkMode: 'host' } });
+    const smuggled = `POST /v${API_VERSION}/containers/create?name=smuggled-${shopLab.session} HTTP/1.1\r\nHost: docker\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(smuggledBody)}\r\n\r\n${smuggledBody}`;
+    const info = consoles.shop!;
+    const [host, port] = info.docker_host.replace('tcp://', '').split(':');
+    const secret = app.engine.store.consoleSecret(shopLab.session, () => 'unused');
+    const answer = await new Promise<string>((resolve, reject) => {
+      const sock = connect(Number(port), host!);
+      let got = '';
+      sock.on('data', (c: Buffer) => (got += c.toString('latin1')));
+      sock.on('close', () => resolve(got));
+      sock.on('error', reject);
+      sock.setTimeout(20_000, () => sock.destroy(new Error(`the console kept the connection open; so far: ${got}`)));
+      sock.write(`POST ${V}/exec/${exec}/start HTTP/1.1\r\nHost: docker\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Type: application/json\r\nContent-Length: 2\r\nx-flowlab-console: ${secret}\r\n\r\n{}${smuggled}`);
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 (404|409)/);
+    expect(answer.match(/HTTP\/1\.1 /g)).toHaveLength(1);
+    const names = (await run('docker', ['ps', '-a', '--format', '{{.Names}}'], { encoding: 'utf8' })).stdout;
+    expect(names).not.toContain(`smuggled-${shopLab.session}`);
+  });
+
+  it('still streams an exec the engine takes over', async () => {
+    const r = await sh('shop', 'docker exec checkout echo through-the-upgrade');
+    expect(r).toEqual({ code: 0, out: 'through-the-upgrade\n' });
   });
 });
 

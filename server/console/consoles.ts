@@ -13,15 +13,14 @@ import type { DockerApi } from '../docker/types.ts';
 import { ScopedApi, SECRET_HEADER, SESSION_HEADER } from '../docker/scoped/proxy.ts';
 import type { ScopePolicy } from '../docker/scoped/scope.ts';
 import type { ContainerSpec } from '../docker/specs.ts';
-import { contains, hostAt, parseCidr } from '../lab/ipv4.ts';
+import { hostAt, parseCidr } from '../lab/ipv4.ts';
 import { CONSOLE_REF, TOOLBOX_REF, imageRef } from '../lab/lab-images.ts';
 import { servicesOf } from '../lab/model.ts';
 import { leaseSubnet, SUBNET_ATTEMPTS } from '../session/allocate.ts';
-import type { Settings } from '../config.ts';
 import type { SessionHost } from '../session/host.ts';
 import type { SessionStore } from '../store/sessions.ts';
 import type { LiveSession } from '../session/live.ts';
-import { baseContainer, DEFAULT_CAPS, LIMITS } from '../session/plan.ts';
+import { baseContainer, captureName, DEFAULT_CAPS, HOST_HELPER, LIMITS, RESOLVER_NAME } from '../session/plan.ts';
 import { bounded, has } from '../util/lookup.ts';
 
 export const CONSOLE_NAME = 'console';
@@ -56,7 +55,6 @@ async function selfContainer(rt: DockerApi): Promise<string | undefined> {
 /** What the consoles need from where sessions run: the sessions themselves, and the host's door. */
 export interface ConsoleHost extends Pick<SessionHost, 'docker' | 'settings' | 'background'> {
   readonly store: SessionStore;
-  readonly settings: Settings;
   /** A session that is ready, to act on. */
   live(session: string): LiveSession;
 }
@@ -95,7 +93,6 @@ export class Consoles {
     const images: Record<string, string> = { toolbox: TOOLBOX_REF, [TOOLBOX_REF]: TOOLBOX_REF };
     for (const s of Object.values(live.lab.services)) images[s.image] = imageRef(s.image);
     const plan = live.plan();
-    const subnets = Object.values(live.rec.allocation?.subnets ?? {}).map(parseCidr);
     const services: ScopePolicy['services'] = {};
     const dns: ScopePolicy['dns'] = {};
     const serviceCaps: ScopePolicy['serviceCaps'] = {};
@@ -113,6 +110,7 @@ export class Consoles {
       hostPorts: [...new Set(plan.services.flatMap((s) => (s.container?.ports ?? []).map((p) => p.hostPort)))],
       limits: LIMITS,
       protectedRoles: ['capture', 'helper', 'console', 'resolver'],
+      reservedNames: [RESOLVER_NAME, CONSOLE_NAME, HOST_HELPER, ...plan.services.map((s) => captureName(s.name))],
       consoleNetwork,
       defaultBridge: servicesOf(live.lab).some((m) => m.attachment.kind === 'default-bridge'),
       services,
@@ -120,7 +118,7 @@ export class Consoles {
       // tcpdump, the tool a learner runs most, drops to its own user: that needs SETUID and SETGID.
       baseCaps: [...DEFAULT_CAPS, 'SETUID', 'SETGID'],
       serviceCaps,
-      labAddress: (ip) => subnets.some((c) => contains(c, ip)),
+      labAddress: (ip) => live.labAddress(ip),
       record: (command) => live.record(command, { source: 'learner' }),
       changed: () => this.changed(live.id),
     };
@@ -227,23 +225,35 @@ export class Consoles {
         if (attempt >= SUBNET_ATTEMPTS) throw new Error(`session ${live.id}'s console found ${address}:${CONSOLE_API_PORT} held by another listener on each of ${attempt} console networks; a stale Flowlab process may still hold them (stop it, or set FLOWLAB_SUBNET_POOL)`);
         continue;
       }
-      const dockerHost = `tcp://${address}:${CONSOLE_API_PORT}`;
-      const existing = await rt.inspectContainer(name);
-      const stale = existing && (!existing.running || !existing.networks[net.name]);
-      if (!existing || stale) {
-        if (existing) await rt.removeContainer(name);
-        await rt.createContainer(consoleContainer(live, net.name, dockerHost));
-        await rt.startContainer(name, 'interactive');
+      try {
+        return await this.setUpContainer(live, { name, address, net: net.name, secret, here: served === 'here', api, ...(joined ? { joined } : {}) });
+      } catch (e) {
+        // Served by nobody once this fails: a listener left open would answer the next attempt as "elsewhere".
+        if (served === 'here') api.server.close();
+        throw e;
       }
-      // The secret goes to the CLI's config.json on a tmpfs: never in an image, the environment, or
-      // the action log.
-      const config = JSON.stringify({ HttpHeaders: { [SECRET_HEADER]: secret, [SESSION_HEADER]: live.id }, detachKeys: 'ctrl-p,ctrl-q' });
-      const wrote = await this.host.docker.exec(name, ['sh', '-c', 'umask 077 && mkdir -p /run/docker && printf %s "$1" > /run/docker/config.json', 'sh', config]);
-      if (wrote.exitCode !== 0) throw new Error(`the console ${name} could not be given its credentials: ${wrote.stderr.trim()}`);
-      const here = served === 'here';
-      if (here) this.servedHere.add(live.id);
-      return { info: { session: live.id, container: name, docker_host: dockerHost, served_here: here }, ...(here ? { server: api.server } : {}), ...(joined ? { joined } : {}) };
     }
+  }
+
+  /** The console container, on its network, given the CLI settings for the API just served. */
+  private async setUpContainer(live: LiveSession, c: { name: string; address: string; net: string; secret: string; here: boolean; api: ScopedApi; joined?: Running['joined'] }): Promise<Running> {
+    const rt = live.runtime();
+    const { name, net, secret, here, api, joined } = c;
+    const dockerHost = `tcp://${c.address}:${CONSOLE_API_PORT}`;
+    const existing = await rt.inspectContainer(name);
+    const stale = existing && (!existing.running || !existing.networks[net]);
+    if (!existing || stale) {
+      if (existing) await rt.removeContainer(name);
+      await rt.createContainer(consoleContainer(live, net, dockerHost));
+      await rt.startContainer(name, 'interactive');
+    }
+    // The secret goes to the CLI's config.json on a tmpfs: never in an image, the environment, or
+    // the action log.
+    const config = JSON.stringify({ HttpHeaders: { [SECRET_HEADER]: secret, [SESSION_HEADER]: live.id }, detachKeys: 'ctrl-p,ctrl-q' });
+    const wrote = await this.host.docker.exec(name, ['sh', '-c', 'umask 077 && mkdir -p /run/docker && printf %s "$1" > /run/docker/config.json', 'sh', config]);
+    if (wrote.exitCode !== 0) throw new Error(`the console ${name} could not be given its credentials: ${wrote.stderr.trim()}`);
+    if (here) this.servedHere.add(live.id);
+    return { info: { session: live.id, container: name, docker_host: dockerHost, served_here: here }, ...(here ? { server: api.server } : {}), ...(joined ? { joined } : {}) };
   }
 
   /**

@@ -77,8 +77,8 @@ export class Prober {
 
   /**
    * A probe from the Docker host may reach this session's own published ports on the host's
-   * loopback and the lab's own addresses: never another lab's ports, Flowlab's own API, or the
-   * host's services, and never a name (the host's resolver is outside the lab).
+   * loopback and the lab's containers' addresses: never another lab's ports, Flowlab's own API, or
+   * the host's services (nor through a lab network's gateway, which is the host), and never a name (the host's resolver is outside the lab).
    */
   private checkHostTarget(parsed: ProbeTarget, target: string): void {
     if (parsed.kind === 'icmp' || parsed.kind === 'mtu') {
@@ -93,8 +93,9 @@ export class Prober {
       }
       return;
     }
-    if (this.live.labAddress(host)) return;
-    throw new ProbeError(`a probe from the host reaches this lab's own published ports on localhost (${ports.join(', ') || 'none'}) or its containers' addresses, not ${host}: "${target}" is outside this lab`);
+    if (this.live.containerAddress(host)) return;
+    const why = this.live.labAddress(host) ? `${host} is not a container's address but the lab network's own (its gateway is the Docker host itself)` : `"${target}" is outside this lab`;
+    throw new ProbeError(`a probe from the host reaches this lab's own published ports on localhost (${ports.join(', ') || 'none'}) or its containers' addresses, not ${host}: ${why}`);
   }
 
   async run(specs: ProbeSpec[], opts: ProbeOptions = {}): Promise<ProbeResult[]> {

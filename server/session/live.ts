@@ -2,12 +2,12 @@
 // the grader. Everything is looked up on the daemon by name and label; the registry gives the
 // lab, its allocation and the action log.
 import type { ContainerSpec, EndpointSpec } from '../docker/specs.ts';
-import { objectName, type SessionRef } from '../docker/labels.ts';
+import { LABEL, objectName, type SessionRef } from '../docker/labels.ts';
 import { listeningSockets, type ListeningSocket } from '../docker/netns.ts';
 import type { Settings } from '../config.ts';
 import type { DockerError } from '../docker/errors.ts';
 import type { DockerApi, ExecResult } from '../docker/types.ts';
-import { contains, parseCidr } from '../lab/ipv4.ts';
+import { contains, hostAt, parseCidr } from '../lab/ipv4.ts';
 import { didYouMean } from '../lab/problems.ts';
 import { IPV4_RE } from '../lab/schema.ts';
 import { interpolate } from '../lab/targets.ts';
@@ -16,7 +16,7 @@ import type { Topology } from '../protocol/session.ts';
 import type { Db } from '../store/db.ts';
 import type { SessionRecord } from '../store/sessions.ts';
 import type { SessionHost } from './host.ts';
-import { captureContainer, captureName, capturedServices, helperContainer, planLab, RESOLVER_NAME, type LabPlan, type PlannedService } from './plan.ts';
+import { captureContainer, captureName, capturedServices, helperContainer, HOST_HELPER, planLab, RESOLVER_NAME, type LabPlan, type PlannedService } from './plan.ts';
 import { waitContainerReady } from './readiness.ts';
 import { describeTopology } from './topology.ts';
 import { has } from '../util/lookup.ts';
@@ -108,6 +108,19 @@ export class LiveSession {
   labAddress(ip: string): boolean {
     const subnets = Object.values(this.rec.allocation?.subnets ?? {}).map(parseCidr);
     return IPV4_RE.test(ip) && subnets.some((c) => contains(c, ip));
+  }
+
+  /**
+   * Whether an address can be one of this session's containers': inside a subnet, and neither its
+   * network, broadcast or gateway address (the gateway is the Docker host's own, on that bridge).
+   */
+  containerAddress(ip: string): boolean {
+    if (!this.labAddress(ip)) return false;
+    const gateways = new Set(this.topology.networks.map((n) => n.gateway).filter(Boolean));
+    return Object.values(this.rec.allocation?.subnets ?? {}).map(parseCidr).every((c) => {
+      if (!contains(c, ip)) return true;
+      return ip !== hostAt(c, 0) && ip !== hostAt(c, -1) && ip !== hostAt(c, 1) && !gateways.has(ip);
+    });
   }
 
   /**
@@ -224,10 +237,10 @@ export class LiveSession {
   hostHelper(): Promise<string> {
     this.hostHelperName ??= (async () => {
       const rt = this.host.docker;
-      const existing = (await rt.listContainers({ 'flowlab.session': this.id, 'flowlab.name': 'probe-host' })).find((c) => c.state === 'running');
+      const existing = (await rt.listContainers({ [LABEL.session]: this.id, [LABEL.name]: HOST_HELPER, [LABEL.role]: 'helper' })).find((c) => c.state === 'running');
       if (existing) return existing.name;
       this.host.claimInstance();
-      const spec = helperContainer(this.ref(), 'probe-host', { kind: 'host' }, [], ['sleep', 'infinity']);
+      const spec = helperContainer(this.ref(), HOST_HELPER, { kind: 'host' }, [], ['sleep', 'infinity']);
       const quiet = rt.scoped(undefined);
       await quiet.createContainer(spec);
       await quiet.startContainer(spec.name, 'interactive');
@@ -326,7 +339,7 @@ export class LiveSession {
   async captureOf(service: string): Promise<string | undefined> {
     const name = objectName(this.id, captureName(service));
     const st = await this.host.docker.inspectContainer(name);
-    return st?.running ? name : undefined;
+    return st?.running && st.labels[LABEL.role] === 'capture' ? name : undefined;
   }
 
   async refreshTopology(): Promise<Topology> {

@@ -9,6 +9,8 @@ import type { Lab, ServiceDef } from '../lab/schema.ts';
 import type { Allocation } from '../store/sessions.ts';
 
 export const RESOLVER_NAME = 'lab-dns';
+/** The helper on the host's network that probes `from: host` run in. */
+export const HOST_HELPER = 'probe-host';
 
 /** Limits every lab container gets: enough for the lab tools, too little to hurt the host. */
 export const LIMITS = { memoryBytes: 128 * 1024 * 1024, nanoCpus: 0.5e9, pidsLimit: 128 };

@@ -22,15 +22,16 @@ interface BuiltEndpoint {
 }
 
 /** An endpoint may carry aliases and a lab address; nothing that reaches further (the shape refused the rest). */
-function endpoint(scope: Scope, e: EndpointBody | null | undefined): BuiltEndpoint {
+export function endpoint(scope: Scope, e: EndpointBody | null | undefined): BuiltEndpoint {
   const ip = e?.IPAMConfig?.IPv4Address;
   if (ip && !scope.policy.labAddress(ip)) throw refuse(`the address ${ip} is outside this lab's subnets`);
   return { Aliases: [...(e?.Aliases ?? [])], ...(ip ? { IPAMConfig: { IPv4Address: ip } } : {}) };
 }
 
-function capabilities(given: string[] | null | undefined): string[] {
+/** The capabilities a learner asked for, in Docker's spelling: LEARNER_CAPS, or ones the object already had. */
+export function capabilities(given: readonly string[] | null | undefined, had: readonly string[] = []): string[] {
   const caps = (given ?? []).map((x) => x.toUpperCase().replace(/^CAP_/, ''));
-  const tooMuch = caps.filter((x) => !LEARNER_CAPS.includes(x));
+  const tooMuch = caps.filter((x) => !LEARNER_CAPS.includes(x) && !had.includes(x));
   if (tooMuch.length > 0) throw refuse(`capabilities beyond ${LEARNER_CAPS.join(' and ')} (${tooMuch.map((c) => bounded(c, 24)).join(', ')}) reach outside the container`);
   return caps;
 }
@@ -47,10 +48,10 @@ export async function rewriteCreate(scope: Scope, requestedName: string | undefi
   const existing = await scope.engine.inspectContainer(name).catch(() => undefined);
   if (existing && !scope.owns(existing.labels)) throw refuse(`the name ${name} is taken`);
   const short = name.slice(prefix.length);
+  if (policy.reservedNames.includes(short)) throw refuse(`${short} is the name of one of Flowlab's own containers in this lab; name yours otherwise`);
   const serviceAliases = Object.hasOwn(policy.services, short) ? policy.services[short] : undefined;
 
-  const imageKey = spec.Image.replace(/:latest$/, '');
-  const image = Object.hasOwn(policy.images, spec.Image) ? policy.images[spec.Image] : Object.hasOwn(policy.images, imageKey) ? policy.images[imageKey] : undefined;
+  const image = scope.image(spec.Image);
   if (!image) throw refuse(`only the lab images run here (${Object.keys(policy.images).filter((k) => !k.includes('/')).join(', ')}), not ${bounded(spec.Image, 60)}`);
 
   const host = spec.HostConfig ?? {};

@@ -4,8 +4,14 @@
 // engine. This reader refuses what could be read two ways: a key given twice, two keys that
 // differ only in case, and nesting deeper than any Docker request needs.
 
-export class JsonRefusal extends Error {
+import { Refusal } from './refusal.ts';
+
+/** A body that could be read two ways (or not at all): refused as unreadable (400). */
+export class JsonRefusal extends Refusal {
   override name = 'JsonRefusal';
+  constructor(message: string) {
+    super(400, message);
+  }
 }
 
 const MAX_DEPTH = 32;

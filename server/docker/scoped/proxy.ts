@@ -2,13 +2,13 @@
 // the real engine. Each request is read once (version, path, query, body), decided by the routes,
 // and what goes to the engine is the request the routes built, at the one API version the
 // console speaks, with headers Flowlab writes. Nothing the learner sent is passed through but
-// the bytes of an attached stream once the engine has taken it over.
+// the bytes of an attached stream once the engine has answered 101 and taken it over.
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect as netConnect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { serialise, type Forward } from './forward.ts';
-import { Refusal, SCOPE_MESSAGE } from './refusal.ts';
+import { Refusal, SCOPE_MESSAGE, unreadable } from './refusal.ts';
 import { API_VERSION, readTarget, type ConsoleRequest } from './request.ts';
 import { decide, type RouteContext } from './routes.ts';
 import { Scope, type ScopeEngine, type ScopePolicy } from './scope.ts';
@@ -72,7 +72,7 @@ export class ScopedApi {
     if (f.changed) this.policy.changed?.();
   }
 
-  private headers(f: Forward, body: Buffer | undefined, upgrade: boolean): Record<string, string> {
+  private headers(body: Buffer | undefined, upgrade: boolean): Record<string, string> {
     return {
       host: 'docker',
       ...(body ? { 'content-type': 'application/json', 'content-length': String(body.length) } : {}),
@@ -92,7 +92,7 @@ export class ScopedApi {
   }
 
   private fail(res: ServerResponse, e: unknown): void {
-    const r = e instanceof Refusal ? e : new Refusal(400, `the console could not read that request: ${(e as Error).message}`);
+    const r = e instanceof Refusal ? e : unreadable((e as Error).message);
     if (res.headersSent) return void res.destroy();
     res.writeHead(r.status, { 'content-type': 'application/json', 'api-version': API_VERSION });
     res.end(JSON.stringify({ message: r.message }));
@@ -104,7 +104,7 @@ export class ScopedApi {
       const body = await this.readBody(req);
       const f = await this.decide(req.method ?? 'GET', req.url ?? '/', body);
       const out = serialise(f, API_VERSION);
-      const upstream = httpRequest({ ...this.upstream, method: f.method, path: out.target, headers: this.headers(f, out.body, false) });
+      const upstream = httpRequest({ ...this.upstream, method: f.method, path: out.target, headers: this.headers(out.body, false) });
       upstream.on('response', (up) => {
         const headers = { ...up.headers, 'api-version': API_VERSION };
         const ok = (up.statusCode ?? 500) < 300;
@@ -142,8 +142,8 @@ export class ScopedApi {
   /** Reads exactly the request's body from the start of an upgraded connection. */
   private upgradeBody(req: IncomingMessage, socket: Socket, head: Buffer): Promise<{ body: Buffer; rest: Buffer }> {
     const length = Number(req.headers['content-length'] ?? 0);
-    if (!Number.isInteger(length) || length < 0 || length > MAX_BODY) return Promise.reject(new Refusal(400, 'the console could not read that request: a bad Content-Length'));
-    if (req.headers['transfer-encoding']) return Promise.reject(new Refusal(400, 'the console could not read that request: a chunked body on a connection upgrade'));
+    if (!Number.isInteger(length) || length < 0 || length > MAX_BODY) return Promise.reject(unreadable('a bad Content-Length'));
+    if (req.headers['transfer-encoding']) return Promise.reject(unreadable('a chunked body on a connection upgrade'));
     return new Promise((resolve, reject) => {
       let buf = head;
       const check = () => {
@@ -164,7 +164,12 @@ export class ScopedApi {
     });
   }
 
-  /** attach and exec start take over the connection: read and decided like any request, then piped raw. */
+  /**
+   * attach and exec start take over the connection: read and decided like any request, sent,
+   * and piped raw only once the engine answers 101. Until then nothing more the learner sent
+   * reaches the engine: an engine that refuses (an exec whose container stopped) keeps its
+   * connection open for the next request, and that request would be the learner's, unread.
+   */
   private async handleUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
     const reject = (e: unknown) => {
       const r = e instanceof Refusal ? e : new Refusal(400, (e as Error).message);
@@ -174,17 +179,11 @@ export class ScopedApi {
     try {
       this.authorise(req);
       const { body, rest } = await this.upgradeBody(req, socket, head);
+      socket.pause();
       const f = await this.decide(req.method ?? 'GET', req.url ?? '/', body);
       if (!f.hijack) throw new Refusal(403, `${SCOPE_MESSAGE}: ${req.method} ${(req.url ?? '').slice(0, 80)} cannot take over the connection`);
       const out = serialise(f, API_VERSION);
       const upstream = this.upstream.socketPath ? netConnect(this.upstream.socketPath) : netConnect(this.upstream.port!, this.upstream.host!);
-      const headers = Object.entries(this.headers(f, out.body, true)).map(([k, v]) => `${k}: ${v}`);
-      upstream.write(`${f.method} ${out.target} HTTP/1.1\r\n${headers.join('\r\n')}\r\n\r\n`);
-      if (out.body) upstream.write(out.body);
-      if (rest.length > 0) upstream.write(rest);
-      this.done(f);
-      socket.pipe(upstream);
-      upstream.pipe(socket);
       const end = () => {
         socket.destroy();
         upstream.destroy();
@@ -193,8 +192,69 @@ export class ScopedApi {
       upstream.on('error', end);
       socket.on('close', end);
       upstream.on('close', end);
+      const headers = Object.entries(this.headers(out.body, true)).map(([k, v]) => `${k}: ${v}`);
+      upstream.write(`${f.method} ${out.target} HTTP/1.1\r\n${headers.join('\r\n')}\r\n\r\n`);
+      if (out.body) upstream.write(out.body);
+      const answer = await engineAnswer(upstream);
+      if (answer.status !== 101) {
+        // Refused: the learner gets the engine's answer, and the connection ends with it.
+        socket.end(answer.bytes, end);
+        return;
+      }
+      this.done(f);
+      socket.write(answer.bytes);
+      if (rest.length > 0) upstream.write(rest);
+      socket.pipe(upstream);
+      upstream.pipe(socket);
+      socket.resume();
     } catch (e) {
       reject(e);
     }
   }
+}
+
+const MAX_HEAD = 64 * 1024;
+
+/**
+ * The engine's answer to an upgrade request: its status, and the bytes read so far. A 101 is
+ * answered as soon as its head is in (what follows is the stream); any other answer is read to
+ * the end of its body (Content-Length, or the connection's end), since the engine would keep the
+ * connection for another request.
+ */
+function engineAnswer(upstream: Socket): Promise<{ status: number; bytes: Buffer }> {
+  return new Promise((resolve, reject) => {
+    let buf = Buffer.alloc(0);
+    let status = 0;
+    let need = -1;
+    let chunked = false;
+    const finish = () => {
+      upstream.off('data', more);
+      upstream.off('end', finish);
+      upstream.pause();
+      if (status === 0) return reject(new Refusal(502, 'the Docker engine ended the connection without an answer'));
+      resolve({ status, bytes: buf });
+    };
+    const more = (c: Buffer) => {
+      buf = Buffer.concat([buf, c]);
+      if (status === 0) {
+        const at = buf.indexOf('\r\n\r\n');
+        if (at < 0) {
+          if (buf.length > MAX_HEAD) reject(new Refusal(502, 'the Docker engine answered with an unreadable head'));
+          return;
+        }
+        const headText = buf.subarray(0, at).toString('latin1');
+        status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(headText)?.[1] ?? 502);
+        if (status === 101) return finish();
+        const length = /\r\ncontent-length:\s*(\d+)/i.exec(headText);
+        need = length ? at + 4 + Number(length[1]) : -1;
+        chunked = /\r\ntransfer-encoding:\s*chunked/i.test(headText);
+      }
+      if (need >= 0 && buf.length >= need) {
+        buf = buf.subarray(0, need);
+        finish();
+      } else if (chunked && buf.subarray(-5).toString('latin1') === '0\r\n\r\n') finish();
+    };
+    upstream.on('data', more);
+    upstream.on('end', finish);
+  });
 }

@@ -1,6 +1,7 @@
 // Query parameters, per route: each one the route names, read and written back by Flowlab; any
 // other is refused. `filters` is JSON in Docker's two forms, read strictly like a body.
-import { parseStrictJson, JsonRefusal } from './json.ts';
+import { parseStrictJson } from './json.ts';
+import { REF, SIGNAL } from './patterns.ts';
 import { Refusal } from './refusal.ts';
 import { bounded } from '../../util/lookup.ts';
 
@@ -13,20 +14,14 @@ const FORMS: Record<Exclude<Param, readonly string[] | 'bool' | 'filters'>, [Reg
   int: [/^-?\d{1,10}$/, 'a whole number'],
   // Unix seconds (with a fraction) or an RFC 3339 time: what the CLI turns `--since 10m` into.
   time: [/^(\d{1,12}(\.\d{1,9})?|\d{4}-\d\d-\d\dT[0-9:.]+(Z|[+-]\d\d:\d\d))$/, 'a time (Unix seconds or RFC 3339)'],
-  signal: [/^(SIG)?[A-Z0-9+-]{1,12}$|^\d{1,2}$/, 'a signal like KILL or 9'],
-  name: [/^\/?[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, 'a name (letters, digits, _ . -)'],
+  signal: [SIGNAL, 'a signal like KILL or 9'],
+  name: [REF, 'a name (letters, digits, _ . -)'],
   text: [/^[A-Za-z0-9 ,_.:=+-]{0,64}$/, 'a short plain value'],
 };
 
 /** Reads the filters argument into the list form, whatever form it came in. */
 export function readFilters(raw: string): Filters {
-  let v: unknown;
-  try {
-    v = parseStrictJson(raw || '{}', 'the filters argument');
-  } catch (e) {
-    if (e instanceof JsonRefusal) throw new Refusal(400, e.message);
-    throw e;
-  }
+  const v = parseStrictJson(raw || '{}', 'the filters argument');
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Refusal(400, `the filters argument must be a JSON object, found ${bounded(raw, 40)}`);
   const out: Filters = {};
   for (const [k, val] of Object.entries(v)) {

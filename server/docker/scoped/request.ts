@@ -1,7 +1,7 @@
 // The request line of a console call, read once: its API version, its path as decoded segments,
 // its query as single values. Nothing here is forwarded: the proxy builds the path and query it
 // sends from what the routes make of these.
-import { Refusal, refuse } from './refusal.ts';
+import { Refusal, refuse, unreadable } from './refusal.ts';
 import { bounded } from '../../util/lookup.ts';
 
 /**
@@ -31,19 +31,19 @@ function compareVersion(a: string, b: string): number {
 
 /** Reads the request target (`/v1.41/containers/json?all=1`) into a version-free path and a query. */
 export function readTarget(method: string, target: string): Omit<ConsoleRequest, 'body'> {
-  if (!/^(GET|HEAD|POST|PUT|DELETE)$/.test(method)) throw new Refusal(405, `the console takes GET, HEAD, POST and DELETE, not ${bounded(method, 12)}`);
-  if (!target.startsWith('/')) throw new Refusal(400, `the console could not read that request: a path starts with /, found ${bounded(target)}`);
+  if (!/^(GET|HEAD|POST|DELETE)$/.test(method)) throw new Refusal(405, `the console takes GET, HEAD, POST and DELETE, not ${bounded(method, 12)}`);
+  if (!target.startsWith('/')) throw unreadable(`a path starts with /, found ${bounded(target)}`);
   const q = target.indexOf('?');
   const rawPath = q < 0 ? target : target.slice(0, q);
   const rawQuery = q < 0 ? '' : target.slice(q + 1);
   const raw = rawPath.split('/').slice(1);
-  if (raw.some((s) => s === '')) throw new Refusal(400, `the console could not read that request: an empty path segment in ${bounded(rawPath)}`);
+  if (raw.some((s) => s === '')) throw unreadable(`an empty path segment in ${bounded(rawPath)}`);
   const segments = raw.map((s) => {
     let d: string;
     try {
       d = decodeURIComponent(s);
     } catch {
-      throw new Refusal(400, `the console could not read that request: bad percent-encoding in ${bounded(s)}`);
+      throw unreadable(`bad percent-encoding in ${bounded(s)}`);
     }
     // Decoded once: a segment that still holds a separator, a dot segment or another escape is
     // not a name anything here has.
@@ -63,7 +63,7 @@ export function readTarget(method: string, target: string): Omit<ConsoleRequest,
   }
   const query = new Map<string, string>();
   for (const [k, val] of new URLSearchParams(rawQuery)) {
-    if (query.has(k)) throw new Refusal(400, `the console could not read that request: the query gives ${bounded(k, 40)} twice`);
+    if (query.has(k)) throw unreadable(`the query gives ${bounded(k, 40)} twice`);
     query.set(k, val);
   }
   return { method, segments, query };

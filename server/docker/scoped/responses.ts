@@ -8,11 +8,12 @@ import { CONTEXT_NETWORKS, type Scope } from './scope.ts';
 const json = (out: Buffer): unknown => JSON.parse(out.toString('utf8'));
 const bytes = (v: unknown) => Buffer.from(JSON.stringify(v));
 
-/** `docker info` shows the engine, not what else runs on it. */
+/** `docker info` shows the engine, not what else runs on it, nor the host's name. */
 export function info(out: Buffer): Buffer {
   const i = json(out) as Record<string, unknown> & { Swarm?: { LocalNodeState?: string; NodeID?: string; ControlAvailable?: boolean } };
-  const keep = ['ID', 'ServerVersion', 'OperatingSystem', 'OSType', 'OSVersion', 'Architecture', 'KernelVersion', 'NCPU', 'MemTotal', 'Driver', 'CgroupDriver', 'CgroupVersion', 'DefaultRuntime', 'Name', 'IndexServerAddress'];
+  const keep = ['ID', 'ServerVersion', 'OperatingSystem', 'OSType', 'OSVersion', 'Architecture', 'KernelVersion', 'NCPU', 'MemTotal', 'Driver', 'CgroupDriver', 'CgroupVersion', 'DefaultRuntime', 'IndexServerAddress'];
   const trimmed: Record<string, unknown> = Object.fromEntries(keep.filter((k) => k in i).map((k) => [k, i[k]]));
+  trimmed.Name = 'docker-host'; // the host's own name stays the host's
   trimmed.Swarm = { LocalNodeState: i.Swarm?.LocalNodeState ?? 'inactive', NodeID: i.Swarm?.NodeID ?? '', ControlAvailable: i.Swarm?.ControlAvailable ?? false };
   trimmed.Warnings = ["this lab's console shows only the engine's version and this lab's objects"];
   return bytes(trimmed);

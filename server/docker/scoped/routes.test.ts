@@ -62,6 +62,7 @@ const policy: ScopePolicy = {
   hostPorts: [18000, 28080],
   limits: { memoryBytes: 128 * 1024 * 1024, nanoCpus: 1e9, pidsLimit: 256 },
   protectedRoles: ['capture', 'helper', 'console', 'resolver'],
+  reservedNames: ['lab-dns', 'console', 'probe-host', 'web-capture'],
   consoleNetwork: `fl-${S}-console`,
   defaultBridge: false,
   services: { web: { [`fl-${S}-shop`]: ['web', 'shop.internal'] } },
@@ -158,6 +159,13 @@ describe('what the docker CLI sends is accepted, and rebuilt with the session’
     expect(b.HostConfig).toMatchObject({ NetworkMode: `fl-${S}-shop`, CapDrop: ['ALL'], SecurityOpt: ['no-new-privileges'], Privileged: false, Dns: ['10.88.0.2'], PortBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '18000' }] }, Memory: policy.limits.memoryBytes, PidsLimit: 256 });
     expect(Object.keys(b.HostConfig)).not.toContain('Binds');
     expect(f.record).toBe(`docker create --name fl-${S}-probe --network fl-${S}-shop --publish 127.0.0.1:18000:80 --cap-drop ALL --cap-add NET_BIND_SERVICE --cap-add NET_RAW --cap-add SETUID --cap-add SETGID --cap-add NET_ADMIN --security-opt no-new-privileges --dns 10.88.0.2 --memory 134217728 --cpus 1 --pids-limit 256 flowlab/toolbox:latest sleep 100`);
+  });
+
+  it('the names of Flowlab’s own containers (captures, resolver, console, host helper) are not the learner’s to take', async () => {
+    for (const name of ['web-capture', 'lab-dns', 'console', 'probe-host', `fl-${S}-probe-host`]) {
+      const r = await refusal(decide('POST', `${V}/containers/create?name=${name}`, { Image: 'toolbox', HostConfig: { NetworkMode: 'shop' } }));
+      expect(r.message, name).toMatch(/is the name of one of Flowlab's own containers in this lab/);
+    }
   });
 
   it('a lab service re-created under its name gets its aliases and the lab’s capabilities back', async () => {

@@ -3,9 +3,8 @@
 // and builds what it forwards; a route that takes no body refuses one.
 import { commandLine } from '../cli.ts';
 import { LABEL, NAME_PREFIX, objectName } from '../labels.ts';
-import { rewriteCreate } from './create.ts';
+import { endpoint, rewriteCreate } from './create.ts';
 import type { Forward } from './forward.ts';
-import { parseStrictJson, JsonRefusal, type Json } from './json.ts';
 import { filtersOf, readQuery, writeFilters, type Param, type Query } from './query.ts';
 import { Refusal, notFound, refuse } from './refusal.ts';
 import { bounded } from '../../util/lookup.ts';
@@ -13,7 +12,7 @@ import type { ConsoleRequest } from './request.ts';
 import * as view from './responses.ts';
 import type { Scope } from './scope.ts';
 import { rewriteServiceUpdate } from './service-update.ts';
-import { connectShape, createShape, disconnectShape, execShape, execStartShape, readBody } from './shapes.ts';
+import { connectShape, createShape, disconnectShape, execShape, execStartShape, readBody, readJsonBody } from './shapes.ts';
 
 export interface RouteContext {
   scope: Scope;
@@ -97,6 +96,7 @@ export async function decide(ctx: RouteContext, req: ConsoleRequest): Promise<Fo
           ...(ex.DetachKeys ? { DetachKeys: ex.DetachKeys } : {}),
           Env: ex.Env ?? [],
           ...(ex.WorkingDir ? { WorkingDir: ex.WorkingDir } : {}),
+          ...(ex.ConsoleSize ? { ConsoleSize: ex.ConsoleSize } : {}),
           Cmd: ex.Cmd,
         };
         return {
@@ -118,7 +118,7 @@ export async function decide(ctx: RouteContext, req: ConsoleRequest): Promise<Fo
     if (is('POST', 3) && c === 'start') {
       query({});
       const s = readBody(execStartShape, req.body, 'the exec start');
-      return { method: 'POST', path: `/exec/${b}/start`, body: { Detach: s.Detach ?? false, Tty: s.Tty ?? false }, hijack: !s.Detach };
+      return { method: 'POST', path: `/exec/${b}/start`, body: { Detach: s.Detach ?? false, Tty: s.Tty ?? false, ...(s.ConsoleSize ? { ConsoleSize: s.ConsoleSize } : {}) }, hijack: !s.Detach };
     }
     if (is('POST', 3) && c === 'resize') {
       noBody(req, 'exec resize');
@@ -139,15 +139,13 @@ export async function decide(ctx: RouteContext, req: ConsoleRequest): Promise<Fo
       const body = readBody(connectShape, req.body, 'network connect');
       const ct = await scope.changeable(body.Container);
       if (ct.networkMode.startsWith('container:') || ct.networkMode === 'host') throw refuse(`${ct.name} shares another namespace's network; it joins no network of its own`);
-      const e = body.EndpointConfig;
-      const ip = e?.IPAMConfig?.IPv4Address;
-      if (ip && !scope.policy.labAddress(ip)) throw refuse(`the address ${ip} is outside this lab's subnets`);
-      const aliases = e?.Aliases ?? [];
+      const e = endpoint(scope, body.EndpointConfig);
+      const ip = e.IPAMConfig?.IPv4Address;
       return {
         method: 'POST',
         path: `/networks/${n.id}/connect`,
-        body: { Container: ct.id, EndpointConfig: { Aliases: aliases, ...(ip ? { IPAMConfig: { IPv4Address: ip } } : {}) } },
-        record: commandLine(['docker', 'network', 'connect', ...aliases.flatMap((x) => ['--alias', x]), ...(ip ? ['--ip', ip] : []), n.name, ct.name]),
+        body: { Container: ct.id, EndpointConfig: e },
+        record: commandLine(['docker', 'network', 'connect', ...e.Aliases.flatMap((x) => ['--alias', x]), ...(ip ? ['--ip', ip] : []), n.name, ct.name]),
         changed: true,
       };
     }
@@ -201,8 +199,7 @@ export async function decide(ctx: RouteContext, req: ConsoleRequest): Promise<Fo
   if (method === 'GET' && p.length >= 3 && a === 'images' && p.at(-1) === 'json') {
     query({});
     const name = p.slice(1, -1).join('/');
-    const images = scope.policy.images;
-    const ref = Object.hasOwn(images, name) ? images[name] : Object.hasOwn(images, name.replace(/:latest$/, '')) ? images[name.replace(/:latest$/, '')] : undefined;
+    const ref = scope.image(name);
     if (ref) return get(`/images/${ref}/json`);
     throw notFound('image', name);
   }
@@ -219,14 +216,6 @@ export async function decide(ctx: RouteContext, req: ConsoleRequest): Promise<Fo
   throw refuse(`${method} /${p.map((x) => bounded(x, 40)).join('/')} is not something the console offers`);
 }
 
-function readJsonBody(body: Buffer, where: string): Json {
-  try {
-    return parseStrictJson(body.length > 0 ? body.toString('utf8') : '{}', where);
-  } catch (e) {
-    if (e instanceof JsonRefusal) throw new Refusal(400, e.message);
-    throw e;
-  }
-}
 
 /**
  * `docker service ps web` looks the service up by exact name: a short name the learner types is

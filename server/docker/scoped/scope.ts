@@ -2,7 +2,9 @@
 // The routes see the engine only through `ScopeEngine`, so the whole allow/deny policy runs
 // against an in-memory engine in unit tests.
 import { LABEL, objectName } from '../labels.ts';
+import { REF } from './patterns.ts';
 import { notFound, refuse } from './refusal.ts';
+import { own } from '../../util/lookup.ts';
 
 export interface ScopePolicy {
   session: string;
@@ -19,6 +21,8 @@ export interface ScopePolicy {
   consoleNetwork: string;
   /** Whether the lab uses Docker's default bridge (then new containers may join it). */
   defaultBridge: boolean;
+  /** Short names of Flowlab's own containers in the session (captures, resolver, console, helpers): never a learner's. */
+  reservedNames: string[];
   /** The lab's services and their aliases per network (full network name), to re-create one under its name. */
   services: Record<string, Record<string, string[]>>;
   /** Capabilities a container the console runs has (on top of none: the rest are dropped). */
@@ -43,10 +47,12 @@ export interface ScopeEngine {
   serviceSpec(ref: string): Promise<unknown>;
 }
 
+/** How far `container:` sharing is followed: Docker itself resolves one step, labs use one or two. */
+const MAX_SHARING_DEPTH = 4;
+
 /** Docker's own networks, shown as context (with only this session's members). */
 export const CONTEXT_NETWORKS = ['bridge', 'host', 'none'];
 /** What a container, network or service reference may look like: a name or an id (prefix). */
-export const REF = /^\/?[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
 export interface Found {
   id: string;
@@ -63,6 +69,16 @@ export class Scope {
 
   get session(): string {
     return this.policy.session;
+  }
+
+  /**
+   * The lab image a name stands for (`toolbox`, `toolbox:latest`, or a lab image's full
+   * reference; a digest after @ is ignored): one of the lab's images, or undefined.
+   */
+  image(name: string): string | undefined {
+    const images = this.policy.images;
+    const bare = name.split('@')[0]!;
+    return own(images, bare) ?? own(images, bare.replace(/:latest$/, '')) ?? (Object.values(images).includes(bare) ? bare : undefined);
   }
 
   owns(labels: Record<string, string> | undefined): boolean {
@@ -121,14 +137,18 @@ export class Scope {
   /**
    * The network namespace a `container:<ref>` mode would share, followed to its owner. The
    * host's own (a host-network service, or Flowlab's host probe helper) is never shared: there a
-   * capability reaches the host's firewall and a capture sees every lab on the host.
+   * capability reaches the host's firewall and a capture sees every lab on the host. A chain of
+   * shared namespaces deeper than any lab makes is refused rather than followed further.
    */
   async sharedNamespace(ref: string, depth = 0): Promise<Found> {
     const target = await this.container(ref);
     if (target.labels[LABEL.role] === 'console') throw refuse("the console's network namespace is its own");
     if (target.networkMode === 'host') throw refuse(`${target.name} runs on the Docker host's own network; sharing its namespace would reach the host's firewall and every lab's traffic`);
     const inner = /^container:(.+)$/.exec(target.networkMode);
-    if (inner && depth < 4) await this.sharedNamespace(inner[1]!, depth + 1);
+    if (inner) {
+      if (depth >= MAX_SHARING_DEPTH) throw refuse(`${target.name} shares a namespace through more than ${MAX_SHARING_DEPTH} containers; share the namespace's owner instead`);
+      await this.sharedNamespace(inner[1]!, depth + 1);
+    }
     return target;
   }
 }

@@ -6,10 +6,11 @@
 import { commandLine } from '../cli.ts';
 import { foldKey, type Json } from './json.ts';
 import type { Forward } from './forward.ts';
+import { ALIAS } from './patterns.ts';
 import { refuse } from './refusal.ts';
 import { bounded } from '../../util/lookup.ts';
 import type { Scope } from './scope.ts';
-import { LEARNER_CAPS } from './create.ts';
+import { capabilities } from './create.ts';
 
 export const MAX_REPLICAS = 8;
 
@@ -113,9 +114,11 @@ const SPEC_FIELDS = [
   'Name', 'Labels', 'TaskTemplate', 'Mode', 'UpdateConfig', 'RollbackConfig', 'Networks', 'EndpointSpec',
   'ContainerSpec', 'PluginSpec', 'NetworkAttachmentSpec', 'Resources', 'RestartPolicy', 'Placement', 'ForceUpdate', 'Runtime', 'LogDriver',
   'Image', 'Command', 'Args', 'Hostname', 'Env', 'Dir', 'User', 'Groups', 'Privileges', 'TTY', 'OpenStdin', 'ReadOnly', 'Mounts', 'StopSignal',
-  'StopGracePeriod', 'HealthCheck', 'Hosts', 'DNSConfig', 'Secrets', 'Configs', 'Isolation', 'Init', 'Sysctls', 'CapabilityAdd', 'CapabilityDrop', 'Ulimits',
-  'Type', 'Source', 'Target', 'Consistency', 'BindOptions', 'VolumeOptions', 'TmpfsOptions', 'SizeBytes', 'Mode', 'Propagation', 'NonRecursive',
-  'CredentialSpec', 'SELinuxContext', 'Limits', 'Reservations', 'NanoCPUs', 'MemoryBytes', 'Pids', 'GenericResources', 'Condition', 'Delay',
+  'StopGracePeriod', 'Healthcheck', 'Hosts', 'DNSConfig', 'Secrets', 'Configs', 'Isolation', 'Init', 'Sysctls', 'CapabilityAdd', 'CapabilityDrop', 'Ulimits',
+  'Type', 'Source', 'Target', 'Consistency', 'BindOptions', 'VolumeOptions', 'TmpfsOptions', 'SizeBytes', 'Propagation', 'NonRecursive',
+  'NoCopy', 'DriverConfig', 'Hard', 'Soft', 'CredentialSpec', 'SELinuxContext', 'Disable', 'Role', 'Level', 'Config', 'File', 'Registry',
+  'UID', 'GID', 'SecretID', 'SecretName', 'ConfigID', 'ConfigName', 'Kind', 'Value', 'NamedResourceSpec', 'DiscreteResourceSpec',
+  'ReplicatedJob', 'GlobalJob', 'MaxConcurrent', 'TotalCompletions', 'ContainerID', 'Remote', 'Disabled', 'Description', 'Limits', 'Reservations', 'NanoCPUs', 'MemoryBytes', 'Pids', 'GenericResources', 'Condition', 'Delay',
   'MaxAttempts', 'Window', 'Constraints', 'Preferences', 'MaxReplicas', 'Platforms', 'Aliases', 'DriverOpts', 'Replicated', 'Global', 'Replicas',
   'Parallelism', 'FailureAction', 'Monitor', 'MaxFailureRatio', 'Order', 'Ports', 'Protocol', 'TargetPort', 'PublishedPort', 'PublishMode',
   'Nameservers', 'Search', 'Options', 'Test', 'Interval', 'Timeout', 'Retries', 'StartPeriod', 'Spread', 'SpreadDescriptor', 'Architecture', 'OS',
@@ -160,9 +163,7 @@ export async function rewriteServiceUpdate(scope: Scope, ref: string, query: Rec
 
   const image = get(requested, 'TaskTemplate.ContainerSpec.Image');
   if (typeof image !== 'string') throw refuse('a service runs an image: TaskTemplate.ContainerSpec.Image is missing');
-  const bare = image.split('@')[0]!;
-  const images = scope.policy.images;
-  const imageRef = images[bare] ?? images[bare.replace(/:latest$/, '')] ?? (Object.values(images).includes(bare) ? bare : undefined);
+  const imageRef = scope.image(image);
   if (!imageRef) throw refuse(`only the lab images run here, not ${bounded(image, 60)}`);
   take('TaskTemplate.ContainerSpec.Image', imageRef);
   for (const path of ['TaskTemplate.ContainerSpec.Env', 'TaskTemplate.ContainerSpec.Args', 'TaskTemplate.ContainerSpec.Command'] as const) {
@@ -171,9 +172,7 @@ export async function rewriteServiceUpdate(scope: Scope, ref: string, query: Rec
   }
 
   const had = strings(get(current, 'TaskTemplate.ContainerSpec.CapabilityAdd'), 'CapabilityAdd').map((x) => x.replace(/^CAP_/, ''));
-  const caps = strings(want('TaskTemplate.ContainerSpec.CapabilityAdd'), 'CapabilityAdd').map((x) => x.toUpperCase().replace(/^CAP_/, ''));
-  const tooMuch = caps.filter((x) => !LEARNER_CAPS.includes(x) && !had.includes(x));
-  if (tooMuch.length > 0) throw refuse(`capabilities beyond ${LEARNER_CAPS.join(' and ')} (${tooMuch.map((c) => bounded(c, 24)).join(', ')}) reach outside the container`);
+  const caps = capabilities(strings(want('TaskTemplate.ContainerSpec.CapabilityAdd'), 'CapabilityAdd'), had);
   take('TaskTemplate.ContainerSpec.CapabilityAdd', caps.length > 0 ? caps : undefined);
 
   const nets = want('TaskTemplate.Networks');
@@ -183,7 +182,7 @@ export async function rewriteServiceUpdate(scope: Scope, ref: string, query: Rec
     if (!isObj(n) || typeof n.Target !== 'string' || Object.keys(n).some((k) => !['Target', 'Aliases'].includes(k))) throw refuse('each of TaskTemplate.Networks is { Target, Aliases }');
     const net = await scope.joinable(n.Target, 'service');
     const aliases = strings(n.Aliases, 'Aliases', 32);
-    if (aliases.some((a) => !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(a))) throw refuse('a network alias is letters, digits, _ . -');
+    if (aliases.some((a) => !ALIAS.test(a))) throw refuse('a network alias is letters, digits, _ . -');
     networks.push({ Target: net.id, ...(aliases.length > 0 ? { Aliases: aliases } : {}) });
   }
   take('TaskTemplate.Networks', networks.length > 0 ? networks : undefined);

@@ -4,26 +4,28 @@
 // which is what the docker CLI sends for every flag not given. What passes is typed; the routes
 // build the body they forward from these values, never from the bytes that came in.
 import { z } from 'zod';
-import { foldKey, parseStrictJson, JsonRefusal, type Json } from './json.ts';
-import { Refusal, refuse } from './refusal.ts';
+import { foldKey, parseStrictJson, type Json } from './json.ts';
+import { ALIAS, IPV4, SIGNAL, USER } from './patterns.ts';
+import { refuse, type Refusal } from './refusal.ts';
 
 /** Docker's zero value: what the CLI sends for an option that was not given. */
 const unset = z.union([z.null(), z.literal(''), z.literal(0), z.literal(false), z.array(z.never()).max(0), z.strictObject({})]);
 
-/** Every key some shape names (a key that differs from one only in case is named as its twin). */
-const KNOWN = new Set<string>();
 /** Keys only accepted at their default, and why the console does not offer them. */
 const WHY_OFF = new Map<string, string>();
 
-function strict<T extends z.ZodRawShape>(fields: T) {
-  for (const k of Object.keys(fields)) KNOWN.add(k);
-  return z.strictObject(fields);
-}
+const strict = <T extends z.ZodRawShape>(fields: T) => z.strictObject(fields);
 
 /** Settings the console does not offer: accepted at Docker's default only, never forwarded. */
-function off<K extends string>(reason: string, ...keys: K[]): Record<K, z.ZodOptional<typeof unset>> {
+function off<K extends string>(reason: string, ...keys: K[]): Record<K, z.ZodOptional<z.ZodType>> {
+  return offAt(reason, unset, ...keys);
+}
+
+/** The same, where the CLI's default for the setting is another value than Docker's zero. */
+function offAt<K extends string>(reason: string, otherDefault: z.ZodType, ...keys: K[]): Record<K, z.ZodOptional<z.ZodType>> {
   for (const k of keys) WHY_OFF.set(k, reason);
-  return Object.fromEntries(keys.map((k) => [k, unset.optional()])) as Record<K, z.ZodOptional<typeof unset>>;
+  const value = otherDefault === unset ? unset : z.union([unset, otherDefault]);
+  return Object.fromEntries(keys.map((k) => [k, value.optional()])) as unknown as Record<K, z.ZodOptional<z.ZodType>>;
 }
 
 const str = z.string().max(4096);
@@ -32,9 +34,10 @@ const nullableList = list.nullable().optional();
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
 /** Docker takes `"Cmd": "sh"` as well as `["sh"]` (its strslice type). */
 const command = z.union([str.transform((s) => [s]), list]).nullable().optional();
-const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
-export const isIpv4 = (ip: string) => IPV4.test(ip);
 const ipv4 = z.string().regex(IPV4, 'an IPv4 address');
+const user = z.string().regex(USER, 'a user[:group]').optional();
+/** A terminal's rows and columns. */
+const consoleSize = z.tuple([int(0, 10000), int(0, 10000)]).nullable().optional();
 const portKey = z.string().regex(/^\d{1,5}(\/(tcp|udp|sctp))?$/, 'a container port like 8080/tcp');
 const labels = z.record(z.string().max(256), z.string().max(4096)).nullable().optional();
 const nanos = int(0, 24 * 3600 * 1e9);
@@ -47,7 +50,7 @@ const STATIC = "Docker sets it; a request does not";
 
 export const endpointShape = strict({
   IPAMConfig: strict({ IPv4Address: z.union([ipv4, z.literal('')]).optional(), ...off('the lab networks are IPv4 only', 'IPv6Address', 'LinkLocalIPs') }).nullable().optional(),
-  Aliases: z.array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'a network alias (letters, digits, _ . -)')).max(32).nullable().optional(),
+  Aliases: z.array(z.string().regex(ALIAS, 'a network alias (letters, digits, _ . -)')).max(32).nullable().optional(),
   ...off("links are legacy; use the lab's networks and names", 'Links'),
   ...off('network driver options are set by the lab', 'DriverOpts'),
   ...off(STATIC, 'NetworkID', 'EndpointID', 'Gateway', 'IPAddress', 'IPPrefixLen', 'IPv6Gateway', 'GlobalIPv6Address', 'GlobalIPv6PrefixLen', 'MacAddress', 'DNSNames', 'GwPriority'),
@@ -63,7 +66,7 @@ export const hostConfigShape = strict({
   AutoRemove: z.boolean().optional(),
   CapAdd: nullableList,
   CapDrop: nullableList,
-  Dns: nullableList,
+  Dns: z.array(ipv4).max(8).nullable().optional(),
   DnsOptions: nullableList,
   DnsSearch: nullableList,
   ExtraHosts: z.array(z.string().regex(/^[A-Za-z0-9_.-]{1,253}:([0-9.]{7,15}|host-gateway)$/, 'a host entry like name:10.0.0.5 or name:host-gateway')).max(32).nullable().optional(),
@@ -72,13 +75,8 @@ export const hostConfigShape = strict({
   ReadonlyRootfs: z.boolean().optional(),
   SecurityOpt: nullableList,
   ShmSize: int(0, 2 ** 40).optional(),
-  ConsoleSize: z.tuple([int(0, 10000), int(0, 10000)]).nullable().optional(),
-  Isolation: z.enum(['', 'default']).optional(),
-  CpuShares: int(0, 262144).optional(),
+  ConsoleSize: consoleSize,
   Memory: int(0, 2 ** 50).optional(),
-  MemorySwap: int(-1, 2 ** 50).optional(),
-  MemoryReservation: int(0, 2 ** 50).optional(),
-  MemorySwappiness: int(-1, 100).nullable().optional(),
   NanoCpus: int(0, 2 ** 50).optional(),
   PidsLimit: int(-1, 2 ** 31).nullable().optional(),
   Init: z.boolean().nullable().optional(),
@@ -94,7 +92,9 @@ export const hostConfigShape = strict({
   ...off('devices belong to the Docker host', 'Devices', 'DeviceCgroupRules', 'DeviceRequests'),
   ...off("kernel settings are not the console's to change", 'Sysctls'),
   ...off('only the default runtime runs here', 'Runtime'),
-  ...off('cgroups and resource limits are set by Flowlab', 'Cgroup', 'CgroupParent', 'Ulimits', 'KernelMemory', 'KernelMemoryTCP', 'BlkioWeight', 'BlkioWeightDevice', 'BlkioDeviceReadBps', 'BlkioDeviceWriteBps', 'BlkioDeviceReadIOps', 'BlkioDeviceWriteIOps', 'CpuPeriod', 'CpuQuota', 'CpuRealtimePeriod', 'CpuRealtimeRuntime', 'CpusetCpus', 'CpusetMems', 'CpuCount', 'CpuPercent', 'IOMaximumIOps', 'IOMaximumBandwidth'),
+  ...offAt('only the default isolation runs here', z.literal('default'), 'Isolation'),
+  ...offAt('memory swap follows the memory limit Flowlab sets', z.literal(-1), 'MemorySwappiness'),
+  ...off('cgroups and resource limits are set by Flowlab', 'CpuShares', 'MemorySwap', 'MemoryReservation', 'Cgroup', 'CgroupParent', 'Ulimits', 'KernelMemory', 'KernelMemoryTCP', 'BlkioWeight', 'BlkioWeightDevice', 'BlkioDeviceReadBps', 'BlkioDeviceWriteBps', 'BlkioDeviceReadIOps', 'BlkioDeviceWriteIOps', 'CpuPeriod', 'CpuQuota', 'CpuRealtimePeriod', 'CpuRealtimeRuntime', 'CpusetCpus', 'CpusetMems', 'CpuCount', 'CpuPercent', 'IOMaximumIOps', 'IOMaximumBandwidth'),
   // An empty list here means "mask nothing": present at all, it would weaken the container.
   MaskedPaths: z.null().optional(),
   ReadonlyPaths: z.null().optional(),
@@ -106,7 +106,7 @@ export type HostConfigBody = z.infer<typeof hostConfigShape>;
 export const createShape = strict({
   Hostname: z.string().regex(/^[A-Za-z0-9.-]{0,63}$/, 'a host name').optional(),
   Domainname: z.string().regex(/^[A-Za-z0-9.-]{0,253}$/, 'a domain name').optional(),
-  User: z.string().regex(/^[A-Za-z0-9_.:-]{0,64}$/, 'a user[:group]').optional(),
+  User: user,
   AttachStdin: z.boolean().optional(),
   AttachStdout: z.boolean().optional(),
   AttachStderr: z.boolean().optional(),
@@ -121,7 +121,7 @@ export const createShape = strict({
   Image: z.string().max(256),
   WorkingDir: z.string().max(1024).optional(),
   Labels: labels,
-  StopSignal: z.string().regex(/^(SIG)?[A-Z0-9+-]{1,12}$|^\d{1,2}$/, 'a signal like TERM').optional(),
+  StopSignal: z.string().regex(SIGNAL, 'a signal like TERM').optional(),
   StopTimeout: int(0, 3600).nullable().optional(),
   HostConfig: hostConfigShape.optional(),
   NetworkingConfig: strict({ EndpointsConfig: z.record(z.string().max(200), endpointShape.nullable()).nullable().optional() }).nullable().optional(),
@@ -131,7 +131,7 @@ export const createShape = strict({
 export type CreateBody = z.infer<typeof createShape>;
 
 export const execShape = strict({
-  User: z.string().regex(/^[A-Za-z0-9_.:-]{0,64}$/, 'a user[:group]').optional(),
+  User: user,
   Tty: z.boolean().optional(),
   AttachStdin: z.boolean().optional(),
   AttachStdout: z.boolean().optional(),
@@ -141,7 +141,7 @@ export const execShape = strict({
   Env: nullableList,
   WorkingDir: z.string().max(1024).optional(),
   Cmd: list.min(1),
-  ConsoleSize: z.tuple([int(0, 10000), int(0, 10000)]).nullable().optional(),
+  ConsoleSize: consoleSize,
   ...off(PRIVILEGED, 'Privileged'),
 });
 export type ExecBody = z.infer<typeof execShape>;
@@ -149,29 +149,56 @@ export type ExecBody = z.infer<typeof execShape>;
 export const execStartShape = strict({
   Detach: z.boolean().optional(),
   Tty: z.boolean().optional(),
-  ConsoleSize: z.tuple([int(0, 10000), int(0, 10000)]).nullable().optional(),
+  ConsoleSize: consoleSize,
 });
 
 export const connectShape = strict({ Container: z.string().max(200), EndpointConfig: endpointShape.nullable().optional() });
 export const disconnectShape = strict({ Container: z.string().max(200), Force: z.boolean().optional() });
 
-function unknownKey(path: PropertyKey[], key: string, where: string): Refusal {
+type Def = { type: string; innerType?: z.ZodType; in?: z.ZodType; shape?: Record<string, z.ZodType>; element?: z.ZodType; valueType?: z.ZodType; options?: z.ZodType[]; items?: z.ZodType[] };
+const defOf = (t: z.ZodType) => (t as unknown as { _zod: { def: Def } })._zod.def;
+
+/** The schema under optional, nullable, default and transforms. */
+function bare(t: z.ZodType): z.ZodType {
+  const d = defOf(t);
+  if (d.innerType && ['optional', 'nullable', 'default', 'readonly', 'catch'].includes(d.type)) return bare(d.innerType);
+  if (d.type === 'pipe' && d.in) return bare(d.in);
+  return t;
+}
+
+/** The keys the shape names for the object at `path` in a body (a union's options together). */
+function keysAt(shape: z.ZodType, path: PropertyKey[]): string[] {
+  const d = defOf(bare(shape));
+  if (path.length === 0) {
+    if (d.type === 'object') return Object.keys(d.shape ?? {});
+    return d.type === 'union' ? (d.options ?? []).flatMap((o) => keysAt(o, [])) : [];
+  }
+  const [p, ...rest] = path;
+  const child =
+    d.type === 'object' ? d.shape?.[String(p)]
+    : d.type === 'array' ? d.element
+    : d.type === 'record' ? d.valueType
+    : d.type === 'tuple' ? d.items?.[Number(p)]
+    : undefined;
+  if (child) return keysAt(child, rest);
+  return d.type === 'union' ? (d.options ?? []).flatMap((o) => keysAt(o, path)) : [];
+}
+
+function unknownKey(shape: z.ZodType, path: PropertyKey[], key: string, where: string): Refusal {
   const at = [...path.map(String), key].join('.');
-  const twin = [...KNOWN].find((k) => k !== key && foldKey(k) === foldKey(key));
+  const twin = keysAt(shape, path).find((k) => k !== key && foldKey(k) === foldKey(key));
   if (twin) return refuse(`${where} sets ${at}, which differs only in case from ${twin}: Docker would read it as ${twin}, so the console refuses it (write ${twin})`);
   return refuse(`${where} sets ${at}, which the console does not offer`);
 }
 
+/** A request body as strict JSON (an empty body reads as {}). */
+export function readJsonBody(body: Buffer, where: string): Json {
+  return parseStrictJson(body.length > 0 ? body.toString('utf8') : '{}', where);
+}
+
 /** Reads a body: strict JSON, then the shape. `where` names it in messages ("the container config"). */
 export function readBody<S extends z.ZodType>(shape: S, body: Buffer, where: string): z.infer<S> {
-  let json: Json;
-  try {
-    json = parseStrictJson(body.length > 0 ? body.toString('utf8') : '{}', where);
-  } catch (e) {
-    if (e instanceof JsonRefusal) throw new Refusal(400, e.message);
-    throw e;
-  }
-  return readJson(shape, json, where);
+  return readJson(shape, readJsonBody(body, where), where);
 }
 
 /** The shape check alone, on JSON already read. */
@@ -179,7 +206,7 @@ export function readJson<S extends z.ZodType>(shape: S, json: Json, where: strin
   const r = shape.safeParse(json);
   if (r.success) return r.data;
   const issue = r.error.issues[0]!;
-  if (issue.code === 'unrecognized_keys') throw unknownKey(issue.path, issue.keys[0]!, where);
+  if (issue.code === 'unrecognized_keys') throw unknownKey(shape, issue.path, issue.keys[0]!, where);
   const at = issue.path.map(String).join('.') || '(the whole body)';
   const found = valueAt(json, issue.path);
   const key = String(issue.path.at(-1) ?? '');

@@ -3,6 +3,7 @@
 import { containerCreate } from '../../docker/cli.ts';
 import type { ContainerSpec, PublishedPort } from '../../docker/specs.ts';
 import type { LiveSession } from '../../session/live.ts';
+import { LABEL } from '../../docker/labels.ts';
 import { helperContainer } from '../../session/plan.ts';
 import { cmd, startAndWait } from '../common.ts';
 import { FaultError, type FaultImpl } from '../types.ts';
@@ -104,6 +105,8 @@ export const unpublish: FaultImpl<'unpublish'> = {
 
 // What a learner finds holding the port: named like something someone left running, not like the fault.
 const SQUATTER = 'legacy-agent';
+/** The squatter this fault made: by its role too, since a learner may name a container of theirs the same. */
+const squatterLabels = (session: string) => ({ [LABEL.session]: session, [LABEL.name]: SQUATTER, [LABEL.role]: 'fault' });
 
 export const portConflict: FaultImpl<'port-conflict'> = {
   describe(f, live) {
@@ -146,13 +149,13 @@ export const portConflict: FaultImpl<'port-conflict'> = {
     }
   },
   async revert(f, ctx) {
-    const held = await ctx.rt.listContainers({ 'flowlab.session': ctx.live.id, 'flowlab.name': SQUATTER });
+    const held = await ctx.rt.listContainers(squatterLabels(ctx.live.id));
     for (const c of held) await ctx.rt.removeContainer(c.id);
     const st = await ctx.rt.inspectContainer(ctx.live.containerName(f.service));
     if (!st?.running) await startAndWait(ctx.live, ctx.rt, f.service);
   },
   async holds(f, ctx) {
-    const squatters = (await ctx.rt.listContainers({ 'flowlab.session': ctx.live.id, 'flowlab.name': SQUATTER })).filter((c) => c.state === 'running');
+    const squatters = (await ctx.rt.listContainers(squatterLabels(ctx.live.id))).filter((c) => c.state === 'running');
     return squatters.length > 0 || !(await ctx.rt.inspectContainer(ctx.live.containerName(f.service)))?.running;
   },
 };

@@ -438,9 +438,6 @@ interface Phase {
 }
 
 
-/** The machine's CPU time so far, in ticks: busy (user, nice, system, irq, softirq), iowait, and all. */
-
-
 const merge = (ls: Learner[]): Measures => {
   const all = newMeasures();
   for (const l of ls) {

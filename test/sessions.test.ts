@@ -76,7 +76,7 @@ services:
 `)
     const before = new Set(app.engine.store.list().map((s) => s.id));
     try {
-      await expect(app.engine.up(loadLab(fixed))).rejects.toThrow(/service "web" cannot publish its port: .*another program holds that host port/);
+      await expect(app.engine.up(loadLab(fixed))).rejects.toThrow(/^service "web" cannot publish its port: .*another program holds that host port$/);
     } finally {
       blocker.close();
     }

@@ -99,7 +99,7 @@ export function engineMissingAdvice(): string {
 }
 
 /** Makes the Docker engine reachable when it can; returns what it did. */
-export async function ensureEngine(rt: DockerRuntime, progress: (l: string) => void): Promise<string | undefined> {
+async function ensureEngine(rt: DockerRuntime, progress: (l: string) => void): Promise<string | undefined> {
   if (await reachable(rt)) return undefined;
   if (!usesDefaultSocket()) throw new Error(`Docker is not reachable at DOCKER_HOST=${process.env.DOCKER_HOST}; start that engine or unset DOCKER_HOST`);
   if (!canInstallPackages()) {

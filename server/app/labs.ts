@@ -1,11 +1,11 @@
 // The use cases every entry point shares — start a lab, restart it (the same breakage, or a new
-// seed), end it — so the HTTP API, the CLI, workshops and check compose them once: the lab loaded
+// seed), end one or all — so the HTTP API, the CLI, workshops and check compose them once: the lab loaded
 // and checked against this engine, then brought up; the learner kept across a restart.
 import type { CatalogueEntry } from '../lab/catalogue.ts';
 import { loadLab } from '../lab/catalogue.ts';
 import type { Topology } from '../protocol/session.ts';
 import type { DownReport, UpOptions } from '../session/engine.ts';
-import { SessionError } from '../session/engine.ts';
+import { SessionError } from '../session/errors.ts';
 import { ProgressStore } from '../store/progress.ts';
 import { validateContext, type App } from './app.ts';
 
@@ -37,4 +37,9 @@ export async function restartLab(app: App, session: string, opts: { newSeed?: bo
 /** Ends a session: everything labelled with it goes. */
 export function endLab(app: App, session: string): Promise<DownReport> {
   return app.engine.down(session);
+}
+
+/** Ends every live session of this data directory. */
+export function endAllLabs(app: App): Promise<DownReport[]> {
+  return app.engine.downAll();
 }

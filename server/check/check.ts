@@ -11,7 +11,7 @@ import type { CatalogueEntry } from '../lab/catalogue.ts';
 import type { Lab, ServiceDef, SolutionStep } from '../lab/schema.ts';
 import { Prober } from '../probe/prober.ts';
 import type { App } from '../app/app.ts';
-import { startLab } from '../app/labs.ts';
+import { endLab, startLab } from '../app/labs.ts';
 import type { LiveSession } from '../session/live.ts';
 import { planLab } from '../session/plan.ts';
 import { chooseVariant } from '../session/variant.ts';
@@ -34,7 +34,7 @@ export interface VariantCheck {
 export class CheckFailure extends Error {}
 
 /** The seed that gives a lab this variant (variants are picked from the seed). */
-export function seedForVariant(lab: Lab, variant: string | null): number {
+function seedForVariant(lab: Lab, variant: string | null): number {
   if (variant === null) return 0;
   for (let s = 0; s < 10_000; s++) if (chooseVariant(lab, s)?.id === variant) return s;
   throw new CheckFailure(`no seed below 10000 picks variant "${variant}"`);
@@ -229,10 +229,10 @@ async function checkVariant(app: App, entry: CatalogueEntry, variant: string | n
       let ok = true;
       let detail = '';
       try {
-        await engine.down(session);
+        await endLab(app, session);
         const labels = { [LABEL.managed]: 'true', [LABEL.session]: session };
         for (let i = 0; i < 40; i++) {
-          const [c, n, s] = await Promise.all([engine.docker.listContainers(labels), engine.docker.listNetworks(labels), engine.docker.listServices(labels)]);
+          const [c, n, s] = await Promise.all([app.docker.listContainers(labels), app.docker.listNetworks(labels), app.docker.listServices(labels)]);
           const left = [...c.map((x) => x.name), ...n.map((x) => x.name), ...s.map((x) => x.name)];
           detail = left.length ? `left behind: ${left.join(', ')}` : 'nothing left behind';
           ok = left.length === 0;

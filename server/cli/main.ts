@@ -21,6 +21,11 @@ sessionsCommands(program);
 actingCommands(program);
 gradingCommands(program);
 
+/** `flowlab --help` lists the commands in the order a trainer meets them, whatever group holds them. */
+const HELP_ORDER = ['serve', 'doctor', 'images', 'validate', 'list', 'up', 'down', 'console', 'check', 'status', 'actions', 'probe', 'flows', 'fault', 'grade', 'hint', 'results', 'sweep'];
+const rank = (c: Command) => (HELP_ORDER.includes(c.name()) ? HELP_ORDER.indexOf(c.name()) : HELP_ORDER.length);
+(program.commands as Command[]).sort((a, b) => rank(a) - rank(b));
+
 /** Runs a command; resolves to its exit code, or undefined when it keeps serving. */
 export async function main(argv: string[]): Promise<number | undefined> {
   try {

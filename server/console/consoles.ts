@@ -272,7 +272,7 @@ export class Consoles {
     if (!has(live.lab.services, target)) throw new Error(`"${bounded(target, 40)}" is not a service of this lab; expected console or one of: ${Object.keys(live.lab.services).join(', ')}`);
     const ns = await live.namespaceOf(target);
     if (!ns.running) throw new Error(`${target} is not running (${ns.state}); start it from the docker console first`);
-    this.host.store.appendAction(session, `docker exec -it ${ns.container} sh`, false, 'learner');
+    live.record(`docker exec -it ${ns.container} sh`, { source: 'learner' });
     const shell = ['sh', '-c', 'if command -v bash >/dev/null; then exec bash -l; else exec sh -l; fi'];
     return { title: `shell in ${target}`, container: ns.container, tty: await this.host.docker.execTty(ns.container, shell, size) };
   }

@@ -2,12 +2,13 @@
 // from the engine's message, since it gives no code — what the failure was about.
 
 /** What a Docker failure was about, read once here from the engine's message (it gives no code). */
-export type DockerReason = 'subnet-overlap' | 'in-use' | 'exists' | 'not-attachable' | 'port-taken' | 'removal-in-progress';
+export type DockerReason = 'subnet-overlap' | 'name-taken' | 'in-use' | 'exists' | 'not-attachable' | 'port-taken' | 'removal-in-progress';
 
 const REASONS: [DockerReason, RegExp][] = [
   ['subnet-overlap', /overlap/i],
   ['removal-in-progress', /removal of container .* is already in progress/i],
   ['port-taken', /port is already allocated|address already in use/i],
+  ['name-taken', /name .* is already in use/i],
   ['in-use', /active endpoints|in use/i],
   ['exists', /already exists/i],
   ['not-attachable', /not manually attachable/i],

@@ -53,4 +53,3 @@ export function shortName(session: string, dockerName: string): string | undefin
   return dockerName.startsWith(prefix) ? dockerName.slice(prefix.length) : undefined;
 }
 
-export const SESSION_ID_RE = /^[0-9a-f]{8,32}$/;

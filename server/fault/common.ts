@@ -12,7 +12,7 @@ import { shortName } from '../docker/labels.ts';
 export const cmd = (...args: string[]) => commandLine(args);
 
 /** The service's planned endpoints (network, aliases, fixed address), as Docker names them. */
-export function plannedEndpoints(live: LiveSession, service: string): EndpointSpec[] {
+function plannedEndpoints(live: LiveSession, service: string): EndpointSpec[] {
   const c = live.planned(service).container;
   return c?.network.kind === 'networks' ? c.network.endpoints : [];
 }

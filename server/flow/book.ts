@@ -8,7 +8,7 @@ import { AddressBook } from './addresses.ts';
 import { shortName } from '../docker/labels.ts';
 
 /** `fl-<session>-web`, `fl-<session>-web.1.<task id>` → `web`; anything else → undefined. */
-export function serviceOfContainer(session: string, name: string): string | undefined {
+function serviceOfContainer(session: string, name: string): string | undefined {
   const rest = shortName(session, name);
   if (rest === undefined) return undefined;
   const task = /^([a-z][a-z0-9-]*)\.\d+\.[a-z0-9]+$/.exec(rest);

@@ -8,6 +8,7 @@ import { buildAddressBook } from './book.ts';
 import { EdgeTable } from './edges.ts';
 import { PcapStream } from './pcap.ts';
 import { FlowTracker } from './tracker.ts';
+import { FlowlabError } from '../util/errors.ts';
 
 export const DEFAULT_FLOW_TIMEOUT_MS = 3000;
 
@@ -32,7 +33,7 @@ function decodeAll(book: AddressBook, session: string, service: string, pcap: Bu
 /** The retained packets of one service as a pcap file (what `GET .../pcap` serves). */
 export async function capturedPcap(live: LiveSession, service: string): Promise<Buffer> {
   const sidecar = await live.captureOf(service);
-  if (!sidecar) throw new Error(`"${service}" has no running capture (captured services: ${capturedServices(live.lab).join(', ') || 'none'})`);
+  if (!sidecar) throw new FlowlabError(`"${service}" has no running capture (captured services: ${capturedServices(live.lab).join(', ') || 'none'})`, 'not-found');
   const { stdout } = await live.docker.execStream(sidecar, ['lab-capture', 'dump']);
   const chunks: Buffer[] = [];
   const ended = new Promise((r) => stdout.once('end', r));

@@ -2,7 +2,7 @@
 // with counts, the last outcome and when it was first and last seen.
 import type { FlowEdge, FlowEvent } from '../protocol/flow.ts';
 
-export function edgeOf(e: FlowEvent): Omit<FlowEdge, 'count' | 'first_seen' | 'last_seen'> | undefined {
+function edgeOf(e: FlowEvent): Omit<FlowEdge, 'count' | 'first_seen' | 'last_seen'> | undefined {
   switch (e.type) {
     case 'dns.answer':
       return { key: `dns|${e.client}|${e.name}`, kind: 'dns', src: e.client, dst: e.server, what: e.name, last_outcome: e.rcode };

@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import type { ProbeResult } from '../protocol/probe.ts';
 import type { FlowEvent } from '../protocol/flow.ts';
 import { evidenceShows, type LabFacts } from './evidence.ts';
-import { culpritCredit } from './grader.ts';
 
 const facts: LabFacts = {
   names: { shop: ['shop', 'shop.internal'], checkout: ['checkout'], db: ['db', 'database'] },
@@ -70,12 +69,3 @@ describe('evidence is judged on its content', () => {
   });
 });
 
-describe('culprit credit', () => {
-  it('is full for the culprit, half for a flow that touches it', () => {
-    expect(culpritCredit('shop', 'shop')).toBe(1);
-    expect(culpritCredit('checkout->shop:8080/tcp', 'shop')).toBe(0.5);
-    expect(culpritCredit('shop', 'api->shop:80/tcp')).toBe(0.5);
-    expect(culpritCredit('api->shop:8080/tcp', 'api->shop:80/tcp')).toBe(1);
-    expect(culpritCredit('checkout', 'shop')).toBe(0);
-  });
-});

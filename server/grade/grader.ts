@@ -22,7 +22,7 @@ import { gradingOf, scoreDiagnosis } from './score.ts';
 import { WORKAROUNDS, workaroundsInPlace, type Workaround } from './workarounds.ts';
 import { FlowlabError, type ErrorKind } from '../util/errors.ts';
 
-export { culpritCredit, DEFAULT_ATTEMPTS, DEFAULT_PASS_MARK, DEFAULT_WEIGHTS, gradingOf, WRONG_ATTEMPT_COST } from './score.ts';
+export { gradingOf } from './score.ts';
 
 export class GradeError extends FlowlabError {
   override name = 'GradeError';
@@ -31,7 +31,7 @@ export class GradeError extends FlowlabError {
   }
 }
 
-export function labFacts(live: LiveSession): LabFacts {
+function labFacts(live: LiveSession): LabFacts {
   const names: LabFacts['names'] = {};
   const ips: LabFacts['ips'] = {};
   const hostPorts: LabFacts['hostPorts'] = {};

@@ -52,7 +52,7 @@ function decode(s: string): string | undefined {
   }
 }
 
-export function cookieValue(header: string | undefined, name: string): string | undefined {
+function cookieValue(header: string | undefined, name: string): string | undefined {
   for (const part of (header ?? '').split(';')) {
     const i = part.indexOf('=');
     if (i > 0 && part.slice(0, i).trim() === name) return decode(part.slice(i + 1).trim());
@@ -61,7 +61,7 @@ export function cookieValue(header: string | undefined, name: string): string | 
 }
 
 /** The caller of an HTTP request or a socket handshake, if their token is good and still stands for someone. */
-export function principalOf(gate: Gate, headers: IncomingMessage['headers'], handshakeToken?: unknown): Principal | undefined {
+function principalOf(gate: Gate, headers: IncomingMessage['headers'], handshakeToken?: unknown): Principal | undefined {
   const bearer = /^Bearer\s+(\S+)$/i.exec(headers.authorization ?? '')?.[1];
   const token = bearer ?? (typeof handshakeToken === 'string' ? handshakeToken : undefined) ?? cookieValue(headers.cookie, AUTH_COOKIE);
   const p = token ? gate.signer.verify(token) : undefined;
@@ -81,13 +81,13 @@ export function sameOrigin(headers: IncomingMessage['headers']): boolean {
 }
 
 /** Whether the principal may act on the session: the trainer on any, a learner on their own. */
-export function mayUseSession(gate: Gate, p: Principal | undefined, session: string): boolean {
+function mayUseSession(gate: Gate, p: Principal | undefined, session: string): boolean {
   if (!p) return false;
   if (p.role === 'trainer') return true;
   return gate.workshops.ownerOf(session) === p.learner;
 }
 
-export const whoKey = (p: Principal | undefined, req: { ip?: string | undefined }) => (p?.role === 'learner' ? `l:${p.learner}` : p?.role === 'trainer' ? 'trainer' : `ip:${req.ip ?? '?'}`);
+const whoKey = (p: Principal | undefined, req: { ip?: string | undefined }) => (p?.role === 'learner' ? `l:${p.learner}` : p?.role === 'trainer' ? 'trainer' : `ip:${req.ip ?? '?'}`);
 
 function deny(res: Response, status: number, error: string): void {
   res.status(status).json(failed(error));

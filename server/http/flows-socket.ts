@@ -6,7 +6,7 @@ import type { App } from '../app/app.ts';
 import type { SocketAccess } from './auth.ts';
 import { FlowCollector } from '../flow/collector.ts';
 import { flowsJoinSchema, type FlowDelta, type FlowEdge, type FlowEvent, type FlowSnapshot } from '../protocol/flow.ts';
-import type { Reply } from '../protocol/reply.ts';
+import { failed, ok, type Reply } from '../protocol/reply.ts';
 
 export const DELTA_INTERVAL_MS = 100;
 export const MAX_EVENTS_PER_DELTA = 500;
@@ -88,9 +88,9 @@ export function attachFlowSockets(io: Server, app: App, access?: SocketAccess): 
     socket.on('flows:join', async (payload: unknown, ack?: unknown) => {
       const reply: Ack = typeof ack === 'function' ? (ack as Ack) : () => {};
       const parsed = flowsJoinSchema.safeParse(payload);
-      if (!parsed.success) return reply({ ok: false, error: 'expected { "session": "<8-32 hex characters>" }' });
+      if (!parsed.success) return reply(failed('expected { "session": "<8-32 hex characters>" }'));
       const refused = access?.refuse(socket, parsed.data.session);
-      if (refused) return reply({ ok: false, error: refused });
+      if (refused) return reply(failed(refused));
       try {
         let hub = hubs.get(parsed.data.session);
         if (!hub) {
@@ -104,21 +104,21 @@ export function attachFlowSockets(io: Server, app: App, access?: SocketAccess): 
         await hub.ready;
         await socket.join(hub.room);
         hub.watch(watchers(hub), () => {});
-        reply({ ok: true, snapshot: hub.snapshot() });
+        reply(ok({ snapshot: hub.snapshot() }));
       } catch (e) {
-        reply({ ok: false, error: (e as Error).message });
+        reply(failed((e as Error).message));
       }
     });
     socket.on('flows:leave', async (payload: unknown, ack?: unknown) => {
       const reply: Ack = typeof ack === 'function' ? (ack as Ack) : () => {};
       const parsed = flowsJoinSchema.safeParse(payload);
-      if (!parsed.success) return reply({ ok: false, error: 'expected { "session": "<8-32 hex characters>" }' });
+      if (!parsed.success) return reply(failed('expected { "session": "<8-32 hex characters>" }'));
       const hub = hubs.get(parsed.data.session);
       if (hub) {
         await socket.leave(hub.room);
         release(hub);
       }
-      reply({ ok: true });
+      reply(ok());
     });
     socket.on('disconnecting', () => {
       for (const room of socket.rooms) {

@@ -1,7 +1,7 @@
 // How the HTTP API answers: every reply { ok, ...data } or { ok: false, error }, errors mapped to
 // statuses by their kind in one place, bodies validated with messages that say what was expected.
 import type { NextFunction, Request, Response } from 'express';
-import { SESSION_ID_RE } from '../docker/labels.ts';
+import { SESSION_ID_RE } from '../protocol/session-id.ts';
 import { AUTH_COOKIE } from '../protocol/workshop.ts';
 import { failed, ok } from '../protocol/reply.ts';
 import { FlowlabError, kindOfStatus } from '../util/errors.ts';

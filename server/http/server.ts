@@ -53,7 +53,7 @@ export interface HttpExtras {
   gate?: Gate;
 }
 
-export function createHttpApp(app: App, images: ImagesState, extras: HttpExtras = {}): express.Express {
+function createHttpApp(app: App, images: ImagesState, extras: HttpExtras = {}): express.Express {
   const web = express();
   web.disable('x-powered-by');
   // Only a proxy the trainer named may say the request came over HTTPS (Secure cookies) and from

@@ -8,7 +8,7 @@ import type { z } from 'zod';
 import type { App } from '../app/app.ts';
 import type { SocketAccess } from './auth.ts';
 import { terminalCloseSchema, terminalInputSchema, terminalOpenSchema, terminalResizeSchema, type TerminalOpened } from '../protocol/terminal.ts';
-import type { Reply } from '../protocol/reply.ts';
+import { failed, ok, type Reply } from '../protocol/reply.ts';
 
 type Ack = (r: Reply<Partial<TerminalOpened>>) => void;
 
@@ -55,8 +55,8 @@ export function attachTerminalSockets(io: Server, app: App, access?: SocketAcces
     socket.on('term:open', (payload: unknown, ack?: unknown) => {
       const reply: Ack = typeof ack === 'function' ? (ack as Ack) : () => {};
       openTerminal(socket, mine, payload).then(
-        (opened) => reply({ ok: true, ...opened }),
-        (e: Error) => reply({ ok: false, error: e.message }),
+        (opened) => reply(ok(opened)),
+        (e: Error) => reply(failed(e.message)),
       );
     });
     socket.on('term:input', (payload: unknown) => {
@@ -80,9 +80,9 @@ export function attachTerminalSockets(io: Server, app: App, access?: SocketAcces
     socket.on('term:close', (payload: unknown, ack?: unknown) => {
       const reply: Ack = typeof ack === 'function' ? (ack as Ack) : () => {};
       const r = terminalCloseSchema.safeParse(payload);
-      if (!r.success) return reply({ ok: false, error: 'expected { "id": "<terminal id>" }' });
+      if (!r.success) return reply(failed('expected { "id": "<terminal id>" }'));
       mine.get(r.data.id)?.stream.end();
-      reply({ ok: true });
+      reply(ok());
     });
     socket.on('disconnect', () => {
       for (const [id, t] of mine) {

@@ -56,7 +56,7 @@ export async function ensureBase(rt: DockerApi, progress: Progress): Promise<{ r
 }
 
 /** debootstrap a minimal Debian into a temporary folder and `docker import` it. */
-export async function bootstrapBase(rt: DockerApi, progress: Progress): Promise<void> {
+async function bootstrapBase(rt: DockerApi, progress: Progress): Promise<void> {
   if (!commandExists('debootstrap')) {
     if (!canInstallPackages()) {
       throw new ImageError(`the base image ${DEFAULT_BASE} is missing, cannot be pulled, and debootstrap is not installed to build one; install debootstrap (apt-get install debootstrap) or load ${DEFAULT_BASE} into Docker`);

@@ -22,19 +22,19 @@ export class LabError extends FlowlabError {
 const isLabFile = (p: string) => ['.yaml', '.yml'].includes(extname(p));
 
 /** Every lab file under the given files and folders, sorted. */
-export function labFiles(paths: string[]): string[] {
+function labFiles(paths: string[]): string[] {
   const out: string[] = [];
   for (const given of paths) {
     const p = resolve(given);
     const st = statSync(p, { throwIfNoEntry: false });
-    if (!st) throw new LabError(`no such file or folder: ${given}`);
+    if (!st) throw new LabError(`no such file or folder: ${given}${given === p ? "" : ` (${p})`}`);
     if (st.isDirectory()) out.push(...filesUnder(p, (name, isDir) => !name.startsWith('.') && (isDir || isLabFile(name))).map((rel) => join(p, rel)));
     else out.push(p);
   }
   return out;
 }
 
-export function displayPath(file: string): string {
+function displayPath(file: string): string {
   const rel = relative(process.cwd(), file);
   return rel.startsWith('..') ? file : rel;
 }

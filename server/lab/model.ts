@@ -37,7 +37,7 @@ export interface ServiceModel {
 
 export const DEFAULT_HOST_IP = '127.0.0.1';
 
-export function parsePort(entry: NonNullable<ServiceDef['ports']>[number]): PortSpec {
+function parsePort(entry: NonNullable<ServiceDef['ports']>[number]): PortSpec {
   if (typeof entry === 'number') return { hostIp: DEFAULT_HOST_IP, hostPort: 'auto', containerPort: entry, proto: 'tcp' };
   if (typeof entry === 'object') {
     return {
@@ -55,10 +55,6 @@ export function parsePort(entry: NonNullable<ServiceDef['ports']>[number]): Port
     containerPort: Number(m[3]),
     proto: (m[4] ?? 'tcp') as Proto,
   };
-}
-
-export function formatPort(p: PortSpec): string {
-  return `${p.hostIp}:${p.hostPort}:${p.containerPort}/${p.proto}`;
 }
 
 function attachmentOf(def: ServiceDef): Attachment {
@@ -79,7 +75,7 @@ function attachmentOf(def: ServiceDef): Attachment {
   };
 }
 
-export function serviceModel(name: string, def: ServiceDef): ServiceModel {
+function serviceModel(name: string, def: ServiceDef): ServiceModel {
   const attachment = attachmentOf(def);
   const ports = (def.ports ?? []).map(parsePort);
   const listens = new Map<string, { port: number; proto: Proto }>();
@@ -101,10 +97,6 @@ export function serviceModel(name: string, def: ServiceDef): ServiceModel {
 
 export function servicesOf(lab: Lab): ServiceModel[] {
   return Object.entries(lab.services).map(([name, def]) => serviceModel(name, def));
-}
-
-export function networkDef(lab: Lab, name: string): NetworkDef {
-  return lab.networks[name] ?? {};
 }
 
 export function networkDriver(def: NetworkDef): 'bridge' | 'overlay' {

@@ -2,13 +2,14 @@
 // (references between parts, cycles, subnets, ports, images, what a lab must never ask for).
 import type { z } from 'zod';
 import { FAULT_TYPES } from './fault-schema.ts';
-import { servicesOf, type ServiceModel } from './model.ts';
+import { servicesOf } from './model.ts';
 import { describeValue, didYouMean, type Problem, type YamlPath } from './problems.ts';
 import { KNOWN_KEYS, labSchema, type Lab } from './schema.ts';
 import { readLabSource, type LabSource } from './source.ts';
 import { type Requirement } from './requirements.ts';
 import type { LabChecks } from './checks/context.ts';
-import { checkGrading, checkRequirements } from './checks/grading.ts';
+import { checkRequirements } from './checks/engine.ts';
+import { checkGrading } from './checks/grading.ts';
 import { checkNetworks } from './checks/networks.ts';
 import { checkServices } from './checks/services.ts';
 
@@ -198,5 +199,4 @@ export function crossFileProblems(checks: LabCheck[]): Problem[] {
   return problems;
 }
 
-export type { ServiceModel };
 export { faultIssues } from './checks/grading.ts';

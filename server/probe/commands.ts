@@ -38,7 +38,7 @@ export function probeCommand(t: ProbeTarget, timeoutMs: number): string {
 }
 
 /** The command a learner would type to see the same thing. */
-export function learnerArgs(t: ProbeTarget, timeoutMs: number): string[] {
+function learnerArgs(t: ProbeTarget, timeoutMs: number): string[] {
   const T = wholeSecs(timeoutMs);
   switch (t.kind) {
     case 'dns':

@@ -42,7 +42,7 @@ const newProbeId = () => `p${randomBytes(5).toString('hex')}`;
 const RAW_LIMIT = 2000;
 
 /** lab-probe writes each output on one line, with `\\` and newlines escaped. */
-export function unescapeOutput(text: string): string {
+function unescapeOutput(text: string): string {
   return text.replace(/\\(\\|n)/g, (_, c: string) => (c === 'n' ? '\n' : '\\'));
 }
 

@@ -1,6 +1,7 @@
 // Flow events: what the capture decoder emits, the browser animates and a learner pins as
 // evidence. One schema, shared by the server, the CLI (`flowlab flows --json`) and the web app.
 import { z } from 'zod';
+import { SESSION_ID_RE } from './session-id.ts';
 
 const base = {
   /** Stable for a given packet, whichever process decodes it: evidence refers to it. */
@@ -82,7 +83,7 @@ export const flowEdgeSchema = z.object({
 export type FlowEdge = z.infer<typeof flowEdgeSchema>;
 
 /** Socket events: client → server `flows:join` { session } → ack { ok, snapshot }; server → client `flows:delta`. */
-export const flowsJoinSchema = z.strictObject({ session: z.string().regex(/^[0-9a-f]{8,32}$/) });
+export const flowsJoinSchema = z.strictObject({ session: z.string().regex(SESSION_ID_RE) });
 
 export interface FlowSnapshot {
   session: string;

@@ -43,7 +43,7 @@ function* poolCandidates(settings: Settings, randomStart: boolean): Generator<st
   for (let i = 0; i < all.length; i++) yield formatCidr(all[(start + i) % all.length]!);
 }
 
-export function allocateSubnets(lab: Lab, session: string, store: SessionStore, settings: Settings, dockerSubnets: string[], randomStart = false): Record<string, string> {
+function allocateSubnets(lab: Lab, session: string, store: SessionStore, settings: Settings, dockerSubnets: string[], randomStart = false): Record<string, string> {
   const existing = ipv4Subnets(dockerSubnets);
   const clashes = (c: Cidr, held: ReadonlySet<string>) =>
     existing.some((e) => overlaps(e, c)) || [...held].some((h) => overlaps(parseCidr(h), c));
@@ -83,7 +83,7 @@ async function portFree(port: number, proto: 'tcp' | 'udp', hostIp: string): Pro
 }
 
 /** Host ports for every `auto` published port of the lab, kept for the whole session. */
-export async function allocatePorts(lab: Lab, session: string, store: SessionStore, settings: Settings): Promise<Record<string, number>> {
+async function allocatePorts(lab: Lab, session: string, store: SessionStore, settings: Settings): Promise<Record<string, number>> {
   const wanted = servicesOf(lab).flatMap((m) => (m.attachment.kind === 'host' ? [] : m.ports.filter((p) => p.hostPort === 'auto').map((p) => ({ m, p }))));
   const out: Record<string, number> = {};
   if (wanted.length === 0) return out;

@@ -1,5 +1,5 @@
-// Sessions: bring a lab up on the Docker daemon, tear it down, and sweep what dead sessions
-// left. Everything Docker holds for a session is found by its labels, never from memory.
+// Sessions: bring a lab up on the Docker daemon, tear it down, and (through sweep.ts) remove what
+// dead sessions left. Everything Docker holds for a session is found by its labels, never from memory.
 import { resolve } from 'node:path';
 import type { Settings } from '../config.ts';
 import { LABEL, type SessionRef } from '../docker/labels.ts';
@@ -26,14 +26,8 @@ import { sweepDead, type DownReport, type SweepReport } from './sweep.ts';
 import { settleAll } from '../util/settle.ts';
 import { describeTopology } from './topology.ts';
 import { chooseVariant, randomSeed } from './variant.ts';
-import { FlowlabError, type ErrorKind } from '../util/errors.ts';
+import { SessionError } from './errors.ts';
 
-export class SessionError extends FlowlabError {
-  override name = 'SessionError';
-  constructor(message: string, kind: ErrorKind = 'conflict') {
-    super(message, kind);
-  }
-}
 
 export interface UpOptions {
   seed?: number;

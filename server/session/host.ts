@@ -1,6 +1,7 @@
 // The one door through which a live session, and every feature acting on one (probes, faults,
-// flows, the console, grading, check), reaches what it runs on: the Docker engine, the store,
-// the settings, the action log. The session engine is one host; a feature never sees the engine.
+// flows, the console, grading), reaches what it runs on: the Docker engine, the store, the
+// settings, the action log. The session engine is one host; a feature never sees the engine (the
+// entry points and their use cases in server/app/, and check, do).
 import type { Settings } from '../config.ts';
 import type { ActionSink, DockerApi } from '../docker/types.ts';
 import type { Db } from '../store/db.ts';

@@ -5,7 +5,7 @@ import type { ContainerSpec, EndpointSpec } from '../docker/specs.ts';
 import { LABEL, objectName, type SessionRef } from '../docker/labels.ts';
 import { listeningSockets, type ListeningSocket } from '../docker/netns.ts';
 import type { Settings } from '../config.ts';
-import type { DockerError } from '../docker/errors.ts';
+import { dockerFailed } from '../docker/errors.ts';
 import type { DockerApi, ExecResult } from '../docker/types.ts';
 import { contains, hostAt, parseCidr } from '../lab/ipv4.ts';
 import { didYouMean } from '../lab/problems.ts';
@@ -295,7 +295,7 @@ export class LiveSession {
         try {
           await rt.createContainer(spec);
         } catch (e) {
-          if ((e as DockerError).status === 409) return; // another process just made it
+          if (dockerFailed(e, 'name-taken')) return; // another process just made it
           throw e;
         }
         await rt.startContainer(spec.name, 'background', signal);

@@ -52,7 +52,7 @@ export function planContainers(plan: LabPlan): ContainerSpec[] {
   return [...(plan.resolver ? [plan.resolver] : []), ...plan.services.flatMap((s) => (s.container ? [s.container] : []))];
 }
 
-export function planNetworks(lab: Lab, ref: SessionRef, alloc: SessionAllocation): PlannedNetwork[] {
+function planNetworks(lab: Lab, ref: SessionRef, alloc: SessionAllocation): PlannedNetwork[] {
   return Object.entries(lab.networks).map(([name, def]) => {
     const d = def ?? {};
     const options: Record<string, string> = {};

@@ -3,18 +3,12 @@
 // half-made for the teardown to race.
 import { dockerFailed } from '../docker/errors.ts';
 import type { DockerApi } from '../docker/types.ts';
-import { FlowlabError } from '../util/errors.ts';
+import { SessionError } from './errors.ts';
 import { once, settleAll } from '../util/settle.ts';
 import type { LabPlan, PlannedService } from './plan.ts';
 import { waitContainerReady, waitSwarmServiceReady } from './readiness.ts';
 
 /** A service that cannot start as the lab plans it. */
-export class StartError extends FlowlabError {
-  override name = 'StartError';
-  constructor(message: string) {
-    super(message, 'conflict');
-  }
-}
 
 /**
  * Every container is created at once (creating is cheap); each then starts as soon as what it
@@ -61,7 +55,7 @@ async function startOne(rt: DockerApi, s: PlannedService): Promise<void> {
   } catch (e) {
     const msg = (e as Error).message;
     if (dockerFailed(e, 'port-taken')) {
-      throw new StartError(`service "${s.name}" cannot publish its port: ${msg.replace(/^.*?failed: /, '')}; another program holds that host port`);
+      throw new SessionError(`service "${s.name}" cannot publish its port: ${msg.replace(/^.*?failed: /, '')}; another program holds that host port`);
     }
     throw e;
   }

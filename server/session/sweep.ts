@@ -39,7 +39,7 @@ export interface SweepHost {
 }
 
 /** Live: starting or ready, and either detached (`flowlab up`) or owned by a process that still runs. */
-export function isLive(state: SessionState, detached: boolean, owner: { pid: number; host: string; start: string | null }): boolean {
+function isLive(state: SessionState, detached: boolean, owner: { pid: number; host: string; start: string | null }): boolean {
   if (state === 'ready') return detached || ownerAlive(owner);
   if (state === 'starting') return ownerAlive(owner);
   return false;

@@ -85,7 +85,6 @@ export class ProgressStore {
     return row && (JSON.parse(row.event) as FlowEvent);
   }
 
-  /** A learner's best score per lab (what the catalogue shows them). */
   /** Over several sessions (one learner's tries at a lab): best score, passed, attempts, when first passed, hints. */
   summaryOf(sessions: string[]): { best: number | null; passed: boolean; attempts: number; passedAt: number | null; hints: number } {
     if (sessions.length === 0) return { best: null, passed: false, attempts: 0, passedAt: null, hints: 0 };
@@ -95,6 +94,7 @@ export class ProgressStore {
     return { best: g.best, passed: g.passed === 1, attempts: g.n, passedAt: g.passed_at, hints: h.n };
   }
 
+  /** A learner's best score per lab (what the catalogue shows them). */
   bestScores(learner: string): { lab: string; best: number; passed: boolean; attempts: number }[] {
     const rows = this.db
       .prepare(

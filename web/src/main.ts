@@ -2,6 +2,7 @@
 // what is wrong on the server (engine down, images building) that clear by themselves. In
 // workshop mode #/ is the join page, a learner's workshop page or the trainer's dashboard.
 import type { LabSummary, SessionSummary, Topology } from '../../server/protocol/session.ts';
+import { SESSION_ID } from '../../server/protocol/session-id.ts';
 import { api, ApiError, learnerName } from './api.ts';
 import { button, el } from './dom.ts';
 import { labPage } from './lab/view.ts';
@@ -138,7 +139,7 @@ async function route(): Promise<void> {
     if (token) await signInTrainer(token);
     const me = await whoAmI();
     if (turn !== turns) return;
-    const m = /^#\/session\/([0-9a-f]{8,32})$/.exec(location.hash);
+    const m = new RegExp(`^#/session/(${SESSION_ID})$`).exec(location.hash);
     if (!me) signedOut();
     else if (m) {
       page.replaceChildren(say('Loading the lab…'));

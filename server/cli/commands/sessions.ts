@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { CliError, print, printJson, progress, table } from '../output.ts';
 import { intArg, withApp } from '../context.ts';
-import { labFor, startLab } from '../../app/labs.ts';
+import { endAllLabs, endLab, labFor, startLab } from '../../app/labs.ts';
 
 export function sessionsCommands(program: Command): void {
   program
@@ -60,7 +60,7 @@ export function sessionsCommands(program: Command): void {
     .action(async (session: string | undefined, opts: { all?: boolean; json?: boolean }) => {
       if (!session && !opts.all) throw new CliError('expected a session id or --all (see flowlab status)', 2);
       await withApp(async (app) => {
-        const reports = opts.all ? await app.engine.downAll() : [await app.engine.down(session!)];
+        const reports = opts.all ? await endAllLabs(app) : [await endLab(app, session!)];
         if (opts.json) printJson(reports);
         else for (const r of reports) print(`session ${r.session}: removed ${r.removed.containers} container(s), ${r.removed.services} swarm service(s), ${r.removed.networks} network(s)`);
       });

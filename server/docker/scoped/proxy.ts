@@ -24,7 +24,7 @@ export interface Upstream {
   port?: number;
 }
 
-export function upstreamFromEnv(): Upstream {
+function upstreamFromEnv(): Upstream {
   const host = process.env.DOCKER_HOST;
   if (!host || host.startsWith('unix://')) return { socketPath: host ? host.slice('unix://'.length) : '/var/run/docker.sock' };
   const m = /^tcp:\/\/([^:/]+):(\d+)/.exec(host);

@@ -8,7 +8,7 @@ import { bounded } from '../../util/lookup.ts';
 export type Param = 'bool' | 'int' | 'time' | 'filters' | 'signal' | 'name' | 'text' | readonly string[];
 export type Query = Record<string, string>;
 /** Docker's filter argument, read into lists (`{"label":["a=b"]}`). */
-export type Filters = Record<string, string[]>;
+type Filters = Record<string, string[]>;
 
 const FORMS: Record<Exclude<Param, readonly string[] | 'bool' | 'filters'>, [RegExp, string]> = {
   int: [/^-?\d{1,10}$/, 'a whole number'],
@@ -20,7 +20,7 @@ const FORMS: Record<Exclude<Param, readonly string[] | 'bool' | 'filters'>, [Reg
 };
 
 /** Reads the filters argument into the list form, whatever form it came in. */
-export function readFilters(raw: string): Filters {
+function readFilters(raw: string): Filters {
   const v = parseStrictJson(raw || '{}', 'the filters argument');
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Refusal(400, `the filters argument must be a JSON object, found ${bounded(raw, 40)}`);
   const out: Filters = {};

@@ -37,7 +37,7 @@ const SERVICE_SPEC = {
   Name: `fl-${S}-api`,
   Labels: labels(S, 'service', 'api'),
   TaskTemplate: {
-    ContainerSpec: { Image: 'flowlab/toolbox:latest', Labels: labels(S, 'service', 'api'), Args: ['lab-serve', 'http'], Env: ['A=1'], Init: true, Mounts: [{ Type: 'tmpfs', Target: '/tmp', TmpfsOptions: { SizeBytes: 16777216 } }], CapabilityAdd: ['NET_BIND_SERVICE'], CapabilityDrop: ['ALL'], DNSConfig: { Nameservers: ['10.88.0.2'] } },
+    ContainerSpec: { Image: 'flowlab/toolbox:latest', Labels: labels(S, 'service', 'api'), Args: ['lab-serve', 'http'], Env: ['A=1'], Init: true, Mounts: [{ Type: 'tmpfs', Target: '/tmp', TmpfsOptions: { SizeBytes: 16777216 } }], CapabilityAdd: ['NET_BIND_SERVICE'], CapabilityDrop: ['ALL'], DNSConfig: { Nameservers: ['10.88.0.2'] }, Healthcheck: { Test: ['CMD', 'true'], Interval: 1000000000, Retries: 3 } },
     Resources: { Limits: { NanoCPUs: 500000000, MemoryBytes: 67108864, Pids: 128 } },
     RestartPolicy: { Condition: 'on-failure', MaxAttempts: 3 },
     Networks: [{ Target: 'n1'.repeat(32), Aliases: ['api'] }],
@@ -210,6 +210,9 @@ describe('the ways out found on a real engine are refused', () => {
       ['POST', `${V}/containers/create`, '{"Image":"toolbox","HostConfig":{"NetworkMode":"shop","PortBindings":{"80/tcp":[{"HostIp":"127.0.0.1","HostPort":"18000","hostIp":"0.0.0.0","hostPort":"18997"}]}}}', /differ only in case/],
       ['POST', `${V}/containers/create`, '{"Image":"toolbox","HostConfig":{"NetworkMode":"shop","LogConfig":{"Type":"","type":"syslog","Config":{"syslog-address":"udp://192.0.2.1:514"}}}}', /differ only in case/],
       ['POST', `${V}/containers/create`, '{"Image":"toolbox","HostConfig":{"NetworkMode":"shop","LogConfig":{"type":"syslog"}}}', /differs only in case from Type/],
+      // A twin is one of the keys at that place: HostConfig has no Type, so "type" there is simply unknown.
+      ['POST', `${V}/containers/create`, '{"Image":"toolbox","HostConfig":{"NetworkMode":"shop","type":"x"}}', /sets HostConfig\.type, which the console does not offer/],
+      ['POST', `${V}/containers/create`, '{"Image":"toolbox","HostConfig":{"NetworkMode":"shop","ſecurityOpt":["seccomp=unconfined"]}}', /differs only in case from SecurityOpt/],
       ['POST', `${V}/services/api/update?version=3`, JSON.stringify({ ...SERVICE_SPEC, TaskTemplate: { ...SERVICE_SPEC.TaskTemplate, ContainerSpec: { ...SERVICE_SPEC.TaskTemplate.ContainerSpec, mounts: [{ Type: 'bind', Source: '/', Target: '/h' }] } } }), /differ only in case/],
       ['POST', `${V}/services/api/update?version=3`, JSON.stringify({ ...SERVICE_SPEC, TaskTemplate: { ...SERVICE_SPEC.TaskTemplate, ContainerSpec: { Image: 'toolbox', mounts: [{ Type: 'bind', Source: '/', Target: '/h' }] } } }), /mounts, which differs only in case from Mounts/],
     ];

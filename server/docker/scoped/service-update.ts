@@ -12,7 +12,7 @@ import { bounded } from '../../util/lookup.ts';
 import type { Scope } from './scope.ts';
 import { capabilities } from './create.ts';
 
-export const MAX_REPLICAS = 8;
+const MAX_REPLICAS = 8;
 
 type Obj = { [key: string]: Json };
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -48,7 +48,7 @@ const HOST_THINGS = 'it belongs to the Docker host, not to a lab';
 const PRIVILEGED = 'privileged mode controls the whole Docker host';
 const STATIC = "Docker sets it; a request does not";
 
-export const endpointShape = strict({
+const endpointShape = strict({
   IPAMConfig: strict({ IPv4Address: z.union([ipv4, z.literal('')]).optional(), ...off('the lab networks are IPv4 only', 'IPv6Address', 'LinkLocalIPs') }).nullable().optional(),
   Aliases: z.array(z.string().regex(ALIAS, 'a network alias (letters, digits, _ . -)')).max(32).nullable().optional(),
   ...off("links are legacy; use the lab's networks and names", 'Links'),
@@ -59,7 +59,7 @@ export type EndpointBody = z.infer<typeof endpointShape>;
 
 const portBinding = strict({ HostIp: z.string().max(64).optional(), HostPort: z.string().regex(/^\d{0,5}$/, 'a host port number').optional() });
 
-export const hostConfigShape = strict({
+const hostConfigShape = strict({
   NetworkMode: z.string().max(200).optional(),
   PortBindings: z.record(portKey, z.array(portBinding).max(8).nullable()).nullable().optional(),
   RestartPolicy: strict({ Name: z.enum(['', 'no', 'always', 'unless-stopped', 'on-failure']).optional(), MaximumRetryCount: int(0, 10).optional() }).nullable().optional(),
@@ -101,7 +101,6 @@ export const hostConfigShape = strict({
   ...off('capabilities are given with CapAdd, within what the lab allows', 'Capabilities'),
   ...off(HOST_THINGS, 'GroupAdd', 'ContainerIDFile', 'Annotations'),
 });
-export type HostConfigBody = z.infer<typeof hostConfigShape>;
 
 export const createShape = strict({
   Hostname: z.string().regex(/^[A-Za-z0-9.-]{0,63}$/, 'a host name').optional(),
@@ -144,7 +143,6 @@ export const execShape = strict({
   ConsoleSize: consoleSize,
   ...off(PRIVILEGED, 'Privileged'),
 });
-export type ExecBody = z.infer<typeof execShape>;
 
 export const execStartShape = strict({
   Detach: z.boolean().optional(),
@@ -202,7 +200,7 @@ export function readBody<S extends z.ZodType>(shape: S, body: Buffer, where: str
 }
 
 /** The shape check alone, on JSON already read. */
-export function readJson<S extends z.ZodType>(shape: S, json: Json, where: string): z.infer<S> {
+function readJson<S extends z.ZodType>(shape: S, json: Json, where: string): z.infer<S> {
   const r = shape.safeParse(json);
   if (r.success) return r.data;
   const issue = r.error.issues[0]!;

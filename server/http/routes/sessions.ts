@@ -113,12 +113,7 @@ export function sessionRoutes(web: express.Express, ctx: RouteContext): void {
       if (!/^[a-z][a-z0-9-]{0,31}$/.test(service)) throw new HttpError(400, 'expected ?service=<a service of the lab>');
       const live = app.engine.live(id);
       if (!has(live.lab.services, service)) throw new HttpError(404, `unknown service "${service}" in session ${id}`);
-      let pcap: Buffer;
-      try {
-        pcap = await capturedPcap(live, service);
-      } catch (e) {
-        throw new HttpError(404, (e as Error).message);
-      }
+      const pcap = await capturedPcap(live, service);
       res.setHeader('content-type', 'application/vnd.tcpdump.pcap');
       res.setHeader('content-disposition', `attachment; filename="${id}-${service}.pcap"`);
       res.send(pcap);

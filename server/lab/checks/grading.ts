@@ -6,7 +6,6 @@ import { didYouMean, type YamlPath } from '../problems.ts';
 import type { Fault, Lab } from '../schema.ts';
 import { parseProbeTarget, parseReference, referencesIn } from '../targets.ts';
 import { has, own } from '../../util/lookup.ts';
-import { faultRequirements, REQUIREMENT_WHY, unmet, type Requirement } from '../requirements.ts';
 import { isLabLocal, type LabChecks } from './context.ts';
 
 export function checkGrading(c: LabChecks): void {
@@ -129,20 +128,4 @@ export function faultIssues(lab: Lab, f: Fault): { key: string; severity: 'error
   if ((f.type === 'icc-off' || f.type === 'internal-network') && (netDef?.driver ?? 'bridge') !== 'bridge') error('network', `${f.type} needs a bridge network, found driver ${netDef?.driver}`);
   if (f.type === 'non-attachable' && netDef?.driver !== 'overlay') error('network', `non-attachable needs an overlay network, found driver ${netDef?.driver ?? 'bridge'}`);
   return out;
-}
-
-/** What the engine cannot run, said where the lab asks for it: `flowlab up` refuses it there. */
-export function checkRequirements(c: LabChecks): void {
-  const { lab, ctx, warn } = c;
-  if (!ctx.features) return;
-  const features = ctx.features;
-  const engine = ctx.engine ?? 'this machine';
-  const say = (path: YamlPath, needs: Requirement[], what: string) => {
-    for (const n of unmet(needs, features)) warn(path, `${REQUIREMENT_WHY[n]}, and the Docker engine at ${engine} has no ${n === 'netem' ? 'sch_netem' : 'IPVS'} in its kernel: flowlab up refuses ${what} there`);
-  };
-  for (const m of servicesOf(lab)) {
-    if (m.swarm && (m.def.deploy?.endpoint_mode ?? 'vip') === 'vip') say(['services', m.name, ...(m.def.deploy?.endpoint_mode ? ['deploy', 'endpoint_mode'] : [])], ['ipvs'], 'this lab');
-  }
-  lab.faults.forEach((f, i) => say(['faults', i], faultRequirements(f), 'this lab'));
-  lab.variants.forEach((v, j) => v.faults.forEach((f, i) => say(['variants', j, 'faults', i], faultRequirements(f), `variant ${v.id}`)));
 }

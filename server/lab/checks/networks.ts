@@ -6,8 +6,8 @@ import { KNOWN_DRIVER_OPTS } from '../schema.ts';
 import { isLabLocal, type LabChecks } from './context.ts';
 
 /** Names Flowlab or Docker use themselves. */
-export const RESERVED_SERVICE_NAMES = ['host', 'gateway', 'docker-dns', 'lab-dns', 'unknown'];
-export const RESERVED_NETWORK_NAMES = ['bridge', 'host', 'none', 'default', 'ingress', 'docker-gwbridge'];
+const RESERVED_SERVICE_NAMES = ['host', 'gateway', 'docker-dns', 'lab-dns', 'unknown'];
+const RESERVED_NETWORK_NAMES = ['bridge', 'host', 'none', 'default', 'ingress', 'docker-gwbridge'];
 
 export function checkNetworks(c: LabChecks): void {
   const { lab, error, warn, models, serviceNames, networkNames, subnets } = c;

@@ -1,0 +1,9 @@
+// What goes wrong with a session as a whole: it cannot start, it is unknown, it is in the wrong state.
+import { FlowlabError, type ErrorKind } from '../util/errors.ts';
+
+export class SessionError extends FlowlabError {
+  override name = 'SessionError';
+  constructor(message: string, kind: ErrorKind = 'conflict') {
+    super(message, kind);
+  }
+}

@@ -187,6 +187,8 @@ describe('the four ways out, on the real engine', () => {
 describe('a connection upgrade the engine refuses', () => {
   afterAll(async () => {
     await sh('shop', 'docker rm -f y');
+    // Were the smuggled request ever read, its container carries none of Flowlab's labels: removed by name.
+    await run('docker', ['rm', '-f', `smuggled-${shopLab.session}`]).catch(() => undefined);
   });
 
   it('passes nothing more the learner sent to the engine: a request smuggled behind it is never read', async () => {

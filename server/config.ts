@@ -36,6 +36,11 @@ export interface Settings {
    * client can name its own address, loopback ones included (host-network labs live there).
    */
   trustProxy?: string;
+  /**
+   * The address learners open in a workshop when a proxy or a name stands in front of this
+   * server (FLOWLAB_PUBLIC_URL, like https://labs.example.org/): shown first on the dashboard.
+   */
+  publicUrl?: string;
 }
 
 function intFromEnv(name: string, fallback: number): number {
@@ -81,9 +86,23 @@ function trustProxyFromEnv(): string | undefined {
   return entries.join(', ');
 }
 
+function publicUrlFromEnv(): string | undefined {
+  const raw = process.env.FLOWLAB_PUBLIC_URL?.trim();
+  if (!raw) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new Error(`FLOWLAB_PUBLIC_URL must be the address learners open, like https://labs.example.org/; found "${raw}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`FLOWLAB_PUBLIC_URL must be an http:// or https:// address; found "${raw}"`);
+  return url.href;
+}
+
 export function loadSettings(overrides: Partial<Settings> = {}): Settings {
   const registryName = registryNameFromEnv();
   const trustProxy = trustProxyFromEnv();
+  const publicUrl = publicUrlFromEnv();
   return {
     dataDir: resolve(process.env.FLOWLAB_DATA ?? join(homedir(), '.flowlab')),
     subnetPool: process.env.FLOWLAB_SUBNET_POOL ?? '10.88.0.0/16',
@@ -95,6 +114,7 @@ export function loadSettings(overrides: Partial<Settings> = {}): Settings {
     dockerStarts: dockerStartsFromEnv(),
     ...(registryName ? { registryName } : {}),
     ...(trustProxy ? { trustProxy } : {}),
+    ...(publicUrl ? { publicUrl } : {}),
     ...overrides,
   };
 }

@@ -53,11 +53,28 @@ describe('terminals', () => {
     expect(actions).toContain(`docker exec -it fl-${session}-client sh`);
   });
 
-  it('opens the docker console', async () => {
+  it('opens the docker console: its prompt and title say so, and what is typed there is recorded for the trainer', async () => {
     const t = await open({ session, target: 'console', cols: 100, rows: 30 });
-    expect(t).toMatchObject({ ok: true, title: 'docker console', container: `fl-${session}-console` });
-    expect(await runIn(t.id!, 'docker ps --filter label=flowlab.name=db --format "{{.Names}}"', new RegExp(`fl-${session}-db`))).toMatch(new RegExp(`fl-${session}-db`));
+    const lab = server.app.engine.store.get(session)!.scenario;
+    expect(t).toMatchObject({ ok: true, title: expect.stringMatching(/^docker console · /), container: `fl-${session}-console` });
+    const prompt = `docker console \\(lab ${lab}\\) \\$ `;
+    const out = await runIn(t.id!, 'docker ps --filter label=flowlab.name=db --format "{{.Names}}"', new RegExp(`fl-${session}-db\\s*\\r?\\n[\\s\\S]*${prompt}`));
+    expect(out).toMatch(new RegExp(`fl-${session}-db`));
+    expect(out).toContain(`docker console (lab ${lab}) $ `);
+    // The terminal's title is set by the prompt too.
+    expect(out).toContain(`\u001b]0;docker console · lab ${lab}\u0007`);
+    expect(await runIn(t.id!, 'docker network ls -q | wc -l; docker stop db', new RegExp(`\\bdb\\s*\\r?\\n[\\s\\S]*${prompt}`))).toMatch(/\bdb\s*\r?\n/);
     await socket.timeout(10_000).emitWithAck('term:close', { id: t.id });
+    const typed = server.app.engine.store.learnerActions(session);
+    expect(typed).toEqual(expect.arrayContaining([
+      expect.objectContaining({ kind: 'shell', command: `flowlab console ${session}` }),
+      expect.objectContaining({ kind: 'command', command: "docker ps --filter label=flowlab.name=db --format '{{.Names}}'", changed: false }),
+      expect.objectContaining({ kind: 'command', command: 'docker network ls -q', changed: false }),
+      expect.objectContaining({ kind: 'command', command: 'docker stop db', changed: true }),
+      expect.objectContaining({ kind: 'change', command: `docker stop fl-${session}-db` }),
+    ]));
+    // What the learner typed is the trainer's; the learner's own log shows what was sent.
+    expect(server.app.engine.store.actions(session, { includeRevealing: false }).map((a) => a.command)).not.toContain('docker stop db');
   });
 
   it('refuses anything else, saying what it expected', async () => {

@@ -70,6 +70,7 @@ function summaryOf(lab: Lab): LabSummary {
     network: lab.network,
     level: lab.level,
     minutes: lab.minutes,
+    topic: lab.topic,
     tags: lab.tags,
     isolation: { default_bridge: iso.defaultBridge, host_network: iso.hostNetwork },
   };

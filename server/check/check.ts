@@ -14,7 +14,7 @@ import type { App } from '../app/app.ts';
 import { endLab, startLab } from '../app/labs.ts';
 import type { LiveSession } from '../session/live.ts';
 import { planLab } from '../session/plan.ts';
-import { chooseVariant } from '../session/variant.ts';
+import { seedDrawing } from '../session/variant.ts';
 
 export interface CheckStep {
   step: string;
@@ -36,8 +36,9 @@ export class CheckFailure extends Error {}
 /** The seed that gives a lab this variant (variants are picked from the seed). */
 function seedForVariant(lab: Lab, variant: string | null): number {
   if (variant === null) return 0;
-  for (let s = 0; s < 10_000; s++) if (chooseVariant(lab, s)?.id === variant) return s;
-  throw new CheckFailure(`no seed below 10000 picks variant "${variant}"`);
+  const seed = seedDrawing(lab, variant, 0, 10_000);
+  if (seed === undefined) throw new CheckFailure(`no seed below 10000 picks variant "${variant}"`);
+  return seed;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -119,7 +119,9 @@ export class Consoles {
       baseCaps: [...DEFAULT_CAPS, 'SETUID', 'SETGID'],
       serviceCaps,
       labAddress: (ip) => live.labAddress(ip),
-      record: (command) => live.record(command, { source: 'learner' }),
+      record: (command) => void live.record(command, { source: 'learner' }),
+      typed: (command) => live.record(command, { source: 'learner', kind: 'command' }),
+      typedChanged: (seq) => this.host.store.markChanged(live.id, seq),
       changed: () => this.changed(live.id),
     };
   }
@@ -266,13 +268,15 @@ export class Consoles {
     if (rec.state !== 'ready') throw new Error(`session ${session} is ${rec.state}; terminals open once it is ready`);
     if (target === CONSOLE_NAME) {
       const { container } = await this.ensure(session);
-      return { title: 'docker console', container, tty: await this.host.docker.execTty(container, ['bash', '-l'], size) };
+      const live = this.host.live(session);
+      live.record(`flowlab console ${session}`, { source: 'learner', kind: 'shell' });
+      return { title: `docker console · ${live.lab.title}`, container, tty: await this.host.docker.execTty(container, ['bash', '-l'], size) };
     }
     const live = this.host.live(session);
     if (!has(live.lab.services, target)) throw new Error(`"${bounded(target, 40)}" is not a service of this lab; expected console or one of: ${Object.keys(live.lab.services).join(', ')}`);
     const ns = await live.namespaceOf(target);
     if (!ns.running) throw new Error(`${target} is not running (${ns.state}); start it from the docker console first`);
-    live.record(`docker exec -it ${ns.container} sh`, { source: 'learner' });
+    live.record(`docker exec -it ${ns.container} sh`, { source: 'learner', kind: 'shell' });
     const shell = ['sh', '-c', 'if command -v bash >/dev/null; then exec bash -l; else exec sh -l; fi'];
     return { title: `shell in ${target}`, container: ns.container, tty: await this.host.docker.execTty(ns.container, shell, size) };
   }
@@ -304,7 +308,7 @@ function consoleContainer(live: LiveSession, network: string, dockerHost: string
   return {
     ...baseContainer(objectName(live.id, CONSOLE_NAME), CONSOLE_REF, sessionLabels(live.ref(live.rec.owner), CONSOLE_NAME, 'console')),
     command: ['sleep', 'infinity'],
-    env: [`DOCKER_HOST=${dockerHost}`, 'DOCKER_CONFIG=/run/docker', 'HOME=/tmp', 'TERM=xterm-256color', `FLOWLAB_SESSION=${live.id}`],
+    env: [`DOCKER_HOST=${dockerHost}`, 'DOCKER_CONFIG=/run/docker', 'HOME=/tmp', 'TERM=xterm-256color', `FLOWLAB_SESSION=${live.id}`, `FLOWLAB_LAB=${live.lab.id}`],
     network: { kind: 'networks', endpoints: [{ network, aliases: [] }] },
     // No DNS: the console reaches its scoped API by address, and nothing else.
     dns: ['127.0.0.1'],

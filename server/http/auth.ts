@@ -120,7 +120,12 @@ export function apiGate(gate: Gate) {
       const id = decode(/^\/api\/sessions\/([^/]+)/.exec(path)![1]!);
       if (id === undefined) return deny(res, 400, 'expected a session id of 8-32 hex characters, found a malformed escape');
       if (!mayUseSession(gate, p, id)) return deny(res, 403, `session ${id.slice(0, 40)} is not yours`);
-      gate.workshops.touch(id);
+      // A lab that was reset, restarted or removed is never acted on silently: the learner is told what happened.
+      const gone = p.role === 'learner' && req.method !== 'GET' ? gate.workshops.gone(id) : undefined;
+      if (gone) return deny(res, 410, gone);
+      // Pages poll a lab (GET): that keeps it from idling out; what the learner does counts as work.
+      if (req.method !== 'GET' || /^\/api\/sessions\/[^/]+\/services\//.test(path)) gate.workshops.worked(id);
+      else gate.workshops.touch(id);
     }
     next();
   };
@@ -134,6 +139,8 @@ export interface SocketAccess {
   limit(socket: Socket, kind: LimitKind): boolean;
   /** The session is in use (idle expiry counts from here). */
   touch(session: string): void;
+  /** The learner did something in the session (their time worked counts). */
+  worked(session: string): void;
 }
 
 /** Authenticates every socket.io connection, and answers the handlers' questions. */
@@ -146,11 +153,15 @@ export function socketAccess(io: Server, gate: Gate): SocketAccess {
   });
   return {
     refuse(socket, session) {
-      if (!mayUseSession(gate, socket.data.principal as Principal | undefined, session)) return `session ${session} is not yours`;
+      const p = socket.data.principal as Principal | undefined;
+      if (!mayUseSession(gate, p, session)) return `session ${session} is not yours`;
+      const gone = p?.role === 'learner' ? gate.workshops.gone(session) : undefined;
+      if (gone) return gone;
       gate.workshops.touch(session);
       return undefined;
     },
     limit: (socket, kind) => gate.limiter.take(kind, whoKey(socket.data.principal as Principal | undefined, { ip: socket.handshake.address })).ok,
     touch: (session) => gate.workshops.touch(session),
+    worked: (session) => gate.workshops.worked(session),
   };
 }

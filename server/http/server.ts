@@ -13,6 +13,8 @@ import type { FlowEvent } from '../protocol/flow.ts';
 import { RateLimiter } from '../workshop/limits.ts';
 import { TokenSigner } from '../workshop/tokens.ts';
 import { defaultMaxLabs, Workshops } from '../workshop/workshops.ts';
+import { joinAddresses } from '../workshop/addresses.ts';
+import type { JoinAddress } from '../protocol/workshop.ts';
 import { apiGate, sameOrigin, socketAccess, type Gate } from './auth.ts';
 import { attachWorkshopSockets } from './workshop-socket.ts';
 import { failed } from '../protocol/reply.ts';
@@ -26,7 +28,7 @@ import { startUp } from './startup.ts';
 export interface ServeOptions {
   port: number;
   /** Workshop mode: sign-in, roles, learners' own labs within a capacity, the trainer's dashboard. */
-  workshop?: { maxLabs?: number; idleMinutes?: number; idleMs?: number };
+  workshop?: { maxLabs?: number; idleMinutes?: number; idleMs?: number; slowStartMs?: number; engineWatchMs?: number };
   host: string;
   progress?: (line: string) => void;
   settings?: Partial<Settings>;
@@ -42,6 +44,8 @@ export interface Running {
   /** In workshop mode: the trainer's token (the link `flowlab serve --workshop` prints carries it). */
   trainerToken?: string;
   workshops?: Workshops;
+  /** Where learners open it: the public URL, then the addresses it listens on. */
+  join: JoinAddress[];
   close(): Promise<void>;
 }
 
@@ -95,7 +99,9 @@ export async function startServer(opts: ServeOptions): Promise<Running> {
   if (opts.workshop) {
     const idleMs = opts.workshop.idleMs ?? (opts.workshop.idleMinutes ?? 30) * 60_000;
     const signer = new TokenSigner(app.settings.dataDir);
-    gate = { signer, workshops: new Workshops(app, { maxLabs: opts.workshop.maxLabs ?? defaultMaxLabs(), idleMs }), limiter: new RateLimiter() };
+    const { slowStartMs, engineWatchMs } = opts.workshop;
+    const workshopOpts = { maxLabs: opts.workshop.maxLabs ?? defaultMaxLabs(), idleMs, ...(slowStartMs !== undefined ? { slowStartMs } : {}), ...(engineWatchMs !== undefined ? { engineWatchMs } : {}) };
+    gate = { signer, workshops: new Workshops(app, workshopOpts), limiter: new RateLimiter() };
     trainerToken = signer.sign({ role: 'trainer' });
   }
   const server: Server = createHttpApp(app, images, { seenEvent: (s, id) => holder.sockets?.event(s, id), ...(gate ? { gate } : {}) }).listen(opts.port, opts.host);
@@ -119,8 +125,11 @@ export async function startServer(opts: ServeOptions): Promise<Running> {
     );
   });
   const addr = server.address();
-  const url = `http://${opts.host}:${typeof addr === 'object' && addr ? addr.port : opts.port}`;
+  const port = typeof addr === 'object' && addr ? addr.port : opts.port;
+  const url = `http://${opts.host}:${port}`;
   log(`Flowlab is serving ${url}`);
+  const join = joinAddresses(opts.host, port, app.settings.publicUrl);
+  gate?.workshops.setJoinAddresses(join);
 
   if (opts.background !== false) void startUp(app, images, log);
   else {
@@ -157,5 +166,5 @@ export async function startServer(opts: ServeOptions): Promise<Running> {
     process.once('SIGINT', () => onSignal('SIGINT'));
     process.once('SIGTERM', () => onSignal('SIGTERM'));
   }
-  return { url, app, close, ...(trainerToken ? { trainerToken, workshops: gate!.workshops } : {}) };
+  return { url, app, close, join, ...(trainerToken ? { trainerToken, workshops: gate!.workshops } : {}) };
 }

@@ -70,7 +70,7 @@ export function attachTerminalSockets(io: Server, app: App, access?: SocketAcces
         throttledAt = now;
         return;
       }
-      access?.touch(open.session);
+      access?.worked(open.session);
       open.stream.write(r.data!.data);
     });
     socket.on('term:resize', (payload: unknown) => {

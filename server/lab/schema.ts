@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { FAULT_SCHEMAS } from './fault-schema.ts';
 import { isProbeTarget, TARGET_FORMS } from './targets.ts';
 import { LAB_ID_RE } from '../protocol/lab-id.ts';
+import { TOPIC_IDS } from '../protocol/topics.ts';
 
 export const NAME_RE = /^[a-z][a-z0-9-]{0,30}[a-z0-9]$|^[a-z]$/;
 const name = (what: string) =>
@@ -163,6 +164,8 @@ export const labSchema = z.strictObject({
   level: z.enum(['beginner', 'intermediate', 'advanced']),
   network: z.enum(['bridge', 'host', 'overlay']),
   minutes: z.number().int().min(1).max(480),
+  /** What the lab is about (the catalogue groups by it): one of TOPICS. */
+  topic: z.enum(TOPIC_IDS).default('other'),
   tags: z.array(idString).default([]),
   objectives: z.array(text).default([]),
   briefing: text,

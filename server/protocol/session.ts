@@ -1,6 +1,7 @@
 // Session shapes shared by the CLI's --json output, the HTTP API and the web app.
 // The JSON field names are a contract (scripts depend on them).
 import { z } from 'zod';
+import { TOPIC_IDS } from './topics.ts';
 
 export const SESSION_STATES = ['starting', 'ready', 'ended', 'failed'] as const;
 export type SessionState = (typeof SESSION_STATES)[number];
@@ -21,6 +22,10 @@ export const topologyServiceSchema = z.object({
   networks: z.record(z.string(), z.object({ ip: z.string(), aliases: z.array(z.string()) })),
   ports: z.array(portBindingSchema),
   replicas: z.number().int().optional(),
+  /** The service as the lab designs it (before any fault): what the graph shows until the learner looks. */
+  designed: z
+    .object({ network_mode: z.string(), networks: z.record(z.string(), z.array(z.string())), ports: z.array(portBindingSchema) })
+    .optional(),
 });
 
 export const topologyNetworkSchema = z.object({
@@ -63,6 +68,8 @@ export const sessionSummarySchema = z.object({
   ended_at: z.string().nullable(),
   error: z.string().nullable(),
   topology: topologySchema.nullable(),
+  /** Services whose live details the learner has seen (inspected, or all once graded): the graph shows them as they run. */
+  revealed: z.array(z.string()),
 });
 export type SessionSummary = z.infer<typeof sessionSummarySchema>;
 
@@ -79,10 +86,17 @@ export const labSummarySchema = z.object({
   network: z.enum(['bridge', 'host', 'overlay']),
   level: z.enum(['beginner', 'intermediate', 'advanced']),
   minutes: z.number(),
+  topic: z.enum(TOPIC_IDS),
   tags: z.array(z.string()),
   isolation: z.object({ default_bridge: z.boolean(), host_network: z.boolean() }),
 });
 export type LabSummary = z.infer<typeof labSummarySchema>;
+
+/**
+ * An action log entry: a request Flowlab sent ('change'), a docker command the learner typed in
+ * the console ('command'), a shell they opened ('shell'), a service they looked at in the inspector ('look').
+ */
+export type ActionKind = 'change' | 'command' | 'shell' | 'look';
 
 export interface ActionEntry {
   seq: number;

@@ -13,8 +13,9 @@
 //   POST /api/workshop/labs/:lab/start   (learner)   -> { slot: LabSlot }  202
 //   POST /api/workshop/broadcast { message } (trainer) -> {}
 //   POST /api/workshop/learners/:learner/labs/:lab/reset (trainer) -> { slot: LabSlot }
+//   POST /api/workshop/labs/:lab/reset   (trainer)   -> { reset: number }  (every learner's lab of that lab)
 //   GET  /api/workshop/learners/:learner/actions (trainer) -> { actions: LearnerAction[] }
-//   GET  /api/workshop/export.csv        (trainer)   -> text/csv
+//   GET  /api/workshop/export.csv        (trainer)   -> text/csv (the running workshop, or the newest one ended)
 //   POST /api/workshop/end               (trainer)   -> { removed: number }
 // The session routes (/api/sessions/:id/...) are the same as without workshop mode; a learner
 // reaches only their own sessions. POST /api/sessions/:id/restart on a workshop lab answers
@@ -25,7 +26,7 @@
 // this server's): `workshop:view` TrainerView | LearnerView whenever it changes,
 // `workshop:message` { text, at } when the trainer broadcasts, `workshop:ended` {}.
 import { z } from 'zod';
-import type { LabSummary } from './session.ts';
+import type { ActionKind, LabSummary } from './session.ts';
 import { LAB_ID_RE, LAB_ID_WORDS } from './lab-id.ts';
 
 export const AUTH_COOKIE = 'flowlab_auth';
@@ -66,9 +67,13 @@ export interface Me {
   workshop?: { id: string; name: string } | null;
 }
 
+/** `ending` from the trainer's "End workshop" until every lab is gone; then `ended`. */
+export type WorkshopState = 'open' | 'ending' | 'ended';
+
 export interface WorkshopInfo {
   id: string;
   name: string;
+  state: WorkshopState;
   /** Only the trainer sees the code. */
   code?: string;
   labs: LabSummary[];
@@ -88,19 +93,65 @@ export interface WorkshopInfo {
  */
 export type LabSlotState = 'not-started' | 'queued' | 'starting' | 'ready' | 'failed' | 'expired' | 'ended';
 
+/** How far a starting lab has come: its networks made, its services up one by one, its faults. */
+export interface StartProgress {
+  stage: 'preparing' | 'networks' | 'services' | 'faults' | 'ready';
+  networks: number;
+  services_ready: number;
+  services_total: number;
+}
+
+/** Why a learner's earlier session of a lab ended. */
+export type EndedBy = 'reset' | 'restart' | 'idle' | 'workshop' | 'learner';
+
 export interface LabSlot {
   lab: string;
   state: LabSlotState;
   session: string | null;
+  /** Places in the queue: 1 = next. */
   position: number | null;
+  /** While starting (or queued), how far it has come. */
+  progress: StartProgress | null;
+  /** The learner's latest session of this lab that has ended (the one a reset or restart replaced), and why. */
+  previous: { session: string; by: EndedBy; at: string } | null;
   /** Best score so far, and whether any attempt passed. */
   score: number | null;
   passed: boolean;
   hints: number;
   attempts: number;
-  /** Seconds since the learner first started this lab. */
+  /** Seconds the learner worked on this lab (active time: pauses of over IDLE_GAP do not count), since the last reset. */
   seconds: number | null;
   error: string | null;
+}
+
+/** What the trainer sees of a learner's lab besides their own view of it. */
+export interface TrainerSlot extends LabSlot {
+  variant: string | null;
+  seed: number | null;
+  /** The cause of their latest diagnosis (its id and text). */
+  cause: { id: string; text: string } | null;
+  last_activity: string | null;
+  /** No activity for IDLE_FLAG_MINUTES while the lab runs. */
+  idle: boolean;
+  /** Working on it for long without passing: over the lab's minutes, or two failed attempts. */
+  stuck: boolean;
+  /** Trainer resets of this lab so far (the counters above count since the last one). */
+  resets: number;
+}
+
+export interface JoinAddress {
+  url: string;
+  /** Reachable from this machine only (loopback). */
+  local: boolean;
+}
+
+/** What happens in the room, newest first. */
+export interface FeedEvent {
+  at: string;
+  kind: 'start-failed' | 'start-slow' | 'expired' | 'queue' | 'engine' | 'reset' | 'passed';
+  text: string;
+  learner: string | null;
+  lab: string | null;
 }
 
 export interface LearnerView {
@@ -114,8 +165,8 @@ export interface TrainerLearner {
   id: string;
   name: string;
   joined_at: string;
-  labs: LabSlot[];
-  /** How many commands they ran in their docker consoles. */
+  labs: TrainerSlot[];
+  /** How many docker commands they ran in their consoles (reads and changes). */
   console_actions: number;
 }
 
@@ -124,6 +175,11 @@ export interface TrainerView {
   workshop: WorkshopInfo;
   learners: TrainerLearner[];
   capacity: { max_labs: number; running: number; queued: number; idle_minutes: number };
+  /** Where learners open the workshop: the public URL when one is set, then the server's own addresses. */
+  join: JoinAddress[];
+  /** Per lab with variants: how many learners drew each (workshops spread them). */
+  variants: Record<string, Record<string, number>>;
+  events: FeedEvent[];
 }
 
 export interface LearnerAction {
@@ -131,4 +187,7 @@ export interface LearnerAction {
   session: string;
   at: string;
   command: string;
+  /** `command`: typed in the docker console (`changed` when it changed the lab); `change`: what was sent for it; `shell`: a shell opened; `look`: a service seen in the inspector. */
+  kind: ActionKind;
+  changed: boolean;
 }

@@ -24,6 +24,7 @@ import { LiveSession } from './live.ts';
 import { startServices } from './start-services.ts';
 import { sweepDead, type DownReport, type SweepReport } from './sweep.ts';
 import { settleAll } from '../util/settle.ts';
+import { revealedServices } from './reveal.ts';
 import { describeTopology } from './topology.ts';
 import { chooseVariant, randomSeed } from './variant.ts';
 import { SessionError } from './errors.ts';
@@ -35,6 +36,8 @@ export interface UpOptions {
   learner?: string;
   initSwarm?: boolean;
   progress?: (line: string) => void;
+  /** How far `up` has come, as it goes (for a learner waiting on it). */
+  steps?: (step: UpStep) => void;
   /** Aborts a running `up`; what it built so far is removed. */
   signal?: AbortSignal;
   /**
@@ -42,6 +45,14 @@ export interface UpOptions {
    * it lives while this process does (a server), and a sweep removes it once the process is gone.
    */
   detached?: boolean;
+}
+
+/** A stage of `up`: networks made, services ready one by one, the lab's faults applied. */
+export interface UpStep {
+  stage: 'networks' | 'services' | 'faults' | 'ready';
+  networks: number;
+  servicesReady: number;
+  servicesTotal: number;
 }
 
 export type { DownReport, SweepReport } from './sweep.ts';
@@ -203,6 +214,7 @@ export class SessionEngine implements SessionHost {
         plan = planLab(lab, ref, alloc);
         check();
         progress(`session ${session}: creating ${plan.networks.length} network(s)`);
+        opts.steps?.({ stage: 'networks', networks: plan.networks.length, servicesReady: 0, servicesTotal: plan.services.length });
         const made = await Promise.allSettled(plan.networks.map((n) => rt.createNetwork(n.spec)));
         const failed = made.find((r): r is PromiseRejectedResult => r.status === 'rejected');
         if (!failed) break;
@@ -236,12 +248,16 @@ export class SessionEngine implements SessionHost {
       }
 
       progress(`session ${session}: starting ${plan.services.length} service(s)`);
-      await Promise.all([resolverStarted, startServices(rt, plan, { check, progress, readyTimeoutMs: this.settings.readyTimeoutMs })]);
+      const step = { networks: plan.networks.length, servicesReady: 0, servicesTotal: plan.services.length };
+      opts.steps?.({ stage: 'services', ...step });
+      const serviceReady = () => opts.steps?.({ stage: 'services', ...step, servicesReady: ++step.servicesReady });
+      await Promise.all([resolverStarted, startServices(rt, plan, { check, progress, readyTimeoutMs: this.settings.readyTimeoutMs, serviceReady })]);
       check();
       let topology = await describeTopology(rt, session, lab, seed, plan);
       const variant = chooseVariant(lab, seed);
       if (this.hooks.afterReady && (lab.faults.length > 0 || (variant?.faults.length ?? 0) > 0)) {
         progress(`session ${session}: breaking it as the lab says`);
+        opts.steps?.({ stage: 'faults', ...step });
         const live = new LiveSession(this, { ...this.store.get(session)!, topology });
         await this.hooks.afterReady(live, variant);
         check();
@@ -249,6 +265,7 @@ export class SessionEngine implements SessionHost {
       }
       this.store.markReady(session, topology);
       progress(`session ${session}: ready`);
+      opts.steps?.({ stage: 'ready', ...step });
       // Capture starts once the lab is ready, so it never delays it.
       if (capturedServices(lab).length > 0) {
         const live = new LiveSession(this, this.store.get(session)!);
@@ -379,6 +396,7 @@ export class SessionEngine implements SessionHost {
       ended_at: iso(rec.endedAt),
       error: rec.error,
       topology: rec.topology,
+      revealed: rec.topology ? revealedServices(rec.topology.services, this.store.learnerActions(rec.id), new ProgressStore(this.db).attempts(rec.id).length > 0) : [],
     };
   }
 

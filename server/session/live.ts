@@ -12,7 +12,7 @@ import { didYouMean } from '../lab/problems.ts';
 import { IPV4_RE } from '../lab/schema.ts';
 import { interpolate } from '../lab/targets.ts';
 import type { ServiceModel } from '../lab/model.ts';
-import type { Topology } from '../protocol/session.ts';
+import type { ActionKind, Topology } from '../protocol/session.ts';
 import type { Db } from '../store/db.ts';
 import type { SessionRecord } from '../store/sessions.ts';
 import type { SessionHost } from './host.ts';
@@ -64,8 +64,8 @@ export class LiveSession {
   }
 
   /** Records an action in the session's log (what the learner or a check did, as a docker command). */
-  record(command: string, opts: { revealsFault?: boolean; source?: 'flowlab' | 'learner' } = {}): void {
-    this.host.store.appendAction(this.id, command, opts.revealsFault ?? false, opts.source);
+  record(command: string, opts: { revealsFault?: boolean; source?: 'flowlab' | 'learner'; kind?: ActionKind } = {}): number {
+    return this.host.store.appendAction(this.id, command, opts.revealsFault ?? false, opts.source, opts.kind);
   }
 
   /** Work this session does in the background: `down` calls it off and waits for it. */

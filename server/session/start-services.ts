@@ -14,8 +14,8 @@ import { waitContainerReady, waitSwarmServiceReady } from './readiness.ts';
  * Every container is created at once (creating is cheap); each then starts as soon as what it
  * depends on has started (or, for `condition: service_healthy`, is ready).
  */
-export async function startServices(rt: DockerApi, plan: LabPlan, opts: { check: () => void; progress: (l: string) => void; readyTimeoutMs: number }): Promise<void> {
-const { check, progress, readyTimeoutMs } = opts;
+export async function startServices(rt: DockerApi, plan: LabPlan, opts: { check: () => void; progress: (l: string) => void; readyTimeoutMs: number; serviceReady?: (service: string) => void }): Promise<void> {
+  const { check, progress, readyTimeoutMs } = opts;
   const byName = new Map(plan.services.map((s) => [s.name, s]));
   const created = new Map<string, Promise<void>>();
   const started = new Map<string, Promise<void>>();
@@ -39,6 +39,7 @@ const { check, progress, readyTimeoutMs } = opts;
       await start(s);
       await waitReady(rt, s, readyTimeoutMs);
       progress(`  ${s.name} ready`);
+      opts.serviceReady?.(s.name);
     });
   // Wait for every branch to settle before reporting, so teardown never races a create.
   await settleAll(plan.services.map(whenReady));

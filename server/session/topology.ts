@@ -7,7 +7,15 @@ import { hostAt, parseCidr } from '../lab/ipv4.ts';
 import { networkDriver } from '../lab/model.ts';
 import type { Lab } from '../lab/schema.ts';
 import type { Topology, TopologyService } from '../protocol/session.ts';
-import { RESOLVER_NAME, type LabPlan } from './plan.ts';
+import { RESOLVER_NAME, type LabPlan, type PlannedService } from './plan.ts';
+
+/** A container service as the plan makes it, before faults: its networks and aliases, its published ports. */
+function designedOf(s: PlannedService, labNet: (dockerName: string) => string): NonNullable<TopologyService['designed']> {
+  const c = s.container!;
+  const mode = s.model.def.network_mode ?? (s.model.attachment.kind === 'default-bridge' ? 'bridge' : 'networks');
+  const networks = c.network.kind === 'networks' ? Object.fromEntries(c.network.endpoints.map((e) => [labNet(e.network), e.aliases.filter((a) => a !== s.name)])) : c.network.kind === 'default-bridge' ? { bridge: [] } : {};
+  return { network_mode: mode, networks, ports: c.ports.map((p) => ({ host_ip: p.hostIp, host_port: p.hostPort, container_port: p.containerPort, proto: p.proto })) };
+}
 
 export async function describeTopology(rt: DockerApi, session: string, lab: Lab, seed: number, plan: LabPlan): Promise<Topology> {
   const labNet = (dockerName: string) => shortName(session, dockerName) ?? dockerName;
@@ -22,6 +30,7 @@ export async function describeTopology(rt: DockerApi, session: string, lab: Lab,
           networks: Object.fromEntries(s.swarm.networks.map((n) => [labNet(n.network), { ip: '', aliases: n.aliases.filter((a) => a !== s.name) }])),
           ports: [],
           replicas: s.swarm.replicas,
+          designed: { network_mode: 'overlay', networks: Object.fromEntries(s.swarm.networks.map((n) => [labNet(n.network), n.aliases.filter((a) => a !== s.name)])), ports: [] },
         };
       }
       const st = await rt.inspectContainer(s.container!.name);
@@ -37,6 +46,7 @@ export async function describeTopology(rt: DockerApi, session: string, lab: Lab,
             .map(([net, e]) => [labNet(net), { ip: e.ip, aliases: e.aliases }]),
         ),
         ports: (st?.ports ?? []).map((p) => ({ host_ip: p.hostIp, host_port: p.hostPort, container_port: p.containerPort, proto: p.proto })),
+        designed: designedOf(s, labNet),
       };
     }),
   );

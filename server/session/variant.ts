@@ -24,6 +24,20 @@ export function chooseVariant(lab: Lab, seed: number): Variant | undefined {
   return lab.variants[lab.variants.length - 1];
 }
 
+const SEEDS = 2 ** 31;
+
+/**
+ * The first seed from `from` on that draws `variant` (seeds wrap around below 2^31): the same
+ * `from` always finds the same seed. Undefined when no seed within `tries` draws it.
+ */
+export function seedDrawing(lab: Lab, variant: string, from = 0, tries = 100_000): number | undefined {
+  for (let i = 0; i < tries; i++) {
+    const seed = (from + i) % SEEDS;
+    if (chooseVariant(lab, seed)?.id === variant) return seed;
+  }
+  return undefined;
+}
+
 export function randomSeed(): number {
   return Math.floor(Math.random() * 2 ** 31);
 }

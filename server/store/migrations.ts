@@ -175,4 +175,42 @@ export const MIGRATIONS: readonly string[] = [
   -- (a server: when it dies unannounced, sweep removes its labs). Sessions from before were all kept.
   ALTER TABLE sessions ADD COLUMN detached INTEGER NOT NULL DEFAULT 1;
   `,
+  // 7: a room's workshop: what learners typed, time worked, resets, why a lab ended, the event feed.
+  `
+  -- 'change' (a request Flowlab sent for the learner, as its docker command), 'command' (a docker
+  -- command the learner typed in the console; changed = 1 once one of its requests changed the lab),
+  -- 'shell' (a shell the learner opened in a service).
+  ALTER TABLE actions ADD COLUMN kind TEXT NOT NULL DEFAULT 'change';
+  ALTER TABLE actions ADD COLUMN changed INTEGER NOT NULL DEFAULT 0;
+
+  -- A trainer's reset starts a lab's counters afresh: sessions of an earlier round are history.
+  ALTER TABLE workshop_sessions ADD COLUMN round INTEGER NOT NULL DEFAULT 0;
+  -- Time the learner was active in the session (gaps of inactivity do not count), and when last.
+  ALTER TABLE workshop_sessions ADD COLUMN worked_ms INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE workshop_sessions ADD COLUMN active_at INTEGER;
+  -- Why the session ended: 'reset' (by the trainer), 'restart' (by the learner), 'idle', 'workshop', 'learner'.
+  ALTER TABLE workshop_sessions ADD COLUMN ended_by TEXT;
+  ALTER TABLE workshop_sessions ADD COLUMN variant TEXT;
+
+  CREATE TABLE workshop_events (
+    workshop TEXT NOT NULL REFERENCES workshops (id) ON DELETE CASCADE,
+    seq      INTEGER NOT NULL,
+    at       INTEGER NOT NULL,
+    kind     TEXT NOT NULL,
+    text     TEXT NOT NULL,
+    learner  TEXT,
+    lab      TEXT,
+    PRIMARY KEY (workshop, seq)
+  );
+  -- When ending began: every screen shows "ending" until ended_at is set.
+  ALTER TABLE workshops ADD COLUMN ending_at INTEGER;
+  -- A learner's lab across its sessions: the round a trainer's reset begins (0 until then).
+  CREATE TABLE workshop_slots (
+    learner  TEXT NOT NULL REFERENCES workshop_learners (id) ON DELETE CASCADE,
+    lab      TEXT NOT NULL,
+    round    INTEGER NOT NULL,
+    reset_at INTEGER NOT NULL,
+    PRIMARY KEY (learner, lab)
+  );
+  `,
 ];

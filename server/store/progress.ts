@@ -85,13 +85,20 @@ export class ProgressStore {
     return row && (JSON.parse(row.event) as FlowEvent);
   }
 
-  /** Over several sessions (one learner's tries at a lab): best score, passed, attempts, when first passed, hints. */
-  summaryOf(sessions: string[]): { best: number | null; passed: boolean; attempts: number; passedAt: number | null; hints: number } {
-    if (sessions.length === 0) return { best: null, passed: false, attempts: 0, passedAt: null, hints: 0 };
+  /**
+   * Over several sessions (one learner's tries at a lab): best score, passed, attempts (and how
+   * many failed), when first passed, hints, and the cause their latest diagnosis chose.
+   */
+  summaryOf(sessions: string[]): { best: number | null; passed: boolean; attempts: number; failed: number; passedAt: number | null; hints: number; lastCause: string | null } {
+    if (sessions.length === 0) return { best: null, passed: false, attempts: 0, failed: 0, passedAt: null, hints: 0, lastCause: null };
     const marks = sessions.map(() => '?').join(',');
-    const g = this.db.prepare(`SELECT max(score) AS best, max(passed) AS passed, count(*) AS n, min(CASE WHEN passed = 1 THEN at END) AS passed_at FROM attempts WHERE session IN (${marks})`).get(...sessions) as { best: number | null; passed: number | null; n: number; passed_at: number | null };
+    const g = this.db
+      .prepare(`SELECT max(score) AS best, max(passed) AS passed, count(*) AS n, sum(CASE WHEN passed = 0 THEN 1 ELSE 0 END) AS failed, min(CASE WHEN passed = 1 THEN at END) AS passed_at FROM attempts WHERE session IN (${marks})`)
+      .get(...sessions) as { best: number | null; passed: number | null; n: number; failed: number | null; passed_at: number | null };
     const h = this.db.prepare(`SELECT count(*) AS n FROM hints_taken WHERE session IN (${marks})`).get(...sessions) as { n: number };
-    return { best: g.best, passed: g.passed === 1, attempts: g.n, passedAt: g.passed_at, hints: h.n };
+    const last = this.db.prepare(`SELECT diagnosis FROM attempts WHERE session IN (${marks}) ORDER BY at DESC LIMIT 1`).get(...sessions) as { diagnosis: string } | undefined;
+    const lastCause = last ? ((JSON.parse(last.diagnosis) as { cause?: string }).cause ?? null) : null;
+    return { best: g.best, passed: g.passed === 1, attempts: g.n, failed: g.failed ?? 0, passedAt: g.passed_at, hints: h.n, lastCause };
   }
 
   /** A learner's best score per lab (what the catalogue shows them). */

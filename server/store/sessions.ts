@@ -1,7 +1,7 @@
 // The session registry: every session any process started from this data directory, so any
 // process can find, probe or tear down a session, and sweep can tell the dead from the live.
 import type { Lab } from '../lab/schema.ts';
-import type { ActionEntry, SessionState, Topology } from '../protocol/session.ts';
+import type { ActionEntry, ActionKind, SessionState, Topology } from '../protocol/session.ts';
 import type { Db } from './db.ts';
 
 export interface SessionRecord {
@@ -147,25 +147,33 @@ export class SessionStore {
     return this.db.prepare(`SELECT id, pid, host, start FROM instances WHERE id = ?`).get(id) as { id: string; pid: number; host: string; start: string | null } | undefined;
   }
 
-  /** `source` is who caused it: Flowlab itself, or the learner (their console and terminals). */
-  appendAction(id: string, command: string, revealsFault: boolean, source: 'flowlab' | 'learner' = 'flowlab'): void {
-    this.db
-      .prepare(
-        `INSERT INTO actions (session, seq, at, command, reveals_fault, source)
-         VALUES (?, (SELECT coalesce(max(seq), 0) + 1 FROM actions WHERE session = ?), ?, ?, ?, ?)`,
-      )
-      .run(id, id, Date.now(), command, revealsFault ? 1 : 0, source);
+  /**
+   * Records an action; its sequence number comes back. `source` is who caused it: Flowlab itself,
+   * or the learner (their console and terminals); `kind` what it is (see ActionKind).
+   */
+  appendAction(id: string, command: string, revealsFault: boolean, source: 'flowlab' | 'learner' = 'flowlab', kind: ActionKind = 'change'): number {
+    return this.db.transaction(() => {
+      const seq = (this.db.prepare(`SELECT coalesce(max(seq), 0) + 1 AS seq FROM actions WHERE session = ?`).get(id) as { seq: number }).seq;
+      this.db.prepare(`INSERT INTO actions (session, seq, at, command, reveals_fault, source, kind) VALUES (?, ?, ?, ?, ?, ?, ?)`).run(id, seq, Date.now(), command, revealsFault ? 1 : 0, source, kind);
+      return seq;
+    })();
   }
 
-  /** What a learner did in a session through their console and terminals. */
-  learnerActions(id: string): { at: string; command: string }[] {
-    const rows = this.db.prepare(`SELECT at, command FROM actions WHERE session = ? AND source = 'learner' ORDER BY seq`).all(id) as { at: number; command: string }[];
-    return rows.map((r) => ({ at: new Date(r.at).toISOString(), command: r.command }));
+  /** A command the learner typed changed the lab (one of its requests did). */
+  markChanged(id: string, seq: number): void {
+    this.db.prepare(`UPDATE actions SET changed = 1 WHERE session = ? AND seq = ?`).run(id, seq);
   }
 
+  /** What a learner did in a session through their console and terminals: what they typed, what it changed, the shells they opened. */
+  learnerActions(id: string): { at: string; command: string; kind: ActionKind; changed: boolean }[] {
+    const rows = this.db.prepare(`SELECT at, command, kind, changed FROM actions WHERE session = ? AND source = 'learner' ORDER BY seq`).all(id) as { at: number; command: string; kind: ActionKind; changed: number }[];
+    return rows.map((r) => ({ at: new Date(r.at).toISOString(), command: r.command, kind: r.kind, changed: r.changed === 1 }));
+  }
+
+  /** The session's action log as the learner sees it ("what Docker did"): what was sent, not what was typed. */
   actions(id: string, opts: { includeRevealing: boolean }): ActionEntry[] {
     const rows = this.db
-      .prepare(`SELECT seq, at, command, reveals_fault FROM actions WHERE session = ? ${opts.includeRevealing ? '' : 'AND reveals_fault = 0'} ORDER BY seq`)
+      .prepare(`SELECT seq, at, command, reveals_fault FROM actions WHERE session = ? AND kind IN ('change', 'shell') ${opts.includeRevealing ? '' : 'AND reveals_fault = 0'} ORDER BY seq`)
       .all(id) as { seq: number; at: number; command: string; reveals_fault: number }[];
     return rows.map((r) => ({ seq: r.seq, at: new Date(r.at).toISOString(), command: r.command, reveals_fault: r.reveals_fault === 1 }));
   }

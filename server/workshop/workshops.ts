@@ -1,16 +1,23 @@
 // Workshop mode: a trainer's workshop, the learners who joined it with its code, and each
-// learner's labs — started on demand within the host's capacity (beyond it, learners queue),
-// torn down when idle, reset by the trainer, and all torn down when the workshop ends.
+// learner's labs — started on demand within the host's capacity (beyond it, learners queue, and
+// see their place and the lab's progress), variants spread so neighbours differ, torn down when
+// idle, reset by the trainer (one learner's or everyone's), and all torn down when it ends. What
+// the room does goes to an event feed; the time each learner works is counted as they work.
 import { randomBytes, randomInt } from 'node:crypto';
 import { totalmem } from 'node:os';
 import { labSummaries, type App } from '../app/app.ts';
-import type { CreateWorkshop, LabSlot, LearnerAction, LearnerView, TrainerView, WorkshopInfo } from '../protocol/workshop.ts';
-import type { LabSummary } from '../protocol/session.ts';
-import { csvFile } from '../util/csv.ts';
-import { FlowlabError, kindOfStatus } from '../util/errors.ts';
 import { endLab, startLab } from '../app/labs.ts';
+import { loadLab } from '../lab/catalogue.ts';
+import type { Lab } from '../lab/schema.ts';
+import type { LabSummary } from '../protocol/session.ts';
+import type { CreateWorkshop, EndedBy, JoinAddress, LabSlot, LearnerAction, LearnerView, StartProgress, TrainerView, WorkshopInfo } from '../protocol/workshop.ts';
 import { ProgressStore } from '../store/progress.ts';
 import { WorkshopStore, type LearnerRow, type WorkshopRow, type WorkshopSessionRow } from '../store/workshops.ts';
+import { FlowlabError, kindOfStatus } from '../util/errors.ts';
+import { Activity } from './activity.ts';
+import { EngineWatch, Feed } from './feed.ts';
+import { spreadSeed } from './spread.ts';
+import { exportFileName, resultsCsv, slotView, variantsDrawn, type RoomFacts } from './views.ts';
 
 export class WorkshopError extends FlowlabError {
   override name = 'WorkshopError';
@@ -24,30 +31,41 @@ export interface WorkshopOptions {
   maxLabs: number;
   /** A lab with no activity for this long is torn down (the learner can start it again). */
   idleMs: number;
+  /** A start that takes longer is reported in the event feed. */
+  slowStartMs?: number;
+  /** How often the engine is pinged for the feed (0: never). */
+  engineWatchMs?: number;
 }
 
 /** What a lab needs, roughly, with its capture sidecars and resolver: keeps a third of the memory free. */
 const MB_PER_LAB = 384;
+const SLOW_START_MS = 60_000;
 
 export function defaultMaxLabs(): number {
   return Math.max(2, Math.floor(((totalmem() / 2 ** 20) * 2) / 3 / MB_PER_LAB));
 }
 
-type SessionRow = WorkshopSessionRow;
-
 /** Join codes avoid letters and digits that read alike (O/0, I/1). */
 const CODE_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
 const key = (learner: string, lab: string) => `${learner}\u0000${lab}`;
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+const minutesAgo = (ms: number) => `${Math.max(1, Math.round((Date.now() - ms) / 60_000))} min ago`;
 
-export class Workshops {
-  private queue: { learner: string; lab: string; seed?: number }[] = [];
+export class Workshops implements RoomFacts {
+  private queue: { learner: string; lab: string; seed?: number; fresh?: boolean }[] = [];
   private readonly launching = new Map<string, Promise<void>>();
+  private readonly progress = new Map<string, StartProgress>();
   private readonly failures = new Map<string, string>();
-  private readonly activity = new Map<string, number>();
+  /** When each session was last used at all (pages open count): idle expiry counts from here. */
+  private readonly used = new Map<string, number>();
   private readonly summaries = new Map<string, LabSummary>();
-  private reaper?: NodeJS.Timeout;
+  private readonly labs = new Map<string, Lab>();
+  private readonly timers: NodeJS.Timeout[] = [];
   private listeners: ((event: 'changed' | 'ended') => void)[] = [];
+  private joinAt: JoinAddress[] = [];
+  readonly activity = new Activity(() => this.store);
+  readonly feed = new Feed(() => this.store);
+  readonly engineWatch: EngineWatch;
   /** Bumped on every change a view would show. */
   rev = 0;
 
@@ -55,12 +73,21 @@ export class Workshops {
     private readonly app: App,
     readonly opts: WorkshopOptions,
   ) {
-    this.reaper = setInterval(() => void this.reapIdle(), Math.max(500, Math.min(15_000, opts.idleMs / 3)));
-    this.reaper.unref();
+    this.timers.push(setInterval(() => void this.reapIdle(), Math.max(500, Math.min(15_000, opts.idleMs / 3))));
+    this.engineWatch = new EngineWatch(
+      () => app.docker.ping(),
+      (_state, text) => this.event('engine', text),
+    );
+    if (opts.engineWatchMs !== 0) this.timers.push(setInterval(() => void this.engineWatch.check(), opts.engineWatchMs ?? 15_000));
+    for (const t of this.timers) t.unref();
   }
 
-  private get store(): WorkshopStore {
+  get store(): WorkshopStore {
     return new WorkshopStore(this.app.engine.db);
+  }
+
+  get progressStore(): ProgressStore {
+    return new ProgressStore(this.app.engine.db);
   }
 
   on(listener: (event: 'changed' | 'ended') => void): void {
@@ -71,6 +98,18 @@ export class Workshops {
   changed(): void {
     this.rev++;
     for (const l of this.listeners) l('changed');
+  }
+
+  /** Where learners open the workshop (the server says once it listens). */
+  setJoinAddresses(addresses: JoinAddress[]): void {
+    this.joinAt = addresses;
+  }
+
+  private event(kind: Parameters<Feed['add']>[1], text: string, at: { learner?: string; lab?: string } = {}): void {
+    const w = this.current();
+    if (!w) return;
+    this.feed.add(w.id, kind, text, at);
+    this.changed();
   }
 
   // ---- the workshop ----------------------------------------------------------------------
@@ -114,9 +153,21 @@ export class Workshops {
     let s = this.summaries.get(lab);
     if (!s) {
       for (const l of labSummaries()) this.summaries.set(l.id, l);
-      s = this.summaries.get(lab) ?? { id: lab, title: lab, summary: '', network: 'bridge', level: 'beginner', minutes: 0, tags: [], isolation: { default_bridge: false, host_network: false } };
+      s = this.summaries.get(lab) ?? { id: lab, title: lab, summary: '', network: 'bridge', level: 'beginner', minutes: 0, tags: [], topic: 'other', isolation: { default_bridge: false, host_network: false } };
     }
     return s;
+  }
+
+  /** A lab's definition (its causes and minutes for the dashboard, its variants to spread). */
+  labDef(lab: string): Lab | undefined {
+    if (!this.labs.has(lab)) {
+      try {
+        this.labs.set(lab, loadLab(lab).lab);
+      } catch {
+        return undefined;
+      }
+    }
+    return this.labs.get(lab);
   }
 
   private endsAt(w: WorkshopRow): number | null {
@@ -127,6 +178,7 @@ export class Workshops {
     return {
       id: w.id,
       name: w.name,
+      state: w.ended_at !== null ? 'ended' : w.ending_at !== null ? 'ending' : 'open',
       ...(trainer ? { code: w.code } : {}),
       labs: this.labsOf(w).map((l) => this.summary(l)),
       minutes: w.minutes,
@@ -141,6 +193,7 @@ export class Workshops {
   /** Whether learners may still start labs and submit diagnoses. */
   private assertOpen(w: WorkshopRow | undefined): asserts w is WorkshopRow {
     if (!w || w.ended_at !== null) throw new WorkshopError(409, 'the workshop has ended');
+    if (w.ending_at !== null) throw new WorkshopError(409, 'the workshop is ending: its labs are being removed');
     const ends = this.endsAt(w);
     if (ends !== null && Date.now() > ends) throw new WorkshopError(409, `the workshop's time is up (it ended at ${new Date(ends).toISOString()})`);
   }
@@ -158,15 +211,22 @@ export class Workshops {
     this.changed();
   }
 
-  /** Ends the workshop: no more joins or starts, and every learner lab is torn down. */
+  /**
+   * Ends the workshop: no more joins or starts, every screen says it is ending while every
+   * learner lab is torn down, then that it has ended.
+   */
   async end(): Promise<number> {
     const w = this.current();
     if (!w) throw new WorkshopError(404, 'no workshop is running');
-    this.store.end(w.id);
+    if (w.ending_at !== null) throw new WorkshopError(409, 'the workshop is already ending');
+    this.store.beginEnd(w.id);
     this.queue = [];
+    this.changed();
     await Promise.allSettled([...this.launching.values()]);
     const live = this.sessionsOf(w.id).filter((s) => s.state === 'starting' || s.state === 'ready');
-    await Promise.allSettled(live.map((s) => endLab(this.app, s.session)));
+    await Promise.allSettled(live.map((s) => this.endSession(s.session, 'workshop')));
+    this.activity.flushAll();
+    this.store.end(w.id);
     this.rev++;
     for (const l of this.listeners) l('ended');
     return live.length;
@@ -176,7 +236,7 @@ export class Workshops {
 
   join(code: string, name: string): { learner: { id: string; name: string }; workshop: { id: string; name: string } } {
     const w = this.store.openWithCode(code);
-    if (!w) throw new WorkshopError(404, `no running workshop has the code ${code}; check it with your trainer`);
+    if (!w || w.ending_at !== null) throw new WorkshopError(404, `no running workshop has the code ${code}; check it with your trainer`);
     if (this.store.nameTaken(w.id, name)) throw new WorkshopError(409, `the name "${name}" is already taken in this workshop; choose another`);
     const id = randomBytes(8).toString('hex');
     this.store.addLearner(id, w.id, name);
@@ -188,10 +248,6 @@ export class Workshops {
     return this.store.learner(id);
   }
 
-  private learnersOf(workshop: string): LearnerRow[] {
-    return this.store.learnersOf(workshop);
-  }
-
   /** The learner a session belongs to, if it is a workshop session. */
   ownerOf(session: string): string | undefined {
     return this.store.ownerOf(session);
@@ -201,13 +257,38 @@ export class Workshops {
     return this.store.sessionsOfLearner(learner).map((r) => r.session);
   }
 
-  private sessionsOf(workshop: string): SessionRow[] {
+  private sessionsOf(workshop: string): WorkshopSessionRow[] {
     return this.store.sessionsOf(workshop);
   }
 
-  /** Marks a learner's session as used now (HTTP calls, terminals, flows): idle expiry counts from here. */
+  /** The session is in use (a page open on it, an API call, a terminal): idle expiry counts from here. */
   touch(session: string): void {
-    this.activity.set(session, Date.now());
+    this.used.set(session, Date.now());
+  }
+
+  /** The learner did something in the session (not a page polling it): their time worked counts. */
+  worked(session: string): void {
+    this.touch(session);
+    const row = this.store.session(session);
+    if (row && row.state === 'ready') this.activity.worked(row);
+  }
+
+  /**
+   * Why a learner's session can no longer be used, when it was a workshop lab that ended: what
+   * they are told instead of acting on it silently.
+   */
+  gone(session: string): string | undefined {
+    const row = this.store.session(session);
+    if (!row || row.state === 'ready' || row.state === 'starting' || row.state === null) return undefined;
+    const when = minutesAgo(row.ended_at ?? row.started_at);
+    const by: Record<EndedBy, string> = {
+      reset: `your trainer reset this lab (${when}): a fresh one was started for you; open it from the workshop page`,
+      restart: `you restarted this lab (${when}); the new one is on the workshop page`,
+      idle: `this lab was removed ${when} after ${Math.round(this.opts.idleMs / 60_000)} min without activity; start it again from the workshop page`,
+      workshop: 'the workshop has ended; its labs were removed',
+      learner: `you ended this lab (${when}); start it again from the workshop page`,
+    };
+    return by[(row.ended_by ?? 'learner') as EndedBy] ?? by.learner;
   }
 
   // ---- labs: start, queue, reset, idle expiry --------------------------------------------
@@ -218,39 +299,81 @@ export class Workshops {
     return live + this.launching.size;
   }
 
+  queued(learner: string, lab: string): number | undefined {
+    const i = this.queue.findIndex((q) => key(q.learner, q.lab) === key(learner, lab));
+    return i < 0 ? undefined : i + 1;
+  }
+
+  starting(learner: string, lab: string): StartProgress | undefined {
+    const k = key(learner, lab);
+    return this.launching.has(k) ? (this.progress.get(k) ?? { stage: 'preparing', networks: 0, services_ready: 0, services_total: 0 }) : undefined;
+  }
+
+  failure(learner: string, lab: string): string | undefined {
+    return this.failures.get(key(learner, lab));
+  }
+
   /** Starts (or queues) the learner's lab; a lab already running, starting or queued is left as it is. */
-  start(learner: string, lab: string, opts: { seed?: number } = {}): LabSlot {
+  start(learner: string, lab: string, opts: { seed?: number; fresh?: boolean } = {}): LabSlot {
     const l = this.learner(learner);
     const w = l && this.byId(l.workshop);
     this.assertOpen(w);
     if (!this.labsOf(w).includes(lab)) throw new WorkshopError(404, `lab "${lab}" is not part of this workshop; expected one of: ${this.labsOf(w).join(', ')}`);
     const k = key(learner, lab);
-    const now = this.slot(w, learner, lab);
+    const now = slotView(this, w, learner, lab).slot;
     if (['queued', 'starting', 'ready'].includes(now.state)) return now;
     this.failures.delete(k);
-    if (this.running() < this.opts.maxLabs) this.launch(learner, lab, opts.seed);
-    else this.queue.push({ learner, lab, ...(opts.seed !== undefined ? { seed: opts.seed } : {}) });
+    if (this.running() < this.opts.maxLabs) this.launch(learner, lab, opts);
+    else {
+      if (this.queue.length === 0) this.event('queue', `a queue is forming: ${this.opts.maxLabs} labs run, the most this server takes; ${l?.name ?? "a learner"} waits for ${this.summary(lab).title}`, { learner, lab });
+      this.queue.push({ learner, lab, ...opts });
+    }
     this.changed();
-    return this.slot(w, learner, lab);
+    return slotView(this, w, learner, lab).slot;
   }
 
-  private launch(learner: string, lab: string, seed?: number): void {
+  /** The seed of a learner's new lab: the one asked for, or one that spreads the lab's variants over the room. */
+  private seedFor(w: WorkshopRow, learner: string, lab: string, opts: { seed?: number; fresh?: boolean }): number | undefined {
+    if (opts.seed !== undefined) return opts.seed;
+    const def = this.labDef(lab);
+    if (!def) return undefined;
+    const others = this.sessionsOf(w.id).filter((s) => s.lab === lab && s.learner !== learner);
+    const drawn = variantsDrawn(others)[lab] ?? {};
+    const tries = opts.fresh ? this.store.sessionsOfLearner(learner, lab).length : 0;
+    return spreadSeed(def, drawn, `${w.id}:${learner}:${lab}${tries ? `:${tries}` : ''}`).seed;
+  }
+
+  private launch(learner: string, lab: string, opts: { seed?: number; fresh?: boolean }): void {
     const k = key(learner, lab);
     const l = this.learner(learner)!;
+    const w = this.byId(l.workshop)!;
+    const round = this.store.round(learner, lab).round;
+    const seed = this.seedFor(w, learner, lab, opts);
+    this.progress.set(k, { stage: 'preparing', networks: 0, services_ready: 0, services_total: 0 });
+    const t0 = Date.now();
     const work = (async () => {
       try {
         const topology = await startLab(this.app, lab, {
-          learner: `${l.name} [${this.byId(l.workshop)?.code ?? l.workshop}]`,
+          learner: `${l.name} [${w.code}]`,
           ...(seed !== undefined ? { seed } : {}),
+          steps: (s) => {
+            this.progress.set(k, { stage: s.stage, networks: s.networks, services_ready: s.servicesReady, services_total: s.servicesTotal });
+            this.changed();
+          },
         });
-        this.store.addSession(topology.session, learner, lab);
+        const rec = this.app.engine.store.get(topology.session);
+        this.store.addSession({ session: topology.session, learner, lab, round, variant: rec?.variant ?? null });
         this.touch(topology.session);
+        const took = Date.now() - t0;
+        if (took > (this.opts.slowStartMs ?? SLOW_START_MS)) this.event('start-slow', `${l.name}'s ${this.summary(lab).title} took ${Math.round(took / 1000)} s to start`, { learner, lab });
         // Ended while it was starting: it goes straight away.
-        if (this.byId(l.workshop)?.ended_at !== null) await endLab(this.app, topology.session).catch(() => undefined);
+        if (this.byId(l.workshop)?.ending_at !== null) await this.endSession(topology.session, 'workshop').catch(() => undefined);
       } catch (e) {
         this.failures.set(k, (e as Error).message);
+        this.event('start-failed', `${l.name}'s ${this.summary(lab).title} did not start: ${(e as Error).message}`, { learner, lab });
       } finally {
         this.launching.delete(k);
+        this.progress.delete(k);
         this.changed();
         this.pump();
       }
@@ -261,15 +384,26 @@ export class Workshops {
   /** Starts queued labs while there is room. */
   private pump(): void {
     const w = this.current();
-    if (!w) return;
+    if (!w || w.ending_at !== null) return;
     while (this.queue.length > 0 && this.running() < this.opts.maxLabs) {
-      const next = this.queue.shift()!;
-      this.launch(next.learner, next.lab, next.seed);
+      const { learner, lab, ...opts } = this.queue.shift()!;
+      this.launch(learner, lab, opts);
       this.changed();
     }
   }
 
-  /** The trainer resets a learner's lab: torn down and started again with the same breakage (seed). */
+  /** A session ends, and why is kept: a learner acting on it later is told. */
+  private async endSession(session: string, by: EndedBy): Promise<void> {
+    this.store.endedBy(session, by);
+    this.activity.forget(session);
+    this.used.delete(session);
+    await endLab(this.app, session);
+  }
+
+  /**
+   * The trainer resets a learner's lab: torn down and started again with the same breakage
+   * (seed), its clock and counters afresh (the earlier sessions stay in the history).
+   */
   async reset(learner: string, lab: string): Promise<LabSlot> {
     const l = this.learner(learner);
     const w = l && this.byId(l.workshop);
@@ -278,83 +412,67 @@ export class Workshops {
     const k = key(learner, lab);
     this.queue = this.queue.filter((q) => key(q.learner, q.lab) !== k);
     await this.launching.get(k)?.catch(() => undefined);
-    const last = this.latest(learner, lab);
-    if (last && (last.state === 'ready' || last.state === 'starting')) await endLab(this.app, last.session);
+    const last = this.store.sessionsOfLearner(learner, lab).at(-1);
+    if (last && (last.state === 'ready' || last.state === 'starting')) await this.endSession(last.session, 'reset');
     this.failures.delete(k);
+    this.store.nextRound(learner, lab);
     return this.start(learner, lab, last?.seed !== null && last?.seed !== undefined ? { seed: last.seed } : {});
   }
 
-  /** A learner's own restart of their lab (the same seed), within the capacity. */
+  /** Resets a lab for every learner who has started it; how many were reset. */
+  async resetLab(lab: string): Promise<number> {
+    const w = this.current();
+    if (!w) throw new WorkshopError(404, 'no workshop is running');
+    if (!this.labsOf(w).includes(lab)) throw new WorkshopError(404, `lab "${lab}" is not part of this workshop; expected one of: ${this.labsOf(w).join(', ')}`);
+    const who = this.store.learnersOf(w.id).filter((l) => slotView(this, w, l.id, lab).slot.state !== 'not-started');
+    const done = await Promise.allSettled(who.map((l) => this.reset(l.id, lab)));
+    const n = done.filter((d) => d.status === 'fulfilled').length;
+    this.event('reset', `${this.summary(lab).title} was reset for everyone (${n} learner${n === 1 ? '' : 's'})`, { lab });
+    return n;
+  }
+
+  /** A learner's own restart of their lab (the same seed, or a new draw), within the capacity. */
   async restart(session: string, opts: { newSeed: boolean }): Promise<LabSlot> {
     const row = this.store.session(session);
     if (!row) throw new WorkshopError(404, `unknown session "${session}"`);
     const l = this.learner(row.learner);
     this.assertOpen(l && this.byId(l.workshop));
-    await endLab(this.app, session).catch(() => undefined);
-    this.start(row.learner, row.lab, !opts.newSeed && row.seed !== null ? { seed: row.seed } : {});
+    await this.endSession(session, 'restart').catch(() => undefined);
+    this.start(row.learner, row.lab, !opts.newSeed && row.seed !== null ? { seed: row.seed } : { fresh: true });
     await this.launching.get(key(row.learner, row.lab))?.catch(() => undefined);
-    return this.slot(this.byId(l!.workshop)!, row.learner, row.lab);
+    return slotView(this, this.byId(l!.workshop)!, row.learner, row.lab).slot;
   }
 
   /** A learner's lab went down by their own hand: its place goes to the queue. */
-  released(): void {
+  released(session: string): void {
+    this.store.endedBy(session, 'learner');
+    this.activity.forget(session);
     this.changed();
     this.pump();
   }
 
-  private latest(learner: string, lab: string): SessionRow | undefined {
-    return this.store.sessionsOfLearner(learner, lab).at(-1);
-  }
-
   private async reapIdle(): Promise<void> {
     const w = this.current();
-    if (!w) return;
+    if (!w || w.ending_at !== null) return;
     const now = Date.now();
-    const idle = this.sessionsOf(w.id).filter((s) => s.state === 'ready' && now - (this.activity.get(s.session) ?? s.started_at) > this.opts.idleMs);
+    const idle = this.sessionsOf(w.id).filter((s) => s.state === 'ready' && now - (this.used.get(s.session) ?? s.started_at) > this.opts.idleMs);
     if (idle.length === 0) return;
-    await Promise.allSettled(idle.map((s) => endLab(this.app, s.session)));
-    for (const s of idle) this.activity.delete(s.session);
+    await Promise.allSettled(idle.map((s) => this.endSession(s.session, 'idle')));
+    for (const s of idle) {
+      const l = this.learner(s.learner);
+      this.event('expired', `${l?.name ?? s.learner}'s ${this.summary(s.lab).title} was removed after ${Math.round(this.opts.idleMs / 60_000)} min without activity`, { learner: s.learner, lab: s.lab });
+    }
     this.changed();
     this.pump();
   }
 
   // ---- views -----------------------------------------------------------------------------
 
-  private slot(w: WorkshopRow, learner: string, lab: string): LabSlot {
-    const k = key(learner, lab);
-    const rows = this.store.sessionsOfLearner(learner, lab);
-    const graded = new ProgressStore(this.app.engine.db).summaryOf(rows.map((r) => r.session));
-    const last = rows.at(-1);
-    const position = this.queue.findIndex((q) => key(q.learner, q.lab) === k);
-    const state: LabSlot['state'] =
-      position >= 0 ? 'queued'
-      : this.launching.has(k) ? 'starting'
-      : this.failures.has(k) ? 'failed'
-      : !last ? 'not-started'
-      : last.state === 'ready' ? 'ready'
-      : last.state === 'starting' ? 'starting'
-      : w.ended_at !== null ? 'ended'
-      : 'expired';
-    const first = rows[0]?.started_at;
-    return {
-      lab,
-      state,
-      session: state === 'ready' && last ? last.session : null,
-      position: position >= 0 ? position + 1 : null,
-      score: graded.best,
-      passed: graded.passed,
-      hints: graded.hints,
-      attempts: graded.attempts,
-      seconds: first === undefined ? null : Math.round(((graded.passedAt ?? Date.now()) - first) / 1000),
-      error: state === 'failed' ? (this.failures.get(k) ?? null) : null,
-    };
-  }
-
   learnerView(learner: string): LearnerView | null {
     const l = this.learner(learner);
     const w = l && this.byId(l.workshop);
     if (!l || !w) return null;
-    return { role: 'learner', workshop: this.info(w, false), me: { id: l.id, name: l.name }, labs: this.labsOf(w).map((lab) => this.slot(w, learner, lab)) };
+    return { role: 'learner', workshop: this.info(w, false), me: { id: l.id, name: l.name }, labs: this.labsOf(w).map((lab) => slotView(this, w, learner, lab).slot) };
   }
 
   trainerView(): TrainerView | null {
@@ -362,17 +480,21 @@ export class Workshops {
     if (!w) return null;
     const labs = this.labsOf(w);
     const sessions = this.sessionsOf(w.id);
-    const consoleActions = (learner: string) =>
-      sessions.filter((s) => s.learner === learner).reduce((n, s) => n + this.app.engine.store.learnerActions(s.session).length, 0);
+    const typed = (learner: string) =>
+      sessions.filter((s) => s.learner === learner).reduce((n, s) => n + this.app.engine.store.learnerActions(s.session).filter((a) => a.kind === 'command').length, 0);
+    const drawn = variantsDrawn(sessions);
     return {
       role: 'trainer',
       workshop: this.info(w, true),
-      learners: this.learnersOf(w.id).map((l) => ({ id: l.id, name: l.name, joined_at: iso(l.joined_at)!, labs: labs.map((lab) => this.slot(w, l.id, lab)), console_actions: consoleActions(l.id) })),
+      learners: this.store.learnersOf(w.id).map((l) => ({ id: l.id, name: l.name, joined_at: iso(l.joined_at)!, labs: labs.map((lab) => slotView(this, w, l.id, lab).trainer), console_actions: typed(l.id) })),
       capacity: { max_labs: this.opts.maxLabs, running: this.running(), queued: this.queue.length, idle_minutes: Math.round((this.opts.idleMs / 60_000) * 10) / 10 },
+      join: this.joinAt,
+      variants: Object.fromEntries(labs.filter((lab) => (this.labDef(lab)?.variants.length ?? 0) > 1).map((lab) => [lab, drawn[lab] ?? {}])),
+      events: this.feed.list(w.id),
     };
   }
 
-  /** The commands a learner ran in their docker consoles and terminals, lab by lab. */
+  /** What a learner did in their docker consoles and terminals, lab by lab: what they typed, what it changed, the shells they opened. */
   learnerActions(learner: string): LearnerAction[] {
     const l = this.learner(learner);
     if (!l || l.workshop !== this.current()?.id) throw new WorkshopError(404, `unknown learner "${learner}" in the running workshop`);
@@ -380,22 +502,15 @@ export class Workshops {
     return rows.flatMap((r) => this.app.engine.store.learnerActions(r.session).map((a) => ({ lab: r.lab, session: r.session, ...a })));
   }
 
-  /** One row per learner and lab: what a trainer keeps after the day. */
-  exportCsv(): string {
+  /** The results of the running workshop, or of the newest one once it ended; with a file name. */
+  exportCsv(): { name: string; csv: string } {
     const w = this.current() ?? this.store.newest();
     if (!w) throw new WorkshopError(404, 'no workshop to export');
-    const header = ['workshop', 'learner', 'joined_at', 'lab', 'state', 'best_score', 'passed', 'attempts', 'hints', 'seconds'];
-    const rows = this.learnersOf(w.id).flatMap((l) =>
-      this.labsOf(w).map((lab) => {
-        const s = this.slot(w, l.id, lab);
-        return [w.name, l.name, iso(l.joined_at)!, lab, s.state, s.score ?? '', s.passed ? 'yes' : 'no', s.attempts, s.hints, s.seconds ?? ''];
-      }),
-    );
-    return csvFile(header, rows);
+    return { name: exportFileName(w), csv: resultsCsv(this, w, this.labsOf(w)) };
   }
 
   close(): void {
-    clearInterval(this.reaper);
+    for (const t of this.timers) clearInterval(t);
+    this.activity.flushAll();
   }
 }
-

@@ -37,7 +37,9 @@ export function setupCommands(program: Command): void {
         const base = running.url.replace('//0.0.0.0:', '//127.0.0.1:').replace('//[::]:', '//127.0.0.1:');
         progress(`workshop mode: up to ${running.workshops.opts.maxLabs} learner labs at once, idle labs torn down after ${opts.idleMinutes} min`);
         progress(`trainer link (keep it secret; it signs you in as the trainer): ${base}/#trainer=${running.trainerToken}`);
-        progress(`learners open ${opts.host === '0.0.0.0' ? 'http://<this machine>:' + opts.port : base}/ and join with the code you set in the dashboard`);
+        const reachable = running.join.filter((a) => !a.local);
+        if (reachable.length > 0) progress(`learners open ${reachable.map((a) => a.url).join(' or ')} and join with the code the dashboard shows`);
+        else progress(`learners can open ${running.join.map((a) => a.url).join(' ')} from this machine only; for a room, serve with --host 0.0.0.0 (or set FLOWLAB_PUBLIC_URL to the address a proxy gives it)`);
       }
       serving();
     });

@@ -7,6 +7,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect as netConnect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { commandLine } from '../cli.ts';
 import { serialise, type Forward } from './forward.ts';
 import { Refusal, SCOPE_MESSAGE, unreadable } from './refusal.ts';
 import { API_VERSION, readTarget, type ConsoleRequest } from './request.ts';
@@ -16,6 +17,12 @@ import { Scope, type ScopeEngine, type ScopePolicy } from './scope.ts';
 export const SECRET_HEADER = 'x-flowlab-console';
 /** Which session a console's CLI believes it talks to: a listener for another session says so. */
 export const SESSION_HEADER = 'x-flowlab-session';
+/** The command line the console's shell ran (its words, NUL-separated, base64), and that run's id. */
+export const COMMAND_HEADER = 'x-flowlab-command';
+export const RUN_HEADER = 'x-flowlab-run';
+const MAX_COMMAND = 2000;
+/** Runs remembered at once: a run's later requests (a CLI command makes several) join its entry. */
+const RUNS_KEPT = 64;
 const MAX_BODY = 1024 * 1024;
 
 export interface Upstream {
@@ -36,6 +43,8 @@ function upstreamFromEnv(): Upstream {
 export class ScopedApi {
   private readonly upstream: Upstream;
   private readonly ctx: RouteContext;
+  /** Typed commands seen, by run id: their handle in the action log. */
+  private readonly runs = new Map<string, number>();
   readonly server: Server;
 
   constructor(
@@ -67,9 +76,32 @@ export class ScopedApi {
     return decide(this.ctx, r);
   }
 
-  private done(f: Forward): void {
+  /**
+   * The command the learner typed that sent this request, recorded on its first request (what
+   * the CLI sends for one command shares a run id). Nothing the learner sends here is trusted for
+   * anything but the trainer's view of what they typed.
+   */
+  private typed(req: IncomingMessage): number | undefined {
+    const run = req.headers[RUN_HEADER];
+    const words = req.headers[COMMAND_HEADER];
+    if (typeof run !== 'string' || typeof words !== 'string' || !/^[A-Za-z0-9]{1,32}$/.test(run) || !this.policy.typed) return undefined;
+    const known = this.runs.get(run);
+    if (known !== undefined) return known;
+    const args = Buffer.from(words.slice(0, (MAX_COMMAND * 4) / 3 + 4), 'base64').toString('utf8').split('\0').filter((w, i, all) => w !== '' || i < all.length - 1);
+    if (args.length === 0) return undefined;
+    const line = commandLine(['docker', ...args.slice(0, 64)]);
+    const handle = this.policy.typed(line.length > MAX_COMMAND ? `${line.slice(0, MAX_COMMAND)}…` : line);
+    this.runs.set(run, handle);
+    if (this.runs.size > RUNS_KEPT) this.runs.delete(this.runs.keys().next().value!);
+    return handle;
+  }
+
+  private done(f: Forward, typed: number | undefined): void {
     if (f.record) this.policy.record(f.record);
-    if (f.changed) this.policy.changed?.();
+    if (f.changed) {
+      if (typed !== undefined) this.policy.typedChanged?.(typed);
+      this.policy.changed?.();
+    }
   }
 
   private headers(body: Buffer | undefined, upgrade: boolean): Record<string, string> {
@@ -101,6 +133,7 @@ export class ScopedApi {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
       this.authorise(req);
+      const typed = this.typed(req);
       const body = await this.readBody(req);
       const f = await this.decide(req.method ?? 'GET', req.url ?? '/', body);
       const out = serialise(f, API_VERSION);
@@ -116,7 +149,7 @@ export class ScopedApi {
               let answer: Buffer = Buffer.concat(chunks);
               if (ok && f.after) f.after(answer);
               if (ok && f.filter) answer = f.filter(answer);
-              if (ok) this.done(f);
+              if (ok) this.done(f, typed);
               delete headers['transfer-encoding'];
               res.writeHead(up.statusCode ?? 500, { ...headers, 'content-length': String(answer.length) });
               res.end(answer);
@@ -126,7 +159,7 @@ export class ScopedApi {
           });
           return;
         }
-        if (ok) this.done(f);
+        if (ok) this.done(f, typed);
         res.writeHead(up.statusCode ?? 500, headers);
         res.flushHeaders(); // long polls (wait, events, logs --follow) answer their headers first
         up.pipe(res);
@@ -178,6 +211,7 @@ export class ScopedApi {
     };
     try {
       this.authorise(req);
+      const typed = this.typed(req);
       const { body, rest } = await this.upgradeBody(req, socket, head);
       socket.pause();
       const f = await this.decide(req.method ?? 'GET', req.url ?? '/', body);
@@ -201,7 +235,7 @@ export class ScopedApi {
         socket.end(answer.bytes, end);
         return;
       }
-      this.done(f);
+      this.done(f, typed);
       socket.write(answer.bytes);
       if (rest.length > 0) upstream.write(rest);
       socket.pipe(upstream);

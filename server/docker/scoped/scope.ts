@@ -35,6 +35,10 @@ export interface ScopePolicy {
   labAddress(ip: string): boolean;
   /** Records an action the learner took, as a docker command. */
   record(command: string): void;
+  /** Records a docker command the learner typed in the console; the handle marks it as having changed the lab. */
+  typed?(command: string): number;
+  /** A request of the typed command `handle` changed the lab. */
+  typedChanged?(handle: number): void;
   /** Something in the lab changed (a container started, was removed, joined a network). */
   changed?(): void;
 }

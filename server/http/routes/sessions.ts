@@ -142,6 +142,7 @@ export function sessionRoutes(web: express.Express, ctx: RouteContext): void {
       const live = app.engine.live(id);
       if (!has(live.lab.services, service)) throw new HttpError(404, `unknown service "${bounded(service, 40)}" in session ${id}; expected one of: ${Object.keys(live.lab.services).join(', ')}`);
       const seen = await live.inside(service);
+      live.record(`docker inspect ${seen.container}`, { source: 'learner', kind: 'look' });
       const topology = live.topology.services.find((s) => s.name === service) ?? null;
       return { service, container: seen.container, state: seen.state, topology, resolv_conf: seen.resolvConf, addresses: seen.addresses, listening: seen.listening };
     }),
@@ -169,8 +170,9 @@ export function sessionRoutes(web: express.Express, ctx: RouteContext): void {
   );
 
   web.delete('/api/sessions/:id', wrap(async (req) => {
-    const removed = await endLab(app, sessionParam(req));
-    workshops?.released();
+    const id = sessionParam(req);
+    const removed = await endLab(app, id);
+    workshops?.released(id);
     return { removed };
   }));
 

@@ -72,12 +72,19 @@ export function workshopRoutes(web: express.Express, ctx: RouteContext): void {
 
   web.post('/api/workshop/learners/:learner/labs/:lab/reset', wrap(async (req) => ({ slot: await workshops.reset(String(req.params.learner), String(req.params.lab)) })));
 
+  web.post('/api/workshop/labs/:lab/reset', wrap(async (req) => {
+    const lab = String(req.params.lab);
+    if (!LAB_ID_RE.test(lab)) throw new HttpError(400, `expected a lab id like "bridge-basics", found "${lab.slice(0, 40)}"`);
+    return { reset: await workshops.resetLab(lab) };
+  }));
+
   web.get('/api/workshop/learners/:learner/actions', wrap((req) => ({ actions: workshops.learnerActions(String(req.params.learner)) })));
 
   web.get('/api/workshop/export.csv', wrap((_req, res) => {
+    const { name, csv } = workshops.exportCsv();
     res.setHeader('content-type', 'text/csv; charset=utf-8');
-    res.setHeader('content-disposition', 'attachment; filename="workshop-results.csv"');
-    res.send(workshops.exportCsv());
+    res.setHeader('content-disposition', `attachment; filename="${name}"`);
+    res.send(csv);
   }));
 
   web.post('/api/workshop/end', wrap(async () => ({ removed: await workshops.end() })));

@@ -279,7 +279,15 @@ describe('workshop mode', () => {
     expect((await ask(s, 'term:open', { session: a.session, target: 'client', cols: 80, rows: 24 })).ok).toBe(true);
     s.close();
     const actions = (await call(server, 'GET', `/api/workshop/learners/${a.id}/actions`, { token: trainer })).body.actions as Json[];
-    expect(actions.map((x) => x.command), `${JSON.stringify(actions)} ${out.slice(-500)}`).toEqual(expect.arrayContaining([expect.stringMatching(/^docker restart (fl-[0-9a-f]+-)?db$/), `docker exec -it fl-${a.session}-client sh`]));
+    // What was typed (changed: it restarted a container), what Flowlab sent for it, the shells opened.
+    expect(actions.map((x) => ({ kind: x.kind, command: x.command, changed: x.changed })), `${JSON.stringify(actions)} ${out.slice(-500)}`).toEqual(
+      expect.arrayContaining([
+        { kind: 'shell', command: `flowlab console ${a.session}`, changed: false },
+        { kind: 'command', command: 'docker restart db', changed: true },
+        { kind: 'change', command: `docker restart fl-${a.session}-db`, changed: false },
+        { kind: 'shell', command: `docker exec -it fl-${a.session}-client sh`, changed: false },
+      ]),
+    );
     expect(actions.every((x) => x.session === a.session && x.lab === 'bridge-basics')).toBe(true);
 
     const msgSocket = socketFor(server, b.token);
@@ -292,21 +300,34 @@ describe('workshop mode', () => {
     const view = (await call(server, 'GET', '/api/workshop', { token: trainer })).body.view as Json;
     expect(view.learners.map((l: Json) => l.name)).toEqual(['Ada', 'Bo', 'Cy', 'Di']);
     const ada = view.learners[0] as Json;
-    expect(ada.labs[0]).toMatchObject({ lab: 'bridge-basics', state: 'ready', session: a.session });
-    expect(ada.console_actions).toBeGreaterThan(0);
+    expect(ada.labs[0]).toMatchObject({ lab: 'bridge-basics', state: 'ready', session: a.session, resets: 0, idle: false, stuck: false, cause: null });
+    expect(ada.labs[0].seconds).toBeGreaterThan(0);
+    expect(Date.parse(ada.labs[0].last_activity)).toBeGreaterThan(Date.now() - 120_000);
+    expect(ada.console_actions).toBe(1);
+    expect(view.events).toEqual(expect.arrayContaining([expect.objectContaining({ kind: 'queue' })]));
 
     const reset = await call(server, 'POST', `/api/workshop/learners/${b.id}/labs/bridge-basics/reset`, { token: trainer });
     expect(reset.status, JSON.stringify(reset.body)).toBe(200);
     const again = await waitSlot(server, b.token, 'bridge-basics', (x) => x.state === 'ready' && x.session !== b.session);
     expect(await expectGone(b.session)).toEqual(none);
+    // The old lab is not acted on silently: the learner is told it was reset, and where the new one is.
+    const old = await call(server, 'POST', `/api/sessions/${b.session}/probes`, { token: b.token, body: { from: 'client', target: 'dns:web' } });
+    expect(old.status).toBe(410);
+    expect(old.body.error).toMatch(/your trainer reset this lab .*a fresh one was started for you; open it from the workshop page/);
+    expect(again.previous).toMatchObject({ session: b.session, by: 'reset' });
     b.session = again.session as string;
+    const bo = ((await call(server, 'GET', '/api/workshop', { token: trainer })).body.view as Json).learners[1] as Json;
+    expect(bo.labs[0]).toMatchObject({ resets: 1, attempts: 0, hints: 0, session: b.session });
 
     const csv = await fetch(`${server.url}/api/workshop/export.csv`, { headers: { authorization: `Bearer ${trainer}` } });
     expect(csv.headers.get('content-type')).toMatch(/text\/csv/);
+    expect(csv.headers.get('content-disposition')).toBe(`attachment; filename="day-1-${new Date().toISOString().slice(0, 10)}.csv"`);
     const lines = (await csv.text()).trim().split('\r\n');
-    expect(lines[0]).toBe('workshop,learner,joined_at,lab,state,best_score,passed,attempts,hints,seconds');
+    expect(lines[0]).toBe('workshop,learner,joined_at,lab,variant,seed,state,best_score,passed,attempts,hints,seconds_worked,resets,last_cause');
     expect(lines).toHaveLength(1 + 4 * 2);
-    expect(lines.some((l) => /^Day 1,Ada,.*,bridge-basics,ready,/.test(l))).toBe(true);
+    const seed = server.app.engine.store.get(a.session)!.seed;
+    expect(lines.some((l) => new RegExp(`^Day 1,Ada,.*,bridge-basics,,${seed},ready,`).test(l))).toBe(true);
+    expect(lines.some((l) => /^Day 1,Bo,.*,bridge-basics,,\d+,ready,,no,0,0,\d*,1,$/.test(l))).toBe(true);
   }, 180_000);
 
   it('ending the workshop tears every learner lab down and leaves no object', async () => {
@@ -314,7 +335,12 @@ describe('workshop mode', () => {
     expect(end.status).toBe(200);
     expect(end.body.removed).toBeGreaterThanOrEqual(3);
     for (const s of server.app.engine.store.list()) expect(await leftovers(s.id), s.id).toEqual(none);
-    expect((await call(server, 'GET', '/api/workshop', { token: a.token })).body.view.labs[0].state).toBe('ended');
+    const after = (await call(server, 'GET', '/api/workshop', { token: a.token })).body.view;
+    expect(after.workshop.state).toBe('ended');
+    expect(after.labs.every((l: Json) => l.session === null && ['ended', 'not-started'].includes(l.state)), JSON.stringify(after.labs)).toBe(true);
+    expect(after.labs[0].state).toBe('ended');
+    // Its results stay exportable after it ended.
+    expect((await fetch(`${server.url}/api/workshop/export.csv`, { headers: { authorization: `Bearer ${trainer}` } })).status).toBe(200);
     expect((await call(server, 'POST', '/api/workshop/labs/bridge-basics/start', { token: a.token })).body.error).toMatch(/the workshop has ended/);
     // Guessing join codes is rate-limited per address.
     let last = 0;

@@ -5,7 +5,7 @@
 [ -n "${BASH_VERSION-}" ] || return 0
 case $- in *i*) ;; *) return 0 ;; esac
 
-PS1='\[\e]0;docker console · lab ${FLOWLAB_LAB:-}\a\]docker console (lab ${FLOWLAB_LAB:-}) \$ '
+PS1='\[\e]0;docker console · lab ${FLOWLAB_LAB:-}\a\]docker console (lab ${FLOWLAB_LAB:-}) $ '
 
 docker() {
   if [ -n "${COMP_LINE-}" ] || [ ! -r "${DOCKER_CONFIG:-/run/docker}/config.json" ]; then

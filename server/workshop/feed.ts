@@ -41,7 +41,7 @@ export class EngineWatch {
   async check(): Promise<EngineHealth> {
     const t0 = this.clock();
     let next: EngineHealth;
-    let why = '';
+    let why: string;
     try {
       await this.ping();
       const ms = this.clock() - t0;

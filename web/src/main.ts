@@ -5,6 +5,7 @@ import type { LabSummary, SessionSummary, Topology } from '../../server/protocol
 import { SESSION_ID } from '../../server/protocol/session-id.ts';
 import { api, ApiError, learnerName } from './api.ts';
 import { button, el } from './dom.ts';
+import { labList } from './lab-list.ts';
 import { labPage } from './lab/view.ts';
 import { signInTrainer, takeTrainerToken, whoAmI } from './workshop/auth.ts';
 import { joinPage } from './workshop/join.ts';
@@ -49,16 +50,13 @@ function say(text: string, error = false): HTMLElement {
 async function cataloguePage(): Promise<void> {
   const status = el('div', { class: 'status-line', 'aria-live': 'polite' });
   const learner = el('input', { value: learnerName.get(), placeholder: 'your name', 'aria-label': 'Your name (for your scores)', maxlength: '64' });
-  const search = el('input', { type: 'search', placeholder: 'search labs', 'aria-label': 'Search labs' });
-  const network = el('select', { 'aria-label': 'Network kind' }, el('option', { value: '' }, 'any network'), ...['bridge', 'host', 'overlay'].map((n) => el('option', { value: n }, n)));
-  const level = el('select', { 'aria-label': 'Level' }, el('option', { value: '' }, 'any level'), ...['beginner', 'intermediate', 'advanced'].map((n) => el('option', { value: n }, n)));
-  const list = el('tbody');
   const sessionsBox = el('div', { class: 'sessions' });
+  const listBox = el('div', {}, el('p', {}, 'Loading the labs…'));
   page.replaceChildren(
     el('header', { class: 'top' }, el('h1', {}, 'Flowlab'), el('p', {}, 'Container networking labs on this machine’s Docker: real faults, live flows, graded diagnoses.')),
-    el('div', { class: 'filters' }, el('label', {}, 'Name ', learner), search, network, level),
+    el('div', { class: 'filters' }, el('label', {}, 'Name ', learner)),
     status,
-    el('table', { class: 'catalogue' }, el('caption', { class: 'sr-only' }, 'Labs'), el('thead', {}, el('tr', {}, ...['Lab', 'Network', 'Level', 'Time', 'Tags', 'Your best', ''].map((h) => el('th', { scope: 'col' }, h)))), list),
+    listBox,
     el('h2', {}, 'Running sessions'),
     sessionsBox,
   );
@@ -68,34 +66,29 @@ async function cataloguePage(): Promise<void> {
     learnerName.get() ? api<{ scores: { lab: string; best: number; passed: boolean }[] }>('GET', `/api/learners/${encodeURIComponent(learnerName.get())}/scores`).catch(() => ({ scores: [] })) : Promise.resolve({ scores: [] }),
   ]);
   const best = new Map(scores.scores.map((s) => [s.lab, s]));
-
-  const render = () => {
-    const q = search.value.trim().toLowerCase();
-    const shown = scenarios.filter((l) => (!network.value || l.network === network.value) && (!level.value || l.level === level.value) && (!q || [l.title, l.summary, l.id, ...l.tags].join(' ').toLowerCase().includes(q)));
-    list.replaceChildren(
-      ...shown.map((l) => {
-        const b = best.get(l.id);
-        const start = button('Start', async () => {
-          status.replaceChildren(say(`Starting ${l.title}… (the first lab after a rebuild takes a little longer)`));
-          try {
-            const name = learner.value.trim();
-            const { session } = await api<{ session: Topology }>('POST', '/api/sessions', { scenario: l.id, ...(name ? { learner: name } : {}) });
-            location.hash = `#/session/${session.session}`;
-          } catch (e) {
-            status.replaceChildren(say((e as Error).message, true));
-          }
-        }, { 'data-lab': l.id, 'aria-label': `Start ${l.title}` });
-        return el('tr', { 'data-lab-row': l.id }, el('td', {}, el('strong', {}, l.title), el('br'), el('small', {}, l.summary)), el('td', {}, l.network), el('td', {}, l.level), el('td', {}, `${l.minutes} min`), el('td', {}, l.tags.join(', ')), el('td', { 'data-best': l.id }, b ? `${b.best}${b.passed ? ' ✓' : ''}` : '—'), el('td', {}, start));
-      }),
-    );
-    if (shown.length === 0) list.replaceChildren(el('tr', {}, el('td', { colspan: '7' }, 'No lab matches.')));
-  };
-  for (const c of [search, network, level]) c.addEventListener('input', render);
+  const list = labList({
+    labs: scenarios,
+    control: (l) =>
+      button('Start', async () => {
+        status.replaceChildren(say(`Starting ${l.title}… (the first lab after a rebuild takes a little longer)`));
+        try {
+          const name = learner.value.trim();
+          const { session } = await api<{ session: Topology }>('POST', '/api/sessions', { scenario: l.id, ...(name ? { learner: name } : {}) });
+          location.hash = `#/session/${session.session}`;
+        } catch (e) {
+          status.replaceChildren(say((e as Error).message, true));
+        }
+      }, { 'data-lab': l.id, 'aria-label': `Start ${l.title}` }),
+    extra: (l) => {
+      const b = best.get(l.id);
+      return el('span', { 'data-best': l.id }, b ? ` · your best ${b.best}${b.passed ? ' ✓' : ''}` : '');
+    },
+  });
+  listBox.replaceChildren(list.filters, list.root);
   learner.addEventListener('change', () => {
     learnerName.set(learner.value.trim());
     void route();
   });
-  render();
 
   const { sessions } = await api<{ sessions: SessionSummary[] }>('GET', '/api/sessions');
   sessionsBox.replaceChildren(
@@ -143,7 +136,7 @@ async function route(): Promise<void> {
     if (!me) signedOut();
     else if (m) {
       page.replaceChildren(say('Loading the lab…'));
-      const done = await labPage(page, m[1]!, go);
+      const done = await labPage(page, m[1]!, go, { workshop: me.role === 'learner' });
       if (turn === turns) leave = done;
       else done();
     } else if (me.role === 'learner') leave = learnerPage(page, go, () => signedOut('You are no longer signed in to the workshop; join again.'));

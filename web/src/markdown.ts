@@ -108,6 +108,13 @@ function inlineNodes(doc: Document, c: Inline[]): Node[] {
   });
 }
 
+/** One line of Markdown without its paragraph (an objective, a list item): code, emphasis, links. */
+export function renderInline(md: string, doc: Document = document): DocumentFragment {
+  const frag = doc.createDocumentFragment();
+  frag.append(...inlineNodes(doc, parseInline(md)));
+  return frag;
+}
+
 export function renderMarkdown(md: string, doc: Document = document): DocumentFragment {
   const frag = doc.createDocumentFragment();
   for (const b of parseMarkdown(md)) {

@@ -4,4 +4,4 @@ export type { GradeResult } from '../../server/protocol/diagnosis.ts';
 export type { ProbeResult } from '../../server/protocol/probe.ts';
 export type { ActionEntry, LabSummary, LabView, SessionSummary, Topology } from '../../server/protocol/session.ts';
 export type { TerminalExit, TerminalOpened, TerminalOutput } from '../../server/protocol/terminal.ts';
-export type { CreateWorkshop, LabSlot, LabSlotState, LearnerAction, LearnerView, Me, TrainerLearner, TrainerView, WorkshopInfo } from '../../server/protocol/workshop.ts';
+export type { CreateWorkshop, EndedBy, FeedEvent, JoinAddress, LabSlot, LabSlotState, LearnerAction, LearnerView, Me, StartProgress, TrainerLearner, TrainerSlot, TrainerView, WorkshopInfo } from '../../server/protocol/workshop.ts';

@@ -1,6 +1,7 @@
 // Hints (the cost shown before revealing), the diagnosis form — cause, culprit picked on the
 // graph, pinned evidence, "I fixed it" — and the grade: score breakdown, explanation and the
-// commands that would have shown the fault.
+// commands that would have shown the fault. The grade opens in a dialog over the lab, where the
+// learner is looking (the page does not scroll); closed, it stays under the form.
 import type { GradeResult } from '../protocol.ts';
 import type { LabView } from '../protocol.ts';
 import { api } from '../api.ts';
@@ -21,6 +22,8 @@ export class DiagnosisPanel {
   private readonly culprit: HTMLInputElement;
   private readonly fixed: HTMLInputElement;
   private readonly result = el('div', { class: 'result', 'aria-live': 'polite' });
+  private readonly resultHome = el('div', { class: 'result-home' });
+  private readonly dialog = el('dialog', { class: 'grade-dialog', 'aria-label': 'Your grade' });
   private readonly evidence = new Map<string, Evidence>();
   private readonly form: HTMLFormElement;
   picking = false;
@@ -29,6 +32,7 @@ export class DiagnosisPanel {
   constructor(
     private readonly session: string,
     private readonly lab: LabView,
+    private readonly graded: () => void = () => {},
   ) {
     this.culprit = el('input', { name: 'culprit', required: true, placeholder: 'a service, network or flow (api->db:5432/tcp)', 'aria-label': 'Culprit' });
     this.fixed = el('input', { type: 'checkbox', name: 'fixed' });
@@ -50,7 +54,9 @@ export class DiagnosisPanel {
       void this.submit();
     });
     this.renderEvidence();
-    this.root = el('section', { class: 'diagnosis-panel', 'aria-label': 'Hints and diagnosis' }, el('h3', {}, 'Hints'), this.hints, el('h3', {}, 'Your diagnosis'), this.form, this.result);
+    this.resultHome.append(this.result);
+    this.dialog.addEventListener('close', () => this.resultHome.append(this.result));
+    this.root = el('section', { class: 'diagnosis-panel', 'aria-label': 'Hints and diagnosis' }, el('h3', {}, 'Hints'), this.hints, el('h3', {}, 'Your diagnosis'), this.form, this.resultHome, this.dialog);
     void this.loadHints();
   }
 
@@ -106,6 +112,7 @@ export class DiagnosisPanel {
     try {
       const { result } = await api<{ result: GradeResult }>('POST', `/api/sessions/${this.session}/diagnosis`, body);
       this.show(result);
+      this.graded();
     } catch (e) {
       this.result.replaceChildren(el('p', { class: 'error', role: 'alert' }, (e as Error).message));
     }
@@ -117,7 +124,7 @@ export class DiagnosisPanel {
     fill(
       this.result,
       el('h3', { class: r.passed ? 'pass' : 'fail', 'data-grade': r.passed ? 'pass' : 'fail' }, `${r.passed ? 'Passed' : 'Not yet'}: ${r.score} points (pass mark ${r.pass_mark})`),
-      el('p', {}, `Attempt ${r.attempt}; ${r.attempts_left} left.`),
+      el('p', { 'data-attempts': '' }, r.passed ? `Passed on attempt ${r.attempt}.` : r.attempts_left > 0 ? `Attempt ${r.attempt}; ${r.attempts_left} more to go.` : `Attempt ${r.attempt} was the last one this lab allows.`),
       el(
         'table',
         { class: 'breakdown' },
@@ -131,6 +138,12 @@ export class DiagnosisPanel {
       r.feedback.explanation ? el('div', { class: 'explanation' }, el('strong', {}, 'Explanation'), renderMarkdown(r.feedback.explanation)) : null,
       r.feedback.commands?.length ? el('div', {}, el('strong', {}, 'Commands that would have shown it'), el('pre', {}, r.feedback.commands.join('\n'))) : null,
     );
-    this.result.scrollIntoView({ block: 'nearest' });
+    if (r.passed || r.attempts_left === 0) {
+      this.form.setAttribute('inert', '');
+      this.form.classList.add('done');
+    }
+    // Shown over the lab where the learner looks; the header and the page stay where they were.
+    fill(this.dialog, el('div', { class: 'toolbar dialog-bar' }, el('strong', {}, 'Your grade'), button('Close', () => this.dialog.close(), { 'data-close-grade': '' })), this.result);
+    if (!this.dialog.open) this.dialog.showModal();
   }
 }

@@ -2,10 +2,16 @@
 // network, the Docker host with its published ports, Docker's embedded DNS and the lab resolver —
 // and the live flows on top, their state shown by line style and arrow shape as well as colour.
 // The layout is computed once and kept (and saved when a node is dragged), so updates never move
-// what the learner is looking at.
-import cytoscape, { type Core, type ElementDefinition, type NodeSingular } from 'cytoscape';
+// what the learner is looking at. Labels are sized for a projector; zoom and fit are buttons too.
+// An edge bends around network boxes it does not belong to (route.ts). A service is drawn as the
+// lab designs it until the learner has looked at it (the inspector, docker inspect) or has been
+// graded: a fault's live traces are theirs to find, then shown, marked where they differ.
+import cytoscape, { type Core, type EdgeSingular, type ElementDefinition, type NodeSingular } from 'cytoscape';
 import type { FlowEdge } from '../protocol.ts';
 import type { Topology } from '../protocol.ts';
+import { bend, controlPoint, crossings, samples, type Box } from './route.ts';
+
+type Service = Topology['services'][number];
 
 export type EdgeState = 'ok' | 'refused' | 'timeout' | 'reset' | 'nxdomain' | 'servfail' | 'other';
 
@@ -37,7 +43,27 @@ export const nodeId = {
   peer: (name: string) => (name === 'host' ? 'host' : name === 'docker-dns' ? 'docker-dns' : name === 'lab-dns' ? 'lab-dns' : `svc:${name}`),
 };
 
-function topologyElements(t: Topology): ElementDefinition[] {
+/** What the graph shows of a service: as it runs once revealed, as designed before. */
+function shownAs(s: Service, revealed: ReadonlySet<string>): { mode: string; networks: Service['networks']; ports: Service['ports']; deviates: Set<string> } {
+  const d = s.designed;
+  if (!d) return { mode: s.network_mode, networks: s.networks, ports: s.ports, deviates: new Set() };
+  if (revealed.has(s.name)) {
+    // Live, with the places it differs from the design marked.
+    const deviates = new Set<string>();
+    const own = (net: string) => (s.networks[net]?.aliases ?? []).filter((a) => a !== s.name && a !== s.container && !/^[0-9a-f]{12}$/.test(a)).sort().join(',');
+    for (const net of new Set([...Object.keys(s.networks), ...Object.keys(d.networks)])) {
+      if (!(net in d.networks) || !(net in s.networks) || own(net) !== [...(d.networks[net] ?? [])].sort().join(',')) deviates.add(net);
+    }
+    if (s.network_mode !== d.network_mode && (s.network_mode === 'host' || d.network_mode === 'host')) deviates.add('host');
+    const ports = (ps: Service['ports']) => ps.map((p) => `${p.host_ip}:${p.host_port}:${p.container_port}/${p.proto}`).sort().join(' ');
+    if (ports(s.ports) !== ports(d.ports)) deviates.add('ports');
+    return { mode: s.network_mode, networks: s.networks, ports: s.ports, deviates };
+  }
+  const networks = Object.fromEntries(Object.entries(d.networks).map(([net, aliases]) => [net, { ip: s.networks[net]?.ip ?? '', aliases }]));
+  return { mode: d.network_mode, networks, ports: d.ports, deviates: new Set() };
+}
+
+function topologyElements(t: Topology, revealed: ReadonlySet<string>): ElementDefinition[] {
   const els: ElementDefinition[] = [
     { data: { id: 'host', label: 'Docker host\n127.0.0.1', kind: 'host' }, classes: 'host' },
     { data: { id: 'docker-dns', label: "Docker's DNS\n127.0.0.11", kind: 'dns' }, classes: 'dns' },
@@ -47,18 +73,20 @@ function topologyElements(t: Topology): ElementDefinition[] {
     els.push({ data: { id: nodeId.network(n.name), label: `${n.name}\n${n.driver} ${n.subnet}${n.gateway ? ` gw ${n.gateway}` : ''}${n.internal ? ' internal' : ''} mtu ${n.mtu}`, kind: 'network', name: n.name }, classes: 'network' });
   }
   for (const s of t.services) {
-    const label = s.kind === 'swarm-service' ? `${s.name}\n×${s.replicas ?? 1} swarm` : s.network_mode === 'host' ? `${s.name}\nhost network` : s.name;
-    els.push({ data: { id: nodeId.service(s.name), label, kind: 'service', name: s.name }, classes: 'service' });
-    for (const [net, e] of Object.entries(s.networks)) {
+    const shown = shownAs(s, revealed);
+    const label = s.kind === 'swarm-service' ? `${s.name}\n×${s.replicas ?? 1} swarm` : shown.mode === 'host' ? `${s.name}\nhost network` : s.name;
+    els.push({ data: { id: nodeId.service(s.name), label, kind: 'service', name: s.name, revealed: revealed.has(s.name) ? 'yes' : 'no' }, classes: 'service' });
+    const differs = (what: string) => (shown.deviates.has(what) ? ' ≠ design' : '');
+    for (const [net, e] of Object.entries(shown.networks)) {
       if (!t.networks.some((n) => n.name === net)) continue;
       // Docker gives every container its name and short id as aliases: the label keeps the lab's own.
       const own = e.aliases.filter((a) => a !== s.name && a !== s.container && !/^[0-9a-f]{12}$/.test(a));
       const aliases = own.length ? ` (${own.join(', ')})` : '';
-      els.push({ data: { id: `att:${s.name}:${net}`, source: nodeId.service(s.name), target: nodeId.network(net), label: `${e.ip}${aliases}`, kind: 'attach' }, classes: 'attach' });
+      els.push({ data: { id: `att:${s.name}:${net}`, source: nodeId.service(s.name), target: nodeId.network(net), label: `${e.ip}${aliases}${differs(net)}`, kind: 'attach', bend: 0, network: net, aliases: own.join(',') }, classes: shown.deviates.has(net) ? 'attach deviates' : 'attach' });
     }
-    if (s.network_mode === 'host') els.push({ data: { id: `att:${s.name}:host`, source: nodeId.service(s.name), target: 'host', label: 'host network', kind: 'attach' }, classes: 'attach' });
-    for (const p of s.ports) {
-      els.push({ data: { id: `pub:${s.name}:${p.host_port}:${p.container_port}`, source: 'host', target: nodeId.service(s.name), label: `${p.host_ip}:${p.host_port} → ${p.container_port}/${p.proto}`, kind: 'publish' }, classes: 'publish' });
+    if (shown.mode === 'host') els.push({ data: { id: `att:${s.name}:host`, source: nodeId.service(s.name), target: 'host', label: `host network${differs('host')}`, kind: 'attach', bend: 0 }, classes: shown.deviates.has('host') ? 'attach deviates' : 'attach' });
+    for (const p of shown.ports) {
+      els.push({ data: { id: `pub:${s.name}:${p.host_port}:${p.container_port}`, source: 'host', target: nodeId.service(s.name), label: `${p.host_ip}:${p.host_port} → ${p.container_port}/${p.proto}${differs('ports')}`, kind: 'publish', bend: 0 }, classes: shown.deviates.has('ports') ? 'publish deviates' : 'publish' });
     }
   }
   return els;
@@ -72,24 +100,31 @@ export class LabGraph {
   readonly cy: Core;
   private readonly storageKey: string;
 
-  constructor(container: HTMLElement, private topology: Topology, events: GraphEvents) {
+  private revealed: ReadonlySet<string>;
+  /** The learner zoomed or panned: a resize keeps their view instead of fitting the lab again. */
+  private moved = false;
+  private readonly observer: ResizeObserver;
+
+  constructor(container: HTMLElement, private topology: Topology, events: GraphEvents, revealed: Iterable<string> = []) {
     this.storageKey = `flowlab.layout.${topology.session}`;
+    this.revealed = new Set(revealed);
     this.cy = cytoscape({
       container,
-      elements: topologyElements(topology),
+      elements: topologyElements(topology, this.revealed),
       wheelSensitivity: 0.3,
       minZoom: 0.3,
-      maxZoom: 2.5,
+      maxZoom: 3,
       style: [
-        { selector: 'node', style: { label: 'data(label)', 'text-wrap': 'wrap', 'font-size': 11, 'text-valign': 'center', 'text-halign': 'center', color: '#1b1f24', 'border-width': 1, 'border-color': '#868e96' } },
-        { selector: 'node.service', style: { shape: 'round-rectangle', width: 110, height: 44, 'background-color': '#e7f5ff', 'border-color': '#1c7ed6' } },
-        { selector: 'node.network', style: { shape: 'rectangle', width: 200, height: 38, 'background-color': '#f1f3f5', 'border-style': 'dashed' } },
-        { selector: 'node.host', style: { shape: 'round-rectangle', width: 120, height: 44, 'background-color': '#fff4e6', 'border-color': '#e8590c' } },
-        { selector: 'node.dns', style: { shape: 'ellipse', width: 120, height: 44, 'background-color': '#f3f0ff', 'border-color': '#7048e8' } },
-        { selector: 'node.peer', style: { shape: 'ellipse', width: 100, height: 36, 'background-color': '#fff', 'border-style': 'dotted' } },
+        { selector: 'node', style: { label: 'data(label)', 'text-wrap': 'wrap', 'font-size': 16, 'text-valign': 'center', 'text-halign': 'center', color: '#1b1f24', 'border-width': 1.5, 'border-color': '#868e96' } },
+        { selector: 'node.service', style: { shape: 'round-rectangle', width: 150, height: 58, 'background-color': '#e7f5ff', 'border-color': '#1c7ed6', 'font-weight': 600 } },
+        { selector: 'node.network', style: { shape: 'rectangle', width: 230, height: 52, 'font-size': 14, 'background-color': '#f1f3f5', 'border-style': 'dashed' } },
+        { selector: 'node.host', style: { shape: 'round-rectangle', width: 160, height: 58, 'background-color': '#fff4e6', 'border-color': '#e8590c' } },
+        { selector: 'node.dns', style: { shape: 'ellipse', width: 160, height: 58, 'font-size': 14, 'background-color': '#f3f0ff', 'border-color': '#7048e8' } },
+        { selector: 'node.peer', style: { shape: 'ellipse', width: 130, height: 48, 'background-color': '#fff', 'border-style': 'dotted' } },
         { selector: 'node:selected', style: { 'border-width': 3, 'border-color': '#000' } },
-        { selector: 'edge', style: { width: 1.5, 'curve-style': 'bezier', 'font-size': 9, label: 'data(label)', 'text-rotation': 'autorotate', 'text-background-color': '#fff', 'text-background-opacity': 0.8, 'text-background-padding': '1px' } },
+        { selector: 'edge', style: { width: 2, 'curve-style': 'unbundled-bezier', 'control-point-distances': 'data(bend)', 'control-point-weights': 0.5, 'font-size': 13, label: 'data(label)', 'text-rotation': 'autorotate', 'text-background-color': '#fff', 'text-background-opacity': 0.85, 'text-background-padding': '2px' } },
         { selector: 'edge.attach', style: { 'line-color': '#adb5bd', 'text-rotation': 'none' } },
+        { selector: 'edge.deviates', style: { color: '#a4161a', 'line-color': '#e8590c', 'line-style': 'dashed' } },
         { selector: 'edge.publish', style: { 'line-color': '#e8590c', 'target-arrow-shape': 'triangle', 'target-arrow-color': '#e8590c', 'line-style': 'solid' } },
         ...STATES.map((s) => ({
           selector: `edge.flow.${s.state}`,
@@ -100,8 +135,22 @@ export class LabGraph {
       ] as cytoscape.StylesheetStyle[],
     });
     this.layout();
+    this.route();
     this.describe();
-    this.cy.on('dragfree', 'node', () => this.save());
+    this.cy.on('dragfree', 'node', () => {
+      this.route();
+      this.describe();
+      this.save();
+    });
+    this.cy.on('zoom pan', (e) => {
+      // Only what the learner does counts, not the fits the graph does itself.
+      if (e.originalEvent || this.userMove) this.moved = true;
+    });
+    this.observer = new ResizeObserver(() => {
+      this.cy.resize();
+      if (!this.moved) this.fit();
+    });
+    this.observer.observe(container);
     this.cy.on('tap', 'node, edge', (e) => {
       const d = e.target.data() as Record<string, unknown> & { kind: string; id: string };
       if (d.kind === 'service') events.select('service', String(d.name), d);
@@ -112,12 +161,57 @@ export class LabGraph {
     });
   }
 
+  private userMove = false;
+
+  /** The zoom buttons: by a step around the middle, or back to the whole lab. */
+  zoom(by: number): void {
+    this.userMove = true;
+    const z = Math.min(this.cy.maxZoom(), Math.max(this.cy.minZoom(), this.cy.zoom() * by));
+    this.cy.zoom({ level: z, renderedPosition: { x: this.cy.width() / 2, y: this.cy.height() / 2 } });
+    this.userMove = false;
+    this.describe();
+  }
+
+  fit(): void {
+    this.cy.fit(undefined, 24);
+    this.moved = false;
+    this.describe();
+  }
+
+  /** Each edge's bend: none unless a network box it does not belong to is in the way. */
+  private route(): void {
+    const networks = this.cy.nodes('.network');
+    const boxes = new Map(networks.map((n) => [n.id(), n.boundingBox({ includeLabels: false }) as Box]));
+    const pairs = new Map<string, number>();
+    this.cy.batch(() => {
+      this.cy.edges().forEach((e) => {
+        const avoid = [...boxes.entries()].filter(([id]) => !this.belongs(e, id)).map(([, b]) => b);
+        // Parallel flows between the same two nodes fan out a little.
+        const pair = [e.source().id(), e.target().id()].sort().join('|');
+        const nth = pairs.get(pair) ?? 0;
+        pairs.set(pair, nth + 1);
+        const fan = e.hasClass('flow') ? (nth % 2 ? -1 : 1) * Math.ceil(nth / 2) * 18 : 0;
+        e.data('bend', bend(e.source().position(), e.target().position(), avoid, fan));
+      });
+    });
+  }
+
+  /** The networks an edge may cross: its own (an attachment's), or the ones both ends of a flow are on. */
+  private belongs(e: EdgeSingular, network: string): boolean {
+    if (e.source().id() === network || e.target().id() === network) return true;
+    if (!e.hasClass('flow')) return false;
+    const on = (node: string) => this.cy.edges(`.attach[source = "${node}"]`).targets().map((n) => n.id());
+    const a = on(e.source().id());
+    return a.includes(network) && on(e.target().id()).includes(network);
+  }
+
   /** Networks in a row, services above and below the networks they are on, the host and DNS aside. */
   private layout(): void {
     const saved = this.saved();
     const t = this.topology;
     const nets = t.networks.map((n) => n.name);
-    const netX = (i: number) => 120 + i * 260;
+    // Gaps between network boxes leave room for edges to pass between them.
+    const netX = (i: number) => 150 + i * 340;
     const pos: Record<string, { x: number; y: number }> = {};
     nets.forEach((n, i) => (pos[nodeId.network(n)] = { x: netX(i), y: 260 }));
     const columnCount: Record<string, number> = {};
@@ -129,17 +223,17 @@ export class LabGraph {
       const k = (columnCount[key] = (columnCount[key] ?? 0) + 1) - 1;
       const above = k % 2 === 0;
       const row = Math.floor(k / 2);
-      pos[nodeId.service(s.name)] = { x: x + (row % 2 ? 70 : 0), y: above ? 130 - row * 70 : 390 + row * 70 };
+      pos[nodeId.service(s.name)] = { x: x + (row % 2 ? 90 : 0), y: above ? 110 - row * 90 : 410 + row * 90 };
     });
-    const right = netX(Math.max(nets.length, 1)) + 40;
-    pos.host = { x: right, y: 60 };
+    const right = netX(Math.max(nets.length, 1)) + 20;
+    pos.host = { x: right, y: 40 };
     pos['docker-dns'] = { x: right, y: 260 };
-    pos['lab-dns'] = { x: right, y: 420 };
+    pos['lab-dns'] = { x: right, y: 460 };
     this.cy.nodes().forEach((n) => {
       const p = saved[n.id()] ?? pos[n.id()];
       if (p) n.position(p);
     });
-    this.cy.fit(undefined, 30);
+    this.cy.fit(undefined, 24);
   }
 
   private saved(): Record<string, { x: number; y: number }> {
@@ -158,19 +252,23 @@ export class LabGraph {
     localStorage.setItem(this.storageKey, JSON.stringify(out));
   }
 
-  /** The topology changed (a container re-created, a network connected): same layout, new facts. */
-  setTopology(t: Topology): void {
+  /** The topology changed (a container re-created, a network connected), or the learner has seen more of it: same layout, new facts. */
+  setTopology(t: Topology, revealed: Iterable<string> = this.revealed): void {
     this.topology = t;
-    const want = topologyElements(t);
+    this.revealed = new Set(revealed);
+    const want = topologyElements(t, this.revealed);
     const ids = new Set(want.map((e) => e.data.id!));
     this.cy.batch(() => {
       this.cy.elements('.attach, .publish').filter((e) => !ids.has(e.id())).remove();
       for (const e of want) {
         const have = this.cy.getElementById(e.data.id!);
-        if (have.nonempty()) have.data(e.data);
-        else this.cy.add(e);
+        if (have.nonempty()) {
+          have.data(e.data);
+          if (e.classes) have.classes(e.classes as string);
+        } else this.cy.add(e);
       }
     });
+    this.route();
     this.describe();
   }
 
@@ -182,11 +280,33 @@ export class LabGraph {
     const box = this.cy.container();
     if (!box) return;
     box.dataset.nodes = this.cy.nodes().map((n) => n.id()).sort().join(' ');
+    box.dataset.zoom = this.cy.zoom().toFixed(2);
+    // Attachments as drawn (service network aliases), and how many drawn edges cross a network box they do not belong to.
+    box.dataset.attachments = this.cy
+      .edges('.attach')
+      .map((e) => `${String(e.source().data('name'))}@${String(e.data('network') ?? 'host')}${e.data('aliases') ? `(${String(e.data('aliases'))})` : ''}${e.hasClass('deviates') ? '!' : ''}`)
+      .sort()
+      .join(' ');
+    box.dataset.crossings = String(this.drawnCrossings());
     box.dataset.flows = this.cy
       .edges('.flow')
       .map((e) => `${String(e.data('src'))}->${String(e.data('dst'))} ${String(e.data('proto'))}/${String(e.data('what'))} ${String(e.data('state'))}`)
       .sort()
       .join('; ');
+  }
+
+  /** Edges whose drawn curve (Cytoscape's own control points) passes through a network box it does not belong to. */
+  drawnCrossings(): number {
+    const boxes = this.cy.nodes('.network').map((n) => [n.id(), n.boundingBox({ includeLabels: false }) as Box] as const);
+    return this.cy.edges().filter((e) => {
+      const avoid = boxes.filter(([id]) => !this.belongs(e, id)).map(([, b]) => b);
+      if (avoid.length === 0) return false;
+      const a = e.sourceEndpoint();
+      const b = e.targetEndpoint();
+      const cps = e.controlPoints();
+      const c = cps?.[0] ?? controlPoint(a, b, 0);
+      return crossings(samples(a, c, b), avoid) > 0;
+    }).length;
   }
 
   private ensurePeer(id: string, name: string): void {
@@ -208,8 +328,10 @@ export class LabGraph {
     const label = edge.kind === 'dns' ? `dns ${edge.what} ${edge.last_outcome}` : `${edge.kind}/${edge.what} ${edge.last_outcome}`;
     const data = { id, source: src, target: dst, label, kind: 'flow', state, outcome: edge.last_outcome, what: edge.what, proto: edge.kind, count: edge.count, src: edge.src, dst: edge.dst };
     let e = this.cy.getElementById(id);
-    if (e.empty()) e = this.cy.add({ data, classes: `flow ${state}` });
-    else {
+    if (e.empty()) {
+      e = this.cy.add({ data: { ...data, bend: 0 }, classes: `flow ${state}` });
+      this.route();
+    } else {
       e.data(data);
       e.classes(`flow ${state}`);
     }
@@ -221,6 +343,7 @@ export class LabGraph {
   }
 
   destroy(): void {
+    this.observer.disconnect();
     this.cy.destroy();
   }
 }

@@ -5,7 +5,8 @@ import type { ProbeResult } from '../protocol.ts';
 import type { ActionEntry, LabView, SessionSummary, Topology } from '../protocol.ts';
 import { api, ask, sock } from '../api.ts';
 import { button, el, fill } from '../dom.ts';
-import { renderMarkdown } from '../markdown.ts';
+import { renderInline, renderMarkdown } from '../markdown.ts';
+import { roomBanner } from './room.ts';
 import { DiagnosisPanel } from './diagnosis.ts';
 import { FlowLog, describe as describeEvent } from './flowlog.ts';
 import { LabGraph, STATES } from './graph.ts';
@@ -14,12 +15,14 @@ import { minutesSeconds } from '../time.ts';
 
 type Inspected = { service: string; container: string; state: string; resolv_conf: string | null; addresses: string | null; listening: string | null };
 
-export async function labPage(root: HTMLElement, sessionId: string, go: (hash: string) => void): Promise<() => void> {
+export async function labPage(root: HTMLElement, sessionId: string, go: (hash: string) => void, opts: { workshop?: boolean } = {}): Promise<() => void> {
   const { session } = await api<{ session: SessionSummary | undefined }>('GET', `/api/sessions/${sessionId}`);
   if (!session) throw new Error(`session ${sessionId} is not known to this server`);
   if (session.state !== 'ready' || !session.topology) throw new Error(`session ${sessionId} is ${session.state}${session.error ? `: ${session.error}` : ''}`);
   const { lab } = await api<{ lab: LabView }>('GET', `/api/scenarios/${session.scenario}`);
   let topology: Topology = session.topology;
+  /** Services whose live details the learner has seen: the graph shows them as they run. */
+  let revealed = new Set(session.revealed);
   const cleanups: (() => void)[] = [];
 
   // ---- header: title, timer, restart / new seed / end ----
@@ -38,13 +41,9 @@ export async function labPage(root: HTMLElement, sessionId: string, go: (hash: s
     const r = await api<{ session: Pick<Topology, 'session'> | null }>('POST', `/api/sessions/${sessionId}/restart`, { new_seed: newSeed });
     go(r.session ? `#/session/${r.session.session}` : '#/');
   };
-  const header = el(
-    'header',
-    { class: 'lab-header' },
-    el('a', { href: '#/' }, '← Labs'),
-    el('h1', {}, lab.title),
-    el('span', { class: 'badge' }, `${lab.network} · ${lab.level} · session ${sessionId}`),
-    timer,
+  const labButtons = el(
+    'div',
+    { class: 'lab-buttons' },
     button('Restart lab', restart(false)),
     button('New seed', restart(true)),
     button('End lab', async () => {
@@ -53,9 +52,19 @@ export async function labPage(root: HTMLElement, sessionId: string, go: (hash: s
       go('#/');
     }, { 'data-end-lab': sessionId }),
   );
+  // A long title is cut with an ellipsis (whole on hover): the buttons stay on the header's line.
+  const header = el(
+    'header',
+    { class: 'lab-header' },
+    el('a', { href: '#/', class: 'back' }, opts.workshop ? '← Workshop' : '← Labs'),
+    el('h1', { title: lab.title }, lab.title),
+    el('span', { class: 'badge' }, `${lab.network} · ${lab.level} · session ${sessionId}`),
+    timer,
+    labButtons,
+  );
 
   // ---- briefing ----
-  const briefing = el('section', { class: 'briefing', 'aria-label': 'Briefing' }, renderMarkdown(lab.briefing), lab.objectives.length ? el('div', {}, el('strong', {}, 'Objectives'), el('ul', {}, ...lab.objectives.map((o) => el('li', {}, o)))) : null);
+  const briefing = el('section', { class: 'briefing', 'aria-label': 'Briefing' }, renderMarkdown(lab.briefing), lab.objectives.length ? el('div', { class: 'objectives' }, el('strong', {}, 'Objectives'), el('ul', {}, ...lab.objectives.map((o) => el('li', {}, renderInline(o))))) : null);
 
   // ---- inspector ----
   const inspector = el('section', { class: 'inspector', 'aria-label': 'Inspector', 'aria-live': 'polite' }, el('p', {}, 'Click a service, network or flow on the graph.'));
@@ -72,6 +81,10 @@ export async function labPage(root: HTMLElement, sessionId: string, go: (hash: s
   const inspect = async (kind: string, id: string, data: Record<string, unknown>) => {
     if (kind === 'service') {
       diagnosis.picked(id);
+      if (!revealed.has(id)) {
+        revealed = new Set([...revealed, id]);
+        graph.setTopology(topology, revealed);
+      }
       const svc = topology.services.find((s) => s.name === id);
       inspector.replaceChildren(el('h3', {}, `service ${id}`), el('p', {}, 'loading…'));
       const info = await api<Inspected>('GET', `/api/sessions/${sessionId}/services/${id}`).catch((e: Error) => ({ error: e.message }) as unknown as Inspected);
@@ -113,6 +126,7 @@ export async function labPage(root: HTMLElement, sessionId: string, go: (hash: s
 
   // ---- graph + legend ----
   const graphBox = el('div', { class: 'graph', role: 'img', 'aria-label': 'Topology graph: the flow log below lists the same flows as text' });
+  const graphTools = el('div', { class: 'graph-tools', role: 'toolbar', 'aria-label': 'Zoom the graph' });
   const legend = el('ul', { class: 'legend', 'aria-label': 'Legend' }, ...STATES.map((s) => el('li', {}, el('span', { class: 'swatch', style: `border-top: 3px ${s.line} ${s.colour}` }), s.label)), el('li', {}, el('span', { class: 'swatch', style: 'border-top: 3px solid #e8590c' }), 'published port'));
 
   // ---- probe launcher ----
@@ -153,7 +167,11 @@ export async function labPage(root: HTMLElement, sessionId: string, go: (hash: s
   // ---- terminals, diagnosis ----
   const terminals = new Terminals(sessionId, topology.services.map((s) => s.name));
   cleanups.push(() => terminals.destroy());
-  const diagnosis = new DiagnosisPanel(sessionId, lab);
+  const diagnosis = new DiagnosisPanel(sessionId, lab, () => {
+    // Graded: every service may be seen as it runs now.
+    revealed = new Set(topology.services.map((s) => s.name));
+    graph.setTopology(topology, revealed);
+  });
 
   // ---- bottom tabs ----
   const tabPanels: [string, string, HTMLElement][] = [
@@ -172,20 +190,35 @@ export async function labPage(root: HTMLElement, sessionId: string, go: (hash: s
   tabButtons.forEach((b, i) => b.addEventListener('click', () => showTab(tabPanels[i]![0])));
   showTab('flows');
 
+  // In a workshop, the room reaches the learner here too; a lab that is gone stops its controls.
+  const stopped = el('p', { class: 'notice error', role: 'alert', hidden: true, 'data-lab-stopped': '' });
+  const stop = (why: string) => {
+    if (!stopped.hidden) return;
+    stopped.hidden = false;
+    stopped.textContent = `This lab can no longer be probed, changed or graded: ${why}.`;
+    for (const n of [probeForm, diagnosis.root, labButtons, terminals.root]) n.setAttribute('inert', '');
+  };
+  const room = opts.workshop ? roomBanner(sessionId, session.scenario, go, stop) : undefined;
+  if (room) cleanups.push(() => room.stop());
   root.replaceChildren(
     el(
       'div',
       { class: 'lab-view' },
-      header,
+      el('div', { class: 'lab-top' }, header, room?.root ?? null, stopped),
       el('aside', { class: 'left' }, briefing, el('h3', {}, 'Probe'), probeForm, probeOut, diagnosis.root),
-      el('section', { class: 'center', 'aria-label': 'Topology' }, graphBox, legend),
+      el('section', { class: 'center', 'aria-label': 'Topology' }, graphTools, graphBox, legend),
       el('aside', { class: 'right' }, el('h3', {}, 'Inspector'), inspector),
       el('section', { class: 'bottom' }, el('div', { role: 'tablist', class: 'tabs', 'aria-label': 'Panels' }, ...tabButtons), ...panels),
     ),
   );
 
-  const graph = new LabGraph(graphBox, topology, { select: (kind, id, data) => void inspect(kind, id, data) });
+  const graph = new LabGraph(graphBox, topology, { select: (kind, id, data) => void inspect(kind, id, data) }, revealed);
   cleanups.push(() => graph.destroy());
+  graphTools.append(
+    button('+', () => graph.zoom(1.25), { 'aria-label': 'Zoom in', title: 'Zoom in' }),
+    button('−', () => graph.zoom(0.8), { 'aria-label': 'Zoom out', title: 'Zoom out' }),
+    button('Fit', () => graph.fit(), { 'aria-label': 'Fit the lab to the screen', title: 'Fit the lab to the screen' }),
+  );
 
   // ---- live flows ----
   const onDelta = (d: FlowDelta) => {
@@ -215,9 +248,11 @@ export async function labPage(root: HTMLElement, sessionId: string, go: (hash: s
   // The topology follows changes made from the console (re-created containers, new networks).
   const topoTimer = setInterval(async () => {
     const r = await api<{ session: SessionSummary | undefined }>('GET', `/api/sessions/${sessionId}`).catch(() => undefined);
-    if (r?.session?.topology && JSON.stringify(r.session.topology) !== JSON.stringify(topology)) {
+    const now = new Set([...revealed, ...(r?.session?.revealed ?? [])]);
+    if (r?.session?.topology && (JSON.stringify(r.session.topology) !== JSON.stringify(topology) || now.size !== revealed.size)) {
       topology = r.session.topology;
-      graph.setTopology(topology);
+      revealed = now;
+      graph.setTopology(topology, revealed);
     }
   }, 5000);
   cleanups.push(() => clearInterval(topoTimer));

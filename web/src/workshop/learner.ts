@@ -1,9 +1,10 @@
 // A learner's workshop page: the trainer's latest message, the time left, and their labs — start
-// one, wait in the queue if the server is full, open it when it is ready.
+// one, see their place in the queue and the lab coming up (networks, services, ready), and be
+// taken into it when it is ready.
 import type { LabSlot, LearnerView } from '../protocol.ts';
 import { api, ApiError } from '../api.ts';
 import { button, el, fill, keepFocus } from '../dom.ts';
-import { clockTime, slotScore, slotState, timeLeft, workshopOpen } from './format.ts';
+import { clockTime, progressShare, slotScore, slotState, timeLeft, workshopOpen } from './format.ts';
 import { followWorkshop } from './live.ts';
 
 export function learnerPage(root: HTMLElement, go: (hash: string) => void, signedOut: () => void): () => void {
@@ -26,14 +27,17 @@ export function learnerPage(root: HTMLElement, go: (hash: string) => void, signe
 
   let view: LearnerView | null = null;
   let over = false;
+  /** The lab the learner just started: they are taken into it once it is ready. */
+  let awaiting: string | undefined;
 
   const showMessage = (m: { text: string; at: string } | null) => {
     message.hidden = m === null;
     if (m) fill(message, el('strong', {}, `Message from the trainer (${clockTime(m.at)})`), el('p', { 'data-message': '' }, m.text));
   };
-  const showEnded = () => {
+  const showEnded = (ending = false) => {
     over = true;
-    fill(ended, el('p', { class: 'notice ended', role: 'status', 'data-ended': '' }, 'The workshop has ended. Thank you for taking part!'));
+    awaiting = undefined;
+    fill(ended, el('p', { class: 'notice ended', role: 'status', 'data-ended': ending ? 'ending' : '' }, ending ? 'The workshop is ending: your labs are being removed.' : 'The workshop has ended. Thank you for taking part!'));
   };
   const tick = () => {
     const endsAt = view?.workshop.ends_at;
@@ -46,10 +50,12 @@ export function learnerPage(root: HTMLElement, go: (hash: string) => void, signe
   const start = (slot: LabSlot, labTitle: string) => async () => {
     status.replaceChildren(el('p', { class: 'notice', role: 'status' }, `Starting ${labTitle}…`));
     try {
+      awaiting = slot.lab;
       await api<{ slot: LabSlot }>('POST', `/api/workshop/labs/${encodeURIComponent(slot.lab)}/start`);
       status.replaceChildren();
       await live.refresh();
     } catch (e) {
+      awaiting = undefined;
       status.replaceChildren(el('p', { class: 'notice error', role: 'alert' }, (e as Error).message));
     }
   };
@@ -61,8 +67,14 @@ export function learnerPage(root: HTMLElement, go: (hash: string) => void, signe
     who.textContent = `you are ${view.me.name}`;
     document.title = `${w.name} · Flowlab`;
     showMessage(w.message);
-    if (w.ended_at !== null) showEnded();
+    if (w.state !== 'open') showEnded(w.state === 'ending');
     tick();
+    const ready = awaiting ? view.labs.find((s) => s.lab === awaiting && s.state === 'ready' && s.session) : undefined;
+    if (ready) {
+      awaiting = undefined;
+      return go(`#/session/${ready.session}`);
+    }
+    if (awaiting && view.labs.some((s) => s.lab === awaiting && s.state === 'failed')) awaiting = undefined;
     const canStart = !over && workshopOpen(w);
     keepFocus(rows, () =>
       rows.replaceChildren(
@@ -79,7 +91,13 @@ export function learnerPage(root: HTMLElement, go: (hash: string) => void, signe
             { 'data-lab-row': slot.lab },
             el('td', {}, el('strong', {}, labTitle), lab ? el('br') : null, lab ? el('small', {}, lab.summary) : null),
             el('td', {}, lab?.level ?? ''),
-            el('td', { 'data-state': slot.state, class: `state ${slot.state}` }, slotState(slot)),
+            el(
+              'td',
+              { 'data-state': slot.state, class: `state ${slot.state}` },
+              el('span', { 'data-slot-text': slot.lab }, slotState(slot)),
+              slot.state === 'queued' || slot.state === 'starting' ? el('progress', { max: '100', value: String(Math.round(progressShare(slot.progress) * 100)), 'aria-label': `${labTitle} coming up`, 'data-progress': slot.lab }) : null,
+              slot.state === 'starting' || slot.state === 'queued' ? el('small', { class: 'hint' }, awaiting === slot.lab ? ' you will be taken into the lab when it is ready' : '') : null,
+            ),
             el('td', { 'data-score': slot.lab }, slotScore(slot)),
             el('td', { class: 'row-actions' }, ...actions),
           );

@@ -1,4 +1,5 @@
 // Where Flowlab keeps things, and the knobs a trainer can turn through the environment.
+import { statSync } from 'node:fs';
 import { availableParallelism, homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,6 +42,12 @@ export interface Settings {
    * server (FLOWLAB_PUBLIC_URL, like https://labs.example.org/): shown first on the dashboard.
    */
   publicUrl?: string;
+  /**
+   * The folders labs are served from: the shipped scenarios/ first, then each folder of
+   * FLOWLAB_LABS (separated by ':'), a team's own labs. An id found twice is an error in the file
+   * that repeats it, which is left out.
+   */
+  labDirs: string[];
 }
 
 function intFromEnv(name: string, fallback: number): number {
@@ -86,6 +93,14 @@ function trustProxyFromEnv(): string | undefined {
   return entries.join(', ');
 }
 
+function labDirsFromEnv(): string[] {
+  const extra = (process.env.FLOWLAB_LABS ?? '').split(':').map((d) => d.trim()).filter(Boolean);
+  for (const d of extra) {
+    if (!statSync(d, { throwIfNoEntry: false })?.isDirectory()) throw new Error(`FLOWLAB_LABS must name folders of lab files, separated by ':'; "${d}" is not a folder`);
+  }
+  return [SCENARIOS_DIR, ...extra.map((d) => resolve(d))];
+}
+
 function publicUrlFromEnv(): string | undefined {
   const raw = process.env.FLOWLAB_PUBLIC_URL?.trim();
   if (!raw) return undefined;
@@ -112,6 +127,7 @@ export function loadSettings(overrides: Partial<Settings> = {}): Settings {
     readyTimeoutMs: intFromEnv('FLOWLAB_READY_TIMEOUT_MS', 30_000),
     captureRingBytes: intFromEnv('FLOWLAB_CAPTURE_RING_MB', 8) * 1024 * 1024,
     dockerStarts: dockerStartsFromEnv(),
+    labDirs: labDirsFromEnv(),
     ...(registryName ? { registryName } : {}),
     ...(trustProxy ? { trustProxy } : {}),
     ...(publicUrl ? { publicUrl } : {}),

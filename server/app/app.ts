@@ -91,11 +91,11 @@ export function labView(lab: Lab): LabView {
 }
 
 /** The catalogue as learners see it: no variant, not even how many there are. */
-export function labSummaries(dir?: string, ctx: ValidateContext = {}): LabSummary[] {
+export function labSummaries(dir?: string | string[], ctx: ValidateContext = {}): LabSummary[] {
   return catalogue(dir, ctx).labs.map(({ lab }) => summaryOf(lab));
 }
 
 /** The catalogue for trainers and scripts (`flowlab list --json`): with the number of variants. */
-export function labCatalogue(dir?: string, ctx: ValidateContext = {}): (LabSummary & { variants: number })[] {
+export function labCatalogue(dir?: string | string[], ctx: ValidateContext = {}): (LabSummary & { variants: number })[] {
   return catalogue(dir, ctx).labs.map(({ lab }) => ({ ...summaryOf(lab), variants: lab.variants.length }));
 }

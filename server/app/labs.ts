@@ -11,7 +11,7 @@ import { validateContext, type App } from './app.ts';
 
 /** A lab by id or file, read and checked against what this engine can run. */
 export async function labFor(app: App, labRef: string): Promise<CatalogueEntry> {
-  return loadLab(labRef, await validateContext(app.docker));
+  return loadLab(labRef, await validateContext(app.docker), app.settings.labDirs);
 }
 
 /** Starts a lab: by id or file, or an entry already read. */

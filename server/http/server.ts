@@ -28,7 +28,7 @@ import { startUp } from './startup.ts';
 export interface ServeOptions {
   port: number;
   /** Workshop mode: sign-in, roles, learners' own labs within a capacity, the trainer's dashboard. */
-  workshop?: { maxLabs?: number; idleMinutes?: number; idleMs?: number; slowStartMs?: number; engineWatchMs?: number };
+  workshop?: { maxLabs?: number; idleMinutes?: number; idleMs?: number; slowStartMs?: number; engineWatchMs?: number; idleFlagMs?: number; engineSlowMs?: number };
   host: string;
   progress?: (line: string) => void;
   settings?: Partial<Settings>;
@@ -99,8 +99,7 @@ export async function startServer(opts: ServeOptions): Promise<Running> {
   if (opts.workshop) {
     const idleMs = opts.workshop.idleMs ?? (opts.workshop.idleMinutes ?? 30) * 60_000;
     const signer = new TokenSigner(app.settings.dataDir);
-    const { slowStartMs, engineWatchMs } = opts.workshop;
-    const workshopOpts = { maxLabs: opts.workshop.maxLabs ?? defaultMaxLabs(), idleMs, ...(slowStartMs !== undefined ? { slowStartMs } : {}), ...(engineWatchMs !== undefined ? { engineWatchMs } : {}) };
+    const workshopOpts = { ...opts.workshop, maxLabs: opts.workshop.maxLabs ?? defaultMaxLabs(), idleMs };
     gate = { signer, workshops: new Workshops(app, workshopOpts), limiter: new RateLimiter() };
     trainerToken = signer.sign({ role: 'trainer' });
   }

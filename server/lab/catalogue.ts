@@ -53,24 +53,27 @@ export interface CatalogueEntry {
   lab: Lab;
 }
 
-/** The labs that ship, valid ones only; a broken shipped lab is reported, not hidden. */
-export function catalogue(dir = SCENARIOS_DIR, ctx: ValidateContext = {}): { labs: CatalogueEntry[]; problems: Problem[] } {
-  const checks = checkFiles([dir], ctx);
+/**
+ * The labs of the given folders (the shipped ones by default), valid ones only; a broken lab is
+ * reported, not hidden, and one whose id an earlier file took is left out.
+ */
+export function catalogue(dirs: string | string[] = SCENARIOS_DIR, ctx: ValidateContext = {}): { labs: CatalogueEntry[]; problems: Problem[] } {
+  const checks = checkFiles(typeof dirs === 'string' ? [dirs] : dirs, ctx);
   return {
-    labs: checks.filter((c) => c.lab).map((c) => ({ file: c.file, lab: c.lab! })),
+    labs: checks.filter((c) => c.lab && !c.problems.some((p) => p.severity === 'error')).map((c) => ({ file: c.file, lab: c.lab! })),
     problems: checks.flatMap((c) => c.problems.filter((p) => p.severity === 'error')),
   };
 }
 
-/** A lab by catalogue id or by file path. */
-export function loadLab(idOrFile: string, ctx: ValidateContext = {}, dir = SCENARIOS_DIR): CatalogueEntry {
+/** A lab by catalogue id (in the given folders, the shipped ones by default) or by file path. */
+export function loadLab(idOrFile: string, ctx: ValidateContext = {}, dirs: string | string[] = SCENARIOS_DIR): CatalogueEntry {
   const looksLikeFile = isLabFile(idOrFile) || idOrFile.includes('/');
   if (looksLikeFile) {
     const [check] = checkFiles([idOrFile], ctx);
     if (!check?.lab) throw new LabError(`lab file ${idOrFile} has errors:`, check?.problems.filter((p) => p.severity === 'error'));
     return { file: check.file, lab: check.lab };
   }
-  const checks = checkFiles([dir], ctx);
+  const checks = checkFiles(typeof dirs === 'string' ? [dirs] : dirs, ctx);
   const found = checks.find((c) => c.lab?.id === idOrFile);
   if (found?.lab) return { file: found.file, lab: found.lab };
   const ids = checks.flatMap((c) => (c.lab ? [c.lab.id] : []));

@@ -6,7 +6,7 @@ import type { EndedBy, LabSlot, StartProgress, TrainerSlot } from '../protocol/w
 import type { ProgressStore } from '../store/progress.ts';
 import type { WorkshopRow, WorkshopSessionRow, WorkshopStore } from '../store/workshops.ts';
 import { csvFile } from '../util/csv.ts';
-import { IDLE_FLAG_MS, looksStuck, type Activity } from './activity.ts';
+import { looksStuck, type Activity } from './activity.ts';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -20,6 +20,8 @@ export interface RoomFacts {
   starting(learner: string, lab: string): StartProgress | undefined;
   failure(learner: string, lab: string): string | undefined;
   labDef(lab: string): Lab | undefined;
+  /** No work for this long flags a running lab idle. */
+  idleFlagMs: number;
 }
 
 export interface SlotView {
@@ -74,7 +76,7 @@ export function slotView(room: RoomFacts, w: WorkshopRow, learner: string, lab: 
     seed: latest?.seed ?? null,
     cause: graded.lastCause ? { id: graded.lastCause, text: cause?.text ?? graded.lastCause } : null,
     last_activity: iso(lastActive),
-    idle: running && now - (lastActive ?? now) > IDLE_FLAG_MS,
+    idle: running && now - (lastActive ?? now) > room.idleFlagMs,
     stuck: looksStuck({ running, passed: graded.passed, failedAttempts: graded.failed, workedMs, labMinutes: def?.minutes ?? 0 }),
     resets: round,
   };

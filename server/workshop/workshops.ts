@@ -14,7 +14,7 @@ import type { CreateWorkshop, EndedBy, JoinAddress, LabSlot, LearnerAction, Lear
 import { ProgressStore } from '../store/progress.ts';
 import { WorkshopStore, type LearnerRow, type WorkshopRow, type WorkshopSessionRow } from '../store/workshops.ts';
 import { FlowlabError, kindOfStatus } from '../util/errors.ts';
-import { Activity } from './activity.ts';
+import { Activity, IDLE_FLAG_MS } from './activity.ts';
 import { EngineWatch, Feed } from './feed.ts';
 import { spreadSeed } from './spread.ts';
 import { exportFileName, resultsCsv, slotView, variantsDrawn, type RoomFacts } from './views.ts';
@@ -35,6 +35,10 @@ export interface WorkshopOptions {
   slowStartMs?: number;
   /** How often the engine is pinged for the feed (0: never). */
   engineWatchMs?: number;
+  /** A running lab with no work for this long is flagged idle on the dashboard (default 5 min). */
+  idleFlagMs?: number;
+  /** An engine ping slower than this is reported as a slow engine (default 2 s). */
+  engineSlowMs?: number;
 }
 
 /** What a lab needs, roughly, with its capture sidecars and resolver: keeps a third of the memory free. */
@@ -77,6 +81,7 @@ export class Workshops implements RoomFacts {
     this.engineWatch = new EngineWatch(
       () => app.docker.ping(),
       (_state, text) => this.event('engine', text),
+      opts.engineSlowMs,
     );
     if (opts.engineWatchMs !== 0) this.timers.push(setInterval(() => void this.engineWatch.check(), opts.engineWatchMs ?? 15_000));
     for (const t of this.timers) t.unref();
@@ -125,7 +130,7 @@ export class Workshops implements RoomFacts {
   create(body: CreateWorkshop): WorkshopInfo {
     const open = this.current();
     if (open) throw new WorkshopError(409, `workshop "${open.name}" is still running; end it before creating another`);
-    const known = new Map(labSummaries().map((l) => [l.id, l]));
+    const known = new Map(labSummaries(this.app.settings.labDirs).map((l) => [l.id, l]));
     const unknown = body.labs.filter((l) => !known.has(l));
     if (unknown.length) throw new WorkshopError(400, `unknown lab(s) ${unknown.map((l) => `"${l}"`).join(', ')}; expected ids from the catalogue (flowlab list)`);
     const labs = [...new Set(body.labs)].map((l) => known.get(l)!);
@@ -152,17 +157,21 @@ export class Workshops implements RoomFacts {
   private summary(lab: string): LabSummary {
     let s = this.summaries.get(lab);
     if (!s) {
-      for (const l of labSummaries()) this.summaries.set(l.id, l);
+      for (const l of labSummaries(this.app.settings.labDirs)) this.summaries.set(l.id, l);
       s = this.summaries.get(lab) ?? { id: lab, title: lab, summary: '', network: 'bridge', level: 'beginner', minutes: 0, tags: [], topic: 'other', isolation: { default_bridge: false, host_network: false } };
     }
     return s;
   }
 
   /** A lab's definition (its causes and minutes for the dashboard, its variants to spread). */
+  get idleFlagMs(): number {
+    return this.opts.idleFlagMs ?? IDLE_FLAG_MS;
+  }
+
   labDef(lab: string): Lab | undefined {
     if (!this.labs.has(lab)) {
       try {
-        this.labs.set(lab, loadLab(lab).lab);
+        this.labs.set(lab, loadLab(lab, {}, this.app.settings.labDirs).lab);
       } catch {
         return undefined;
       }

@@ -116,6 +116,7 @@ describe('a lab in the browser, from the catalogue to the grade', () => {
     expect(result).toMatch(/cause\s+40 \/ 40/);
     expect(result).toMatch(/Explanation/);
     await page.screenshot({ path: join(SHOTS, 'result-pass.png') });
+    await page.locator('button[data-close-grade]').click();
     // What Docker did, now that the learner is graded, includes what broke it.
     await page.getByRole('tab', { name: 'What Docker did' }).click();
     await page.getByRole('button', { name: 'Refresh' }).click();
@@ -139,6 +140,7 @@ describe('a lab in the browser, from the catalogue to the grade', () => {
     expect(await verdict.getAttribute('data-grade')).toBe('fail');
     expect(await page.locator('.result .missed').innerText()).toMatch(/\w/);
     await page.screenshot({ path: join(SHOTS, 'result-fail.png') });
+    await page.locator('button[data-close-grade]').click();
 
     // End it from the browser: nothing is left on the engine.
     page.once('dialog', (d) => void d.accept());

@@ -124,11 +124,11 @@ describe('workshop mode in the browser', () => {
     const cell = trainer.locator(`td[data-lab="${LAB}"][data-learner]`);
     await expect.poll(() => cell.getAttribute('data-state'), { timeout: 30_000 }).toBe('ready');
     expect(await trainer.locator('[data-learner-name]').innerText()).toBe('Ada L');
-    expect(await cell.innerText()).toMatch(/score — · hints 0 · attempts 0 · time \d+:\d\d/);
+    expect(await cell.innerText()).toMatch(/score — · hints 0 · attempts 0 · worked \d+:\d\d/);
     expect(await cell.locator('button[data-reset]').count()).toBe(1);
     await expect.poll(() => trainer.locator('[data-capacity]').innerText()).toMatch(/1 of 4/);
     await trainer.locator('button[data-console-actions]').click();
-    await expect.poll(() => trainer.locator('.console-actions').innerText()).toMatch(/Console actions of Ada L \(0\)[\s\S]*No command run/);
+    await expect.poll(() => trainer.locator('.console-actions').innerText()).toMatch(/Console actions of Ada L \(0 commands typed\)[\s\S]*Nothing run in a docker console or terminal yet/);
     await trainer.screenshot({ path: join(SHOTS, 'workshop-trainer.png') });
   });
 

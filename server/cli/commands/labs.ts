@@ -8,6 +8,7 @@ import { formatProblem } from '../../lab/problems.ts';
 import { labCatalogue, validateContext } from '../../app/app.ts';
 import { labFor } from '../../app/labs.ts';
 import { withApp } from '../context.ts';
+import { loadSettings } from '../../config.ts';
 
 export function labsCommands(program: Command): void {
   program
@@ -30,11 +31,11 @@ export function labsCommands(program: Command): void {
 
   program
     .command('list')
-    .description('the labs that ship')
+    .description('the labs that ship, and those of FLOWLAB_LABS')
     .option('--json', 'print as JSON')
     .option('--markdown', 'print the catalogue as a Markdown table')
     .action((opts: { json?: boolean; markdown?: boolean }) => {
-      const labs = labCatalogue();
+      const labs = labCatalogue(loadSettings().labDirs);
       if (opts.json) printJson(labs);
       else if (opts.markdown) {
         print('# Labs that ship\n');

@@ -2,7 +2,7 @@
 // catalogue of labs, results and a learner's best scores.
 import type express from 'express';
 import { labSummaries, labView } from '../../app/app.ts';
-import { loadLab } from '../../lab/catalogue.ts';
+import { catalogue } from '../../lab/catalogue.ts';
 import { LAB_ID_RE } from '../../protocol/lab-id.ts';
 import { ProgressStore } from '../../store/progress.ts';
 import { HttpError, wrap } from '../respond.ts';
@@ -27,14 +27,14 @@ export function catalogueRoutes(web: express.Express, ctx: RouteContext): void {
     return { status: 'up', instance: app.engine.instance.id, images: { state: images.state, detail: images.detail }, docker: { reachable: e.reachable, detail: e.detail } };
   }));
 
-  web.get('/api/scenarios', wrap(() => ({ scenarios: labSummaries() })));
+  web.get('/api/scenarios', wrap(() => ({ scenarios: labSummaries(app.settings.labDirs) })));
 
   web.get('/api/scenarios/:id', wrap((req) => {
     const id = String(req.params.id);
     if (!LAB_ID_RE.test(id)) throw new HttpError(400, `expected a lab id like "bridge-basics", found "${id.slice(0, 40)}"`);
-    const lab = labSummaries().find((l) => l.id === id);
-    if (!lab) throw new HttpError(404, `unknown lab "${id}"`);
-    return { lab: labView(loadLab(id).lab) };
+    const found = catalogue(app.settings.labDirs).labs.find((e) => e.lab.id === id);
+    if (!found) throw new HttpError(404, `unknown lab "${id}"`);
+    return { lab: labView(found.lab) };
   }));
 
   web.get('/api/results', wrap(() => ({ results: new ProgressStore(app.engine.db).results() })));

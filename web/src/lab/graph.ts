@@ -43,6 +43,9 @@ export const nodeId = {
   peer: (name: string) => (name === 'host' ? 'host' : name === 'docker-dns' ? 'docker-dns' : name === 'lab-dns' ? 'lab-dns' : `svc:${name}`),
 };
 
+/** Edge labels, the smallest text on the graph (nodes are larger). */
+const SMALLEST_LABEL_PX = 13;
+
 /** What the graph shows of a service: as it runs once revealed, as designed before. */
 function shownAs(s: Service, revealed: ReadonlySet<string>): { mode: string; networks: Service['networks']; ports: Service['ports']; deviates: Set<string> } {
   const d = s.designed;
@@ -122,7 +125,7 @@ export class LabGraph {
         { selector: 'node.dns', style: { shape: 'ellipse', width: 160, height: 58, 'font-size': 14, 'background-color': '#f3f0ff', 'border-color': '#7048e8' } },
         { selector: 'node.peer', style: { shape: 'ellipse', width: 130, height: 48, 'background-color': '#fff', 'border-style': 'dotted' } },
         { selector: 'node:selected', style: { 'border-width': 3, 'border-color': '#000' } },
-        { selector: 'edge', style: { width: 2, 'curve-style': 'unbundled-bezier', 'control-point-distances': 'data(bend)', 'control-point-weights': 0.5, 'font-size': 13, label: 'data(label)', 'text-rotation': 'autorotate', 'text-background-color': '#fff', 'text-background-opacity': 0.85, 'text-background-padding': '2px' } },
+        { selector: 'edge', style: { width: 2, 'curve-style': 'unbundled-bezier', 'control-point-distances': 'data(bend)', 'control-point-weights': 0.5, 'font-size': SMALLEST_LABEL_PX, label: 'data(label)', 'text-rotation': 'autorotate', 'text-background-color': '#fff', 'text-background-opacity': 0.85, 'text-background-padding': '2px' } },
         { selector: 'edge.attach', style: { 'line-color': '#adb5bd', 'text-rotation': 'none' } },
         { selector: 'edge.deviates', style: { color: '#a4161a', 'line-color': '#e8590c', 'line-style': 'dashed' } },
         { selector: 'edge.publish', style: { 'line-color': '#e8590c', 'target-arrow-shape': 'triangle', 'target-arrow-color': '#e8590c', 'line-style': 'solid' } },
@@ -281,6 +284,8 @@ export class LabGraph {
     if (!box) return;
     box.dataset.nodes = this.cy.nodes().map((n) => n.id()).sort().join(' ');
     box.dataset.zoom = this.cy.zoom().toFixed(2);
+    // The smallest label as drawn on screen, in CSS pixels.
+    box.dataset.labelPx = (SMALLEST_LABEL_PX * this.cy.zoom()).toFixed(1);
     // Attachments as drawn (service network aliases), and how many drawn edges cross a network box they do not belong to.
     box.dataset.attachments = this.cy
       .edges('.attach')

@@ -31,6 +31,8 @@ function compareVersion(a: string, b: string): number {
 
 /** Reads the request target (`/v1.41/containers/json?all=1`) into a version-free path and a query. */
 export function readTarget(method: string, target: string): Omit<ConsoleRequest, 'body'> {
+  // PUT is Docker's for copying files in (docker cp): refused as what it is, not as an unknown method.
+  if (method === 'PUT') throw refuse('copying files into a container (docker cp, PUT …/archive) is not offered; change files inside with docker exec');
   if (!/^(GET|HEAD|POST|DELETE)$/.test(method)) throw new Refusal(405, `the console takes GET, HEAD, POST and DELETE, not ${bounded(method, 12)}`);
   if (!target.startsWith('/')) throw unreadable(`a path starts with /, found ${bounded(target)}`);
   const q = target.indexOf('?');

@@ -186,6 +186,7 @@ describe('what the captures keep', () => {
     const events = await retainedEvents(app.engine.live(session));
     expect(events.map((e) => e.time)).toEqual([...events.map((e) => e.time)].sort());
   });
+
 });
 
 describe('the server', () => {
@@ -225,6 +226,30 @@ describe('the server', () => {
       expect(await Promise.race([got, new Promise((_, rej) => setTimeout(() => rej(new Error('no delta within 10 s')), 10_000))])).toMatchObject({ rcode: 'NXDOMAIN' });
     } finally {
       socket.close();
+    }
+  });
+});
+
+// Last: it re-creates a capture sidecar, whose ring starts empty again.
+describe('a capture re-created', () => {
+  it('a follower that attaches late still shows what a re-created capture saw before it was there', async () => {
+    // It looks for its sidecar again only every 4 s: the probe below is over long before that.
+    const late = new FlowCollector(app.engine.live(session), { retryMs: 4000 });
+    await late.start({ history: true });
+    try {
+      await docker.removeContainer(`fl-${session}-client-capture`);
+      const live = app.engine.live(session);
+      await live.ensureCaptures();
+      await live.settle();
+      await probe('client', 'dns:late-follower.example');
+      const deadline = Date.now() + 15_000;
+      while (!late.events.some((e) => e.type === 'dns.answer' && e.name === 'late-follower.example')) {
+        if (Date.now() > deadline) throw new Error(`the late follower never showed the lookup; it has ${late.events.length} events`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(collector.events.length).toBeGreaterThan(0);
+    } finally {
+      late.stop();
     }
   });
 });

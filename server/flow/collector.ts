@@ -17,6 +17,8 @@ export interface CollectorOptions {
   timeoutMs?: number;
   /** How many events are kept in memory for a late joiner's snapshot. */
   retain?: number;
+  /** How long a follower waits before it looks for its sidecar again (default 1 s). */
+  retryMs?: number;
 }
 
 type Listener = (events: FlowEvent[], edges: FlowEdge[]) => void;
@@ -65,10 +67,12 @@ export class FlowCollector {
   private readonly listeners = new Set<Listener>();
   private readonly seen = new Set<string>();
   private stopped = false;
+  private history = false;
   readonly events: FlowEvent[] = [];
   readonly edges = new EdgeTable();
   private readonly timeoutMs: number;
   private readonly retain: number;
+  private readonly retryMs: number;
 
   constructor(
     readonly live: LiveSession,
@@ -76,6 +80,7 @@ export class FlowCollector {
   ) {
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_FLOW_TIMEOUT_MS;
     this.retain = opts.retain ?? 5000;
+    this.retryMs = opts.retryMs ?? 1000;
   }
 
   subscribe(fn: Listener): () => void {
@@ -83,14 +88,18 @@ export class FlowCollector {
     return () => this.listeners.delete(fn);
   }
 
-  /** Follows every capture from now on; with `history`, first loads what the captures kept. */
+  /**
+   * Follows every capture from now on; with `history`, also what the captures kept — read again
+   * each time a follower attaches, so what a sidecar saw before its follower was there (it had
+   * only just started, or was re-created) is never lost. Events are the same ids either way.
+   */
   async start(opts: { history?: boolean } = {}): Promise<void> {
+    this.history = opts.history ?? false;
     this.book = await buildAddressBook(this.live);
     await Promise.all(capturedServices(this.live.lab).map((s) => this.follow(s)));
     this.timers.push(setInterval(() => this.tick(), 250));
     // Faults move services around: keep the address book current.
     this.timers.push(setInterval(() => void this.refreshBook(), 3000));
-    if (opts.history) this.accept(await retainedEvents(this.live, { timeoutMs: this.timeoutMs }, this.book));
   }
 
   stop(): void {
@@ -122,7 +131,7 @@ export class FlowCollector {
   private async follow(service: string): Promise<void> {
     if (this.stopped) return;
     const retry = () => {
-      if (!this.stopped) this.timers.push(setTimeout(() => void this.follow(service), 1000));
+      if (!this.stopped) this.timers.push(setTimeout(() => void this.follow(service), this.retryMs));
     };
     const sidecar = await this.live.captureOf(service).catch(() => undefined);
     if (!sidecar) return retry();
@@ -154,8 +163,17 @@ export class FlowCollector {
         retry();
       });
       await registered;
+      if (this.history) await this.backfill(service);
     } catch {
       retry();
+    }
+  }
+
+  private async backfill(service: string): Promise<void> {
+    try {
+      this.accept(decodeAll(this.book!, this.live.id, service, await capturedPcap(this.live, service), this.timeoutMs));
+    } catch {
+      // nothing kept yet, or the sidecar just went: its next follower reads again
     }
   }
 

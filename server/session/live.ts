@@ -24,6 +24,8 @@ import { FlowlabError, type ErrorKind } from '../util/errors.ts';
 
 /** Swarm task states on the way to running. */
 const MOVING_TASK_STATES = new Set(['new', 'allocated', 'assigned', 'accepted', 'preparing', 'ready', 'starting']);
+/** What lab-capture writes to its log once its capture socket is open. */
+const CAPTURING = 'lab-capture: capturing every interface';
 
 export class LiveSessionError extends FlowlabError {
   override name = 'LiveSessionError';
@@ -327,7 +329,7 @@ export class LiveSession {
       }
       for (const service of capturedServices(this.lab)) {
         const svc = await rt.inspectContainer(this.containerName(service));
-        if (svc?.running && !(await this.captureOf(service))) waiting.push(`${service}'s capture is not running yet`);
+        if (svc?.running && !(await this.capturing(service))) waiting.push(`${service}'s capture is not capturing yet`);
       }
       if (waiting.length === 0) return;
       if (Date.now() > deadline) throw new LiveSessionError(`the lab did not settle within ${timeoutMs / 1000} s: ${waiting.join('; ')}`, 'unavailable');
@@ -340,6 +342,12 @@ export class LiveSession {
     const name = objectName(this.id, captureName(service));
     const st = await this.host.docker.inspectContainer(name);
     return st?.running && st.labels[LABEL.role] === 'capture' ? name : undefined;
+  }
+
+  /** Whether the capture sidecar of a service has its socket open: it says so in its log once it has. */
+  async capturing(service: string): Promise<boolean> {
+    const name = await this.captureOf(service);
+    return name !== undefined && (await this.host.docker.logs(name, 50)).includes(CAPTURING);
   }
 
   async refreshTopology(): Promise<Topology> {

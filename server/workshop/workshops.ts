@@ -59,6 +59,8 @@ export class Workshops implements RoomFacts {
   private queue: { learner: string; lab: string; seed?: number; fresh?: boolean }[] = [];
   private readonly launching = new Map<string, Promise<void>>();
   private readonly progress = new Map<string, StartProgress>();
+  /** The variant each lab still coming up was given (it is stored once the lab is up). */
+  private readonly drawing = new Map<string, { lab: string; variant: string }>();
   private readonly failures = new Map<string, string>();
   /** When each session was last used at all (pages open count): idle expiry counts from here. */
   private readonly used = new Map<string, number>();
@@ -341,15 +343,20 @@ export class Workshops implements RoomFacts {
     return slotView(this, w, learner, lab).slot;
   }
 
-  /** The seed of a learner's new lab: the one asked for, or one that spreads the lab's variants over the room. */
-  private seedFor(w: WorkshopRow, learner: string, lab: string, opts: { seed?: number; fresh?: boolean }): number | undefined {
-    if (opts.seed !== undefined) return opts.seed;
+  /**
+   * The seed of a learner's new lab: the one asked for, or one that spreads the lab's variants over
+   * the room — counting the labs still coming up, so learners who start together differ too.
+   */
+  private seedFor(w: WorkshopRow, learner: string, lab: string, opts: { seed?: number; fresh?: boolean }): { seed?: number; variant?: string } {
+    if (opts.seed !== undefined) return { seed: opts.seed };
     const def = this.labDef(lab);
-    if (!def) return undefined;
+    if (!def) return {};
     const others = this.sessionsOf(w.id).filter((s) => s.lab === lab && s.learner !== learner);
-    const drawn = variantsDrawn(others)[lab] ?? {};
+    const drawn = { ...(variantsDrawn(others)[lab] ?? {}) };
+    for (const [k, d] of this.drawing) if (d.lab === lab && k !== key(learner, lab)) drawn[d.variant] = (drawn[d.variant] ?? 0) + 1;
     const tries = opts.fresh ? this.store.sessionsOfLearner(learner, lab).length : 0;
-    return spreadSeed(def, drawn, `${w.id}:${learner}:${lab}${tries ? `:${tries}` : ''}`).seed;
+    const { seed, variant } = spreadSeed(def, drawn, `${w.id}:${learner}:${lab}${tries ? `:${tries}` : ''}`);
+    return variant ? { seed, variant } : { seed };
   }
 
   private launch(learner: string, lab: string, opts: { seed?: number; fresh?: boolean }): void {
@@ -357,7 +364,8 @@ export class Workshops implements RoomFacts {
     const l = this.learner(learner)!;
     const w = this.byId(l.workshop)!;
     const round = this.store.round(learner, lab).round;
-    const seed = this.seedFor(w, learner, lab, opts);
+    const { seed, variant } = this.seedFor(w, learner, lab, opts);
+    if (variant) this.drawing.set(k, { lab, variant });
     this.progress.set(k, { stage: 'preparing', networks: 0, services_ready: 0, services_total: 0 });
     const t0 = Date.now();
     const work = (async () => {
@@ -382,6 +390,7 @@ export class Workshops implements RoomFacts {
         this.event('start-failed', `${l.name}'s ${this.summary(lab).title} did not start: ${(e as Error).message}`, { learner, lab });
       } finally {
         this.launching.delete(k);
+        this.drawing.delete(k);
         this.progress.delete(k);
         this.changed();
         this.pump();
@@ -433,7 +442,8 @@ export class Workshops implements RoomFacts {
     const w = this.current();
     if (!w) throw new WorkshopError(404, 'no workshop is running');
     if (!this.labsOf(w).includes(lab)) throw new WorkshopError(404, `lab "${lab}" is not part of this workshop; expected one of: ${this.labsOf(w).join(', ')}`);
-    const who = this.store.learnersOf(w.id).filter((l) => slotView(this, w, l.id, lab).slot.state !== 'not-started');
+    // Everyone on the lab now (running it, on the way, or whose start failed); not who ended it or let it expire.
+    const who = this.store.learnersOf(w.id).filter((l) => ['ready', 'starting', 'queued', 'failed'].includes(slotView(this, w, l.id, lab).slot.state));
     const done = await Promise.allSettled(who.map((l) => this.reset(l.id, lab)));
     const n = done.filter((d) => d.status === 'fulfilled').length;
     this.event('reset', `${this.summary(lab).title} was reset for everyone (${n} learner${n === 1 ? '' : 's'})`, { lab });

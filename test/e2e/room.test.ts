@@ -99,9 +99,10 @@ async function typeIn(page: Page, target: string, line: string): Promise<void> {
 }
 const terminalText = (page: Page, target: string) => page.locator(`[data-terminal-pane="${target}"] .xterm-rows`).innerText();
 
-async function diagnose(page: Page, cause: string, culprit: string): Promise<string> {
+async function diagnose(page: Page, cause: string, culprit: string, fixed = false): Promise<string> {
   await page.locator(`input[name="cause"][value="${cause}"]`).check();
   await page.getByLabel('Culprit').fill(culprit);
+  if (fixed) await page.getByLabel(/I fixed it/).check();
   await page.getByRole('button', { name: 'Submit diagnosis' }).click();
   await page.locator('dialog.grade-dialog[open] [data-grade]').waitFor({ timeout: 60_000 });
   return (await page.locator('dialog.grade-dialog[open] [data-grade]').getAttribute('data-grade'))!;
@@ -256,22 +257,25 @@ describe('a room of three learners', () => {
     const variant = server.app.engine.store.get(session)!.variant!;
     await bo.getByRole('tab', { name: 'Terminals' }).click();
     await bo.locator('button[data-open-terminal="console"]').click();
-    await expect.poll(() => terminalText(bo, 'console'), { timeout: 60_000 }).toContain(`docker console (lab ${session}) $`);
+    await expect.poll(() => terminalText(bo, 'console'), { timeout: 60_000 }).toContain(`docker console (lab ${LAB}) $`);
     await typeIn(bo, 'console', "docker ps --format '{{.Names}}'");
     await expect.poll(() => terminalText(bo, 'console'), { timeout: 30_000 }).toMatch(/orders-v1/);
     const looked = variant === 'shared-alias' ? 'orders-v1' : 'orders-v2';
     await typeIn(bo, 'console', `docker inspect ${looked} --format '{{.Name}}'`);
-    await expect.poll(() => terminalText(bo, 'console'), { timeout: 30_000 }).toMatch(new RegExp(`/${looked}`));
+    await expect.poll(() => terminalText(bo, 'console'), { timeout: 30_000 }).toMatch(new RegExp(`^/fl-[0-9a-f]+-${looked}\\s*$`, 'm'));
     // Looked at: the graph shows that container as it runs, marked where it differs from the design.
     const live = variant === 'shared-alias' ? 'orders-v1@backend(orders)!' : 'orders-v2@backend!';
     await expect.poll(() => bo.locator('.graph').getAttribute('data-attachments'), { timeout: 20_000 }).toContain(live);
-    await typeIn(bo, 'console', 'docker network disconnect backend checkout && docker network connect backend checkout');
+    // The fix, as the lab's solution has it: a change.
+    const fix = variant === 'shared-alias' ? 'docker network disconnect backend orders-v1 && docker network connect --alias orders-v1 backend orders-v1' : 'docker network disconnect backend orders-v2 && docker network connect --alias orders-v2 --alias orders backend orders-v2';
+    await typeIn(bo, 'console', `${fix} && echo fixed-it`);
+    await expect.poll(() => terminalText(bo, 'console'), { timeout: 30_000 }).toMatch(/^fixed-it$/m);
     await shot(bo, 'console');
 
     await trainer.locator(`button[data-console-actions="${learnerId.Bo}"]`).click();
     const panel = trainer.locator('.console-actions');
     await expect.poll(async () => (await panel.locator('tr[data-kind]').evaluateAll((rs) => rs.map((r) => `${r.getAttribute('data-kind')} ${r.querySelector('code')?.textContent}`))).join('\n'), { timeout: 20_000 }).toMatch(
-      new RegExp(`shell flowlab console ${session}[\\s\\S]*read docker ps --format[\\s\\S]*read docker inspect ${looked}[\\s\\S]*change docker network disconnect backend checkout`),
+      new RegExp(`shell flowlab console ${session}[\\s\\S]*read docker ps --format[\\s\\S]*read docker inspect ${looked}[\\s\\S]*change docker network disconnect backend ${looked}[\\s\\S]*change docker network connect --alias ${looked}`),
     );
     expect(await panel.locator('tr[data-kind="sent"]').count()).toBeGreaterThan(0);
     await shot(trainer, 'console-actions');
@@ -282,14 +286,21 @@ describe('a room of three learners', () => {
     const variant = server.app.engine.store.get(session)!.variant!;
     await bo.locator('button[data-reveal-hint="0"]').click();
     await bo.locator('button[data-reveal-hint="1"]').waitFor({ timeout: 15_000 });
-    await bo.evaluate(() => window.scrollTo(0, 0));
-    const grade = await diagnose(bo, variant === 'shared-alias' ? 'alias-shared' : 'alias-missing', variant === 'shared-alias' ? 'orders-v1' : 'orders-v2');
-    expect(grade).toBe('pass');
-    const dialog = (await bo.locator('dialog.grade-dialog[open]').boundingBox())!;
+    await bo.locator(`input[name="cause"][value="${variant === 'shared-alias' ? 'alias-shared' : 'alias-missing'}"]`).check();
+    await bo.getByLabel('Culprit').fill(variant === 'shared-alias' ? 'orders-v1' : 'orders-v2');
+    await bo.getByLabel(/I fixed it/).check();
+    // Wherever the learner has scrolled to: the grade opens there, and the page does not move.
+    const scrolled = await bo.evaluate(() => window.scrollY);
+    await bo.getByRole('button', { name: 'Submit diagnosis' }).click();
+    const open = bo.locator('dialog.grade-dialog[open]');
+    await open.locator('[data-grade]').waitFor({ timeout: 60_000 });
+    expect(await open.locator('[data-grade]').getAttribute('data-grade')).toBe('pass');
+    expect(await bo.evaluate(() => window.scrollY)).toBe(scrolled);
+    const dialog = (await open.boundingBox())!;
     const viewport = bo.viewportSize()!;
     expect(dialog.y).toBeGreaterThanOrEqual(0);
-    expect(dialog.y + Math.min(dialog.height, 200)).toBeLessThanOrEqual(viewport.height);
-    expect((await bo.locator('.lab-header h1').boundingBox())!.y).toBeGreaterThanOrEqual(0);
+    expect(dialog.y + dialog.height).toBeLessThanOrEqual(viewport.height);
+    expect(await open.locator('[data-grade]').isVisible()).toBe(true);
     const attempts = await bo.locator('dialog.grade-dialog [data-attempts]').innerText();
     expect(attempts).toBe('Passed on attempt 1.');
     expect(await bo.locator('dialog.grade-dialog').innerText()).not.toMatch(/0 attempts left|0 more to go/);
@@ -300,7 +311,7 @@ describe('a room of three learners', () => {
 
   it('the trainer sees the cause chosen, hints, attempts, time worked, last activity, and flags idle and stuck learners', async () => {
     // Bo has just been graded: not idle.
-    await expect.poll(() => cell('Bo').innerText(), { timeout: 10_000 }).toMatch(/score \d+ · hints 1 · attempts 1 · worked \d+:\d\d/);
+    await expect.poll(() => cell('Bo').innerText(), { timeout: 10_000 }).toMatch(/score \d+ ✓ passed · hints 1 · attempts 1 · worked \d+:\d\d/);
     expect(await cell('Bo').locator('[data-flag]').count()).toBe(0);
     const wrong = 'v2-route-missing';
     expect(await diagnose(ada, wrong, 'orders-v2')).toBe('fail');
@@ -312,7 +323,7 @@ describe('a room of three learners', () => {
     await expect.poll(() => cell('Ada').locator('[data-flag="stuck"]').count(), { timeout: 20_000 }).toBe(1);
     await expect.poll(() => cell('Ada').locator('[data-cause]').getAttribute('data-cause')).toBe(wrong);
     expect(await cell('Bo').innerText()).toMatch(/cause chosen: .*orders/);
-    expect(await cell('Bo').innerText()).toMatch(/last active \d+ min ago/);
+    expect(await cell('Bo').innerText()).toMatch(/last active (just now|\d+ min ago)/);
     // Cy has done nothing since the lab came up.
     await expect.poll(() => cell('Cy').locator('[data-flag="idle"]').count(), { timeout: 40_000 }).toBe(1);
     expect(await cell('Cy').innerText()).toMatch(/worked 0:0\d/);
@@ -330,9 +341,14 @@ describe('a room of three learners', () => {
     await expect.poll(() => trainer.locator('[data-event-kind="queue"]').count(), { timeout: 15_000 }).toBe(1);
     expect(await trainer.locator('[data-event-kind="queue"]').innerText()).toMatch(/a queue is forming: 3 labs run.*Ada waits for A lab whose title/);
     await shot(ada, 'queued');
+    // Cy queues behind her for the lab whose port is taken.
+    const cys = sessionOf(cy);
+    await cy.getByRole('link', { name: '← Workshop' }).click();
+    await cy.locator(`button[data-start="${HELD}"]`).click();
+    await expect.poll(() => cy.locator(`tr[data-lab-row="${HELD}"] [data-state]`).innerText(), { timeout: 15_000 }).toMatch(/position 2 in the queue/);
 
     // Cy ends their lab: Ada's start goes ahead, and she lands in it without a click.
-    const cys = sessionOf(cy);
+    await cy.locator(`button[data-open="${LAB}"]`).click();
     await cy.locator(`button[data-end-lab="${cys}"]`).click();
     await cy.waitForURL((u) => u.hash === '#/', { timeout: 60_000 });
     await ada.waitForURL(/#\/session\/[0-9a-f]+$/, { timeout: 120_000 });
@@ -362,8 +378,11 @@ describe('a room of three learners', () => {
     await shot(ada, 'long-title');
   });
 
-  it('a start that fails and a queue that forms are in the event feed', async () => {
-    await cy.locator(`tr[data-lab-row="${HELD}"] button[data-start="${HELD}"]`).click();
+  it('a start that fails is in the event feed, with Docker’s reason', async () => {
+    // Ada is done with the long lab: Cy's queued start goes ahead, and fails.
+    const long = sessionOf(ada);
+    await ada.locator(`button[data-end-lab="${long}"]`).click();
+    await ada.waitForURL((u) => u.hash === '#/', { timeout: 60_000 });
     const state = cy.locator(`tr[data-lab-row="${HELD}"] [data-state]`);
     await expect.poll(() => state.getAttribute('data-state'), { timeout: 60_000 }).toBe('failed');
     expect(await state.innerText()).toMatch(/cannot publish its port/);
@@ -420,17 +439,17 @@ describe('a room of three learners', () => {
 
     await trainer.locator('button[data-end-workshop]').click();
     await expect.poll(() => trainer.locator('[data-ended]').innerText().catch(() => ''), { timeout: 90_000 }).toMatch(/has ended/);
-    // Learners inside a lab are told, their controls stop; on the workshop page nothing offers a lab that is gone.
-    for (const p of [ada, bo]) {
-      await expect.poll(() => p.locator('[data-lab-gone]').getAttribute('data-lab-gone').catch(() => ''), { timeout: 30_000 }).toBe('ended');
-      expect(await p.locator('[data-lab-stopped]').isVisible()).toBe(true);
+    // A learner inside a lab is told, their controls stop; on the workshop page nothing offers a lab that is gone.
+    await expect.poll(() => bo.locator('[data-lab-gone]').getAttribute('data-lab-gone').catch(() => ''), { timeout: 30_000 }).toBe('ended');
+    expect(await bo.locator('[data-lab-stopped]').innerText()).toMatch(/the workshop has ended/);
+    for (const p of [ada, cy]) {
+      await expect.poll(() => p.locator('[data-ended]').innerText().catch(() => ''), { timeout: 30_000 }).toMatch(/has ended/);
+      expect(await p.locator('button[data-open], button[data-start]').count()).toBe(0);
     }
-    await expect.poll(() => cy.locator('[data-ended]').innerText().catch(() => ''), { timeout: 30_000 }).toMatch(/has ended/);
     // Once ended, ended everywhere: nothing still says it is ending.
     for (const p of [trainer, ada, bo, cy]) expect(await p.locator('body').innerText()).not.toMatch(/ending…|is ending/);
-    expect(await cy.locator('button[data-open], button[data-start]').count()).toBe(0);
     await shot(bo, 'ended-in-lab');
-    await shot(cy, 'ended');
+    await shot(ada, 'ended');
     const after = await download();
     expect(after.name).toBe(before.name);
     expect(after.text.split(/\r?\n/)[0]).toBe(header);

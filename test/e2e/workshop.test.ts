@@ -100,7 +100,10 @@ describe('workshop mode in the browser', () => {
     expect(await learner.locator('h1').innerText()).toBe(WORKSHOP_NAME);
     expect(await row.locator('[data-state]').getAttribute('data-state')).toBe('not-started');
     await row.locator(`button[data-start="${LAB}"]`).click();
-    await expect.poll(() => row.locator('[data-state]').getAttribute('data-state'), { timeout: 90_000, interval: 500 }).toBe('ready');
+    // Taken into the lab once it is ready; back on the workshop page, it is ready there and opens again.
+    await learner.waitForURL(/#\/session\/[0-9a-f]+$/, { timeout: 90_000 });
+    await learner.getByRole('link', { name: '← Workshop' }).click();
+    await expect.poll(() => row.locator('[data-state]').getAttribute('data-state'), { timeout: 15_000, interval: 500 }).toBe('ready');
     await learner.screenshot({ path: join(SHOTS, 'workshop-learner.png') });
 
     await row.locator(`button[data-open="${LAB}"]`).click();
@@ -116,7 +119,7 @@ describe('workshop mode in the browser', () => {
     session = /#\/session\/([0-9a-f]+)$/.exec(learner.url())![1]!;
     await expect.poll(() => learner.locator('.graph').getAttribute('data-nodes'), { timeout: 30_000 }).toMatch(/svc:web/);
     expect(await expectGone(first)).toEqual(none);
-    await learner.getByRole('link', { name: '← Labs' }).click();
+    await learner.getByRole('link', { name: '← Workshop' }).click();
     await row.waitFor({ timeout: 15_000 });
   });
 

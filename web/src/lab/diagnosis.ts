@@ -24,6 +24,7 @@ export class DiagnosisPanel {
   private readonly result = el('div', { class: 'result', 'aria-live': 'polite' });
   private readonly resultHome = el('div', { class: 'result-home' });
   private readonly dialog = el('dialog', { class: 'grade-dialog', 'aria-label': 'Your grade' });
+  private readonly dialogBar = el('div', { class: 'toolbar dialog-bar' }, el('strong', {}, 'Your grade'), button('Close', () => this.dialog.close(), { 'data-close-grade': '' }));
   private readonly evidence = new Map<string, Evidence>();
   private readonly form: HTMLFormElement;
   picking = false;
@@ -55,7 +56,7 @@ export class DiagnosisPanel {
     });
     this.renderEvidence();
     this.resultHome.append(this.result);
-    this.dialog.addEventListener('close', () => this.resultHome.append(this.result));
+    this.dialog.addEventListener('close', () => this.stayPut(() => this.resultHome.append(this.result)));
     this.root = el('section', { class: 'diagnosis-panel', 'aria-label': 'Hints and diagnosis' }, el('h3', {}, 'Hints'), this.hints, el('h3', {}, 'Your diagnosis'), this.form, this.resultHome, this.dialog);
     void this.loadHints();
   }
@@ -109,13 +110,31 @@ export class DiagnosisPanel {
     const data = new FormData(this.form);
     const body = { cause: String(data.get('cause') ?? ''), culprit: this.culprit.value.trim(), evidence: [...this.evidence.keys()], fixed: this.fixed.checked };
     this.result.replaceChildren(el('p', {}, 'Grading… (a fix is checked on the live lab)'));
+    this.open();
     try {
       const { result } = await api<{ result: GradeResult }>('POST', `/api/sessions/${this.session}/diagnosis`, body);
-      this.show(result);
-      this.graded();
+      this.stayPut(() => {
+        this.show(result);
+        this.graded();
+      });
     } catch (e) {
-      this.result.replaceChildren(el('p', { class: 'error', role: 'alert' }, (e as Error).message));
+      this.stayPut(() => this.result.replaceChildren(el('p', { class: 'error', role: 'alert' }, (e as Error).message)));
     }
+  }
+
+  /** Changes the page without moving it: the learner keeps looking where they were. */
+  private stayPut(change: () => void): void {
+    const [x, y] = [window.scrollX, window.scrollY];
+    change();
+    window.scrollTo(x, y);
+  }
+
+  /** The grade, shown over the lab where the learner looks; the header and the page stay where they were. */
+  private open(): void {
+    this.stayPut(() => {
+      if (this.result.parentElement !== this.dialog) fill(this.dialog, this.dialogBar, this.result);
+      if (!this.dialog.open) this.dialog.showModal();
+    });
   }
 
   private show(r: GradeResult): void {
@@ -142,8 +161,6 @@ export class DiagnosisPanel {
       this.form.setAttribute('inert', '');
       this.form.classList.add('done');
     }
-    // Shown over the lab where the learner looks; the header and the page stay where they were.
-    fill(this.dialog, el('div', { class: 'toolbar dialog-bar' }, el('strong', {}, 'Your grade'), button('Close', () => this.dialog.close(), { 'data-close-grade': '' })), this.result);
-    if (!this.dialog.open) this.dialog.showModal();
+    this.open();
   }
 }

@@ -66,6 +66,12 @@ function shownAs(s: Service, revealed: ReadonlySet<string>): { mode: string; net
   return { mode: d.network_mode, networks, ports: d.ports, deviates: new Set() };
 }
 
+/** A network's name and subnet; the driver, internal and the MTU only when they are not a bridge's defaults (the inspector has them all). */
+function networkLabel(n: Topology['networks'][number]): string {
+  const extra = [n.driver !== 'bridge' ? n.driver : '', n.internal ? 'internal' : '', n.mtu !== 1500 ? `mtu ${n.mtu}` : ''].filter(Boolean);
+  return `${n.name}\n${n.subnet}${extra.length ? ` · ${extra.join(' · ')}` : ''}`;
+}
+
 function topologyElements(t: Topology, revealed: ReadonlySet<string>): ElementDefinition[] {
   const els: ElementDefinition[] = [
     { data: { id: 'host', label: 'Docker host\n127.0.0.1', kind: 'host' }, classes: 'host' },
@@ -73,7 +79,7 @@ function topologyElements(t: Topology, revealed: ReadonlySet<string>): ElementDe
   ];
   if (t.resolver) els.push({ data: { id: 'lab-dns', label: `lab resolver\n${Object.values(t.resolver.ips).join(', ')}`, kind: 'dns' }, classes: 'dns' });
   for (const n of t.networks) {
-    els.push({ data: { id: nodeId.network(n.name), label: `${n.name}\n${n.driver} ${n.subnet}${n.gateway ? ` gw ${n.gateway}` : ''}${n.internal ? ' internal' : ''} mtu ${n.mtu}`, kind: 'network', name: n.name }, classes: 'network' });
+    els.push({ data: { id: nodeId.network(n.name), label: networkLabel(n), kind: 'network', name: n.name }, classes: 'network' });
   }
   for (const s of t.services) {
     const shown = shownAs(s, revealed);
@@ -120,7 +126,7 @@ export class LabGraph {
       style: [
         { selector: 'node', style: { label: 'data(label)', 'text-wrap': 'wrap', 'font-size': 16, 'text-valign': 'center', 'text-halign': 'center', color: '#1b1f24', 'border-width': 1.5, 'border-color': '#868e96' } },
         { selector: 'node.service', style: { shape: 'round-rectangle', width: 150, height: 58, 'background-color': '#e7f5ff', 'border-color': '#1c7ed6', 'font-weight': 600 } },
-        { selector: 'node.network', style: { shape: 'rectangle', width: 230, height: 52, 'font-size': 14, 'background-color': '#f1f3f5', 'border-style': 'dashed' } },
+        { selector: 'node.network', style: { shape: 'rectangle', width: 200, height: 52, 'font-size': 14, 'background-color': '#f1f3f5', 'border-style': 'dashed' } },
         { selector: 'node.host', style: { shape: 'round-rectangle', width: 160, height: 58, 'background-color': '#fff4e6', 'border-color': '#e8590c' } },
         { selector: 'node.dns', style: { shape: 'ellipse', width: 160, height: 58, 'font-size': 14, 'background-color': '#f3f0ff', 'border-color': '#7048e8' } },
         { selector: 'node.peer', style: { shape: 'ellipse', width: 130, height: 48, 'background-color': '#fff', 'border-style': 'dotted' } },
@@ -214,7 +220,7 @@ export class LabGraph {
     const t = this.topology;
     const nets = t.networks.map((n) => n.name);
     // Gaps between network boxes leave room for edges to pass between them.
-    const netX = (i: number) => 150 + i * 340;
+    const netX = (i: number) => 150 + i * 300;
     const pos: Record<string, { x: number; y: number }> = {};
     nets.forEach((n, i) => (pos[nodeId.network(n)] = { x: netX(i), y: 260 }));
     const columnCount: Record<string, number> = {};
@@ -226,12 +232,13 @@ export class LabGraph {
       const k = (columnCount[key] = (columnCount[key] ?? 0) + 1) - 1;
       const above = k % 2 === 0;
       const row = Math.floor(k / 2);
-      pos[nodeId.service(s.name)] = { x: x + (row % 2 ? 90 : 0), y: above ? 110 - row * 90 : 410 + row * 90 };
+      pos[nodeId.service(s.name)] = { x: x + (row % 2 ? 90 : 0), y: above ? 150 - row * 80 : 370 + row * 80 };
     });
-    const right = netX(Math.max(nets.length, 1)) + 20;
-    pos.host = { x: right, y: 40 };
+    // The host and DNS in a column beside the last network, level with the rows.
+    const right = netX(Math.max(nets.length - 1, 0)) + 250;
+    pos.host = { x: right, y: 150 };
     pos['docker-dns'] = { x: right, y: 260 };
-    pos['lab-dns'] = { x: right, y: 460 };
+    pos['lab-dns'] = { x: right, y: 370 };
     this.cy.nodes().forEach((n) => {
       const p = saved[n.id()] ?? pos[n.id()];
       if (p) n.position(p);

@@ -109,7 +109,7 @@ export async function labPage(root: HTMLElement, sessionId: string, go: (hash: s
       const members = topology.services.filter((s) => id in s.networks);
       inspector.replaceChildren(
         el('h3', {}, `network ${id}`),
-        el('dl', {}, el('dt', {}, 'Docker name'), el('dd', {}, n?.docker_name ?? ''), el('dt', {}, 'driver'), el('dd', {}, n?.driver ?? ''), el('dt', {}, 'subnet'), el('dd', {}, n?.subnet ?? ''), el('dt', {}, 'internal'), el('dd', {}, String(n?.internal)), el('dt', {}, 'MTU'), el('dd', {}, String(n?.mtu))),
+        el('dl', {}, el('dt', {}, 'Docker name'), el('dd', {}, n?.docker_name ?? ''), el('dt', {}, 'driver'), el('dd', {}, n?.driver ?? ''), el('dt', {}, 'subnet'), el('dd', {}, n?.subnet ?? ''), el('dt', {}, 'gateway'), el('dd', {}, n?.gateway || '—'), el('dt', {}, 'internal'), el('dd', {}, String(n?.internal)), el('dt', {}, 'MTU'), el('dd', {}, String(n?.mtu))),
         el('strong', {}, 'Members'),
         el('ul', {}, ...members.map((s) => el('li', {}, `${s.name} ${s.networks[id]?.ip ?? ''}`))),
       );
@@ -192,8 +192,8 @@ export async function labPage(root: HTMLElement, sessionId: string, go: (hash: s
 
   // In a workshop, the room reaches the learner here too; a lab that is gone stops its controls.
   const stopped = el('p', { class: 'notice error', role: 'alert', hidden: true, 'data-lab-stopped': '' });
+  // Said again when the reason changes (the workshop ending, then ended): one state, the latest.
   const stop = (why: string) => {
-    if (!stopped.hidden) return;
     stopped.hidden = false;
     stopped.textContent = `This lab can no longer be probed, changed or graded: ${why}.`;
     for (const n of [probeForm, diagnosis.root, labButtons, terminals.root]) n.setAttribute('inert', '');

@@ -11,7 +11,11 @@ import { clockTime, slotScore, slotState, timeLeft } from './format.ts';
 import { joinPanel } from './join-panel.ts';
 
 const say = (node: HTMLElement, text: string, error = false) => fill(node, el('p', { class: error ? 'notice error' : 'notice', role: error ? 'alert' : 'status' }, text));
-const ago = (at: string | null) => (at ? `${Math.max(0, Math.round((Date.now() - Date.parse(at)) / 60_000))} min ago` : '—');
+const ago = (at: string | null) => {
+  if (!at) return '—';
+  const min = Math.round((Date.now() - Date.parse(at)) / 60_000);
+  return min < 1 ? 'just now' : `${min} min ago`;
+};
 
 export interface Dashboard {
   root: HTMLElement;
@@ -107,7 +111,7 @@ export function dashboard(ctx: { status: HTMLElement; refresh(): Promise<void>; 
     }
   };
   const resetForAll = (lab: LabSummary) => async () => {
-    if (!confirm(`Reset “${lab.title}” for everyone who started it? Their running labs are removed and fresh ones start.`)) return;
+    if (!confirm(`Reset “${lab.title}” for everyone on it now? Their labs are removed and fresh ones start (the same problem for each); who ended theirs is left alone.`)) return;
     try {
       const { reset: n } = await api<{ reset: number }>('POST', `/api/workshop/labs/${encodeURIComponent(lab.id)}/reset`);
       say(ctx.status, `“${lab.title}” was reset for ${n} learner${n === 1 ? '' : 's'}.`);

@@ -17,6 +17,7 @@ const LAYERS: [string, number][] = [
   ['server/env/kernel.ts', 2],
   ['server/store/', 3],
   ['server/images/', 4],
+  ['server/engines/', 4],
   ['server/session/', 5],
   ['server/probe/', 6],
   ['server/fault/', 6],

@@ -9,6 +9,9 @@ import { openApp } from '../server/app/app.ts';
 import { loadSettings, PROJECT_ROOT } from '../server/config.ts';
 import { doctor } from '../server/app/doctor.ts';
 import { canInstallPackages, commandExists, commandOutput, installDebianPackages, runLogged } from '../server/env/system.ts';
+import { ensureBase } from '../server/images/build.ts';
+import { DockerRuntime } from '../server/docker/runtime.ts';
+import { ENGINE_NODE_IMAGE, ensureEngineNodeImage, removeTestbeds } from '../test/engines/bed.ts';
 
 export const CHROMIUM = process.env.FLOWLAB_CHROMIUM ?? '/usr/bin/chromium';
 /** Debian's own CLI, the one the container tests drive (it finds CLI plugins where the newer one does). */
@@ -116,9 +119,15 @@ async function main(): Promise<void> {
     rmSync(scratch, { recursive: true, force: true });
   }
 
+  // The test engines' image (a dockerd in a container), and test beds a killed run left behind.
+  const rt = new DockerRuntime();
+  const base = await ensureBase(rt, quiet);
+  if ((await ensureEngineNodeImage(rt, base.ref, join(PROJECT_ROOT, 'images', 'engine-node'))) === 'built') say(`built ${ENGINE_NODE_IMAGE} for the test engines`);
+  await removeTestbeds();
+
   say('building the web app');
   execFileSync(process.execPath, [join(PROJECT_ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--logLevel', 'warn'], { cwd: PROJECT_ROOT, stdio: 'inherit' });
-  say('ready: Docker engine, swarm, lab images, Chromium, tshark, docker-compose 1.29 and Compose v2, web app');
+  say('ready: Docker engine, swarm, lab images, test engine image, Chromium, tshark, docker-compose 1.29 and Compose v2, web app');
 }
 
 await main();

@@ -2,7 +2,7 @@
 // nothing; the server never falls over.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type Running } from '../server/http/server.ts';
-import { expectGone, none, servingUrl, startCli, tempDataDir } from './helpers.ts';
+import { expectGone, none, servingUrl, startCli, tempDataDir, waitForLine } from './helpers.ts';
 
 let server: Running;
 beforeAll(async () => {
@@ -150,4 +150,22 @@ describe('npm start with no Docker engine to talk to', () => {
       await new Promise((r) => child.once('close', r));
     }
   }, 60_000);
+});
+
+describe('flowlab serve --workshop', () => {
+  it('prints the addresses learners open: the public URL first, or that only this machine can reach it', async () => {
+    const cases: [NodeJS.ProcessEnv, RegExp][] = [
+      [{ FLOWLAB_PUBLIC_URL: 'https://labs.example.org/' }, /learners open https:\/\/labs\.example\.org\/ and join with the code the dashboard shows/],
+      [{ FLOWLAB_PUBLIC_URL: '' }, /learners can open http:\/\/127\.0\.0\.1:\d+\/ from this machine only; for a room, serve with --host 0\.0\.0\.0 \(or set FLOWLAB_PUBLIC_URL/],
+    ];
+    for (const [env, want] of cases) {
+      const child = startCli(['serve', '--workshop', '--port', '0'], { FLOWLAB_DATA: tempDataDir(), ...env });
+      try {
+        await waitForLine(child, want, 30_000);
+      } finally {
+        child.kill('SIGTERM');
+        await new Promise((r) => child.once('close', r));
+      }
+    }
+  }, 90_000);
 });

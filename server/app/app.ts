@@ -13,6 +13,7 @@ import type { Lab } from '../lab/schema.ts';
 import { gradingOf } from '../grade/grader.ts';
 import { SessionEngine } from '../session/engine.ts';
 import { openDb } from '../store/db.ts';
+import { EngineRegistry } from '../engines/registry.ts';
 
 export interface App {
   settings: Settings;
@@ -20,6 +21,8 @@ export interface App {
   docker: DockerRuntime;
   /** Each session's docker console and its scoped Docker API. */
   consoles: Consoles;
+  /** The Docker engines of the pool: "local" and the ones added by name. */
+  engines: EngineRegistry;
   close(): void;
 }
 
@@ -44,6 +47,7 @@ export function openApp(overrides: Partial<Settings> = {}): App {
     engine,
     docker,
     consoles,
+    engines: new EngineRegistry(db),
     close: () => {
       void consoles.close();
       db.close();

@@ -4,6 +4,7 @@
 import { Command, CommanderError } from 'commander';
 import { actingCommands } from './commands/acting.ts';
 import { gradingCommands } from './commands/grading.ts';
+import { enginesCommands } from './commands/engines.ts';
 import { labsCommands } from './commands/labs.ts';
 import { sessionsCommands } from './commands/sessions.ts';
 import { setupCommands } from './commands/setup.ts';
@@ -20,9 +21,10 @@ labsCommands(program);
 sessionsCommands(program);
 actingCommands(program);
 gradingCommands(program);
+enginesCommands(program);
 
 /** `flowlab --help` lists the commands in the order a trainer meets them, whatever group holds them. */
-const HELP_ORDER = ['serve', 'doctor', 'images', 'validate', 'list', 'up', 'down', 'console', 'check', 'status', 'actions', 'probe', 'flows', 'fault', 'grade', 'hint', 'results', 'sweep'];
+const HELP_ORDER = ['serve', 'doctor', 'images', 'validate', 'list', 'up', 'down', 'console', 'check', 'status', 'actions', 'probe', 'flows', 'fault', 'grade', 'hint', 'results', 'sweep', 'engines'];
 const rank = (c: Command) => (HELP_ORDER.includes(c.name()) ? HELP_ORDER.indexOf(c.name()) : HELP_ORDER.length);
 (program.commands as Command[]).sort((a, b) => rank(a) - rank(b));
 

@@ -23,6 +23,7 @@ import { catalogueRoutes } from './routes/catalogue.ts';
 import type { ImagesState, RouteContext } from './routes/context.ts';
 import { sessionRoutes } from './routes/sessions.ts';
 import { workshopRoutes } from './routes/workshop.ts';
+import { engineRoutes } from './routes/engines.ts';
 import { startUp } from './startup.ts';
 
 export interface ServeOptions {
@@ -69,6 +70,7 @@ function createHttpApp(app: App, images: ImagesState, extras: HttpExtras = {}): 
   if (gate) web.use('/api', apiGate(gate));
   const ctx: RouteContext = { app, images, seenEvent: extras.seenEvent, gate, workshops: gate?.workshops };
   workshopRoutes(web, ctx);
+  engineRoutes(web, ctx);
   catalogueRoutes(web, ctx);
   sessionRoutes(web, ctx);
 

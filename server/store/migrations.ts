@@ -213,4 +213,17 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (learner, lab)
   );
   `,
+  `
+  -- The Docker engines labs are placed on, besides "local" (the one DOCKER_HOST or the default
+  -- socket names), which is never stored.
+  CREATE TABLE engines (
+    name       TEXT PRIMARY KEY,
+    url        TEXT NOT NULL,
+    tls_dir    TEXT,
+    added_at   INTEGER NOT NULL,
+    drained_at INTEGER
+  );
+  -- The engine a session's objects live on.
+  ALTER TABLE sessions ADD COLUMN engine TEXT NOT NULL DEFAULT 'local';
+  `,
 ];

@@ -53,6 +53,7 @@ export function defaultMaxLabs(): number {
 const CODE_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
 const key = (learner: string, lab: string) => `${learner}\u0000${lab}`;
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+const duration = (ms: number) => (ms < 60_000 ? `${Math.round(ms / 1000)} s` : `${Math.round(ms / 60_000)} min`);
 const minutesAgo = (ms: number) => `${Math.max(1, Math.round((Date.now() - ms) / 60_000))} min ago`;
 
 export class Workshops implements RoomFacts {
@@ -61,6 +62,8 @@ export class Workshops implements RoomFacts {
   private readonly progress = new Map<string, StartProgress>();
   /** The variant each lab still coming up was given (it is stored once the lab is up). */
   private readonly drawing = new Map<string, { lab: string; variant: string }>();
+  /** Sessions the idle reaper is removing now. */
+  private readonly reaping = new Set<string>();
   private readonly failures = new Map<string, string>();
   /** When each session was last used at all (pages open count): idle expiry counts from here. */
   private readonly used = new Map<string, number>();
@@ -295,7 +298,7 @@ export class Workshops implements RoomFacts {
     const by: Record<EndedBy, string> = {
       reset: `your trainer reset this lab (${when}): a fresh one was started for you; open it from the workshop page`,
       restart: `you restarted this lab (${when}); the new one is on the workshop page`,
-      idle: `this lab was removed ${when} after ${Math.round(this.opts.idleMs / 60_000)} min without activity; start it again from the workshop page`,
+      idle: `this lab was removed ${when} after ${duration(this.opts.idleMs)} without activity; start it again from the workshop page`,
       workshop: 'the workshop has ended; its labs were removed',
       learner: `you ended this lab (${when}); start it again from the workshop page`,
     };
@@ -474,12 +477,18 @@ export class Workshops implements RoomFacts {
     const w = this.current();
     if (!w || w.ending_at !== null) return;
     const now = Date.now();
-    const idle = this.sessionsOf(w.id).filter((s) => s.state === 'ready' && now - (this.used.get(s.session) ?? s.started_at) > this.opts.idleMs);
+    // A session being removed still reads ready until it is gone: it is reaped once.
+    const idle = this.sessionsOf(w.id).filter((s) => s.state === 'ready' && !this.reaping.has(s.session) && now - (this.used.get(s.session) ?? s.started_at) > this.opts.idleMs);
     if (idle.length === 0) return;
-    await Promise.allSettled(idle.map((s) => this.endSession(s.session, 'idle')));
+    for (const s of idle) this.reaping.add(s.session);
+    try {
+      await Promise.allSettled(idle.map((s) => this.endSession(s.session, 'idle')));
+    } finally {
+      for (const s of idle) this.reaping.delete(s.session);
+    }
     for (const s of idle) {
       const l = this.learner(s.learner);
-      this.event('expired', `${l?.name ?? s.learner}'s ${this.summary(s.lab).title} was removed after ${Math.round(this.opts.idleMs / 60_000)} min without activity`, { learner: s.learner, lab: s.lab });
+      this.event('expired', `${l?.name ?? s.learner}'s ${this.summary(s.lab).title} was removed after ${duration(this.opts.idleMs)} without activity`, { learner: s.learner, lab: s.lab });
     }
     this.changed();
     this.pump();

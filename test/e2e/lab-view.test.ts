@@ -52,6 +52,12 @@ describe('a lab in the browser, from the catalogue to the grade', () => {
     const overlays = catalogue().labs.filter((e) => e.lab.network === 'overlay').length;
     await expect.poll(() => page.locator('button[data-lab]').count()).toBe(overlays);
     await page.getByLabel('Network kind').selectOption('');
+    // Grouped by what they are about: a DNS lab is under names, not only "bridge".
+    expect(await page.locator('details.lab-group[data-topic="names"] button[data-lab="alias-collision"]').count()).toBe(1);
+    await page.getByLabel('Topic').selectOption('names');
+    const names = catalogue().labs.filter((e) => e.lab.topic === 'names').length;
+    await expect.poll(() => page.locator('button[data-lab]').count()).toBe(names);
+    await page.getByLabel('Topic').selectOption('');
     await page.getByLabel('Your name (for your scores)').fill('ada');
     await page.getByLabel('Your name (for your scores)').press('Enter');
     await page.getByLabel('Your name (for your scores)').blur();

@@ -177,6 +177,7 @@ describe('a room of three learners', () => {
 
     await trainer.getByLabel('Name', { exact: true }).fill(WORKSHOP);
     for (const lab of [LAB, LONG, HELD]) await trainer.locator(`input[data-lab-choice="${lab}"]`).check();
+    await trainer.getByLabel('Time limit in minutes (optional)').fill('90');
     await trainer.getByRole('button', { name: 'Create workshop' }).click();
     await trainer.locator('[data-join-code]').waitFor({ timeout: 15_000 });
     code = (await trainer.locator('[data-join-code]').getAttribute('data-join-code'))!;
@@ -395,6 +396,7 @@ describe('a room of three learners', () => {
     await trainer.getByLabel('Message to all learners').fill('Five minutes to go');
     await trainer.getByRole('button', { name: 'Send to everyone' }).click();
     await expect.poll(() => bo.locator('.room-banner [data-message]').innerText().catch(() => ''), { timeout: 15_000 }).toBe('Five minutes to go');
+    expect(await bo.locator('.room-banner .room-timer').innerText()).toMatch(/^workshop: 1:[0-2]\d:\d\d left$/);
 
     const old = sessionOf(bo);
     await trainer.locator(`button[data-reset-all="${LAB}"]`).click();

@@ -1,0 +1,113 @@
+// The pool of Docker engines labs run on: "local" (where DOCKER_HOST points, or the default
+// socket) and the engines a trainer adds by name. Adding one checks everything before anything is
+// stored: the address, the certificates, that the engine answers, and its API version.
+import { resolve } from 'node:path';
+import { apiAtLeast, dockerFor, engineFacts, type EngineAddress, type EngineFacts } from '../docker/connect.ts';
+import { reasonOf } from '../docker/errors.ts';
+import { dockerEndpoint } from '../docker/runtime.ts';
+import type { Db } from '../store/db.ts';
+import { EngineStore } from '../store/engines.ts';
+import { FlowlabError, type ErrorKind } from '../util/errors.ts';
+
+export const LOCAL_ENGINE = 'local';
+/** Docker 20.10's API: what every part of Flowlab is written against. */
+export const MIN_API = '1.41';
+const ENGINE_NAME_RE = /^[a-z][a-z0-9-]{0,30}$/;
+/** How long an engine may take to answer when it is added or listed. */
+const ANSWER_MS = 8000;
+
+export class EngineError extends FlowlabError {
+  constructor(message: string, kind: ErrorKind = 'invalid') {
+    super(message, kind);
+    this.name = 'EngineError';
+  }
+}
+
+export interface EngineStatus {
+  name: string;
+  url: string;
+  state: 'up' | 'down';
+  drained: boolean;
+  /** Sessions not ended that live there. */
+  sessions: number;
+  facts: EngineFacts | null;
+  /** Why it is down. */
+  error: string | null;
+}
+
+export class EngineRegistry {
+  constructor(private readonly db: Db) {}
+
+  private get store(): EngineStore {
+    return new EngineStore(this.db);
+  }
+
+  /** Where an engine is, by name; "local" included. */
+  address(name: string): EngineAddress {
+    if (name === LOCAL_ENGINE) return { url: dockerEndpoint() };
+    const row = this.store.get(name);
+    if (!row) throw new EngineError(`no engine named "${name}"; the engines are: ${this.names().join(', ')}`, 'not-found');
+    return { url: row.url, ...(row.tls_dir ? { tlsDir: row.tls_dir } : {}) };
+  }
+
+  names(): string[] {
+    return [LOCAL_ENGINE, ...this.store.list().map((r) => r.name)];
+  }
+
+  /**
+   * Adds an engine once its address and certificates are right and it answers with API
+   * MIN_API or later; otherwise says what was expected, and stores nothing.
+   */
+  async add(name: string, url: string, tlsDir?: string): Promise<EngineStatus> {
+    if (!ENGINE_NAME_RE.test(name)) throw new EngineError(`expected an engine name of lower-case letters, digits and dashes, starting with a letter (like "node-2"); found "${name}"`);
+    if (name === LOCAL_ENGINE || this.store.get(name)) throw new EngineError(`an engine named "${name}" is already in the pool (${this.address(name).url}); pick another name or remove it first`, 'conflict');
+    const address: EngineAddress = { url, ...(tlsDir ? { tlsDir: resolve(tlsDir) } : {}) };
+    const docker = dockerFor(address, ANSWER_MS);
+    let facts: EngineFacts;
+    try {
+      facts = await engineFacts(docker);
+    } catch (e) {
+      throw new EngineError(`engine "${name}" at ${url} did not answer: ${reasonOf(e)}; expected a Docker engine listening there${address.tlsDir ? ' that trusts the certificates in ' + address.tlsDir : ''}`, 'unavailable');
+    }
+    if (!apiAtLeast(facts.api, MIN_API)) throw new EngineError(`engine "${name}" at ${url} speaks Docker API ${facts.api} (Docker ${facts.version}); expected ${MIN_API} or later (Docker 20.10 or later)`);
+    this.store.add({ name, url, tls_dir: address.tlsDir ?? null, added_at: Date.now() });
+    return { name, url, state: 'up', drained: false, sessions: 0, facts, error: null };
+  }
+
+  /** Every engine with what it says of itself now (an engine that does not answer is down, with why). */
+  async list(): Promise<EngineStatus[]> {
+    const live = this.store.liveSessions();
+    const rows = [{ name: LOCAL_ENGINE, url: dockerEndpoint(), drained_at: null }, ...this.store.list()];
+    return Promise.all(
+      rows.map(async (r) => {
+        const base = { name: r.name, url: r.url, drained: r.drained_at !== null, sessions: live[r.name] ?? 0 };
+        try {
+          return { ...base, state: 'up' as const, facts: await engineFacts(dockerFor(this.address(r.name), ANSWER_MS)), error: null };
+        } catch (e) {
+          return { ...base, state: 'down' as const, facts: null, error: reasonOf(e) };
+        }
+      }),
+    );
+  }
+
+  /** Takes an engine out of the pool; refused while it holds sessions unless they were ended first. */
+  remove(name: string): void {
+    if (name === LOCAL_ENGINE) throw new EngineError('the local engine is where Flowlab finds Docker (DOCKER_HOST); it cannot be removed; drain it to keep new labs off it', 'conflict');
+    this.address(name);
+    const n = this.store.liveSessions()[name] ?? 0;
+    if (n > 0) throw new EngineError(`engine "${name}" holds ${n} session${n === 1 ? '' : 's'}; end them first (flowlab engines rm ${name} --force does), or drain it`, 'conflict');
+    this.store.remove(name);
+  }
+
+  /** A drained engine keeps its labs and takes no new ones. */
+  drain(name: string, drained = true): void {
+    if (name === LOCAL_ENGINE) throw new EngineError('the local engine cannot be drained yet: it is the only engine sessions are placed on today', 'conflict');
+    this.address(name);
+    this.store.setDrained(name, drained);
+  }
+
+  /** The sessions not ended on an engine (what `rm --force` ends first). */
+  sessionsOn(name: string): string[] {
+    return this.store.sessionsOn(name);
+  }
+}

@@ -20,7 +20,7 @@ import { loadLab } from '../server/lab/catalogue.ts';
 import { ProbeError, Prober } from '../server/probe/prober.ts';
 import type { Topology } from '../server/protocol/session.ts';
 import fixture from '../server/docker/scoped/cli-requests.fixture.json' with { type: 'json' };
-import { docker, tempDataDir, testApp } from './helpers.ts';
+import { docker, engineState as engineStateOf, tempDataDir, testApp } from './helpers.ts';
 
 const run = promisify(execFile);
 const app = testApp();
@@ -80,15 +80,13 @@ function engineGet(path: string): Promise<string> {
 
 const inspect = async (ref: string) => JSON.parse((await run('docker', ['inspect', ref], { encoding: 'utf8' })).stdout)[0] as Record<string, any>;
 
-/** Everything on the engine an escape could change, in a comparable form. */
-async function engineState(): Promise<string> {
-  const out = async (args: string[]) => (await run('docker', args, { encoding: 'utf8' })).stdout.trim().split('\n').filter(Boolean).sort().join('\n');
-  const ids = (await out(['ps', '-aq', '--no-trunc'])).split('\n').filter(Boolean);
-  const detail = ids.length ? await out(['inspect', '--format', '{{.Id}} {{.Name}} {{.State.Status}} {{.State.StartedAt}} {{.HostConfig.Privileged}} {{json .HostConfig.Binds}} {{json .HostConfig.CapAdd}} {{.HostConfig.PidMode}} {{json .HostConfig.PortBindings}} {{json .HostConfig.LogConfig}} {{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}', ...ids]) : '';
-  const [networks, volumes, services] = await Promise.all([out(['network', 'ls', '-q', '--no-trunc']), out(['volume', 'ls', '-q']), out(['service', 'ls', '-q'])]);
-  const specs = services ? await out(['service', 'inspect', '--format', '{{.ID}} {{json .Spec.TaskTemplate.ContainerSpec.Mounts}} {{json .Spec.TaskTemplate.ContainerSpec.Privileges}} {{json .Spec.TaskTemplate.ContainerSpec.CapabilityAdd}} {{json .Spec.EndpointSpec.Ports}}', ...services.split('\n')]) : '';
-  return [detail, networks, volumes, specs].join('\n--\n');
-}
+/** Everything on the engine an escape could change (what other tests beside this one own left out). */
+const engineState = () =>
+  engineStateOf(
+    () => app.engine.store.list().map((r) => r.id),
+    '{{.Id}} {{.Name}} {{.State.Status}} {{.State.StartedAt}} {{.HostConfig.Privileged}} {{json .HostConfig.Binds}} {{json .HostConfig.CapAdd}} {{.HostConfig.PidMode}} {{json .HostConfig.PortBindings}} {{json .HostConfig.LogConfig}} {{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}',
+    { services: '{{.ID}} {{json .Spec.TaskTemplate.ContainerSpec.Mounts}} {{json .Spec.TaskTemplate.ContainerSpec.Privileges}} {{json .Spec.TaskTemplate.ContainerSpec.CapabilityAdd}} {{json .Spec.EndpointSpec.Ports}}' },
+  );
 
 describe('the four ways out, on the real engine', () => {
   let before = '';

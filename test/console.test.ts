@@ -14,7 +14,7 @@ import { TOOLBOX_REF } from '../server/lab/lab-images.ts';
 import { Prober } from '../server/probe/prober.ts';
 import type { Topology } from '../server/protocol/session.ts';
 import { chooseVariant } from '../server/session/variant.ts';
-import { cli, testApp } from './helpers.ts';
+import { cli, engineState as engineStateOf, testApp } from './helpers.ts';
 
 const run = promisify(execFile);
 const app = testApp();
@@ -48,14 +48,13 @@ async function raw(which: 'a' | 'b', method: string, path: string, body?: unknow
   return { status: res.status, text: await res.text() };
 }
 
-/** Everything on the engine that an escape could change, in a comparable form. */
-async function engineState(): Promise<string> {
-  const out = async (args: string[]) => (await run('docker', args, { encoding: 'utf8' })).stdout.trim().split('\n').filter(Boolean).sort().join('\n');
-  const ids = (await out(['ps', '-aq', '--no-trunc'])).split('\n').filter(Boolean);
-  const detail = ids.length ? await out(['inspect', '--format', '{{.Id}} {{.Name}} {{.State.Status}} {{.State.StartedAt}} {{.HostConfig.Privileged}} {{json .HostConfig.CapAdd}} {{json .HostConfig.PortBindings}} {{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}', ...ids]) : '';
-  const [networks, volumes, images] = await Promise.all([out(['network', 'ls', '-q', '--no-trunc']), out(['volume', 'ls', '-q']), out(['images', '-aq', '--no-trunc'])]);
-  return [detail, networks, volumes, images].join('\n--\n');
-}
+/** Everything on the engine that an escape could change (what other tests beside this one own left out). */
+const engineState = () =>
+  engineStateOf(
+    () => app.engine.store.list().map((r) => r.id),
+    '{{.Id}} {{.Name}} {{.State.Status}} {{.State.StartedAt}} {{.HostConfig.Privileged}} {{json .HostConfig.CapAdd}} {{json .HostConfig.PortBindings}} {{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}',
+    { images: true },
+  );
 
 const scoped = /this lab's console can only touch this lab's containers and networks/;
 const notHere = /No such (container|network|object|exec)|not found|this lab's console can only touch/i;

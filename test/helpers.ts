@@ -1,9 +1,10 @@
 // Shared by the integration tests: a throwaway data directory per test file, the real CLI as a
 // child process, and a way to count what a session left on the real daemon.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { openApp, type App } from '../server/app/app.ts';
 import { PROJECT_ROOT, type Settings } from '../server/config.ts';
 import { LABEL } from '../server/docker/labels.ts';
@@ -110,4 +111,36 @@ export function writeLab(dir: string, id: string, body: string, network: 'bridge
   const file = join(dir, `${id}.yaml`);
   writeFileSync(file, `id: ${id}\ntitle: ${id}\nsummary: A lab made by a test.\nlevel: beginner\nnetwork: ${network}\nminutes: 5\nbriefing: b\n${body}`);
   return file;
+}
+
+/**
+ * Everything on the engine an escape could change, in a comparable form — leaving out what other
+ * tests running beside this one own (other sessions' objects, test-bed engines), never what has
+ * no owner: a container an escape made unlabelled is always in it. `containerFormat` is the
+ * `docker inspect` template of what to compare per container; `mine` are this test's sessions.
+ */
+const runFile = promisify(execFile);
+
+export async function engineState(mine: () => Iterable<string>, containerFormat: string, extra: { images?: boolean; services?: string } = {}): Promise<string> {
+  const lines = async (args: string[]) => (await runFile('docker', args, { encoding: 'utf8' })).stdout.trim().split('\n').filter(Boolean);
+  const own = new Set(mine());
+  // "<session label> <testbed label> <the rest>": kept when unowned, or owned by this test.
+  const keep = (ls: string[]) =>
+    ls
+      .map((l) => /^(\S*) (\S*) (.*)$/.exec(l.replace(/<no value>/g, ''))!)
+      .filter((m) => !m[2] && (!m[1] || own.has(m[1])))
+      .map((m) => m[3]!)
+      .sort()
+      .join('\n');
+  const labels = (prefix: string) => `{{index ${prefix} "${LABEL.session}"}} {{index ${prefix} "flowlab.testbed"}}`;
+  const ids = await lines(['ps', '-aq', '--no-trunc']);
+  const containers = ids.length ? keep(await lines(['inspect', '--format', `${labels('.Config.Labels')} ${containerFormat}`, ...ids])) : '';
+  const netIds = await lines(['network', 'ls', '-q', '--no-trunc']);
+  const networks = keep(await lines(['network', 'inspect', '--format', `${labels('.Labels')} {{.Id}}`, ...netIds]));
+  const volIds = await lines(['volume', 'ls', '-q']);
+  const volumes = volIds.length ? keep(await lines(['volume', 'inspect', '--format', `${labels('.Labels')} {{.Name}}`, ...volIds])) : '';
+  const svcIds = extra.services ? await lines(['service', 'ls', '-q']) : [];
+  const services = svcIds.length ? keep(await lines(['service', 'inspect', '--format', `${labels('.Spec.Labels')} ${extra.services}`, ...svcIds])) : '';
+  const images = extra.images ? (await lines(['images', '-aq', '--no-trunc'])).sort().join('\n') : '';
+  return [containers, networks, volumes, services, images].join('\n--\n');
 }

@@ -42,12 +42,14 @@ export function openApp(overrides: Partial<Settings> = {}): App {
     beforeTeardown: (session) => consoles.close(session),
   };
   const consoles = new Consoles(engine);
+  const engines = new EngineRegistry(db, settings.dockerStarts);
+  engine.pool = { names: () => engines.names(), runtime: (name) => engines.runtime(name) };
   return {
     settings,
     engine,
     docker,
     consoles,
-    engines: new EngineRegistry(db),
+    engines,
     close: () => {
       void consoles.close();
       db.close();

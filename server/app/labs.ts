@@ -17,6 +17,7 @@ export async function labFor(app: App, labRef: string): Promise<CatalogueEntry> 
 /** Starts a lab: by id or file, or an entry already read. */
 export async function startLab(app: App, lab: string | CatalogueEntry, opts: UpOptions = {}): Promise<Topology> {
   const entry = typeof lab === 'string' ? await labFor(app, lab) : lab;
+  if (opts.engine !== undefined) app.engines.takesLabs(opts.engine);
   return app.engine.up(entry, opts);
 }
 
@@ -31,7 +32,8 @@ export async function restartLab(app: App, session: string, opts: { newSeed?: bo
   const entry = await labFor(app, rec.scenario);
   await app.engine.down(session);
   const { newSeed, ...up } = opts;
-  return app.engine.up(entry, { ...(newSeed ? {} : { seed: rec.seed }), ...(learner ? { learner } : {}), ...up });
+  // On the same engine, unless told otherwise.
+  return app.engine.up(entry, { ...(newSeed ? {} : { seed: rec.seed }), ...(learner ? { learner } : {}), engine: rec.engine, ...up });
 }
 
 /** Ends a session: everything labelled with it goes. */

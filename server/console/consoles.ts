@@ -22,6 +22,8 @@ import type { SessionStore } from '../store/sessions.ts';
 import type { LiveSession } from '../session/live.ts';
 import { baseContainer, captureName, DEFAULT_CAPS, HOST_HELPER, LIMITS, RESOLVER_NAME } from '../session/plan.ts';
 import { bounded, has } from '../util/lookup.ts';
+import { FlowlabError } from '../util/errors.ts';
+import { LOCAL_ENGINE } from '../protocol/engines.ts';
 
 export const CONSOLE_NAME = 'console';
 export const CONSOLE_API_PORT = 2375;
@@ -197,6 +199,8 @@ export class Consoles {
   }
 
   private async start(live: LiveSession): Promise<Running> {
+    // Its scoped API listens on the lab network's gateway, which is on the engine's own host.
+    if (live.rec.engine !== LOCAL_ENGINE) throw new FlowlabError(`the docker console of a lab on engine ${live.rec.engine} is not available yet (only on the local engine); open a shell in one of its services instead`, 'unavailable');
     const rt = live.runtime();
     const secret = this.host.store.consoleSecret(live.id, () => randomBytes(24).toString('hex'));
     const name = objectName(live.id, CONSOLE_NAME);
@@ -278,7 +282,7 @@ export class Consoles {
     if (!ns.running) throw new Error(`${target} is not running (${ns.state}); start it from the docker console first`);
     live.record(`docker exec -it ${ns.container} sh`, { source: 'learner', kind: 'shell' });
     const shell = ['sh', '-c', 'if command -v bash >/dev/null; then exec bash -l; else exec sh -l; fi'];
-    return { title: `shell in ${target}`, container: ns.container, tty: await this.host.docker.execTty(ns.container, shell, size) };
+    return { title: `shell in ${target}`, container: ns.container, tty: await live.docker.execTty(ns.container, shell, size) };
   }
 
   /** Whether this process serves the session's console API now. */

@@ -128,4 +128,5 @@ export const simple = {
   build: (tag: string, dir: string, args: Record<string, string>) =>
     commandLine(['docker', 'build', '--tag', tag, ...Object.entries(args).flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]), dir]),
   importImage: (ref: string) => `tar -C <rootfs> -c . | ${commandLine(['docker', 'import', '-', ref])}`,
+  shipImage: (ref: string, engine: string) => `${commandLine(['docker', 'save', ref])} | ${commandLine(['docker', '--context', engine, 'load'])}`,
 };

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import Docker from 'dockerode';
 import { FlowlabError } from '../util/errors.ts';
 import { LABEL } from './labels.ts';
+import type { EngineFacts } from '../protocol/engines.ts';
 
 export interface EngineAddress {
   url: string;
@@ -74,19 +75,6 @@ function readTls(dir: string): { ca: string; cert: string; key: string } {
 /** A dockerode client for the engine at that address; with `timeoutMs`, a request that takes longer fails. */
 export function dockerFor(a: EngineAddress, timeoutMs?: number): Docker {
   return new Docker({ ...dockerOptions(a), ...(timeoutMs ? { timeout: timeoutMs } : {}) });
-}
-
-/** What Flowlab asks an engine before it takes labs: who it is and how big. */
-export interface EngineFacts {
-  version: string;
-  api: string;
-  os: string;
-  cpus: number;
-  memoryBytes: number;
-  swarm: boolean;
-  containers: number;
-  /** Containers Flowlab made there (flowlab.managed=true). */
-  managed: number;
 }
 
 /** Asks the engine who it is; throws with Docker's own reason when it does not answer in time. */

@@ -8,6 +8,7 @@ import * as cli from './cli.ts';
 import { decodeContainer, decodeNetwork } from './decode.ts';
 import { containerCreateOptions, endpointConfig, serviceCreateOptions } from './encode.ts';
 import { DockerError, dockerFailed, reasonOf, statusOf } from './errors.ts';
+import { dockerFor, type EngineAddress } from './connect.ts';
 import type { ContainerSpec, EndpointSpec, NetworkSpec, SwarmServiceSpec } from './specs.ts';
 import { StartGate, type StartPriority } from './start-gate.ts';
 import { demuxBuffer, execCollect, execFollow, execTerminal, followProgress } from './streams.ts';
@@ -31,6 +32,11 @@ export class DockerRuntime implements DockerApi {
     /** Container starts go through it (shared by every scoped copy of this connection). */
     readonly starts: StartGate = new StartGate(0),
   ) {}
+
+  /** A connection to the engine at `address`, its container starts `atOnce` at a time (0 = no limit). */
+  static at(address: EngineAddress, atOnce: number): DockerRuntime {
+    return new DockerRuntime(dockerFor(address), undefined, false, new StartGate(atOnce));
+  }
 
   /** A connection whose container starts go `atOnce` at a time (0 = no limit). */
   static withStartLimit(atOnce: number): DockerRuntime {
@@ -150,6 +156,19 @@ export class DockerRuntime implements DockerApi {
     const [repo, tag] = ref.split(':');
     await this.act(cli.simple.importImage(ref), `importing image ${ref}`, async () => {
       const stream = await this.docker.importImage(tar, { repo, tag });
+      await followProgress(this.docker, stream, (event) => {
+        if (event.error) throw new Error(event.error);
+      });
+    });
+  }
+
+  async saveImage(ref: string): Promise<Readable> {
+    return (await this.docker.getImage(ref).get()) as unknown as Readable;
+  }
+
+  async loadImage(tar: Readable, what: { ref: string; engine: string }): Promise<void> {
+    await this.act(cli.simple.shipImage(what.ref, what.engine), `loading image ${what.ref}`, async () => {
+      const stream = await this.docker.loadImage(tar);
       await followProgress(this.docker, stream, (event) => {
         if (event.error) throw new Error(event.error);
       });

@@ -137,6 +137,10 @@ export interface DockerApi {
   removeImage(ref: string): Promise<void>;
   buildImage(dir: string, tag: string, opts: { buildArgs: Record<string, string>; labels: Record<string, string>; onLine?: (line: string) => void }): Promise<void>;
   importImage(tar: Readable, ref: string): Promise<void>;
+  /** `docker save <ref>`: the image as a tar stream. */
+  saveImage(ref: string): Promise<Readable>;
+  /** `docker load`: images from a `docker save` stream; `what` names the image and the engine it goes to, for the action log. */
+  loadImage(tar: Readable, what: { ref: string; engine: string }): Promise<void>;
 
   createNetwork(spec: NetworkSpec): Promise<string>;
   removeNetwork(nameOrId: string): Promise<void>;

@@ -2,19 +2,22 @@
 // socket) and the engines a trainer adds by name. Adding one checks everything before anything is
 // stored: the address, the certificates, that the engine answers, and its API version.
 import { resolve } from 'node:path';
-import { apiAtLeast, dockerFor, engineFacts, type EngineAddress, type EngineFacts } from '../docker/connect.ts';
+import { apiAtLeast, dockerFor, engineFacts, type EngineAddress } from '../docker/connect.ts';
+import { LOCAL_ENGINE, type EngineFacts, type EngineStatus } from '../protocol/engines.ts';
+
+export { LOCAL_ENGINE };
 import { reasonOf } from '../docker/errors.ts';
-import { dockerEndpoint } from '../docker/runtime.ts';
+import { dockerEndpoint, DockerRuntime } from '../docker/runtime.ts';
 import type { Db } from '../store/db.ts';
 import { EngineStore } from '../store/engines.ts';
 import { FlowlabError, type ErrorKind } from '../util/errors.ts';
 
-export const LOCAL_ENGINE = 'local';
 /** Docker 20.10's API: what every part of Flowlab is written against. */
 export const MIN_API = '1.41';
 const ENGINE_NAME_RE = /^[a-z][a-z0-9-]{0,30}$/;
-/** How long an engine may take to answer when it is added or listed. */
+/** How long an engine may take to answer when it is added; listed, 3 s (a hung engine shows down quickly). */
 const ANSWER_MS = 8000;
+const LIST_ANSWER_MS = 3000;
 
 export class EngineError extends FlowlabError {
   constructor(message: string, kind: ErrorKind = 'invalid') {
@@ -23,20 +26,25 @@ export class EngineError extends FlowlabError {
   }
 }
 
-export interface EngineStatus {
-  name: string;
-  url: string;
-  state: 'up' | 'down';
-  drained: boolean;
-  /** Sessions not ended that live there. */
-  sessions: number;
-  facts: EngineFacts | null;
-  /** Why it is down. */
-  error: string | null;
-}
 
 export class EngineRegistry {
-  constructor(private readonly db: Db) {}
+  private readonly runtimes = new Map<string, { url: string; rt: DockerRuntime }>();
+
+  constructor(
+    private readonly db: Db,
+    /** Container starts each engine is asked for at once. */
+    private readonly startsAtOnce = 0,
+  ) {}
+
+  /** The connection to an engine of the pool (kept while its address is the same). */
+  runtime(name: string): DockerRuntime {
+    const address = this.address(name);
+    const kept = this.runtimes.get(name);
+    if (kept && kept.url === address.url) return kept.rt;
+    const rt = DockerRuntime.at(address, this.startsAtOnce);
+    this.runtimes.set(name, { url: address.url, rt });
+    return rt;
+  }
 
   private get store(): EngineStore {
     return new EngineStore(this.db);
@@ -74,6 +82,11 @@ export class EngineRegistry {
     return { name, url, state: 'up', drained: false, sessions: 0, facts, error: null };
   }
 
+  /** Throws unless the engine answers a ping within 3 s. */
+  async ping(name: string): Promise<void> {
+    await dockerFor(this.address(name), 3000).ping();
+  }
+
   /** Every engine with what it says of itself now (an engine that does not answer is down, with why). */
   async list(): Promise<EngineStatus[]> {
     const live = this.store.liveSessions();
@@ -82,12 +95,18 @@ export class EngineRegistry {
       rows.map(async (r) => {
         const base = { name: r.name, url: r.url, drained: r.drained_at !== null, sessions: live[r.name] ?? 0 };
         try {
-          return { ...base, state: 'up' as const, facts: await engineFacts(dockerFor(this.address(r.name), ANSWER_MS)), error: null };
+          return { ...base, state: 'up' as const, facts: await engineFacts(dockerFor(this.address(r.name), LIST_ANSWER_MS)), error: null };
         } catch (e) {
           return { ...base, state: 'down' as const, facts: null, error: reasonOf(e) };
         }
       }),
     );
+  }
+
+  /** Throws unless the engine is in the pool and takes new labs (not drained). */
+  takesLabs(name: string): void {
+    this.address(name);
+    if (name !== LOCAL_ENGINE && this.store.get(name)?.drained_at !== null) throw new EngineError(`engine "${name}" is drained: it keeps its labs and takes no new ones; undrain it (flowlab engines undrain ${name}) or pick another engine`, 'conflict');
   }
 
   /** Takes an engine out of the pool; refused while it holds sessions unless they were ended first. */
@@ -97,6 +116,7 @@ export class EngineRegistry {
     const n = this.store.liveSessions()[name] ?? 0;
     if (n > 0) throw new EngineError(`engine "${name}" holds ${n} session${n === 1 ? '' : 's'}; end them first (flowlab engines rm ${name} --force does), or drain it`, 'conflict');
     this.store.remove(name);
+    this.runtimes.delete(name);
   }
 
   /** A drained engine keeps its labs and takes no new ones. */

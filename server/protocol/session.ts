@@ -46,6 +46,8 @@ export const topologySchema = z.object({
   session: z.string(),
   scenario: z.string(),
   seed: z.number().int(),
+  /** The Docker engine the lab runs on (absent in sessions made before engines had names: local). */
+  engine: z.string().optional(),
   services: z.array(topologyServiceSchema),
   networks: z.array(topologyNetworkSchema),
   resolver: z.object({ container: z.string(), ips: z.record(z.string(), z.string()) }).optional(),
@@ -63,6 +65,8 @@ export const sessionSummarySchema = z.object({
   state: z.enum(SESSION_STATES),
   seed: z.number().int(),
   owner: z.string(),
+  /** The Docker engine the session lives on. */
+  engine: z.string(),
   created_at: z.string(),
   ready_at: z.string().nullable(),
   ended_at: z.string().nullable(),
@@ -77,6 +81,8 @@ export const createSessionBodySchema = z.strictObject({
   scenario: z.string().min(1),
   seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
   learner: z.string().min(1).max(64).optional(),
+  /** An engine of the pool by name (default: local). */
+  engine: z.string().min(1).max(31).optional(),
 });
 
 export const labSummarySchema = z.object({

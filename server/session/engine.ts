@@ -5,6 +5,8 @@ import type { Settings } from '../config.ts';
 import { LABEL, type SessionRef } from '../docker/labels.ts';
 import { dockerFailed } from '../docker/errors.ts';
 import { DockerRuntime } from '../docker/runtime.ts';
+import { shipLabImages } from '../images/ship.ts';
+import { LOCAL_ENGINE } from '../protocol/engines.ts';
 import type { Action, ActionSink } from '../docker/types.ts';
 import { kernelFeatures } from '../env/kernel.ts';
 import { ensureLabImages } from '../images/build.ts';
@@ -45,6 +47,8 @@ export interface UpOptions {
    * it lives while this process does (a server), and a sweep removes it once the process is gone.
    */
   detached?: boolean;
+  /** The engine of the pool the lab goes on (default: local). */
+  engine?: string;
 }
 
 /** A stage of `up`: networks made, services ready one by one, the lab's faults applied. */
@@ -120,6 +124,16 @@ export class SessionEngine implements SessionHost {
     this.instance = instance;
   }
 
+  /** The engines of the pool besides local (set by the app). */
+  pool?: { names(): string[]; runtime(engine: string): DockerRuntime };
+
+  /** The connection to an engine: local's is `docker`. */
+  runtimeOf(engine: string): DockerRuntime {
+    if (engine === LOCAL_ENGINE) return this.docker;
+    if (!this.pool) throw new SessionError(`no engine named "${engine}": this process knows only the local engine`, 'not-found');
+    return this.pool.runtime(engine);
+  }
+
   get instanceId(): string {
     return this.instance.id;
   }
@@ -172,13 +186,17 @@ export class SessionEngine implements SessionHost {
   async up(entry: CatalogueEntry, opts: UpOptions = {}): Promise<Topology> {
     const { lab } = entry;
     const progress = opts.progress ?? (() => {});
-    // The lab resolver runs from the toolbox, so every lab needs the lab images.
-    await ensureLabImages(this.docker, progress);
-    if (lab.network === 'overlay' || Object.values(lab.networks).some((n) => n?.driver === 'overlay')) await this.ensureSwarm(opts.initSwarm ?? this.settings.initSwarm, progress);
+    const engine = opts.engine ?? LOCAL_ENGINE;
+    const rt = this.runtimeOf(engine);
+    // The lab resolver runs from the toolbox, so every lab needs the lab images: built here, sent to another engine.
+    if (engine === LOCAL_ENGINE) await ensureLabImages(this.docker, progress);
+    else await shipLabImages(this.docker, rt, engine, progress);
+    if (lab.network === 'overlay' || Object.values(lab.networks).some((n) => n?.driver === 'overlay')) await this.ensureSwarm(rt, opts.initSwarm ?? this.settings.initSwarm, progress);
 
     const seed = opts.seed ?? randomSeed();
     const variant = chooseVariant(lab, seed);
-    const features = kernelFeatures();
+    // This kernel's features are known; another engine's are found when a fault needs them.
+    const features = engine === LOCAL_ENGINE ? kernelFeatures() : {};
     for (const need of unmet(labRequirements(lab, variant), features)) {
       throw new SessionError(`lab "${lab.id}" cannot run on this machine: ${REQUIREMENT_WHY[need]}, and this kernel does not have it`, 'unavailable');
     }
@@ -187,7 +205,7 @@ export class SessionEngine implements SessionHost {
     this.claimInstance();
     this.store.create({
       id: session, scenario: lab.id, labFile: entry.file, seed, variant: variant?.id ?? null,
-      owner: inst.id, ownerPid: inst.pid, ownerHost: inst.host, ownerStart: inst.start, lab, detached: opts.detached ?? false,
+      owner: inst.id, ownerPid: inst.pid, ownerHost: inst.host, ownerStart: inst.start, lab, detached: opts.detached ?? false, engine,
     });
     if (opts.learner) new ProgressStore(this.db).setSessionLearner(session, opts.learner);
     const work = this.build(session, lab, seed, opts, progress);
@@ -200,7 +218,7 @@ export class SessionEngine implements SessionHost {
   }
 
   private async build(session: string, lab: Lab, seed: number, opts: UpOptions, progress: (l: string) => void): Promise<Topology> {
-    const rt = this.docker.scoped(this.recorder(session));
+    const rt = this.runtimeOf(opts.engine ?? LOCAL_ENGINE).scoped(this.recorder(session));
     const ref = this.ref(session, lab.id);
     const check = () => {
       if (opts.signal?.aborted) throw new SessionError(`bringing up session ${session} was interrupted`);
@@ -253,7 +271,7 @@ export class SessionEngine implements SessionHost {
       const serviceReady = () => opts.steps?.({ stage: 'services', ...step, servicesReady: ++step.servicesReady });
       await Promise.all([resolverStarted, startServices(rt, plan, { check, progress, readyTimeoutMs: this.settings.readyTimeoutMs, serviceReady })]);
       check();
-      let topology = await describeTopology(rt, session, lab, seed, plan);
+      let topology = await describeTopology(rt, session, lab, seed, plan, opts.engine ?? LOCAL_ENGINE);
       const variant = chooseVariant(lab, seed);
       if (this.hooks.afterReady && (lab.faults.length > 0 || (variant?.faults.length ?? 0) > 0)) {
         progress(`session ${session}: breaking it as the lab says`);
@@ -281,14 +299,14 @@ export class SessionEngine implements SessionHost {
     }
   }
 
-  private async ensureSwarm(init: boolean, progress: (l: string) => void): Promise<void> {
-    const info = await this.docker.info();
+  private async ensureSwarm(rt: DockerRuntime, init: boolean, progress: (l: string) => void): Promise<void> {
+    const info = await rt.info();
     if (info.swarm === 'active') return;
     if (!init) {
       throw new SessionError('this lab uses overlay networks, which need swarm mode, and swarm is inactive; run: docker swarm init --advertise-addr 127.0.0.1 (or pass --init-swarm, or set FLOWLAB_INIT_SWARM=1)');
     }
     progress('initialising swarm mode (docker swarm init --advertise-addr 127.0.0.1)');
-    await this.docker.swarmInit('127.0.0.1');
+    await rt.swarmInit('127.0.0.1');
   }
 
   // ---- down and sweep ----------------------------------------------------------------------
@@ -297,9 +315,10 @@ export class SessionEngine implements SessionHost {
    * Removes every Docker object labelled with the session; idempotent. What another process made
    * for the session meanwhile (a helper, a capture sidecar) is found by listing again.
    */
-  async teardown(session: string): Promise<DownReport> {
+  async teardown(session: string, engine?: string): Promise<DownReport> {
     await this.hooks.beforeTeardown?.(session).catch(() => undefined);
-    const rt = this.docker.scoped(this.store.get(session) ? this.recorder(session) : undefined);
+    const rec = this.store.get(session);
+    const rt = this.runtimeOf(engine ?? rec?.engine ?? LOCAL_ENGINE).scoped(rec ? this.recorder(session) : undefined);
     const labels = { [LABEL.managed]: 'true', [LABEL.session]: session };
     const removed = { containers: new Set<string>(), services: new Set<string>() };
     for (let round = 0; round < 5; round++) {
@@ -367,17 +386,30 @@ export class SessionEngine implements SessionHost {
    * gone, and ones no registry knows. Never a live session, whichever instance owns it.
    */
   async sweep(): Promise<SweepReport> {
-    return sweepDead({
-      docker: this.docker,
-      store: this.store,
-      db: this.db,
-      settings: this.settings,
-      instance: this.instance,
-      registryPath: this.registryPath,
-      starting: (id) => this.inFlight.has(id),
-      teardown: (id) => this.teardown(id),
-      settleFault: this.hooks.settleFault ? (rec, f) => this.hooks.settleFault!(new LiveSession(this, rec), f) : undefined,
-    });
+    const out: SweepReport = { removed: [], kept: [], failed: [] };
+    // Every engine of the pool, by label; one that does not answer is reported and the others swept.
+    for (const engine of this.pool?.names() ?? [LOCAL_ENGINE]) {
+      try {
+        const r = await sweepDead({
+          docker: this.runtimeOf(engine),
+          store: this.store,
+          db: this.db,
+          settings: this.settings,
+          instance: this.instance,
+          registryPath: this.registryPath,
+          starting: (id) => this.inFlight.has(id),
+          teardown: (id) => this.teardown(id, engine),
+          settleFault: this.hooks.settleFault ? (rec, f) => this.hooks.settleFault!(new LiveSession(this, rec), f) : undefined,
+        });
+        out.removed.push(...r.removed);
+        out.kept.push(...r.kept);
+        out.failed.push(...r.failed);
+      } catch (e) {
+        if (engine === LOCAL_ENGINE) throw e;
+        out.failed.push({ session: `(engine ${engine})`, error: `engine ${engine} could not be swept: ${(e as Error).message}` });
+      }
+    }
+    return out;
   }
 
   // ---- status --------------------------------------------------------------------------------
@@ -391,6 +423,7 @@ export class SessionEngine implements SessionHost {
       state: rec.state,
       seed: rec.seed,
       owner: rec.owner,
+      engine: rec.engine,
       created_at: new Date(rec.createdAt).toISOString(),
       ready_at: iso(rec.readyAt),
       ended_at: iso(rec.endedAt),

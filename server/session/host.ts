@@ -8,8 +8,10 @@ import type { Db } from '../store/db.ts';
 import type { SessionStore } from '../store/sessions.ts';
 
 export interface SessionHost {
-  /** The Docker engine sessions live on (records nothing). */
+  /** The local Docker engine (records nothing). */
   readonly docker: DockerApi;
+  /** The engine of the pool a session lives on, by name ("local" is `docker`). */
+  runtimeOf(engine: string): DockerApi;
   /** The registry's database: stores of probes, faults and progress open on it. */
   readonly db: Db;
   readonly store: SessionStore;

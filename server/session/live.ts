@@ -44,7 +44,7 @@ export class LiveSession {
 
   /** The Docker engine the session lives on (records nothing; `runtime()` records). */
   get docker(): DockerApi {
-    return this.host.docker;
+    return this.host.runtimeOf(this.rec.engine);
   }
 
   /** The registry's database, for the stores a feature keeps its records in. */
@@ -145,7 +145,7 @@ export class LiveSession {
 
   /** The Docker layer, recording into this session's action log. */
   runtime(opts: { revealsFault?: boolean } = {}): DockerApi {
-    return this.host.docker.scoped(this.host.recorder(this.id), opts);
+    return this.docker.scoped(this.host.recorder(this.id), opts);
   }
 
   /** The lab's Docker objects as `up` made them (same names, subnets and host ports). */
@@ -179,7 +179,7 @@ export class LiveSession {
   /** The container a service's network namespace lives in: its own, or a running swarm task. */
   async namespaceOf(service: string): Promise<{ container: string; running: boolean; state: string }> {
     const p = this.planned(service);
-    const rt = this.host.docker;
+    const rt = this.docker;
     if (p.swarm) {
       const tasks = await rt.serviceTasks(p.swarm.name);
       const task = tasks.find((t) => t.state === 'running' && t.container);
@@ -193,7 +193,7 @@ export class LiveSession {
   /** How a service's sockets listen now (address and port), read from outside the container. */
   async listening(service: string): Promise<ListeningSocket[]> {
     const ns = await this.namespaceOf(service);
-    const pid = ns.running ? await this.host.docker.containerPid(ns.container) : undefined;
+    const pid = ns.running ? await this.docker.containerPid(ns.container) : undefined;
     if (!pid) return [];
     const sockets = await listeningSockets(pid);
     if (!sockets) throw new LiveSessionError(`cannot read "${service}"'s sockets from here (Flowlab needs the host's /proc)`);
@@ -208,7 +208,7 @@ export class LiveSession {
     const ns = await this.namespaceOf(service);
     if (!ns.running) return { container: ns.container, state: ns.state, resolvConf: null, addresses: null, listening: null };
     const read = async (cmd: string[]) => {
-      const r = await this.host.docker.exec(ns.container, cmd, { timeoutMs: 5000 }).catch((e: Error) => ({ exitCode: 1, stdout: '', stderr: e.message }));
+      const r = await this.docker.exec(ns.container, cmd, { timeoutMs: 5000 }).catch((e: Error) => ({ exitCode: 1, stdout: '', stderr: e.message }));
       return r.exitCode === 0 ? r.stdout : `(${(r.stderr || 'not available').trim()})`;
     };
     const sockets = this.listening(service).then(
@@ -238,7 +238,7 @@ export class LiveSession {
   /** A long-lived helper on the host's network (no capabilities), for probes `from: host`. */
   hostHelper(): Promise<string> {
     this.hostHelperName ??= (async () => {
-      const rt = this.host.docker;
+      const rt = this.docker;
       const existing = (await rt.listContainers({ [LABEL.session]: this.id, [LABEL.name]: HOST_HELPER, [LABEL.role]: 'helper' })).find((c) => c.state === 'running');
       if (existing) return existing.name;
       this.host.claimInstance();
@@ -312,7 +312,7 @@ export class LiveSession {
    */
   async settle(timeoutMs = 60_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    const rt = this.host.docker;
+    const rt = this.docker;
     for (;;) {
       const waiting: string[] = [];
       for (const s of this.plan().services) {
@@ -340,18 +340,18 @@ export class LiveSession {
   /** The capture sidecar of a service, when it has one running. */
   async captureOf(service: string): Promise<string | undefined> {
     const name = objectName(this.id, captureName(service));
-    const st = await this.host.docker.inspectContainer(name);
+    const st = await this.docker.inspectContainer(name);
     return st?.running && st.labels[LABEL.role] === 'capture' ? name : undefined;
   }
 
   /** Whether the capture sidecar of a service has its socket open: it says so in its log once it has. */
   async capturing(service: string): Promise<boolean> {
     const name = await this.captureOf(service);
-    return name !== undefined && (await this.host.docker.logs(name, 50)).includes(CAPTURING);
+    return name !== undefined && (await this.docker.logs(name, 50)).includes(CAPTURING);
   }
 
   async refreshTopology(): Promise<Topology> {
-    const topo = await describeTopology(this.host.docker, this.id, this.lab, this.rec.seed, this.plan());
+    const topo = await describeTopology(this.docker, this.id, this.lab, this.rec.seed, this.plan(), this.rec.engine);
     this.host.store.setTopology(this.id, topo);
     this.rec.topology = topo;
     return topo;

@@ -17,7 +17,7 @@ function designedOf(s: PlannedService, labNet: (dockerName: string) => string): 
   return { network_mode: mode, networks, ports: c.ports.map((p) => ({ host_ip: p.hostIp, host_port: p.hostPort, container_port: p.containerPort, proto: p.proto })) };
 }
 
-export async function describeTopology(rt: DockerApi, session: string, lab: Lab, seed: number, plan: LabPlan): Promise<Topology> {
+export async function describeTopology(rt: DockerApi, session: string, lab: Lab, seed: number, plan: LabPlan, engine = 'local'): Promise<Topology> {
   const labNet = (dockerName: string) => shortName(session, dockerName) ?? dockerName;
   const services: TopologyService[] = await Promise.all(
     plan.services.map(async (s): Promise<TopologyService> => {
@@ -60,6 +60,7 @@ export async function describeTopology(rt: DockerApi, session: string, lab: Lab,
     session,
     scenario: lab.id,
     seed,
+    engine,
     services,
     networks: plan.networks.map((n, i) => ({
       name: n.name,

@@ -24,6 +24,8 @@ export interface SessionRecord {
   allocation: Allocation | null;
   /** Started by `flowlab up`: lives until `flowlab down`, whatever becomes of the process that started it. */
   detached: boolean;
+  /** The Docker engine its objects live on ("local", or an engine of the pool). */
+  engine: string;
 }
 
 /** Subnet per lab network; host port per `service/containerPort/proto`. */
@@ -51,6 +53,7 @@ interface Row {
   topology: string | null;
   allocation: string | null;
   detached: number;
+  engine: string;
 }
 
 const fromRow = (r: Row): SessionRecord => ({
@@ -72,9 +75,10 @@ const fromRow = (r: Row): SessionRecord => ({
   topology: r.topology ? (JSON.parse(r.topology) as Topology) : null,
   allocation: r.allocation ? (JSON.parse(r.allocation) as Allocation) : null,
   detached: r.detached === 1,
+  engine: r.engine,
 });
 
-export type NewSession = Pick<SessionRecord, 'id' | 'scenario' | 'labFile' | 'seed' | 'variant' | 'owner' | 'ownerPid' | 'ownerHost' | 'ownerStart' | 'lab' | 'detached'>;
+export type NewSession = Pick<SessionRecord, 'id' | 'scenario' | 'labFile' | 'seed' | 'variant' | 'owner' | 'ownerPid' | 'ownerHost' | 'ownerStart' | 'lab' | 'detached'> & { engine?: string };
 
 export class SessionStore {
   constructor(private readonly db: Db) {}
@@ -82,10 +86,10 @@ export class SessionStore {
   create(s: NewSession): void {
     this.db
       .prepare(
-        `INSERT INTO sessions (id, scenario, lab_file, seed, variant, state, owner, owner_pid, owner_host, owner_start, created_at, lab, detached)
-         VALUES (?, ?, ?, ?, ?, 'starting', ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO sessions (id, scenario, lab_file, seed, variant, state, owner, owner_pid, owner_host, owner_start, created_at, lab, detached, engine)
+         VALUES (?, ?, ?, ?, ?, 'starting', ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(s.id, s.scenario, s.labFile, s.seed, s.variant, s.owner, s.ownerPid, s.ownerHost, s.ownerStart, Date.now(), JSON.stringify(s.lab), s.detached ? 1 : 0);
+      .run(s.id, s.scenario, s.labFile, s.seed, s.variant, s.owner, s.ownerPid, s.ownerHost, s.ownerStart, Date.now(), JSON.stringify(s.lab), s.detached ? 1 : 0, s.engine ?? 'local');
   }
 
   get(id: string): SessionRecord | undefined {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EngineWatch, type EngineHealth } from './feed.ts';
+import { EngineWatch, type EngineHealth } from '../engines/watch.ts';
 
 describe('the engine watch', () => {
   it('reports each change of state once: slow, down, back', async () => {

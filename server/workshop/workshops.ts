@@ -15,7 +15,8 @@ import { ProgressStore } from '../store/progress.ts';
 import { WorkshopStore, type LearnerRow, type WorkshopRow, type WorkshopSessionRow } from '../store/workshops.ts';
 import { FlowlabError, kindOfStatus } from '../util/errors.ts';
 import { Activity, IDLE_FLAG_MS } from './activity.ts';
-import { EngineWatch, Feed } from './feed.ts';
+import { Feed } from './feed.ts';
+import { PoolWatch } from '../engines/watch.ts';
 import { spreadSeed } from './spread.ts';
 import { exportFileName, resultsCsv, slotView, variantsDrawn, type RoomFacts } from './views.ts';
 
@@ -33,7 +34,7 @@ export interface WorkshopOptions {
   idleMs: number;
   /** A start that takes longer is reported in the event feed. */
   slowStartMs?: number;
-  /** How often the engine is pinged for the feed (0: never). */
+  /** How often each engine of the pool is pinged for the feed (default 5 s; 0: never). */
   engineWatchMs?: number;
   /** A running lab with no work for this long is flagged idle on the dashboard (default 5 min). */
   idleFlagMs?: number;
@@ -74,7 +75,8 @@ export class Workshops implements RoomFacts {
   private joinAt: JoinAddress[] = [];
   readonly activity = new Activity(() => this.store);
   readonly feed = new Feed(() => this.store);
-  readonly engineWatch: EngineWatch;
+  /** The engines of the pool, pinged for the feed. */
+  readonly engineWatch: PoolWatch;
   /** Bumped on every change a view would show. */
   rev = 0;
 
@@ -83,12 +85,13 @@ export class Workshops implements RoomFacts {
     readonly opts: WorkshopOptions,
   ) {
     this.timers.push(setInterval(() => void this.reapIdle(), Math.max(500, Math.min(15_000, opts.idleMs / 3))));
-    this.engineWatch = new EngineWatch(
-      () => app.docker.ping(),
-      (_state, text) => this.event('engine', text),
+    this.engineWatch = new PoolWatch(
+      app.engines,
+      (engine, _state, text) => this.event('engine', engine === 'local' ? text : `engine ${engine}: ${text}`),
       opts.engineSlowMs,
+      () => app.docker.ping(),
     );
-    if (opts.engineWatchMs !== 0) this.timers.push(setInterval(() => void this.engineWatch.check(), opts.engineWatchMs ?? 15_000));
+    if (opts.engineWatchMs !== 0) this.timers.push(setInterval(() => void this.engineWatch.check(), opts.engineWatchMs ?? 5000));
     for (const t of this.timers) t.unref();
   }
 

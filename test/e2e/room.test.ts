@@ -71,6 +71,11 @@ const sessionOf = (p: Page) => /#\/session\/([0-9a-f]{8,32})$/.exec(p.url())?.[1
 async function joinAs(server: Running, code: string, name: string): Promise<Page> {
   const page = await newPage();
   await page.goto(server.url);
+  // A busy machine (the whole suite at once) can take a while to show the page: say what it showed instead.
+  await page.getByLabel('Join code').waitFor({ timeout: 60_000 }).catch(async (e: Error) => {
+    await shot(page, `join-${name}-failed`);
+    throw new Error(`${name}'s page never showed the join form; it shows:\n${await page.locator('body').innerText().catch(() => '(nothing)')}`, { cause: e });
+  });
   await page.getByLabel('Join code').fill(code);
   await page.getByLabel('Your name (the trainer sees it)').fill(name);
   await page.getByRole('button', { name: 'Join' }).click();

@@ -5,3 +5,4 @@ export type { ProbeResult } from '../../server/protocol/probe.ts';
 export type { ActionEntry, LabSummary, LabView, SessionSummary, Topology } from '../../server/protocol/session.ts';
 export type { TerminalExit, TerminalOpened, TerminalOutput } from '../../server/protocol/terminal.ts';
 export type { CreateWorkshop, EndedBy, FeedEvent, JoinAddress, LabSlot, LabSlotState, LearnerAction, LearnerView, Me, StartProgress, TrainerLearner, TrainerSlot, TrainerView, WorkshopInfo } from '../../server/protocol/workshop.ts';
+export type { EngineStatus } from '../../server/protocol/engines.ts';

@@ -1,7 +1,7 @@
 // The engine pool: `engines add`, `ls`, `rm`, `drain`, `undrain`.
 import type { Command } from 'commander';
 import { endLab } from '../../app/labs.ts';
-import type { EngineStatus } from '../../engines/registry.ts';
+import type { EngineStatus } from '../../protocol/engines.ts';
 import { withApp } from '../context.ts';
 import { print, printJson, table } from '../output.ts';
 

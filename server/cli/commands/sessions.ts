@@ -12,9 +12,10 @@ export function sessionsCommands(program: Command): void {
     .option('--seed <n>', 'seed for the variant draw (reproduces a session)', intArg('--seed'))
     .option('--init-swarm', 'initialise swarm mode if an overlay lab needs it')
     .option('--learner <name>', "the learner's display name (progress is kept per name)")
+    .option('--engine <name>', 'the engine of the pool to run it on (flowlab engines ls; default: local)')
     .option('--json', 'print the session as JSON')
     .option('--verbose', 'print every Docker action as a docker CLI command')
-    .action(async (labArg: string, opts: { seed?: number; initSwarm?: boolean; learner?: string; json?: boolean; verbose?: boolean }) => {
+    .action(async (labArg: string, opts: { seed?: number; initSwarm?: boolean; learner?: string; engine?: string; json?: boolean; verbose?: boolean }) => {
       await withApp(async (app) => {
         const entry = await labFor(app, labArg);
         const abort = new AbortController();
@@ -27,6 +28,7 @@ export function sessionsCommands(program: Command): void {
           const topo = await startLab(app, entry, {
             ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
             ...(opts.learner !== undefined ? { learner: opts.learner } : {}),
+            ...(opts.engine !== undefined ? { engine: opts.engine } : {}),
             initSwarm: !!opts.initSwarm || app.settings.initSwarm,
             progress,
             signal: abort.signal,
@@ -34,7 +36,7 @@ export function sessionsCommands(program: Command): void {
           });
           if (opts.json) printJson(topo);
           else {
-            print(`session ${topo.session} (${topo.scenario}, seed ${topo.seed}) is up in ${((Date.now() - started) / 1000).toFixed(2)} s`);
+            print(`session ${topo.session} (${topo.scenario}, seed ${topo.seed}, engine ${topo.engine ?? 'local'}) is up in ${((Date.now() - started) / 1000).toFixed(2)} s`);
             for (const s of topo.services) {
               const nets = Object.entries(s.networks).map(([n, e]) => `${n}=${e.ip || 'vip'}${e.aliases.length ? ` (${e.aliases.join(', ')})` : ''}`);
               const ports = s.ports.map((p) => `${p.host_ip}:${p.host_port}->${p.container_port}/${p.proto}`);
@@ -77,7 +79,7 @@ export function sessionsCommands(program: Command): void {
         if (opts.json) printJson(session ? list[0] : list);
         else if (list.length === 0) print('no live sessions');
         else {
-          print(table([['SESSION', 'LAB', 'STATE', 'SEED', 'SINCE'], ...list.map((s) => [s.session, s.scenario, s.state, String(s.seed), s.created_at])]));
+          print(table([['SESSION', 'LAB', 'STATE', 'SEED', 'ENGINE', 'SINCE'], ...list.map((s) => [s.session, s.scenario, s.state, String(s.seed), s.engine, s.created_at])]));
           if (session && list[0]?.error) print(`error: ${list[0].error}`);
         }
       });

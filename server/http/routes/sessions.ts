@@ -29,7 +29,7 @@ export function sessionRoutes(web: express.Express, ctx: RouteContext): void {
     wrap(async (req, res) => {
       const body = createSessionBodySchema.safeParse(req.body ?? {});
       if (!body.success) {
-        throw invalid('body', body.error.issues, '{ "scenario": "<lab id>", "seed"?: <integer> }');
+        throw invalid('body', body.error.issues, '{ "scenario": "<lab id>", "seed"?: <integer>, "engine"?: "<engine name>" }');
       }
       if (!LAB_ID_RE.test(body.data.scenario)) throw new HttpError(400, `expected a lab id from the catalogue like "bridge-basics", found "${body.data.scenario.slice(0, 60)}" (lab files are started with flowlab up)`);
       // While images are only being checked, `up` joins that check; a real build takes minutes.
@@ -37,6 +37,7 @@ export function sessionRoutes(web: express.Express, ctx: RouteContext): void {
       const topology = await startLab(app, body.data.scenario, {
         ...(body.data.seed !== undefined ? { seed: body.data.seed } : {}),
         ...(body.data.learner !== undefined ? { learner: body.data.learner } : {}),
+        ...(body.data.engine !== undefined ? { engine: body.data.engine } : {}),
       });
       res.status(201);
       return { session: topology };

@@ -58,7 +58,7 @@ export async function labPage(root: HTMLElement, sessionId: string, go: (hash: s
     { class: 'lab-header' },
     el('a', { href: '#/', class: 'back' }, opts.workshop ? '← Workshop' : '← Labs'),
     el('h1', { title: lab.title }, lab.title),
-    el('span', { class: 'badge' }, `${lab.network} · ${lab.level} · session ${sessionId}`),
+    el('span', { class: 'badge', 'data-engine': session.engine, title: `runs on the Docker engine ${session.engine}` }, `${lab.network} · ${lab.level} · session ${sessionId} · engine ${session.engine}`),
     timer,
     labButtons,
   );

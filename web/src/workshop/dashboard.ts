@@ -9,6 +9,7 @@ import { button, el, fill, keepFocus } from '../dom.ts';
 import { minutesSeconds } from '../time.ts';
 import { clockTime, slotScore, slotState, timeLeft } from './format.ts';
 import { joinPanel } from './join-panel.ts';
+import { enginesPanel } from './engines-panel.ts';
 
 const say = (node: HTMLElement, text: string, error = false) => fill(node, el('p', { class: error ? 'notice error' : 'notice', role: error ? 'alert' : 'status' }, text));
 const ago = (at: string | null) => {
@@ -29,6 +30,7 @@ export function dashboard(ctx: { status: HTMLElement; refresh(): Promise<void>; 
   const state = el('span', { class: 'workshop-state', 'data-workshop-state': '' });
   const info = el('p', { class: 'workshop-info' });
   const join = joinPanel();
+  const engines = enginesPanel();
   const clock = el('span', { class: 'timer', 'aria-label': 'Time left in the workshop' });
   const capacity = el('p', { class: 'capacity', 'data-capacity': '' });
   const spread = el('p', { class: 'spread', 'data-variants': '' });
@@ -137,6 +139,7 @@ export function dashboard(ctx: { status: HTMLElement; refresh(): Promise<void>; 
   };
 
   const tick = () => {
+    engines.tick();
     const w = view?.workshop;
     if (!w?.ends_at || w.state !== 'open') return void (clock.textContent = '');
     const left = timeLeft(w.ends_at);
@@ -202,6 +205,7 @@ export function dashboard(ctx: { status: HTMLElement; refresh(): Promise<void>; 
     spread,
     el('div', { class: 'table-scroll' }, el('table', { class: 'learners' }, el('caption', { class: 'sr-only' }, 'Learners and their labs'), el('thead', {}, head), rows)),
     actionsPanel,
+    engines.root,
     el('div', { class: 'columns' }, el('section', { class: 'feed-box', 'aria-label': 'Event feed' }, el('h3', {}, 'What happens in the room'), feed), el('section', { 'aria-label': 'Broadcast' }, el('h3', {}, 'Broadcast'), lastMessage, broadcast)),
     tools,
   );

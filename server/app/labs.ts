@@ -36,6 +36,12 @@ export async function restartLab(app: App, session: string, opts: { newSeed?: bo
   return app.engine.up(entry, { ...(newSeed ? {} : { seed: rec.seed }), ...(learner ? { learner } : {}), engine: rec.engine, ...up });
 }
 
+/** Takes an engine out of the pool; with `force`, its sessions are ended first (otherwise they refuse it). */
+export async function removeEngine(app: App, name: string, opts: { force?: boolean } = {}): Promise<void> {
+  if (opts.force) for (const s of app.engines.sessionsOn(name)) await endLab(app, s);
+  app.engines.remove(name);
+}
+
 /** Ends a session: everything labelled with it goes. */
 export function endLab(app: App, session: string): Promise<DownReport> {
   return app.engine.down(session);

@@ -4,8 +4,6 @@
 import { resolve } from 'node:path';
 import { apiAtLeast, dockerFor, engineFacts, type EngineAddress } from '../docker/connect.ts';
 import { LOCAL_ENGINE, type EngineFacts, type EngineStatus } from '../protocol/engines.ts';
-
-export { LOCAL_ENGINE };
 import { reasonOf } from '../docker/errors.ts';
 import { dockerEndpoint, DockerRuntime } from '../docker/runtime.ts';
 import type { Db } from '../store/db.ts';
@@ -111,7 +109,7 @@ export class EngineRegistry {
 
   /** Takes an engine out of the pool; refused while it holds sessions unless they were ended first. */
   remove(name: string): void {
-    if (name === LOCAL_ENGINE) throw new EngineError('the local engine is where Flowlab finds Docker (DOCKER_HOST); it cannot be removed; drain it to keep new labs off it', 'conflict');
+    if (name === LOCAL_ENGINE) throw new EngineError('the local engine is where Flowlab finds Docker (DOCKER_HOST); it cannot be removed', 'conflict');
     this.address(name);
     const n = this.store.liveSessions()[name] ?? 0;
     if (n > 0) throw new EngineError(`engine "${name}" holds ${n} session${n === 1 ? '' : 's'}; end them first (flowlab engines rm ${name} --force does), or drain it`, 'conflict');

@@ -3,8 +3,9 @@
 // infrastructure (labelled flowlab.testbed=<id>, never flowlab.managed: Flowlab's sweep leaves
 // them alone) and go, volumes and network included, when the bed stops — or at the next test
 // set-up when a run was killed. Lab images reach them with docker save | docker load.
-import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -158,7 +159,7 @@ function alive(pid: number): boolean {
 
 /** Builds the engine-node image from the lab images' Debian base, unless it is there for these files already. */
 export async function ensureEngineNodeImage(rt: DockerRuntime, base: string, dir: string): Promise<'built' | 'present'> {
-  const hash = execFileSync('sh', ['-c', `cat '${dir}/Dockerfile' '${dir}/flowlab-engine-node' | sha256sum`], { encoding: 'utf8' }).slice(0, 16) + `:${base}`;
+  const hash = `${createHash('sha256').update(readFileSync(join(dir, 'Dockerfile'))).update(readFileSync(join(dir, 'flowlab-engine-node'))).digest('hex').slice(0, 16)}:${base}`;
   const have = await run('docker', ['image', 'inspect', ENGINE_NODE_IMAGE, '--format', '{{index .Config.Labels "flowlab.content"}}']).then((r) => r.stdout.trim(), () => '');
   if (have === hash) return 'present';
   await rt.buildImage(dir, ENGINE_NODE_IMAGE, { buildArgs: { BASE: base }, labels: { 'flowlab.content': hash } });

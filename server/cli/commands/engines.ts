@@ -1,6 +1,6 @@
 // The engine pool: `engines add`, `ls`, `rm`, `drain`, `undrain`.
 import type { Command } from 'commander';
-import { endLab } from '../../app/labs.ts';
+import { removeEngine } from '../../app/labs.ts';
 import type { EngineStatus } from '../../protocol/engines.ts';
 import { withApp } from '../context.ts';
 import { print, printJson, table } from '../output.ts';
@@ -58,8 +58,7 @@ export function enginesCommands(program: Command): void {
     .option('--force', 'end its sessions first')
     .action(async (name: string, opts: { force?: boolean }) => {
       await withApp(async (app) => {
-        if (opts.force) for (const s of app.engines.sessionsOn(name)) await endLab(app, s);
-        app.engines.remove(name);
+        await removeEngine(app, name, { force: !!opts.force });
         print(`engine ${name} removed`);
       });
     });

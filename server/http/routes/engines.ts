@@ -1,6 +1,6 @@
 // The engine pool: list, add, drain, remove (the trainer's, in workshop mode).
 import type express from 'express';
-import { endLab } from '../../app/labs.ts';
+import { removeEngine } from '../../app/labs.ts';
 import { addEngineSchema, drainEngineSchema } from '../../protocol/engines.ts';
 import { invalid, wrap } from '../respond.ts';
 import type { RouteContext } from './context.ts';
@@ -24,8 +24,7 @@ export function engineRoutes(web: express.Express, ctx: RouteContext): void {
 
   web.delete('/api/engines/:name', wrap(async (req) => {
     const name = String(req.params.name);
-    if (req.query.force === '1') for (const s of app.engines.sessionsOn(name)) await endLab(app, s);
-    app.engines.remove(name);
+    await removeEngine(app, name, { force: req.query.force === '1' });
     return { removed: name };
   }));
 }

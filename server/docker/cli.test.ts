@@ -32,8 +32,8 @@ describe('CLI equivalents', () => {
       'docker network create --driver bridge --subnet 10.88.3.0/24 --internal --opt com.docker.network.bridge.enable_icc=false fl-abcd1234-back',
     );
     expect(networkConnect('fl-abcd1234-back', 'fl-abcd1234-api', { aliases: ['api.internal'], ipv4Address: '10.88.3.9' })).toBe('docker network connect --alias api.internal --ip 10.88.3.9 fl-abcd1234-back fl-abcd1234-api');
-    const svc = serviceCreate({ name: 'fl-abcd1234-web', image: 'flowlab/toolbox:latest', replicas: 2, endpointMode: 'dnsrr', networks: [{ network: 'fl-abcd1234-mesh', aliases: ['web'] }], dns: [], env: [], capDrop: ['ALL'], capAdd: [], readOnly: false, tmpfs: {}, memoryBytes: 64 << 20, nanoCpus: 5e8, pidsLimit: 64, labels: {} } as unknown as SwarmServiceSpec);
-    expect(svc).toBe('docker service create --detach --name fl-abcd1234-web --replicas 2 --endpoint-mode dnsrr --network=name=fl-abcd1234-mesh,alias=web --cap-drop ALL --limit-memory 64m --limit-cpu 0.5 --limit-pids 64 --init flowlab/toolbox:latest');
+    const svc = serviceCreate({ name: 'fl-abcd1234-web', image: 'flowlab/toolbox:latest', replicas: 2, endpointMode: 'dnsrr', networks: [{ network: 'fl-abcd1234-mesh', aliases: ['web'] }], dns: [], dnsOptions: ['attempts:2'], env: [], capDrop: ['ALL'], capAdd: [], readOnly: false, tmpfs: {}, memoryBytes: 64 << 20, nanoCpus: 5e8, pidsLimit: 64, labels: {} } as unknown as SwarmServiceSpec);
+    expect(svc).toBe('docker service create --detach --name fl-abcd1234-web --replicas 2 --endpoint-mode dnsrr --network=name=fl-abcd1234-mesh,alias=web --dns-option attempts:2 --cap-drop ALL --limit-memory 64m --limit-cpu 0.5 --limit-pids 64 --init flowlab/toolbox:latest');
     expect(simple.exec('fl-abcd1234-api', ['ss', '-ltn'])).toBe('docker exec fl-abcd1234-api ss -ltn');
     expect(simple.build('flowlab/toolbox:latest', 'images/toolbox', { BASE: 'flowlab/base:bookworm' })).toBe('docker build --tag flowlab/toolbox:latest --build-arg BASE=flowlab/base:bookworm images/toolbox');
   });

@@ -101,6 +101,7 @@ export function serviceCreate(spec: SwarmServiceSpec): string {
     '--endpoint-mode', spec.endpointMode,
     ...spec.networks.map((n) => (n.aliases.length > 0 ? `--network=name=${n.network},${n.aliases.map((a) => `alias=${a}`).join(',')}` : `--network=${n.network}`)),
     ...each('--dns', spec.dns),
+    ...each('--dns-option', spec.dnsOptions),
     ...each('--env', spec.env),
     ...healthArgs(spec.healthcheck),
     ...each('--cap-drop', spec.capDrop),

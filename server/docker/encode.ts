@@ -65,7 +65,7 @@ export function serviceCreateOptions(spec: SwarmServiceSpec): Docker.CreateServi
         ReadOnly: spec.readOnly,
         CapabilityAdd: spec.capAdd,
         CapabilityDrop: spec.capDrop,
-        DNSConfig: { Nameservers: spec.dns },
+        DNSConfig: { Nameservers: spec.dns, Options: spec.dnsOptions },
         Mounts: Object.keys(spec.tmpfs).map((path) => ({ Type: 'tmpfs', Target: path, TmpfsOptions: { SizeBytes: 16 * 1024 * 1024 } })),
         ...(spec.healthcheck ? { HealthCheck: healthConfig(spec.healthcheck) } : {}),
       },

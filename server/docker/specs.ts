@@ -11,6 +11,16 @@ export interface NetworkSpec {
   labels: Record<string, string>;
 }
 
+/**
+ * The resolver options a lab container on a lab network gets when nothing else says. With none,
+ * Docker copies the options of its engine host's /etc/resolv.conf, and where those name `ndots`
+ * (a dockerd in a container has `ndots:0`) Docker's embedded DNS answers a short name no lab
+ * network knows with an empty answer itself instead of asking the lab resolver: `dig db` said
+ * NOERROR on one engine and NXDOMAIN on another. `attempts:2` is glibc's default, so it changes
+ * nothing inside the container; it keeps each engine host's options out of the lab.
+ */
+export const LAB_DNS_OPTIONS: readonly string[] = ['attempts:2'];
+
 export interface EndpointSpec {
   network: string;
   aliases: string[];
@@ -78,5 +88,6 @@ export interface SwarmServiceSpec extends RunLimits {
   replicas: number;
   endpointMode: 'vip' | 'dnsrr';
   dns: string[];
+  dnsOptions: string[];
   healthcheck?: HealthcheckSpec;
 }

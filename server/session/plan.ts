@@ -1,6 +1,6 @@
 // From a lab and what a session was given (subnets, host ports) to the Docker objects that make
 // it: pure, so the whole shape of a lab can be tested without a daemon.
-import type { ContainerSpec, EndpointSpec, HealthcheckSpec, NetworkSpec, SwarmServiceSpec } from '../docker/specs.ts';
+import { LAB_DNS_OPTIONS, type ContainerSpec, type EndpointSpec, type HealthcheckSpec, type NetworkSpec, type SwarmServiceSpec } from '../docker/specs.ts';
 import { objectName, sessionLabels, type SessionRef } from '../docker/labels.ts';
 import { hostAt, parseCidr } from '../lab/ipv4.ts';
 import { imageRef, TOOLBOX_REF } from '../lab/lab-images.ts';
@@ -203,6 +203,7 @@ function planService(m: ServiceModel, ref: SessionRef, alloc: SessionAllocation,
       replicas: def.deploy?.replicas ?? 1,
       endpointMode: def.deploy?.endpoint_mode ?? 'vip',
       dns,
+      dnsOptions: def.dns_opt ?? [...LAB_DNS_OPTIONS],
       capAdd: caps,
       capDrop: ['ALL'],
       readOnly: def.read_only ?? true,
@@ -241,6 +242,7 @@ function planService(m: ServiceModel, ref: SessionRef, alloc: SessionAllocation,
         })),
       };
       container.dns = dns;
+      if (def.dns_opt === undefined) container.dnsOptions = [...LAB_DNS_OPTIONS];
       container.capAdd = caps;
       break;
     case 'default-bridge':

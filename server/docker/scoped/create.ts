@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { commandLine } from '../cli.ts';
 import { LABEL, NAME_PREFIX, objectPrefix } from '../labels.ts';
+import { LAB_DNS_OPTIONS } from '../specs.ts';
 import type { Forward } from './forward.ts';
 import { Refusal, refuse } from './refusal.ts';
 import { bounded } from '../../util/lookup.ts';
@@ -131,7 +132,7 @@ export async function rewriteCreate(scope: Scope, requestedName: string | undefi
     CapDrop: ['ALL'],
     SecurityOpt: ['no-new-privileges'],
     Privileged: false,
-    ...(shared ? {} : { Dns: dns, DnsOptions: host.DnsOptions ?? [], DnsSearch: host.DnsSearch ?? [], ExtraHosts: host.ExtraHosts ?? [] }),
+    ...(shared ? {} : { Dns: dns, DnsOptions: (host.DnsOptions ?? []).length > 0 ? host.DnsOptions! : [...LAB_DNS_OPTIONS], DnsSearch: host.DnsSearch ?? [], ExtraHosts: host.ExtraHosts ?? [] }),
     LogConfig: logType === 'none' ? { Type: 'none', Config: {} } : { Type: logType || 'json-file', Config: { 'max-size': '1m', 'max-file': '1' } },
     OomScoreAdj: host.OomScoreAdj ?? 0,
     ReadonlyRootfs: host.ReadonlyRootfs ?? false,

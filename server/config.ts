@@ -26,6 +26,10 @@ export interface Settings {
    * capture. Default: the number of CPUs, at least 2.
    */
   dockerStarts: number;
+  /** FLOWLAB_DOCKER_STARTS was given: every engine's gate is that size, not sized from its CPUs. */
+  dockerStartsFixed?: boolean;
+  /** The most Flowlab containers placement puts on one engine (default: 40 per CPU of it). */
+  engineContainers?: number;
   /**
    * What labels call this data directory's registry when other Flowlab processes cannot see the
    * directory (Flowlab in a container); unset, labels carry the directory's path.
@@ -83,6 +87,13 @@ function dockerStartsFromEnv(): number {
   return n;
 }
 
+function engineContainersFromEnv(): { engineContainers?: number } {
+  if (process.env.FLOWLAB_ENGINE_CONTAINERS === undefined) return {};
+  const n = intFromEnv('FLOWLAB_ENGINE_CONTAINERS', 0);
+  if (n < 1) throw new Error(`FLOWLAB_ENGINE_CONTAINERS must be a whole number >= 1 (the most Flowlab containers one engine takes), found "${process.env.FLOWLAB_ENGINE_CONTAINERS}"`);
+  return { engineContainers: n };
+}
+
 function trustProxyFromEnv(): string | undefined {
   const raw = process.env.FLOWLAB_TRUST_PROXY;
   if (raw === undefined || raw.trim() === '') return undefined;
@@ -127,6 +138,8 @@ export function loadSettings(overrides: Partial<Settings> = {}): Settings {
     readyTimeoutMs: intFromEnv('FLOWLAB_READY_TIMEOUT_MS', 30_000),
     captureRingBytes: intFromEnv('FLOWLAB_CAPTURE_RING_MB', 8) * 1024 * 1024,
     dockerStarts: dockerStartsFromEnv(),
+    dockerStartsFixed: process.env.FLOWLAB_DOCKER_STARTS !== undefined && process.env.FLOWLAB_DOCKER_STARTS.trim() !== '',
+    ...engineContainersFromEnv(),
     labDirs: labDirsFromEnv(),
     ...(registryName ? { registryName } : {}),
     ...(trustProxy ? { trustProxy } : {}),

@@ -42,7 +42,7 @@ export function openApp(overrides: Partial<Settings> = {}): App {
     beforeTeardown: (session) => consoles.close(session),
   };
   const consoles = new Consoles(engine);
-  const engines = new EngineRegistry(db, settings.dockerStarts);
+  const engines = new EngineRegistry(db, { startsAtOnce: settings.dockerStarts, fixed: settings.dockerStartsFixed ?? false, local: docker });
   engine.pool = { names: () => engines.names(), runtime: (name) => engines.runtime(name) };
   return {
     settings,

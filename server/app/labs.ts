@@ -7,7 +7,9 @@ import type { Topology } from '../protocol/session.ts';
 import type { DownReport, UpOptions } from '../session/engine.ts';
 import { SessionError } from '../session/errors.ts';
 import { ProgressStore } from '../store/progress.ts';
+import { randomSeed } from '../session/variant.ts';
 import { validateContext, type App } from './app.ts';
+import { labNeeds, placeLab } from './placement.ts';
 
 /** A lab by id or file, read and checked against what this engine can run. */
 export async function labFor(app: App, labRef: string): Promise<CatalogueEntry> {
@@ -17,8 +19,14 @@ export async function labFor(app: App, labRef: string): Promise<CatalogueEntry> 
 /** Starts a lab: by id or file, or an entry already read. */
 export async function startLab(app: App, lab: string | CatalogueEntry, opts: UpOptions = {}): Promise<Topology> {
   const entry = typeof lab === 'string' ? await labFor(app, lab) : lab;
-  if (opts.engine !== undefined) app.engines.takesLabs(opts.engine);
-  return app.engine.up(entry, opts);
+  // The seed draws the variant, and the variant may need what only some engines have.
+  const seed = opts.seed ?? randomSeed();
+  const placed = await placeLab(app, labNeeds(app, entry, seed, opts.initSwarm), opts.engine);
+  try {
+    return await app.engine.up(entry, { ...opts, seed, engine: placed.engine });
+  } finally {
+    placed.release();
+  }
 }
 
 /**
@@ -32,8 +40,9 @@ export async function restartLab(app: App, session: string, opts: { newSeed?: bo
   const entry = await labFor(app, rec.scenario);
   await app.engine.down(session);
   const { newSeed, ...up } = opts;
-  // On the same engine, unless told otherwise.
-  return app.engine.up(entry, { ...(newSeed ? {} : { seed: rec.seed }), ...(learner ? { learner } : {}), engine: rec.engine, ...up });
+  // On the same engine, unless told otherwise or it takes no new labs now (drained, gone).
+  const same = app.engines.names().includes(rec.engine) && !app.engines.drained(rec.engine) ? { engine: rec.engine } : {};
+  return startLab(app, entry, { ...(newSeed ? {} : { seed: rec.seed }), ...(learner ? { learner } : {}), ...same, ...up });
 }
 
 /** Takes an engine out of the pool; with `force`, its sessions are ended first (otherwise they refuse it). */

@@ -78,6 +78,58 @@ describe('StartGate', () => {
   });
 });
 
+describe('StartGate, sized again', () => {
+  const many = (gate: StartGate, n: number) => {
+    const holds = Array.from({ length: n }, held);
+    let running = 0;
+    let most = 0;
+    const all = holds.map((h) =>
+      gate.run('lab', async () => {
+        most = Math.max(most, ++running);
+        await h.done;
+        running--;
+      }),
+    );
+    return { holds, all, running: () => running, most: () => most };
+  };
+
+  it('lets waiters in at once when it grows (an engine with more CPUs)', async () => {
+    const gate = new StartGate(2);
+    const m = many(gate, 6);
+    await tick();
+    expect(m.running()).toBe(2);
+    gate.resize(4);
+    await tick();
+    expect(m.running()).toBe(4);
+    expect(gate.queued).toBe(2);
+    for (const h of m.holds) h.release();
+    await Promise.all(m.all);
+    expect(m.most()).toBe(4);
+  });
+
+  it('lets running starts finish when it shrinks, and gives no place on until it is under the new size', async () => {
+    const gate = new StartGate(4);
+    const m = many(gate, 6);
+    await tick();
+    expect(m.running()).toBe(4);
+    gate.resize(2);
+    m.holds[0]!.release();
+    await tick();
+    expect(m.running()).toBe(3);
+    m.holds[1]!.release();
+    await tick();
+    expect(m.running()).toBe(2);
+    expect(gate.queued).toBe(2);
+    m.holds[2]!.release();
+    await tick();
+    expect(m.running()).toBe(2);
+    for (const h of m.holds) h.release();
+    await Promise.all(m.all);
+    expect(gate.queued).toBe(0);
+    expect(gate.busy).toBe(0);
+  });
+});
+
 describe('StartGate, when things go wrong', () => {
   it('gives a freed place to the next in line, never to a newcomer that arrives meanwhile', async () => {
     const gate = new StartGate(1);

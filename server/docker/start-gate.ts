@@ -36,10 +36,33 @@ export class StartGate {
 
   /** `atOnce` starts run together; 0 means no limit. */
   constructor(
-    readonly atOnce: number,
+    private places: number,
     private readonly slowMs = SLOW_START_MS,
   ) {
-    if (!Number.isInteger(atOnce) || atOnce < 0) throw new Error(`container starts at once must be a whole number >= 0 (0 = no limit), found ${atOnce}`);
+    if (!Number.isInteger(places) || places < 0) throw new Error(`container starts at once must be a whole number >= 0 (0 = no limit), found ${places}`);
+  }
+
+  /** Starts that run together (0: no limit). */
+  get atOnce(): number {
+    return this.places;
+  }
+
+  /**
+   * Sized again, once the engine's CPUs are known: more places let waiters in now; fewer take
+   * effect as running starts finish. A gate without a limit keeps none.
+   */
+  resize(atOnce: number): void {
+    if (this.places === 0 || !Number.isInteger(atOnce) || atOnce < 1 || atOnce === this.places) return;
+    this.places = atOnce;
+    while (this.running < atOnce && this.waiting.length > 0) {
+      this.running++;
+      this.waiting.shift()!.go();
+    }
+  }
+
+  /** How many starts run now. */
+  get busy(): number {
+    return this.running;
   }
 
   /** How many starts wait for a place (for diagnostics and tests). */
@@ -49,8 +72,8 @@ export class StartGate {
 
   async run<T>(priority: StartPriority, work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     if (signal?.aborted) throw new StartCancelled('the start was called off before it began');
-    if (this.atOnce === 0) return work();
-    if (this.running >= this.atOnce) await this.wait(RANK[priority], signal);
+    if (this.places === 0) return work();
+    if (this.running >= this.places) await this.wait(RANK[priority], signal);
     else this.running++;
     let released = false;
     const release = () => {
@@ -58,8 +81,11 @@ export class StartGate {
       released = true;
       const next = this.waiting.shift();
       // The place passes straight to the next in line, so a newcomer cannot take it meanwhile.
-      if (next) next.go();
-      else this.running--;
+      if (next && this.running <= this.places) next.go();
+      else {
+        this.running--;
+        if (next) this.waiting.unshift(next);
+      }
     };
     const slow = setTimeout(release, this.slowMs);
     slow.unref();

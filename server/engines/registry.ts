@@ -30,16 +30,23 @@ export class EngineRegistry {
 
   constructor(
     private readonly db: Db,
-    /** Container starts each engine is asked for at once. */
-    private readonly startsAtOnce = 0,
+    private readonly gates: {
+      /** Container starts an engine is asked for at once until its CPUs are known. */
+      startsAtOnce?: number;
+      /** The size was given (FLOWLAB_DOCKER_STARTS): every engine keeps it. */
+      fixed?: boolean;
+      /** The local engine's connection, when the app has one already. */
+      local?: DockerRuntime;
+    } = {},
   ) {}
 
   /** The connection to an engine of the pool (kept while its address is the same). */
   runtime(name: string): DockerRuntime {
+    if (name === LOCAL_ENGINE && this.gates.local) return this.gates.local;
     const address = this.address(name);
     const kept = this.runtimes.get(name);
     if (kept && kept.url === address.url) return kept.rt;
-    const rt = DockerRuntime.at(address, this.startsAtOnce);
+    const rt = DockerRuntime.at(address, this.gates.startsAtOnce ?? 0);
     this.runtimes.set(name, { url: address.url, rt });
     return rt;
   }
@@ -80,6 +87,15 @@ export class EngineRegistry {
     return { name, url, state: 'up', drained: false, sessions: 0, facts, error: null };
   }
 
+  /**
+   * An engine's start gate is as wide as it has CPUs (at least 2): a container start costs most
+   * of a CPU-second there (see StartGate). Unless FLOWLAB_DOCKER_STARTS gave every engine one size.
+   */
+  private sizeGate(name: string, cpus: number): void {
+    if (this.gates.fixed || !(cpus > 0)) return;
+    this.runtime(name).starts.resize(Math.max(2, cpus));
+  }
+
   /** Throws unless the engine answers a ping within 3 s. */
   async ping(name: string): Promise<void> {
     await dockerFor(this.address(name), 3000).ping();
@@ -88,12 +104,14 @@ export class EngineRegistry {
   /** Every engine with what it says of itself now (an engine that does not answer is down, with why). */
   async list(): Promise<EngineStatus[]> {
     const live = this.store.liveSessions();
-    const rows = [{ name: LOCAL_ENGINE, url: dockerEndpoint(), drained_at: null }, ...this.store.list()];
+    const rows = [{ name: LOCAL_ENGINE, url: dockerEndpoint(), drained_at: this.store.localDrainedAt() }, ...this.store.list()];
     return Promise.all(
       rows.map(async (r) => {
         const base = { name: r.name, url: r.url, drained: r.drained_at !== null, sessions: live[r.name] ?? 0 };
         try {
-          return { ...base, state: 'up' as const, facts: await engineFacts(dockerFor(this.address(r.name), LIST_ANSWER_MS)), error: null };
+          const facts = await engineFacts(dockerFor(this.address(r.name), LIST_ANSWER_MS));
+          this.sizeGate(r.name, facts.cpus);
+          return { ...base, state: 'up' as const, facts, error: null };
         } catch (e) {
           return { ...base, state: 'down' as const, facts: null, error: reasonOf(e) };
         }
@@ -101,10 +119,15 @@ export class EngineRegistry {
     );
   }
 
+  /** Whether an engine of the pool is drained. */
+  drained(name: string): boolean {
+    this.address(name);
+    return (name === LOCAL_ENGINE ? this.store.localDrainedAt() : this.store.get(name)?.drained_at ?? null) !== null;
+  }
+
   /** Throws unless the engine is in the pool and takes new labs (not drained). */
   takesLabs(name: string): void {
-    this.address(name);
-    if (name !== LOCAL_ENGINE && this.store.get(name)?.drained_at !== null) throw new EngineError(`engine "${name}" is drained: it keeps its labs and takes no new ones; undrain it (flowlab engines undrain ${name}) or pick another engine`, 'conflict');
+    if (this.drained(name)) throw new EngineError(`engine "${name}" is drained: it keeps its labs and takes no new ones; undrain it (flowlab engines undrain ${name}) or pick another engine`, 'conflict');
   }
 
   /** Takes an engine out of the pool; refused while it holds sessions unless they were ended first. */
@@ -119,9 +142,9 @@ export class EngineRegistry {
 
   /** A drained engine keeps its labs and takes no new ones. */
   drain(name: string, drained = true): void {
-    if (name === LOCAL_ENGINE) throw new EngineError('the local engine cannot be drained yet: it is the only engine sessions are placed on today', 'conflict');
     this.address(name);
-    this.store.setDrained(name, drained);
+    if (name === LOCAL_ENGINE) this.store.setLocalDrained(drained);
+    else this.store.setDrained(name, drained);
   }
 
   /** The sessions not ended on an engine (what `rm --force` ends first). */

@@ -34,6 +34,8 @@ export interface EngineStatus {
   /** Sessions not ended that live there. */
   sessions: number;
   facts: EngineFacts | null;
+  /** What its kernel offers labs: null until a helper there could tell (its first lab). */
+  features?: { netem: boolean | null; ipvs: boolean | null };
   /** Why it is down. */
   error: string | null;
 }

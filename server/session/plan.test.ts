@@ -3,7 +3,7 @@ import { containerCreate, networkCreate } from '../docker/cli.ts';
 import { LABEL } from '../docker/labels.ts';
 import { loadLab } from '../lab/catalogue.ts';
 import { validateLabText } from '../lab/validate.ts';
-import { planLab, portKey, splitCommand } from './plan.ts';
+import { footprint, planLab, portKey, splitCommand } from './plan.ts';
 
 const ref = { session: '3f2a09c1', scenario: 'bridge-basics', owner: 'abc123', registry: '/data' };
 
@@ -110,5 +110,17 @@ describe('splitCommand', () => {
     expect(splitCommand(`lab-serve http --port 80 --body "hello world" --x 'a b' c\\ d`)).toEqual(['lab-serve', 'http', '--port', '80', '--body', 'hello world', '--x', 'a b', 'c d']);
     expect(splitCommand(`echo ""`)).toEqual(['echo', '']);
     expect(() => splitCommand(`echo "oops`)).toThrow(/unterminated/);
+  });
+});
+
+describe('footprint', () => {
+  it('counts what a lab runs on its engine: resolver, services, capture sidecars, swarm replicas', () => {
+    const bridge = loadLab('bridge-basics').lab;
+    const planned = planLab(bridge, ref, { subnets: { frontend: '10.88.3.0/24', backend: '10.88.4.0/24' }, hostPorts: { [portKey('web', 80, 'tcp')]: 23001 } });
+    const captures = bridge.capture ? Object.keys(bridge.services).length : 0;
+    expect(footprint(bridge)).toEqual({ containers: 1 + planned.services.length + captures, memoryBytes: (1 + planned.services.length + captures) * 128 * 2 ** 20 });
+    const overlay = loadLab('swarm-service-scaled-down').lab;
+    const replicas = Object.values(overlay.services).reduce((n, d) => n + (d?.deploy?.replicas ?? 1), 0);
+    expect(footprint(overlay).containers).toBeGreaterThanOrEqual(replicas);
   });
 });

@@ -137,6 +137,18 @@ export function capturedServices(lab: Lab): string[] {
     .map((m) => m.name);
 }
 
+/**
+ * The containers a lab runs on its engine — its resolver, services (each replica), capture
+ * sidecars — and their memory limits summed: what placement reserves for it.
+ */
+export function footprint(lab: Lab): { containers: number; memoryBytes: number } {
+  const models = servicesOf(lab);
+  const resolver = models.some((m) => m.attachment.kind === 'networks' || m.attachment.kind === 'default-bridge') ? 1 : 0;
+  const services = models.reduce((n, m) => n + (m.swarm ? (m.def.deploy?.replicas ?? 1) : 1), 0);
+  const containers = resolver + services + capturedServices(lab).length;
+  return { containers, memoryBytes: containers * LIMITS.memoryBytes };
+}
+
 export const captureName = (service: string) => `${service}-capture`;
 
 /**

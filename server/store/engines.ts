@@ -33,6 +33,15 @@ export class EngineStore {
     this.db.prepare('UPDATE engines SET drained_at = ? WHERE name = ?').run(drained ? Date.now() : null, name);
   }
 
+  /** When the local engine was drained (null: it takes labs). */
+  localDrainedAt(): number | null {
+    return (this.db.prepare('SELECT drained_at FROM local_engine WHERE id = 1').get() as { drained_at: number | null } | undefined)?.drained_at ?? null;
+  }
+
+  setLocalDrained(drained: boolean): void {
+    this.db.prepare('UPDATE local_engine SET drained_at = ? WHERE id = 1').run(drained ? Date.now() : null);
+  }
+
   /** Sessions not ended, per engine. */
   liveSessions(): Record<string, number> {
     const rows = this.db.prepare("SELECT engine, COUNT(*) AS n FROM sessions WHERE state IN ('starting', 'ready') GROUP BY engine").all() as { engine: string; n: number }[];

@@ -226,4 +226,12 @@ export const MIGRATIONS: readonly string[] = [
   -- The engine a session's objects live on.
   ALTER TABLE sessions ADD COLUMN engine TEXT NOT NULL DEFAULT 'local';
   `,
+  `
+  -- Whether the local engine takes new labs: the added engines keep this in their own row.
+  CREATE TABLE local_engine (
+    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    drained_at INTEGER
+  );
+  INSERT INTO local_engine (id, drained_at) VALUES (1, NULL);
+  `,
 ];

@@ -1,6 +1,7 @@
 // The engine pool: `engines add`, `ls`, `rm`, `drain`, `undrain`.
 import type { Command } from 'commander';
 import { removeEngine } from '../../app/labs.ts';
+import { listEngines } from '../../app/placement.ts';
 import type { EngineStatus } from '../../protocol/engines.ts';
 import { withApp } from '../context.ts';
 import { print, printJson, table } from '../output.ts';
@@ -17,8 +18,16 @@ function engineRows(list: EngineStatus[]): string[][] {
     e.facts ? gib(e.facts.memoryBytes) : '—',
     String(e.sessions),
     e.facts ? String(e.facts.managed) : '—',
-    e.facts ? (e.facts.swarm ? 'swarm' : '—') : '—',
+    capabilities(e),
   ]);
+}
+
+/** swarm, netem, ipvs: what it has; `netem?` where its kernel cannot be asked yet (no lab there so far). */
+function capabilities(e: EngineStatus): string {
+  if (!e.facts) return '—';
+  const f = e.features;
+  const said = [e.facts.swarm ? 'swarm' : '', ...(['netem', 'ipvs'] as const).map((k) => (f?.[k] === true ? k : f?.[k] === false ? '' : `${k}?`))].filter(Boolean);
+  return said.join(' ') || '—';
 }
 
 export function enginesCommands(program: Command): void {
@@ -41,11 +50,11 @@ export function enginesCommands(program: Command): void {
 
   engines
     .command('ls')
-    .description('every engine: state, Docker version, CPUs, memory, sessions, Flowlab containers, swarm')
+    .description('every engine: state, Docker version, CPUs, memory, sessions, Flowlab containers, capabilities (swarm, netem, ipvs)')
     .option('--json', 'print as JSON')
     .action(async (opts: { json?: boolean }) => {
       await withApp(async (app) => {
-        const list = await app.engines.list();
+        const list = await listEngines(app);
         if (opts.json) printJson(list);
         else print(table([['NAME', 'URL', 'STATE', 'DOCKER', 'CPUS', 'MEMORY', 'SESSIONS', 'CONTAINERS', 'CAPABILITIES'], ...engineRows(list)]));
       });

@@ -1,13 +1,14 @@
 // The engine pool: list, add, drain, remove (the trainer's, in workshop mode).
 import type express from 'express';
 import { removeEngine } from '../../app/labs.ts';
+import { listEngines } from '../../app/placement.ts';
 import { addEngineSchema, drainEngineSchema } from '../../protocol/engines.ts';
 import { invalid, wrap } from '../respond.ts';
 import type { RouteContext } from './context.ts';
 
 export function engineRoutes(web: express.Express, ctx: RouteContext): void {
   const { app } = ctx;
-  web.get('/api/engines', wrap(async () => ({ engines: await app.engines.list() })));
+  web.get('/api/engines', wrap(async () => ({ engines: await listEngines(app) })));
 
   web.post('/api/engines', wrap(async (req) => {
     const body = addEngineSchema.safeParse(req.body ?? {});

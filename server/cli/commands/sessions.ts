@@ -12,7 +12,7 @@ export function sessionsCommands(program: Command): void {
     .option('--seed <n>', 'seed for the variant draw (reproduces a session)', intArg('--seed'))
     .option('--init-swarm', 'initialise swarm mode if an overlay lab needs it')
     .option('--learner <name>', "the learner's display name (progress is kept per name)")
-    .option('--engine <name>', 'the engine of the pool to run it on (flowlab engines ls; default: local)')
+    .option('--engine <name>', 'the engine of the pool to run it on (flowlab engines ls; default: the one with the most room that can run it)')
     .option('--json', 'print the session as JSON')
     .option('--verbose', 'print every Docker action as a docker CLI command')
     .action(async (labArg: string, opts: { seed?: number; initSwarm?: boolean; learner?: string; engine?: string; json?: boolean; verbose?: boolean }) => {

@@ -1,0 +1,87 @@
+// Placement on real engines: two dockerd test engines beside local, labs started without an
+// engine spread by free room, what a lab needs (swarm for an overlay, netem for a latency fault)
+// decides before room does, a pinned lab is checked against its engine alone, and a lab no engine
+// can run is refused with each engine's reason. local is drained in this data directory: other
+// tests' labs share it, so its room is not this test's to count on.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startLab } from '../server/app/labs.ts';
+import { loadLab } from '../server/lab/catalogue.ts';
+import { cli, testApp, writeLab } from './helpers.ts';
+import { EngineBed } from './engines/bed.ts';
+
+const run = promisify(execFile);
+let bed: EngineBed;
+const app = testApp();
+const scratch = mkdtempSync(join(tmpdir(), 'flowlab-placement-'));
+const env = { FLOWLAB_DATA: app.dataDir };
+
+beforeAll(async () => {
+  bed = await EngineBed.start(2);
+  for (const e of bed.engines) await app.engines.add(e.name, e.url, e.tlsDir);
+  app.engines.drain('local');
+}, 180_000);
+afterAll(async () => {
+  await app.engine.downAll().catch(() => undefined);
+  await app.dispose();
+  await bed?.stop();
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+const where = () => Object.fromEntries(['node-1', 'node-2'].map((n) => [n, app.engine.status().filter((s) => s.engine === n).length]));
+
+describe('placement across engines', () => {
+  it('spreads labs started together over the engines with room, and says where each went', async () => {
+    const labs = await Promise.all(Array.from({ length: 4 }, () => startLab(app, loadLab('bridge-basics'))));
+    expect(labs.map((t) => t.engine).sort()).toEqual(['node-1', 'node-1', 'node-2', 'node-2']);
+    expect(where()).toEqual({ 'node-1': 2, 'node-2': 2 });
+    for (const t of labs) expect(app.engine.status(t.session)[0]).toMatchObject({ engine: t.engine, state: 'ready' });
+    await app.engine.settled();
+    // One more goes where there is the most room, the same way every time: a tie goes to node-1.
+    const fifth = await startLab(app, loadLab('bridge-basics'));
+    expect(fifth.engine).toBe('node-1');
+    await app.engine.down(fifth.session);
+  }, 300_000);
+
+  it('shows the choice in up --json and status, and lists each engine’s capabilities', async () => {
+    const up = await cli(['up', 'bridge-basics', '--json'], env);
+    expect(up.stderr).not.toMatch(/\n\s+at /);
+    expect(up.code).toBe(0);
+    const topo = JSON.parse(up.stdout) as { session: string; engine: string };
+    expect(topo.engine).toBe('node-1');
+    const status = (await cli(['status'], env)).stdout;
+    expect(status).toMatch(new RegExp(`^${topo.session}\\s.*\\snode-1\\b`, 'm'));
+    expect((await cli(['down', topo.session], env)).code).toBe(0);
+    // The toolbox is on both engines now, so their kernels have been asked: this one has no netem.
+    const ls = JSON.parse((await cli(['engines', 'ls', '--json'], env)).stdout) as { name: string; features?: { netem: boolean | null } }[];
+    expect(ls.find((e) => e.name === 'node-1')?.features?.netem).toBe(false);
+    expect((await cli(['engines', 'ls'], env)).stdout).toMatch(/^node-1\s.*\s(ipvs\?|—|ipvs)$/m);
+  }, 180_000);
+
+  it('goes by what a lab needs before room: an overlay lab only where swarm is active', async () => {
+    const overlay = loadLab('overlay-basics');
+    await expect(startLab(app, overlay)).rejects.toThrow(
+      /no engine can run lab "overlay-basics": local: it is drained; node-1: the lab uses overlay networks and swarm mode is not active there; node-2: the lab uses overlay networks and swarm mode is not active there/,
+    );
+    const n2 = bed.engines[1]!;
+    await run('docker', ['swarm', 'init', '--advertise-addr', n2.ip], { env: bed.env(n2) });
+    // node-2 holds more labs than node-1 now, and is still the only one that can.
+    const t = await startLab(app, overlay);
+    expect(t.engine).toBe('node-2');
+    await app.engine.down(t.session);
+  }, 300_000);
+
+  it('refuses a lab no engine can run, with each engine’s reason; a pinned lab is checked on its engine', async () => {
+    const file = writeLab(scratch, 'slow-link', `services:\n  a: { image: toolbox, command: ["sleep", "infinity"] }\nfaults:\n  - { type: latency, service: a, delay: 200ms }\n`);
+    await expect(startLab(app, loadLab(file))).rejects.toThrow(
+      /no engine can run lab "slow-link": local: it is drained; node-1: latency faults need the kernel's netem queueing discipline \(sch_netem\), and its kernel does not have it; node-2: latency faults need .*/,
+    );
+    await expect(startLab(app, loadLab('bridge-basics'), { engine: 'local' })).rejects.toThrow(/engine "local" is drained: it keeps its labs and takes no new ones/);
+    await expect(startLab(app, loadLab('overlay-basics'), { engine: 'node-1' })).rejects.toThrow(/lab "overlay-basics" cannot run on engine node-1: the lab uses overlay networks and swarm mode is not active there/);
+    expect(where()).toEqual({ 'node-1': 2, 'node-2': 2 });
+  }, 120_000);
+});

@@ -13,6 +13,7 @@ import type { Lab } from '../lab/schema.ts';
 import { gradingOf } from '../grade/grader.ts';
 import { SessionEngine } from '../session/engine.ts';
 import { openDb } from '../store/db.ts';
+import { PoolHealth } from './health.ts';
 import { EngineRegistry } from '../engines/registry.ts';
 
 export interface App {
@@ -23,6 +24,8 @@ export interface App {
   consoles: Consoles;
   /** The Docker engines of the pool: "local" and the ones added by name. */
   engines: EngineRegistry;
+  /** Each engine's health and its sessions' (checked while a server runs). */
+  health: PoolHealth;
   close(): void;
 }
 
@@ -44,13 +47,16 @@ export function openApp(overrides: Partial<Settings> = {}): App {
   const consoles = new Consoles(engine);
   const engines = new EngineRegistry(db, { startsAtOnce: settings.dockerStarts, fixed: settings.dockerStartsFixed ?? false, local: docker });
   engine.pool = { names: () => engines.names(), runtime: (name) => engines.runtime(name) };
+  const health = new PoolHealth({ engines, engine, docker });
   return {
     settings,
     engine,
     docker,
     consoles,
     engines,
+    health,
     close: () => {
+      health.stop();
       void consoles.close();
       db.close();
     },

@@ -56,7 +56,8 @@ export class PoolWatch {
   constructor(
     private readonly registry: EngineRegistry,
     private readonly report: (engine: string, state: EngineHealth, text: string) => void,
-    private readonly slowMs = ENGINE_SLOW_MS,
+    /** A ping slower than this is `slow` (for engines watched from their next first check). */
+    public slowMs = ENGINE_SLOW_MS,
     private readonly pingLocal?: () => Promise<void>,
   ) {}
 

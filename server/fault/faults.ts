@@ -102,6 +102,30 @@ export class Faults {
     return this.store.get(id)!;
   }
 
+  /**
+   * Puts the lab's applied faults back after its engine restarted it: what lived in the old
+   * network namespaces (firewall rules, tc) went with them, and a stopped service was started with
+   * the rest. Each fault that no longer holds is applied again under its own record; the ids of
+   * those are returned. Throws, naming the fault, when one cannot be.
+   */
+  async restore(): Promise<string[]> {
+    const again: string[] = [];
+    for (const rec of this.list().filter((f) => f.state === 'applied')) {
+      const fault = { type: rec.type, ...rec.params } as Fault;
+      const impl = implFor(fault.type);
+      const ctx = this.context(rec.id);
+      if (await impl.holds(fault as never, ctx, rec.undo).catch(() => false)) continue;
+      try {
+        this.store.applied(rec.id, await impl.apply(fault as never, ctx));
+      } catch (e) {
+        throw new FaultError(`could not apply ${rec.type} (${rec.id}) again: ${(e as Error).message}`);
+      }
+      again.push(rec.id);
+    }
+    if (again.length > 0) await this.live.refreshTopology();
+    return again;
+  }
+
   /** Finishes what a dead process left half-done: reverts it, so the lab is as planned. */
   async settle(rec: FaultRecord): Promise<void> {
     const fault = { type: rec.type, ...rec.params } as Fault;

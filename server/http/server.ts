@@ -12,7 +12,7 @@ import { attachTerminalSockets } from './terminal-socket.ts';
 import type { FlowEvent } from '../protocol/flow.ts';
 import { RateLimiter } from '../workshop/limits.ts';
 import { TokenSigner } from '../workshop/tokens.ts';
-import { defaultMaxLabs, Workshops } from '../workshop/workshops.ts';
+import { Workshops } from '../workshop/workshops.ts';
 import { joinAddresses } from '../workshop/addresses.ts';
 import type { JoinAddress } from '../protocol/workshop.ts';
 import { apiGate, sameOrigin, socketAccess, type Gate } from './auth.ts';
@@ -33,6 +33,8 @@ export interface ServeOptions {
   host: string;
   progress?: (line: string) => void;
   settings?: Partial<Settings>;
+  /** How often every engine and its sessions are checked (default 5 s; 0: never). */
+  engineWatchMs?: number;
   /** Sweep dead sessions and build images at start (off in some tests). */
   background?: boolean;
   /** Exit the process on SIGINT/SIGTERM after tearing this instance's labs down. */
@@ -101,10 +103,12 @@ export async function startServer(opts: ServeOptions): Promise<Running> {
   if (opts.workshop) {
     const idleMs = opts.workshop.idleMs ?? (opts.workshop.idleMinutes ?? 30) * 60_000;
     const signer = new TokenSigner(app.settings.dataDir);
-    const workshopOpts = { ...opts.workshop, maxLabs: opts.workshop.maxLabs ?? defaultMaxLabs(), idleMs };
+    const workshopOpts = { ...opts.workshop, idleMs };
     gate = { signer, workshops: new Workshops(app, workshopOpts), limiter: new RateLimiter() };
     trainerToken = signer.sign({ role: 'trainer' });
   }
+  // Every engine and its sessions checked while the server runs: a lost engine's labs say so.
+  app.health.start(opts.workshop?.engineWatchMs ?? opts.engineWatchMs ?? 5000, opts.workshop?.engineSlowMs);
   const server: Server = createHttpApp(app, images, { seenEvent: (s, id) => holder.sockets?.event(s, id), ...(gate ? { gate } : {}) }).listen(opts.port, opts.host);
   // Same-origin only: the web app is served from here. CORS does not cover WebSockets, so a
   // browser's Origin is checked on every connection too.

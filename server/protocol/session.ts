@@ -5,6 +5,15 @@ import { TOPIC_IDS } from './topics.ts';
 
 export const SESSION_STATES = ['starting', 'ready', 'ended', 'failed'] as const;
 export type SessionState = (typeof SESSION_STATES)[number];
+/**
+ * A ready session its engine let down: `engine-lost` while the engine does not answer (it comes
+ * back by itself when the engine does), `broken` when it could not be brought back after the
+ * engine restarted (Restart starts it again). Shown as the session's state.
+ */
+export const SESSION_TROUBLES = ['engine-lost', 'broken'] as const;
+export type SessionTrouble = (typeof SESSION_TROUBLES)[number];
+/** What a session's `state` says in status, the API and the web app. */
+export const SHOWN_STATES = [...SESSION_STATES, ...SESSION_TROUBLES] as const;
 
 export const portBindingSchema = z.object({
   host_ip: z.string(),
@@ -62,11 +71,14 @@ export const sessionSummarySchema = z.object({
   session: z.string(),
   scenario: z.string(),
   title: z.string(),
-  state: z.enum(SESSION_STATES),
+  /** starting, ready, ended, failed — or, for a ready one its engine let down, engine-lost or broken. */
+  state: z.enum(SHOWN_STATES),
   seed: z.number().int(),
   owner: z.string(),
   /** The Docker engine the session lives on. */
   engine: z.string(),
+  /** Why it is engine-lost or broken, since when, and what to do. */
+  trouble: z.object({ kind: z.enum(SESSION_TROUBLES), reason: z.string(), since: z.string(), todo: z.string() }).nullable(),
   created_at: z.string(),
   ready_at: z.string().nullable(),
   ended_at: z.string().nullable(),
@@ -81,7 +93,7 @@ export const createSessionBodySchema = z.strictObject({
   scenario: z.string().min(1),
   seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
   learner: z.string().min(1).max(64).optional(),
-  /** An engine of the pool by name (default: local). */
+  /** An engine of the pool by name (default: the one with the most room that can run it). */
   engine: z.string().min(1).max(31).optional(),
 });
 

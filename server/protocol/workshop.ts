@@ -122,6 +122,8 @@ export interface LabSlot {
   /** Seconds the learner worked on this lab (active time: pauses of over IDLE_GAP do not count), since the last reset. */
   seconds: number | null;
   error: string | null;
+  /** A running lab its engine let down: which engine, why, and what to do. */
+  trouble: { kind: 'engine-lost' | 'broken'; engine: string; reason: string; todo: string } | null;
 }
 
 /** What the trainer sees of a learner's lab besides their own view of it. */

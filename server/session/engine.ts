@@ -71,6 +71,13 @@ export interface EngineHooks {
   settleFault?: (live: LiveSession, fault: FaultRecord) => Promise<void>;
 }
 
+/** What a learner or trainer can do about a session in trouble. */
+export function troubleTodo(rec: SessionRecord): string {
+  return rec.trouble?.kind === 'engine-lost'
+    ? `it comes back by itself when engine ${rec.engine} answers again; or end it and start the lab again (on another engine)`
+    : 'restart the lab to start it again';
+}
+
 export class SessionEngine implements SessionHost {
   readonly store: SessionStore;
   hooks: EngineHooks = {};
@@ -161,6 +168,7 @@ export class SessionEngine implements SessionHost {
     const rec = this.store.get(session);
     if (!rec) throw new SessionError(`unknown session "${session}"; expected one of: ${this.store.list(['ready']).map((s) => s.id).join(', ') || '(no live sessions)'}`, 'not-found');
     if (rec.state !== 'ready') throw new SessionError(`session ${session} is ${rec.state}, not ready`);
+    if (rec.trouble) throw new SessionError(`session ${session} is ${rec.trouble.kind}: ${rec.trouble.reason}; ${troubleTodo(rec)}`, 'unavailable');
     return new LiveSession(this, rec);
   }
 
@@ -420,10 +428,11 @@ export class SessionEngine implements SessionHost {
       session: rec.id,
       scenario: rec.scenario,
       title: rec.lab.title,
-      state: rec.state,
+      state: rec.state === 'ready' && rec.trouble ? rec.trouble.kind : rec.state,
       seed: rec.seed,
       owner: rec.owner,
       engine: rec.engine,
+      trouble: rec.state === 'ready' && rec.trouble ? { kind: rec.trouble.kind, reason: rec.trouble.reason, since: new Date(rec.trouble.since).toISOString(), todo: troubleTodo(rec) } : null,
       created_at: new Date(rec.createdAt).toISOString(),
       ready_at: iso(rec.readyAt),
       ended_at: iso(rec.endedAt),

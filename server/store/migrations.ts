@@ -233,5 +233,10 @@ export const MIGRATIONS: readonly string[] = [
     drained_at INTEGER
   );
   INSERT INTO local_engine (id, drained_at) VALUES (1, NULL);
+  -- A ready session in trouble: its engine stopped answering (engine-lost), or it could not be
+  -- brought back after its engine restarted (broken). Cleared when it is well again.
+  ALTER TABLE sessions ADD COLUMN trouble TEXT CHECK (trouble IN ('engine-lost', 'broken'));
+  ALTER TABLE sessions ADD COLUMN trouble_reason TEXT;
+  ALTER TABLE sessions ADD COLUMN trouble_at INTEGER;
   `,
 ];

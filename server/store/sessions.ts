@@ -1,7 +1,7 @@
 // The session registry: every session any process started from this data directory, so any
 // process can find, probe or tear down a session, and sweep can tell the dead from the live.
 import type { Lab } from '../lab/schema.ts';
-import type { ActionEntry, ActionKind, SessionState, Topology } from '../protocol/session.ts';
+import type { ActionEntry, ActionKind, SessionState, SessionTrouble, Topology } from '../protocol/session.ts';
 import type { Db } from './db.ts';
 
 export interface SessionRecord {
@@ -26,6 +26,8 @@ export interface SessionRecord {
   detached: boolean;
   /** The Docker engine its objects live on ("local", or an engine of the pool). */
   engine: string;
+  /** A ready session its engine let down: lost with it, or not brought back after a restart. */
+  trouble: { kind: SessionTrouble; reason: string; since: number } | null;
 }
 
 /** Subnet per lab network; host port per `service/containerPort/proto`. */
@@ -54,6 +56,9 @@ interface Row {
   allocation: string | null;
   detached: number;
   engine: string;
+  trouble: SessionTrouble | null;
+  trouble_reason: string | null;
+  trouble_at: number | null;
 }
 
 const fromRow = (r: Row): SessionRecord => ({
@@ -76,6 +81,7 @@ const fromRow = (r: Row): SessionRecord => ({
   allocation: r.allocation ? (JSON.parse(r.allocation) as Allocation) : null,
   detached: r.detached === 1,
   engine: r.engine,
+  trouble: r.trouble ? { kind: r.trouble, reason: r.trouble_reason ?? '', since: r.trouble_at ?? 0 } : null,
 });
 
 export type NewSession = Pick<SessionRecord, 'id' | 'scenario' | 'labFile' | 'seed' | 'variant' | 'owner' | 'ownerPid' | 'ownerHost' | 'ownerStart' | 'lab' | 'detached'> & { engine?: string };
@@ -114,6 +120,17 @@ export class SessionStore {
 
   markReady(id: string, topology: Topology): void {
     this.db.prepare(`UPDATE sessions SET state = 'ready', ready_at = ?, topology = ? WHERE id = ?`).run(Date.now(), JSON.stringify(topology), id);
+  }
+
+  /** Marks a ready session in trouble (kept as it is when it already is, the first reason kept). */
+  setTrouble(id: string, kind: SessionTrouble, reason: string): void {
+    this.db
+      .prepare(`UPDATE sessions SET trouble = ?, trouble_reason = ?, trouble_at = ? WHERE id = ? AND state = 'ready' AND (trouble IS NULL OR trouble <> ?)`)
+      .run(kind, reason, Date.now(), id, kind);
+  }
+
+  clearTrouble(id: string): void {
+    this.db.prepare(`UPDATE sessions SET trouble = NULL, trouble_reason = NULL, trouble_at = NULL WHERE id = ?`).run(id);
   }
 
   /** Ends a session and gives back its subnets and ports. */

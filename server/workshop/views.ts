@@ -22,6 +22,8 @@ export interface RoomFacts {
   labDef(lab: string): Lab | undefined;
   /** No work for this long flags a running lab idle. */
   idleFlagMs: number;
+  /** A running session its engine let down (engine-lost, broken), or null. */
+  trouble(session: string): LabSlot['trouble'];
 }
 
 export interface SlotView {
@@ -65,6 +67,7 @@ export function slotView(room: RoomFacts, w: WorkshopRow, learner: string, lab: 
     attempts: graded.attempts,
     seconds: current.length === 0 ? null : Math.round(workedMs / 1000),
     error: state === 'failed' ? (failure ?? null) : null,
+    trouble: state === 'ready' && last ? room.trouble(last.session) : null,
   };
   const def = room.labDef(lab);
   const cause = graded.lastCause ? def?.diagnosis?.causes.find((c) => c.id === graded.lastCause) : undefined;

@@ -11,12 +11,12 @@ import { loadLab } from '../lab/catalogue.ts';
 import type { Lab } from '../lab/schema.ts';
 import type { LabSummary } from '../protocol/session.ts';
 import type { CreateWorkshop, EndedBy, JoinAddress, LabSlot, LearnerAction, LearnerView, StartProgress, TrainerView, WorkshopInfo } from '../protocol/workshop.ts';
+import { troubleTodo } from '../session/engine.ts';
 import { ProgressStore } from '../store/progress.ts';
 import { WorkshopStore, type LearnerRow, type WorkshopRow, type WorkshopSessionRow } from '../store/workshops.ts';
 import { FlowlabError, kindOfStatus } from '../util/errors.ts';
 import { Activity, IDLE_FLAG_MS } from './activity.ts';
 import { Feed } from './feed.ts';
-import { PoolWatch } from '../engines/watch.ts';
 import { spreadSeed } from './spread.ts';
 import { exportFileName, resultsCsv, slotView, variantsDrawn, type RoomFacts } from './views.ts';
 
@@ -28,8 +28,11 @@ export class WorkshopError extends FlowlabError {
 }
 
 export interface WorkshopOptions {
-  /** At most this many learner labs run at once; more wait in a queue. */
-  maxLabs: number;
+  /**
+   * At most this many learner labs run at once; more wait in a queue. Unset: the sum over the
+   * engines that answer and take labs of what each holds (see labsOn).
+   */
+  maxLabs?: number;
   /** A lab with no activity for this long is torn down (the learner can start it again). */
   idleMs: number;
   /** A start that takes longer is reported in the event feed. */
@@ -46,8 +49,14 @@ export interface WorkshopOptions {
 const MB_PER_LAB = 384;
 const SLOW_START_MS = 60_000;
 
+/** The labs an engine of this much memory holds, keeping a third of it free. */
+export function labsOn(memoryBytes: number): number {
+  return Math.max(2, Math.floor(((memoryBytes / 2 ** 20) * 2) / 3 / MB_PER_LAB));
+}
+
+/** This machine's share, until the engines have been asked. */
 export function defaultMaxLabs(): number {
-  return Math.max(2, Math.floor(((totalmem() / 2 ** 20) * 2) / 3 / MB_PER_LAB));
+  return labsOn(totalmem());
 }
 
 /** Join codes avoid letters and digits that read alike (O/0, I/1). */
@@ -75,8 +84,9 @@ export class Workshops implements RoomFacts {
   private joinAt: JoinAddress[] = [];
   readonly activity = new Activity(() => this.store);
   readonly feed = new Feed(() => this.store);
-  /** The engines of the pool, pinged for the feed. */
-  readonly engineWatch: PoolWatch;
+  /** The labs the pool holds, summed over its engines at the last look (when --max-labs does not say). */
+  private poolLabs = defaultMaxLabs();
+  private readonly unsubscribe: () => void;
   /** Bumped on every change a view would show. */
   rev = 0;
 
@@ -85,13 +95,16 @@ export class Workshops implements RoomFacts {
     readonly opts: WorkshopOptions,
   ) {
     this.timers.push(setInterval(() => void this.reapIdle(), Math.max(500, Math.min(15_000, opts.idleMs / 3))));
-    this.engineWatch = new PoolWatch(
-      app.engines,
-      (engine, _state, text) => this.event('engine', engine === 'local' ? text : `engine ${engine}: ${text}`),
-      opts.engineSlowMs,
-      () => app.docker.ping(),
-    );
-    if (opts.engineWatchMs !== 0) this.timers.push(setInterval(() => void this.engineWatch.check(), opts.engineWatchMs ?? 5000));
+    // The engines' health and their sessions' reach the feed; the server checks them.
+    this.unsubscribe = app.health.on((e) => {
+      if (e.kind === 'engine') this.event('engine', e.engine === 'local' ? e.text : `engine ${e.engine}: ${e.text}`);
+      else if (this.slotOfSession(e.session)) this.event('engine', e.text, this.slotOfSession(e.session));
+    });
+    if (opts.maxLabs === undefined) {
+      const measure = () => void this.measurePool();
+      measure();
+      this.timers.push(setInterval(measure, opts.engineWatchMs || 5000));
+    }
     for (const t of this.timers) t.unref();
   }
 
@@ -310,6 +323,37 @@ export class Workshops implements RoomFacts {
 
   // ---- labs: start, queue, reset, idle expiry --------------------------------------------
 
+  /** At most this many learner labs at once: --max-labs, or the pool's engines summed. */
+  get maxLabs(): number {
+    return this.opts.maxLabs ?? this.poolLabs;
+  }
+
+  /** The engines that answer and take labs, each holding what its memory allows. */
+  private async measurePool(): Promise<void> {
+    const list = await this.app.engines.list().catch(() => []);
+    const open = list.filter((e) => e.state === 'up' && !e.drained && e.facts);
+    if (list.length === 0) return;
+    const before = this.poolLabs;
+    this.poolLabs = Math.max(1, open.reduce((n, e) => n + labsOn(e.facts!.memoryBytes), 0));
+    if (this.poolLabs !== before) {
+      this.changed();
+      this.pump();
+    }
+  }
+
+  trouble(session: string): LabSlot['trouble'] {
+    const rec = this.app.engine.store.get(session);
+    if (!rec?.trouble || rec.state !== 'ready') return null;
+    return { kind: rec.trouble.kind, engine: rec.engine, reason: rec.trouble.reason, todo: troubleTodo(rec) };
+  }
+
+  /** The learner and lab of a session of this workshop. */
+  private slotOfSession(session: string): { learner: string; lab: string } | undefined {
+    const w = this.current();
+    const s = w ? this.sessionsOf(w.id).find((x) => x.session === session) : undefined;
+    return s ? { learner: s.learner, lab: s.lab } : undefined;
+  }
+
   private running(): number {
     const w = this.current();
     const live = w ? this.sessionsOf(w.id).filter((s) => s.state === 'ready' && !this.launching.has(key(s.learner, s.lab))).length : 0;
@@ -340,9 +384,9 @@ export class Workshops implements RoomFacts {
     const now = slotView(this, w, learner, lab).slot;
     if (['queued', 'starting', 'ready'].includes(now.state)) return now;
     this.failures.delete(k);
-    if (this.running() < this.opts.maxLabs) this.launch(learner, lab, opts);
+    if (this.running() < this.maxLabs) this.launch(learner, lab, opts);
     else {
-      if (this.queue.length === 0) this.event('queue', `a queue is forming: ${this.opts.maxLabs} labs run, the most this server takes; ${l?.name ?? "a learner"} waits for ${this.summary(lab).title}`, { learner, lab });
+      if (this.queue.length === 0) this.event('queue', `a queue is forming: ${this.maxLabs} labs run, the most this server takes; ${l?.name ?? "a learner"} waits for ${this.summary(lab).title}`, { learner, lab });
       this.queue.push({ learner, lab, ...opts });
     }
     this.changed();
@@ -409,7 +453,7 @@ export class Workshops implements RoomFacts {
   private pump(): void {
     const w = this.current();
     if (!w || w.ending_at !== null) return;
-    while (this.queue.length > 0 && this.running() < this.opts.maxLabs) {
+    while (this.queue.length > 0 && this.running() < this.maxLabs) {
       const { learner, lab, ...opts } = this.queue.shift()!;
       this.launch(learner, lab, opts);
       this.changed();
@@ -518,7 +562,7 @@ export class Workshops implements RoomFacts {
       role: 'trainer',
       workshop: this.info(w, true),
       learners: this.store.learnersOf(w.id).map((l) => ({ id: l.id, name: l.name, joined_at: iso(l.joined_at)!, labs: labs.map((lab) => slotView(this, w, l.id, lab).trainer), console_actions: typed(l.id) })),
-      capacity: { max_labs: this.opts.maxLabs, running: this.running(), queued: this.queue.length, idle_minutes: Math.round((this.opts.idleMs / 60_000) * 10) / 10 },
+      capacity: { max_labs: this.maxLabs, running: this.running(), queued: this.queue.length, idle_minutes: Math.round((this.opts.idleMs / 60_000) * 10) / 10 },
       join: this.joinAt,
       variants: Object.fromEntries(labs.filter((lab) => (this.labDef(lab)?.variants.length ?? 0) > 1).map((lab) => [lab, drawn[lab] ?? {}])),
       events: this.feed.list(w.id),
@@ -542,6 +586,7 @@ export class Workshops implements RoomFacts {
 
   close(): void {
     for (const t of this.timers) clearInterval(t);
+    this.unsubscribe();
     this.activity.flushAll();
   }
 }

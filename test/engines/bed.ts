@@ -64,24 +64,45 @@ export class EngineBed {
     }
     const nodes = Array.from({ length: n }, (_, i) => ({ name: `node-${i + 1}`, container: `flowlab-bed-${this.id}-node-${i + 1}`, ip: `${prefix}.${10 + i}` }));
     this.certs = makeCerts(this.dir, nodes.map((x) => x.ip));
-    await Promise.all(
-      nodes.map(async (x) => {
-        await run('docker', ['volume', 'create', '--label', label, `${x.container}-data`]);
-        await run('docker', [
-          'create', '--name', x.container, '--label', label, '--hostname', x.name,
-          '--network', this.network, '--ip', x.ip,
-          // Not --privileged (refused on these hosts): every capability but SYS_RESOURCE, no profiles.
-          '--cap-add', 'ALL', '--cap-drop', 'SYS_RESOURCE', '--security-opt', 'seccomp=unconfined', '--security-opt', 'apparmor=unconfined',
-          '--tmpfs', '/run', '-v', `${x.container}-data:/var/lib/docker`,
-          ENGINE_NODE_IMAGE,
-        ]);
-        await run('docker', ['cp', `${this.certs!.serverDir}/.`, `${x.container}:/certs`]);
-        await run('docker', ['start', x.container]);
-        this.engines.push({ ...x, url: `tcp://${x.ip}:2376`, tlsDir: this.certs!.clientDir });
-      }),
-    );
+    await Promise.all(nodes.map(async (x) => this.engines.push({ ...x, url: await this.create(x), tlsDir: this.certs!.clientDir })));
     this.engines.sort((a, b) => a.name.localeCompare(b.name));
     await Promise.all(this.engines.map((e) => this.answers(e)));
+  }
+
+  /** Makes and starts one engine's container, its storage on a fresh volume; its URL. */
+  private async create(x: { name: string; container: string; ip: string }): Promise<string> {
+    const label = `${TESTBED_LABEL}=${this.id}`;
+    await run('docker', ['volume', 'create', '--label', label, `${x.container}-data`]);
+    await run('docker', [
+      'create', '--name', x.container, '--label', label, '--hostname', x.name,
+      '--network', this.network, '--ip', x.ip,
+      // Not --privileged (refused on these hosts): every capability but SYS_RESOURCE, no profiles.
+      '--cap-add', 'ALL', '--cap-drop', 'SYS_RESOURCE', '--security-opt', 'seccomp=unconfined', '--security-opt', 'apparmor=unconfined',
+      '--tmpfs', '/run', '-v', `${x.container}-data:/var/lib/docker`,
+      ENGINE_NODE_IMAGE,
+    ]);
+    await run('docker', ['cp', `${this.certs!.serverDir}/.`, `${x.container}:/certs`]);
+    await run('docker', ['start', x.container]);
+    return `tcp://${x.ip}:2376`;
+  }
+
+  /** Kills an engine as a machine losing power does (its containers die with it). */
+  async kill(e: BedEngine): Promise<void> {
+    await run('docker', ['kill', e.container]);
+  }
+
+  /** Starts a killed engine again: its dockerd comes back with its storage, and the containers it had stopped. */
+  async start(e: BedEngine): Promise<void> {
+    await run('docker', ['start', e.container]);
+    await this.answers(e);
+  }
+
+  /** Replaces an engine with a fresh one at the same address: nothing of what it held is there. */
+  async replace(e: BedEngine): Promise<void> {
+    await run('docker', ['rm', '-f', '-v', e.container]);
+    await run('docker', ['volume', 'rm', '-f', `${e.container}-data`]);
+    await this.create(e);
+    await this.answers(e);
   }
 
   /** Waits until the engine answers a ping over TLS. */

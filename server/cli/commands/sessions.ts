@@ -75,12 +75,16 @@ export function sessionsCommands(program: Command): void {
     .option('--json', 'print as JSON')
     .action(async (session: string | undefined, opts: { json?: boolean }) => {
       await withApp(async (app) => {
+        // Each engine asked first, so a session never says ready over an engine that is gone or
+        // containers its engine's restart stopped (a running server brings those back).
+        await app.health.check({ recover: false });
         const list = app.engine.status(session);
         if (opts.json) printJson(session ? list[0] : list);
         else if (list.length === 0) print('no live sessions');
         else {
           print(table([['SESSION', 'LAB', 'STATE', 'SEED', 'ENGINE', 'SINCE'], ...list.map((s) => [s.session, s.scenario, s.state, String(s.seed), s.engine, s.created_at])]));
           if (session && list[0]?.error) print(`error: ${list[0].error}`);
+          for (const s of list) if (s.trouble) print(`${s.session}: ${s.state}: ${s.trouble.reason}; ${s.trouble.todo}`);
         }
       });
     });

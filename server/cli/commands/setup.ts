@@ -16,7 +16,7 @@ export function setupCommands(program: Command): void {
     .option('--port <port>', 'port to listen on', intArg('--port'), 7420)
     .option('--host <host>', 'address to bind (127.0.0.1 keeps it on this machine; 0.0.0.0 for a workshop on a network)', '127.0.0.1')
     .option('--workshop', 'workshop mode: learners join with a code, each in their own labs; every call is authenticated')
-    .option('--max-labs <n>', 'workshop mode: learner labs running at once (default from the memory)', intArg('--max-labs'))
+    .option('--max-labs <n>', 'workshop mode: learner labs running at once (default: summed over the engines, from each one\'s memory)', intArg('--max-labs'))
     .option('--idle-minutes <n>', 'workshop mode: tear down a lab after this long without activity', intArg('--idle-minutes'), 30)
     .action(async (opts: { port: number; host: string; workshop?: boolean; maxLabs?: number; idleMinutes: number }) => {
       if (!opts.workshop && (opts.maxLabs !== undefined || opts.idleMinutes !== 30)) throw new CliError('--max-labs and --idle-minutes only apply with --workshop');
@@ -35,7 +35,7 @@ export function setupCommands(program: Command): void {
       });
       if (running.trainerToken && running.workshops) {
         const base = running.url.replace('//0.0.0.0:', '//127.0.0.1:').replace('//[::]:', '//127.0.0.1:');
-        progress(`workshop mode: up to ${running.workshops.opts.maxLabs} learner labs at once, idle labs torn down after ${opts.idleMinutes} min`);
+        progress(`workshop mode: up to ${running.workshops.maxLabs} learner labs at once${opts.maxLabs === undefined ? ' (the engines\' room, summed)' : ''}, idle labs torn down after ${opts.idleMinutes} min`);
         progress(`trainer link (keep it secret; it signs you in as the trainer): ${base}/#trainer=${running.trainerToken}`);
         const reachable = running.join.filter((a) => !a.local);
         if (reachable.length > 0) progress(`learners open ${reachable.map((a) => a.url).join(' or ')} and join with the code the dashboard shows`);

@@ -18,7 +18,9 @@ type Inspected = { service: string; container: string; state: string; resolv_con
 export async function labPage(root: HTMLElement, sessionId: string, go: (hash: string) => void, opts: { workshop?: boolean } = {}): Promise<() => void> {
   const { session } = await api<{ session: SessionSummary | undefined }>('GET', `/api/sessions/${sessionId}`);
   if (!session) throw new Error(`session ${sessionId} is not known to this server`);
-  if (session.state !== 'ready' || !session.topology) throw new Error(`session ${sessionId} is ${session.state}${session.error ? `: ${session.error}` : ''}`);
+  // A lab its engine let down still opens: the banner says which engine and what to do.
+  const opens = session.state === 'ready' || session.state === 'engine-lost' || session.state === 'broken';
+  if (!opens || !session.topology) throw new Error(`session ${sessionId} is ${session.state}${session.error ? `: ${session.error}` : ''}`);
   const { lab } = await api<{ lab: LabView }>('GET', `/api/scenarios/${session.scenario}`);
   let topology: Topology = session.topology;
   /** Services whose live details the learner has seen: the graph shows them as they run. */
@@ -198,13 +200,27 @@ export async function labPage(root: HTMLElement, sessionId: string, go: (hash: s
     stopped.textContent = `This lab can no longer be probed, changed or graded: ${why}.`;
     for (const n of [probeForm, diagnosis.root, labButtons, terminals.root]) n.setAttribute('inert', '');
   };
+  // The engine's trouble, said while it lasts: lost (it comes back by itself) or broken (Restart).
+  const trouble = el('div', { class: 'trouble-banner', role: 'alert', 'data-trouble': '', hidden: true });
+  const showTrouble = (s: SessionSummary) => {
+    const t = s.trouble;
+    trouble.hidden = !t;
+    trouble.setAttribute('data-trouble', t?.kind ?? '');
+    if (!t) return trouble.replaceChildren();
+    trouble.replaceChildren(
+      el('strong', {}, t.kind === 'engine-lost' ? `Engine ${s.engine} does not answer` : `This lab is broken`),
+      ` — ${t.reason}. ${t.todo[0]!.toUpperCase()}${t.todo.slice(1)}.`,
+      ...(t.kind === 'broken' ? [button('Restart lab', restart(false), { 'data-trouble-restart': '' })] : []),
+    );
+  };
+  showTrouble(session);
   const room = opts.workshop ? roomBanner(sessionId, session.scenario, go, stop) : undefined;
   if (room) cleanups.push(() => room.stop());
   root.replaceChildren(
     el(
       'div',
       { class: 'lab-view' },
-      el('div', { class: 'lab-top' }, header, room?.root ?? null, stopped),
+      el('div', { class: 'lab-top' }, header, trouble, room?.root ?? null, stopped),
       el('aside', { class: 'left' }, briefing, el('h3', {}, 'Probe'), probeForm, probeOut, diagnosis.root),
       el('section', { class: 'center', 'aria-label': 'Topology' }, graphTools, graphBox, legend),
       el('aside', { class: 'right' }, el('h3', {}, 'Inspector'), inspector),
@@ -248,6 +264,7 @@ export async function labPage(root: HTMLElement, sessionId: string, go: (hash: s
   // The topology follows changes made from the console (re-created containers, new networks).
   const topoTimer = setInterval(async () => {
     const r = await api<{ session: SessionSummary | undefined }>('GET', `/api/sessions/${sessionId}`).catch(() => undefined);
+    if (r?.session) showTrouble(r.session);
     const now = new Set([...revealed, ...(r?.session?.revealed ?? [])]);
     if (r?.session?.topology && (JSON.stringify(r.session.topology) !== JSON.stringify(topology) || now.size !== revealed.size)) {
       topology = r.session.topology;

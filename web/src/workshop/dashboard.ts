@@ -126,7 +126,7 @@ export function dashboard(ctx: { status: HTMLElement; refresh(): Promise<void>; 
   const cell = (learner: TrainerLearner, lab: LabSummary, open: boolean) => {
     const slot = learner.labs.find((s) => s.lab === lab.id);
     if (!slot) return el('td', { class: 'cell not-started' }, '—');
-    const flags = [slot.idle ? el('span', { class: 'flag idle', 'data-flag': 'idle', title: 'no activity for 5 minutes while the lab runs' }, 'idle') : null, slot.stuck ? el('span', { class: 'flag stuck', 'data-flag': 'stuck', title: 'two failed attempts, or longer than the lab takes, without passing' }, 'stuck') : null];
+    const flags = [slot.trouble ? el('span', { class: 'flag trouble', 'data-flag': slot.trouble.kind, title: `${slot.trouble.reason}; ${slot.trouble.todo}` }, slot.trouble.kind === 'engine-lost' ? `engine ${slot.trouble.engine} lost` : 'broken') : null, slot.idle ? el('span', { class: 'flag idle', 'data-flag': 'idle', title: 'no activity for 5 minutes while the lab runs' }, 'idle') : null, slot.stuck ? el('span', { class: 'flag stuck', 'data-flag': 'stuck', title: 'two failed attempts, or longer than the lab takes, without passing' }, 'stuck') : null];
     return el(
       'td',
       { class: `cell ${slot.state}`, 'data-learner': learner.id, 'data-lab': lab.id, 'data-state': slot.state },

@@ -95,6 +95,7 @@ export function learnerPage(root: HTMLElement, go: (hash: string) => void, signe
               'td',
               { 'data-state': slot.state, class: `state ${slot.state}` },
               el('span', { 'data-slot-text': slot.lab }, slotState(slot)),
+              slot.trouble ? el('small', { class: 'trouble', 'data-trouble': slot.trouble.kind }, ` ${slot.trouble.kind === 'engine-lost' ? `engine ${slot.trouble.engine} does not answer` : 'broken'}: ${slot.trouble.todo}`) : null,
               slot.state === 'queued' || slot.state === 'starting' ? el('progress', { max: '100', value: String(Math.round(progressShare(slot.progress) * 100)), 'aria-label': `${labTitle} coming up`, 'data-progress': slot.lab }) : null,
               slot.state === 'starting' || slot.state === 'queued' ? el('small', { class: 'hint' }, awaiting === slot.lab ? ' you will be taken into the lab when it is ready' : '') : null,
             ),

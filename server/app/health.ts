@@ -1,0 +1,176 @@
+// The pool's health as the sessions feel it. Every engine is pinged (every 5 s in a server); one
+// that stops answering is `down`, and its ready sessions are `engine-lost` — never `ready` over an
+// engine nobody can reach. Each engine that answers has its sessions checked against the labelled
+// containers there:
+//   - all there and running: well (an engine-lost session is ready again);
+//   - none there: the engine lost them (replaced, wiped) — the session is ended, saying so;
+//   - there but every one stopped: the engine restarted (dockerd stops every container, and they
+//     stay stopped) — the session is brought back: containers started in order, each ready, its
+//     faults applied again, its captures started again; or, where that fails, `broken`, with why.
+// One engine's trouble is its own: the others are checked all the same, and nothing here throws.
+import { LABEL } from '../docker/labels.ts';
+import { PoolWatch, type EngineHealth } from '../engines/watch.ts';
+import { startAndWait } from '../fault/common.ts';
+import { Faults } from '../fault/faults.ts';
+import { LiveSession } from '../session/live.ts';
+import type { DockerRuntime } from '../docker/runtime.ts';
+import type { EngineRegistry } from '../engines/registry.ts';
+import type { SessionEngine } from '../session/engine.ts';
+import type { SessionRecord } from '../store/sessions.ts';
+
+/** What the health of the pool is checked with: the app's engines, sessions, and local connection. */
+interface Pool {
+  engines: EngineRegistry;
+  engine: SessionEngine;
+  docker: DockerRuntime;
+}
+
+export type HealthEvent =
+  | { kind: 'engine'; engine: string; state: EngineHealth; text: string }
+  | { kind: 'session'; engine: string; session: string; state: 'engine-lost' | 'ready' | 'broken' | 'ended'; text: string };
+
+/** Roles of the containers a lab is made of (helpers and captures are made again when needed). */
+const LAB_ROLES = new Set(['service', 'resolver']);
+
+export class PoolHealth {
+  readonly watch: PoolWatch;
+  private readonly listeners: ((e: HealthEvent) => void)[] = [];
+  /** Sessions being brought back now (a check does not start a second recovery). */
+  private readonly recovering = new Set<string>();
+  /** Sessions this process could not bring back: broken until restarted, not tried every round. */
+  private readonly unrecoverable = new Set<string>();
+  private timer?: NodeJS.Timeout;
+  private checking?: Promise<void>;
+
+  constructor(
+    private readonly app: Pool,
+    opts: { slowMs?: number } = {},
+  ) {
+    this.watch = new PoolWatch(app.engines, (engine, state, text) => this.engineChanged(engine, state, text), opts.slowMs, () => app.docker.ping());
+  }
+
+  on(listener: (e: HealthEvent) => void): () => void {
+    this.listeners.push(listener);
+    return () => {
+      const i = this.listeners.indexOf(listener);
+      if (i >= 0) this.listeners.splice(i, 1);
+    };
+  }
+
+  private emit(e: HealthEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(e);
+      } catch {
+        // A listener's trouble is not the pool's.
+      }
+    }
+  }
+
+  /** Checks every `everyMs` until stopped (0: never); a ping slower than `slowMs` is slow. */
+  start(everyMs = 5000, slowMs?: number): void {
+    if (slowMs !== undefined) this.watch.slowMs = slowMs;
+    if (everyMs <= 0 || this.timer) return;
+    this.timer = setInterval(() => void this.check(), everyMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /**
+   * One round: every engine pinged, then the sessions of each that answers checked. A round
+   * already running is waited for. Without `recover` (a short-lived command), a session whose
+   * engine restarted is marked broken instead of brought back.
+   */
+  check(opts: { recover?: boolean } = {}): Promise<void> {
+    this.checking ??= this.round(opts.recover ?? true).finally(() => (this.checking = undefined));
+    return this.checking;
+  }
+
+  private async round(recover: boolean): Promise<void> {
+    await this.watch.check().catch(() => undefined);
+    await Promise.all(this.app.engines.names().filter((n) => this.watch.state(n) !== 'down').map((n) => this.reconcile(n, recover).catch(() => undefined)));
+  }
+
+  private engineChanged(engine: string, state: EngineHealth, text: string): void {
+    this.emit({ kind: 'engine', engine, state, text });
+    if (state !== 'down') return;
+    const why = text.replace(/^the Docker engine does not answer \((.*)\): .*$/, '$1');
+    for (const rec of this.readyOn(engine)) this.trouble(rec, engine, 'engine-lost', `engine ${engine} does not answer (${why})`);
+  }
+
+  private readyOn(engine: string): SessionRecord[] {
+    return this.app.engine.store.list(['ready']).filter((r) => r.engine === engine);
+  }
+
+  /** Each ready session of an engine that answers, against the containers labelled with it there. */
+  async reconcile(engine: string, recover = true): Promise<void> {
+    const sessions = this.readyOn(engine).filter((r) => !this.recovering.has(r.id) && !this.unrecoverable.has(r.id));
+    if (sessions.length === 0) return;
+    const rt = this.app.engine.runtimeOf(engine);
+    const all = await rt.listContainers({ [LABEL.managed]: 'true', [LABEL.registry]: this.app.engine.registryPath });
+    for (const rec of sessions) {
+      const lab = all.filter((c) => c.labels[LABEL.session] === rec.id && LAB_ROLES.has(c.labels[LABEL.role] ?? ''));
+      const expected = (rec.topology?.services ?? []).filter((s) => s.kind === 'container').length;
+      if (expected === 0) {
+        if (rec.trouble?.kind === 'engine-lost') this.well(rec, engine);
+        continue;
+      }
+      if (lab.length === 0) {
+        await this.gone(rec, engine);
+      } else if (lab.every((c) => c.state !== 'running' && c.state !== 'paused')) {
+        if (!recover) {
+          this.trouble(rec, engine, 'broken', `every container of it is stopped on engine ${engine} (the engine restarted); a running Flowlab server brings it back`);
+          continue;
+        }
+        this.recovering.add(rec.id);
+        void this.recover(rec, engine).finally(() => this.recovering.delete(rec.id));
+      } else if (rec.trouble?.kind === 'engine-lost') {
+        this.well(rec, engine);
+      }
+    }
+  }
+
+  private trouble(rec: SessionRecord, engine: string, kind: 'engine-lost' | 'broken', reason: string): void {
+    this.app.engine.store.setTrouble(rec.id, kind, reason);
+    this.emit({ kind: 'session', engine, session: rec.id, state: kind, text: `session ${rec.id} (${rec.scenario}) is ${kind}: ${reason}` });
+  }
+
+  private well(rec: SessionRecord, engine: string): void {
+    this.app.engine.store.clearTrouble(rec.id);
+    this.emit({ kind: 'session', engine, session: rec.id, state: 'ready', text: `session ${rec.id} (${rec.scenario}) is ready again: engine ${engine} answers and its lab is as it was` });
+  }
+
+  private async gone(rec: SessionRecord, engine: string): Promise<void> {
+    const reason = `its containers were gone from engine ${engine} when it answered again`;
+    await this.app.engine.teardown(rec.id, engine).catch(() => undefined);
+    this.app.engine.store.markEnded(rec.id, 'ended', reason);
+    this.emit({ kind: 'session', engine, session: rec.id, state: 'ended', text: `session ${rec.id} (${rec.scenario}) ended: ${reason}` });
+  }
+
+  /** Brings back a session whose engine restarted: its resolver, then its services, faults, captures. */
+  async recover(rec: SessionRecord, engine: string): Promise<void> {
+    const store = this.app.engine.store;
+    try {
+      const live = new LiveSession(this.app.engine, rec);
+      const rt = live.runtime();
+      const resolver = live.plan().resolver;
+      if (resolver) await rt.startContainer(resolver.name);
+      // Services that share another's network namespace start after it.
+      const services = live.plan().services.filter((s) => s.container);
+      const owners = services.filter((s) => s.container!.network.kind !== 'container');
+      await Promise.all(owners.map((s) => startAndWait(live, rt, s.name)));
+      await Promise.all(services.filter((s) => !owners.includes(s)).map((s) => startAndWait(live, rt, s.name)));
+      const again = await new Faults(live).restore();
+      await live.ensureCaptures(rt);
+      store.clearTrouble(rec.id);
+      this.emit({ kind: 'session', engine, session: rec.id, state: 'ready', text: `session ${rec.id} (${rec.scenario}) was brought back after engine ${engine} restarted: containers started${again.length ? `, ${again.length} fault${again.length === 1 ? '' : 's'} applied again` : ''}, captures running` });
+    } catch (e) {
+      this.unrecoverable.add(rec.id);
+      this.trouble(rec, engine, 'broken', `engine ${engine} restarted and the lab could not be brought back: ${(e as Error).message.split('\n')[0]}`);
+    }
+  }
+}

@@ -9,9 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLab } from '../server/app/labs.ts';
+import { removeEngine, startLab } from '../server/app/labs.ts';
+import { dockerFor } from '../server/docker/connect.ts';
 import { loadLab } from '../server/lab/catalogue.ts';
-import { cli, testApp, writeLab } from './helpers.ts';
+import { cli, servingUrl, startCli, testApp, writeLab } from './helpers.ts';
 import { EngineBed } from './engines/bed.ts';
 
 const run = promisify(execFile);
@@ -84,4 +85,44 @@ describe('placement across engines', () => {
     await expect(startLab(app, loadLab('overlay-basics'), { engine: 'node-1' })).rejects.toThrow(/lab "overlay-basics" cannot run on engine node-1: the lab uses overlay networks and swarm mode is not active there/);
     expect(where()).toEqual({ 'node-1': 2, 'node-2': 2 });
   }, 120_000);
+
+  it('engines rm --force ends the sessions it holds first, leaving nothing there', async () => {
+    const n2 = bed.engines[1]!;
+    const held = app.engines.sessionsOn('node-2');
+    expect(held.length).toBe(2);
+    expect(() => app.engines.remove('node-2')).toThrow(/engine "node-2" holds 2 sessions; end them first/);
+    await removeEngine(app, 'node-2', { force: true });
+    expect(app.engines.names()).toEqual(['local', 'node-1']);
+    for (const id of held) expect(app.engine.store.get(id)?.state).toBe('ended');
+    const d = dockerFor({ url: n2.url, tlsDir: n2.tlsDir });
+    expect(await d.listContainers({ all: true, filters: { label: ['flowlab.managed=true'] } })).toEqual([]);
+    expect(await d.listNetworks({ filters: { label: ['flowlab.managed=true'] } })).toEqual([]);
+    await app.engines.add('node-2', n2.url, n2.tlsDir);
+  }, 120_000);
+
+  it('after Flowlab is killed with -9, flowlab sweep cleans what it left on every engine', async () => {
+    const server = startCli(['serve', '--port', '0'], env);
+    let sessions: string[] = [];
+    try {
+      const url = await servingUrl(server);
+      const post = async (engine: string) => {
+        const r = await fetch(`${url}/api/sessions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ scenario: 'bridge-basics', engine }) });
+        expect(r.status).toBe(200);
+        return ((await r.json()) as { session: { session: string } }).session.session;
+      };
+      sessions = await Promise.all([post('node-1'), post('node-2')]);
+    } finally {
+      server.kill('SIGKILL');
+    }
+    await new Promise((r) => server.once('close', r));
+    const on = async (e: (typeof bed.engines)[number], session: string) => (await dockerFor({ url: e.url, tlsDir: e.tlsDir }).listContainers({ all: true, filters: { label: [`flowlab.session=${session}`] } })).length;
+    expect(await on(bed.engines[0]!, sessions[0]!)).toBeGreaterThan(0);
+    expect(await on(bed.engines[1]!, sessions[1]!)).toBeGreaterThan(0);
+    const swept = await cli(['sweep', '--json'], env);
+    expect(swept.code, swept.stderr).toBe(0);
+    const report = JSON.parse(swept.stdout) as { removed: { session: string }[] };
+    expect(report.removed.map((r) => r.session)).toEqual(expect.arrayContaining(sessions));
+    expect(await on(bed.engines[0]!, sessions[0]!)).toBe(0);
+    expect(await on(bed.engines[1]!, sessions[1]!)).toBe(0);
+  }, 180_000);
 });

@@ -2,10 +2,12 @@
 // whose DOCKER_HOST is a Docker API scoped to that session, served by this process — never the
 // real engine's socket. On the host, the scoped API listens on the console network's gateway
 // address; when Flowlab itself runs in a container, that container joins the console network and
-// the scoped API listens on its address there.
+// the scoped API listens on its address there. On another engine than Flowlab's, the console has
+// no network at all, and its CLI reaches the scoped API through the relay (relay.ts).
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { objectName, sessionLabels } from '../docker/labels.ts';
 import { dockerFailed } from '../docker/errors.ts';
@@ -24,6 +26,7 @@ import { baseContainer, captureName, DEFAULT_CAPS, HOST_HELPER, LIMITS, RESOLVER
 import { bounded, has } from '../util/lookup.ts';
 import { FlowlabError } from '../util/errors.ts';
 import { LOCAL_ENGINE } from '../protocol/engines.ts';
+import { RELAY_DOCKER_HOST, relayConsole, type Relay } from './relay.ts';
 
 export const CONSOLE_NAME = 'console';
 export const CONSOLE_API_PORT = 2375;
@@ -41,6 +44,8 @@ export interface ConsoleInfo {
 interface Running {
   info: ConsoleInfo;
   server?: Server;
+  /** On another engine: the exec relaying the console's CLI to this process. */
+  relay?: Relay;
   /** Flowlab's own container when it joined the console network to serve it. */
   joined?: { network: string; container: string };
 }
@@ -198,9 +203,44 @@ export class Consoles {
     return answer?.status === 200 ? 'elsewhere' : 'held';
   }
 
+  /**
+   * The console of a lab on another engine: no network, its CLI relayed through `docker exec` on
+   * that engine to a scoped API on this machine's loopback that forwards to that engine.
+   */
+  private async startRelayed(live: LiveSession): Promise<Running> {
+    const upstream = live.docker.upstream();
+    if (!upstream) throw new FlowlabError(`the docker console of a lab on engine ${live.rec.engine} is not available: that engine is reached over ssh, and the console's scoped API forwards to a socket or a TLS address only; open a shell in one of its services instead`, 'unavailable');
+    const rt = live.runtime();
+    const secret = this.host.store.consoleSecret(live.id, () => randomBytes(24).toString('hex'));
+    const name = objectName(live.id, CONSOLE_NAME);
+    const api = new ScopedApi(live.docker, this.policy(live, name), secret, upstream);
+    await new Promise<void>((resolve, reject) => {
+      api.server.once('error', reject);
+      api.server.listen(0, '127.0.0.1', () => resolve());
+    });
+    try {
+      const existing = await rt.inspectContainer(name);
+      if (!existing?.running) {
+        if (existing) await rt.removeContainer(name);
+        await rt.createContainer(consoleContainer(live, undefined, RELAY_DOCKER_HOST));
+        await rt.startContainer(name, 'interactive');
+      }
+      await this.giveCredentials(live, name, secret);
+      const relay = await relayConsole(live.docker, name, (api.server.address() as AddressInfo).port);
+      // The relay ends with its container (or engine): the next use starts it again.
+      void relay.done.then(() => {
+        if (this.running.get(live.id)) void this.close(live.id);
+      });
+      this.servedHere.add(live.id);
+      return { info: { session: live.id, container: name, docker_host: RELAY_DOCKER_HOST, served_here: true }, server: api.server, relay };
+    } catch (e) {
+      api.server.close();
+      throw e;
+    }
+  }
+
   private async start(live: LiveSession): Promise<Running> {
-    // Its scoped API listens on the lab network's gateway, which is on the engine's own host.
-    if (live.rec.engine !== LOCAL_ENGINE) throw new FlowlabError(`the docker console of a lab on engine ${live.rec.engine} is not available yet (only on the local engine); open a shell in one of its services instead`, 'unavailable');
+    if (live.rec.engine !== LOCAL_ENGINE) return this.startRelayed(live);
     const rt = live.runtime();
     const secret = this.host.store.consoleSecret(live.id, () => randomBytes(24).toString('hex'));
     const name = objectName(live.id, CONSOLE_NAME);
@@ -253,13 +293,19 @@ export class Consoles {
       await rt.createContainer(consoleContainer(live, net, dockerHost));
       await rt.startContainer(name, 'interactive');
     }
-    // The secret goes to the CLI's config.json on a tmpfs: never in an image, the environment, or
-    // the action log.
-    const config = JSON.stringify({ HttpHeaders: { [SECRET_HEADER]: secret, [SESSION_HEADER]: live.id }, detachKeys: 'ctrl-p,ctrl-q' });
-    const wrote = await this.host.docker.exec(name, ['sh', '-c', 'umask 077 && mkdir -p /run/docker && printf %s "$1" > /run/docker/config.json', 'sh', config]);
-    if (wrote.exitCode !== 0) throw new Error(`the console ${name} could not be given its credentials: ${wrote.stderr.trim()}`);
+    await this.giveCredentials(live, name, secret);
     if (here) this.servedHere.add(live.id);
     return { info: { session: live.id, container: name, docker_host: dockerHost, served_here: here }, ...(here ? { server: api.server } : {}), ...(joined ? { joined } : {}) };
+  }
+
+  /**
+   * The secret goes to the CLI's config.json on a tmpfs: never in an image, the environment, or
+   * the action log.
+   */
+  private async giveCredentials(live: LiveSession, name: string, secret: string): Promise<void> {
+    const config = JSON.stringify({ HttpHeaders: { [SECRET_HEADER]: secret, [SESSION_HEADER]: live.id }, detachKeys: 'ctrl-p,ctrl-q' });
+    const wrote = await live.docker.exec(name, ['sh', '-c', 'umask 077 && mkdir -p /run/docker && printf %s "$1" > /run/docker/config.json', 'sh', config]);
+    if (wrote.exitCode !== 0) throw new Error(`the console ${name} could not be given its credentials: ${wrote.stderr.trim()}`);
   }
 
   /**
@@ -274,7 +320,7 @@ export class Consoles {
       const { container } = await this.ensure(session);
       const live = this.host.live(session);
       live.record(`flowlab console ${session}`, { source: 'learner', kind: 'shell' });
-      return { title: `docker console · ${live.lab.title}`, container, tty: await this.host.docker.execTty(container, ['bash', '-l'], size) };
+      return { title: `docker console · ${live.lab.title}`, container, tty: await live.docker.execTty(container, ['bash', '-l'], size) };
     }
     const live = this.host.live(session);
     if (!has(live.lab.services, target)) throw new Error(`"${bounded(target, 40)}" is not a service of this lab; expected console or one of: ${Object.keys(live.lab.services).join(', ')}`);
@@ -298,6 +344,7 @@ export class Consoles {
         const r = await this.running.get(id)?.catch(() => undefined);
         this.running.delete(id);
         this.servedHere.delete(id);
+        r?.relay?.stop();
         if (r?.server) {
           r.server.closeAllConnections();
           await new Promise<void>((resolve) => r.server!.close(() => resolve()));
@@ -308,14 +355,15 @@ export class Consoles {
   }
 }
 
-function consoleContainer(live: LiveSession, network: string, dockerHost: string): ContainerSpec {
+/** The console container: on its network, or (relayed, `network` undefined) on none at all. */
+function consoleContainer(live: LiveSession, network: string | undefined, dockerHost: string): ContainerSpec {
   return {
     ...baseContainer(objectName(live.id, CONSOLE_NAME), CONSOLE_REF, sessionLabels(live.ref(live.rec.owner), CONSOLE_NAME, 'console')),
     command: ['sleep', 'infinity'],
     env: [`DOCKER_HOST=${dockerHost}`, 'DOCKER_CONFIG=/run/docker', 'HOME=/tmp', 'TERM=xterm-256color', `FLOWLAB_SESSION=${live.id}`, `FLOWLAB_LAB=${live.lab.id}`],
-    network: { kind: 'networks', endpoints: [{ network, aliases: [] }] },
-    // No DNS: the console reaches its scoped API by address, and nothing else.
-    dns: ['127.0.0.1'],
+    network: network ? { kind: 'networks', endpoints: [{ network, aliases: [] }] } : { kind: 'none' },
+    // No DNS: the console reaches its scoped API by address (or its socket), and nothing else.
+    dns: network ? ['127.0.0.1'] : [],
     tmpfs: { '/tmp': 'rw,size=16m,mode=1777', '/run': 'rw,size=1m,mode=755' },
   };
 }

@@ -11,8 +11,8 @@ import { DockerError, dockerFailed, reasonOf, statusOf } from './errors.ts';
 import { dockerFor, type EngineAddress } from './connect.ts';
 import type { ContainerSpec, EndpointSpec, NetworkSpec, SwarmServiceSpec } from './specs.ts';
 import { StartGate, type StartPriority } from './start-gate.ts';
-import { demuxBuffer, execCollect, execFollow, execTerminal, followProgress } from './streams.ts';
-import type { ActionSink, ContainerState, DockerApi, EngineInfo, ExecResult, ExecStream, LabelFilter, NetworkDetails, NetworkSummary, ObjectSummary, TtySession } from './types.ts';
+import { demuxBuffer, execCollect, execFollow, execPipe, execTerminal, followProgress } from './streams.ts';
+import type { ActionSink, ContainerState, DockerApi, EngineInfo, ExecPipe, ExecResult, ExecStream, LabelFilter, NetworkDetails, NetworkSummary, ObjectSummary, TtySession, Upstream } from './types.ts';
 
 const labelFilters = (labels: LabelFilter) => ({ label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) });
 
@@ -82,6 +82,19 @@ export class DockerRuntime implements DockerApi {
   }
 
   // ---- engine ----
+
+  /**
+   * Where this engine's API is, for a proxy that forwards to it (the docker console's scoped
+   * API): its socket, or host and port with the TLS client certificates. None for ssh.
+   */
+  upstream(): Upstream | undefined {
+    const m = this.docker.modem as { socketPath?: string; host?: string; port?: number | string; protocol?: string; ca?: string; cert?: string; key?: string };
+    if (m.protocol === 'ssh') return undefined;
+    if (m.socketPath) return { socketPath: m.socketPath };
+    if (!m.host) return undefined;
+    const tls = m.protocol === 'https' && m.ca && m.cert && m.key ? { tls: { ca: m.ca, cert: m.cert, key: m.key } } : {};
+    return { host: m.host, port: Number(m.port ?? 2375), ...tls };
+  }
 
   async info(): Promise<EngineInfo> {
     return this.ask('asking the Docker engine for its info', async () => {
@@ -342,6 +355,11 @@ export class DockerRuntime implements DockerApi {
    */
   async execStream(nameOrId: string, cmd: string[]): Promise<ExecStream> {
     return this.ask(`docker exec ${nameOrId} ${cmd.join(' ')}`, () => execFollow(this.docker, nameOrId, cmd));
+  }
+
+  /** An exec whose stdin and stdout carry bytes both ways (`docker exec -i`); not recorded. */
+  async execPipe(nameOrId: string, cmd: string[]): Promise<ExecPipe> {
+    return this.ask(`docker exec -i ${nameOrId} ${cmd.join(' ')}`, () => execPipe(this.docker, nameOrId, cmd));
   }
 
   /** A shell-like exec with a terminal: what a learner types goes in, the terminal's output comes out. */

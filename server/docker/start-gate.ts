@@ -65,6 +65,9 @@ export class StartGate {
     return this.running;
   }
 
+  /** Starts that had to wait for a place, and their waits summed (for benches and diagnostics). */
+  waited = { starts: 0, ms: 0 };
+
   /** How many starts wait for a place (for diagnostics and tests). */
   get queued(): number {
     return this.waiting.length;
@@ -73,8 +76,12 @@ export class StartGate {
   async run<T>(priority: StartPriority, work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     if (signal?.aborted) throw new StartCancelled('the start was called off before it began');
     if (this.places === 0) return work();
-    if (this.running >= this.places) await this.wait(RANK[priority], signal);
-    else this.running++;
+    if (this.running >= this.places) {
+      const t0 = Date.now();
+      await this.wait(RANK[priority], signal);
+      this.waited.starts++;
+      this.waited.ms += Date.now() - t0;
+    } else this.running++;
     let released = false;
     const release = () => {
       if (released) return;

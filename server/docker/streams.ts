@@ -1,8 +1,8 @@
 // Stream plumbing for Docker calls that answer with a stream: progress lines of a build, pull or
 // import; the multiplexed stdout/stderr of logs and execs; a terminal.
-import { PassThrough } from 'node:stream';
+import { PassThrough, type Duplex } from 'node:stream';
 import type Docker from 'dockerode';
-import type { ExecResult, ExecStream, TtySession } from './types.ts';
+import type { ExecPipe, ExecResult, ExecStream, TtySession } from './types.ts';
 
 export async function followProgress(docker: Docker, stream: NodeJS.ReadableStream, onEvent: (e: { stream?: string; status?: string; error?: string }) => void): Promise<void> {
   await new Promise<void>((resolve, reject) => {
@@ -76,6 +76,29 @@ export async function execFollow(docker: Docker, nameOrId: string, cmd: string[]
     stream.on('error', done);
   });
   return { stdout, stderr, exit, stop: () => stream.destroy() };
+}
+
+/**
+ * A command whose stdin and stdout are a byte pipe (`docker exec -i`, no terminal): what is
+ * written goes to its stdin, its stdout comes out demultiplexed; ending stdin closes the process's.
+ */
+export async function execPipe(docker: Docker, nameOrId: string, cmd: string[]): Promise<ExecPipe> {
+  const exec = await docker.getContainer(nameOrId).exec({ Cmd: cmd, AttachStdin: true, AttachStdout: true, AttachStderr: true });
+  const stream = (await exec.start({ hijack: true, stdin: true })) as Duplex;
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  docker.modem.demuxStream(stream, stdout, stderr);
+  const exit = new Promise<void>((resolve) => {
+    const done = () => {
+      stdout.end();
+      stderr.end();
+      resolve();
+    };
+    stream.on('end', done);
+    stream.on('close', done);
+    stream.on('error', done);
+  });
+  return { stdin: stream, stdout, stderr, exit, stop: () => stream.destroy() };
 }
 
 /** A command with a terminal: input in, the terminal's output out, resizable. */

@@ -114,6 +114,18 @@ export interface ExecStream {
   stop(): void;
 }
 
+/** Where an engine's API is, for a proxy that forwards to it: a socket, or host and port (with TLS client certificates). */
+export interface Upstream {
+  socketPath?: string;
+  host?: string;
+  port?: number;
+  tls?: { ca: string; cert: string; key: string };
+}
+
+export interface ExecPipe extends ExecStream {
+  stdin: NodeJS.WritableStream;
+}
+
 export interface TtySession {
   stream: NodeJS.ReadWriteStream;
   resize(cols: number, rows: number): Promise<void>;
@@ -163,6 +175,8 @@ export interface DockerApi {
   runToCompletion(spec: ContainerSpec, timeoutMs: number): Promise<ExecResult>;
   exec(nameOrId: string, cmd: string[], opts?: { timeoutMs?: number; record?: boolean }): Promise<ExecResult>;
   execStream(nameOrId: string, cmd: string[]): Promise<ExecStream>;
+  execPipe(nameOrId: string, cmd: string[]): Promise<ExecPipe>;
+  upstream(): Upstream | undefined;
   execTty(nameOrId: string, cmd: string[], size: { cols: number; rows: number }): Promise<TtySession>;
 
   createService(spec: SwarmServiceSpec): Promise<string>;

@@ -5,7 +5,9 @@
 // the bytes of an attached stream once the engine has answered 101 and taken it over.
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { connect as netConnect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { commandLine } from '../cli.ts';
 import { serialise, type Forward } from './forward.ts';
@@ -13,6 +15,7 @@ import { Refusal, SCOPE_MESSAGE, unreadable } from './refusal.ts';
 import { API_VERSION, readTarget, type ConsoleRequest } from './request.ts';
 import { decide, type RouteContext } from './routes.ts';
 import { Scope, type ScopeEngine, type ScopePolicy } from './scope.ts';
+import type { Upstream } from '../types.ts';
 
 export const SECRET_HEADER = 'x-flowlab-console';
 /** Which session a console's CLI believes it talks to: a listener for another session says so. */
@@ -25,11 +28,7 @@ const MAX_COMMAND = 2000;
 const RUNS_KEPT = 64;
 const MAX_BODY = 1024 * 1024;
 
-export interface Upstream {
-  socketPath?: string;
-  host?: string;
-  port?: number;
-}
+
 
 function upstreamFromEnv(): Upstream {
   const host = process.env.DOCKER_HOST;
@@ -137,7 +136,9 @@ export class ScopedApi {
       const body = await this.readBody(req);
       const f = await this.decide(req.method ?? 'GET', req.url ?? '/', body);
       const out = serialise(f, API_VERSION);
-      const upstream = httpRequest({ ...this.upstream, method: f.method, path: out.target, headers: this.headers(out.body, false) });
+      const { tls, ...where } = this.upstream;
+      const options = { ...where, method: f.method, path: out.target, headers: this.headers(out.body, false) };
+      const upstream = tls ? httpsRequest({ ...options, ...tls }) : httpRequest(options);
       upstream.on('response', (up) => {
         const headers = { ...up.headers, 'api-version': API_VERSION };
         const ok = (up.statusCode ?? 500) < 300;
@@ -217,7 +218,8 @@ export class ScopedApi {
       const f = await this.decide(req.method ?? 'GET', req.url ?? '/', body);
       if (!f.hijack) throw new Refusal(403, `${SCOPE_MESSAGE}: ${req.method} ${(req.url ?? '').slice(0, 80)} cannot take over the connection`);
       const out = serialise(f, API_VERSION);
-      const upstream = this.upstream.socketPath ? netConnect(this.upstream.socketPath) : netConnect(this.upstream.port!, this.upstream.host!);
+      const { socketPath, host, port, tls } = this.upstream;
+      const upstream: Socket = socketPath ? netConnect(socketPath) : tls ? tlsConnect({ host: host!, port: port!, ...tls }) : netConnect(port!, host!);
       const end = () => {
         socket.destroy();
         upstream.destroy();

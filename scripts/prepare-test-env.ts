@@ -104,6 +104,8 @@ async function main(): Promise<void> {
 
   await ensureTool('Chromium (for the browser tests)', () => existsSync(CHROMIUM), 'chromium');
   await ensureTool('tshark (for decoder cross-checks)', () => commandExists('tshark'), 'tshark');
+  await ensureTool('openssl (certificates for the test engines)', () => commandExists('openssl'), 'openssl');
+  await ensureTool('ssh-agent, ssh-add and ssh-keyscan (the test engine over ssh)', () => ['ssh-agent', 'ssh-add', 'ssh-keyscan', 'ssh-keygen'].every(commandExists), 'openssh-client');
   await ensureComposeV1();
   await ensureComposeV2();
 

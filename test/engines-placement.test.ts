@@ -14,6 +14,7 @@ import { dockerFor } from '../server/docker/connect.ts';
 import { loadLab } from '../server/lab/catalogue.ts';
 import { cli, servingUrl, startCli, testApp, writeLab } from './helpers.ts';
 import { EngineBed } from './engines/bed.ts';
+import { labsOn, Workshops } from '../server/workshop/workshops.ts';
 
 const run = promisify(execFile);
 let bed: EngineBed;
@@ -102,7 +103,7 @@ describe('placement across engines', () => {
 
   it('after Flowlab is killed with -9, flowlab sweep cleans what it left on every engine', async () => {
     const server = startCli(['serve', '--port', '0'], env);
-    let sessions: string[] = [];
+    let sessions: string[];
     try {
       const url = await servingUrl(server);
       const post = async (engine: string) => {
@@ -125,4 +126,20 @@ describe('placement across engines', () => {
     expect(await on(bed.engines[0]!, sessions[0]!)).toBe(0);
     expect(await on(bed.engines[1]!, sessions[1]!)).toBe(0);
   }, 180_000);
+
+  it('a workshop holds as many labs as its engines together; a drained one stops counting', async () => {
+    const room = new Workshops(app, { idleMs: 60_000, engineWatchMs: 200 });
+    try {
+      const list = await app.engines.list();
+      const share = (name: string) => labsOn(list.find((e) => e.name === name)!.facts!.memoryBytes);
+      // local is drained here: node-1 and node-2 hold the room.
+      await expect.poll(() => room.maxLabs, { timeout: 10_000 }).toBe(share('node-1') + share('node-2'));
+      app.engines.drain('node-2');
+      await expect.poll(() => room.maxLabs, { timeout: 10_000 }).toBe(share('node-1'));
+      app.engines.drain('node-2', false);
+      await expect.poll(() => room.maxLabs, { timeout: 10_000 }).toBe(share('node-1') + share('node-2'));
+    } finally {
+      room.close();
+    }
+  });
 });

@@ -1,8 +1,10 @@
 // The engine pool on real engines: two dockerd test engines on TCP with TLS, added, listed,
 // drained and removed through the CLI and the HTTP API; every bad input refused with what was
 // expected, naming the engine, and nothing stored. The bed goes afterwards, even on failure.
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,6 +22,7 @@ import { cli, tempDataDir, testApp } from './helpers.ts';
 import { EngineBed } from './engines/bed.ts';
 import { makeCerts } from './engines/certs.ts';
 
+const run = promisify(execFile);
 let bed: EngineBed;
 const data = tempDataDir();
 const env = { FLOWLAB_DATA: data };
@@ -294,4 +297,54 @@ describe('a fix made through the docker console on another engine', () => {
     const d = dockerFor({ url: n1!.url, tlsDir: n1!.tlsDir });
     expect(await d.listContainers({ all: true, filters: { label: [`flowlab.session=${topo.session}`] } })).toEqual([]);
   }, 240_000);
+});
+
+describe('an engine over ssh', () => {
+  const app = testApp();
+  const dir = mkdtempSync(join(tmpdir(), 'flowlab-ssh-'));
+  const agentSock = join(dir, 'agent.sock');
+  const known = join(dir, 'known_hosts');
+  let agent: ChildProcess | undefined;
+  const saved = { SSH_AUTH_SOCK: process.env.SSH_AUTH_SOCK, FLOWLAB_KNOWN_HOSTS: process.env.FLOWLAB_KNOWN_HOSTS };
+  beforeAll(async () => {
+    agent = spawn('ssh-agent', ['-D', '-a', agentSock], { stdio: 'ignore' });
+    const deadline = Date.now() + 10_000;
+    while (!existsSync(agentSock) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await run('ssh-add', [bed.sshKey], { env: { ...process.env, SSH_AUTH_SOCK: agentSock } });
+  }, 60_000);
+  afterAll(async () => {
+    for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+    await app.dispose();
+    agent?.kill();
+    rmSync(dir, { recursive: true, force: true });
+  }, 120_000);
+
+  it('is refused until its host key is known, then added, listed, and runs a lab', async () => {
+    const [n1] = bed.engines;
+    const sshEnv = { ...env, SSH_AUTH_SOCK: agentSock, FLOWLAB_KNOWN_HOSTS: known };
+    const unknown = await cli(['engines', 'add', 'node-ssh', n1!.sshUrl], sshEnv);
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toMatch(new RegExp(`the ssh host key of ${n1!.ip.replace(/\./g, '\\.')} is not in ${known}; expected it there.*ssh-keyscan ${n1!.ip.replace(/\./g, '\\.')} >>`));
+    // Another machine's key under its name: refused when it answers with its own.
+    writeFileSync(known, `${n1!.ip} ssh-ed25519 ${Buffer.from('not this host').toString('base64')}\n`);
+    const spoofed = await cli(['engines', 'add', 'node-ssh', n1!.sshUrl], sshEnv);
+    expect(spoofed.code).not.toBe(0);
+    expect(spoofed.stderr).toMatch(/engine "node-ssh" at ssh:\/\/.* did not answer: .*(verif|denied)/i);
+    writeFileSync(known, (await run('ssh-keyscan', ['-t', 'ed25519', n1!.ip])).stdout);
+    const added = await cli(['engines', 'add', 'node-ssh', n1!.sshUrl], sshEnv);
+    expect(added.stderr).toBe('');
+    expect(added.stdout).toMatch(/^engine node-ssh added: Docker \d+/m);
+    expect((await cli(['engines', 'ls', '--json'], sshEnv)).stdout).toMatch(/"name": "node-ssh",\s+"url": "ssh:\/\/root@[\d.]+",\s+"state": "up"/);
+
+    Object.assign(process.env, { SSH_AUTH_SOCK: agentSock, FLOWLAB_KNOWN_HOSTS: known });
+    await app.engines.add('node-ssh', n1!.sshUrl);
+    const topo = await app.engine.up(loadLab('bridge-basics'), { engine: 'node-ssh' });
+    const results = await new Prober(app.engine.live(topo.session)).run([{ from: 'client', to: 'http://web:80/' }, { from: 'client', to: 'dns:db' }]);
+    expect(results.map((r) => r.status)).toEqual(['ok', 'nxdomain']);
+    await expect(app.consoles.ensure(topo.session)).rejects.toThrow(/docker console of a lab on engine node-ssh is not available: that engine is reached over ssh/);
+    await app.engine.settled(topo.session);
+    await app.engine.down(topo.session);
+    expect(await dockerFor({ url: n1!.url, tlsDir: n1!.tlsDir }).listContainers({ all: true, filters: { label: [`flowlab.session=${topo.session}`] } })).toEqual([]);
+  }, 300_000);
 });

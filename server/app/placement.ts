@@ -24,9 +24,14 @@ export interface Placed {
 
 type Features = Partial<Record<Requirement, boolean | undefined>>;
 
+/** How long what the engines said of themselves is used again for the next choice. */
+const LIST_FRESH_MS = 2000;
+
 /** Per app: the choices on their way, and each engine's features once a helper could tell. */
 interface PlacementState {
   turn: Promise<unknown>;
+  /** The engines as last asked: a burst of starts asks once (what each placed counts as pending). */
+  listed?: { at: number; list: Promise<EngineStatus[]> };
   pending: Set<{ engine: string; containers: number; memoryBytes: number }>;
   features: Map<string, Features>;
 }
@@ -87,7 +92,10 @@ export async function listEngines(app: App): Promise<EngineStatus[]> {
 /** Every engine as placement weighs it now. */
 export async function engineLoads(app: App): Promise<EngineLoad[]> {
   const state = stateOf(app);
-  const [statuses, ready] = [await app.engines.list(), app.engine.store.list(['ready'])];
+  const fresh = state.listed && Date.now() - state.listed.at < LIST_FRESH_MS ? state.listed : undefined;
+  const listed = fresh ?? { at: Date.now(), list: app.engines.list() };
+  state.listed = listed;
+  const [statuses, ready] = [await listed.list, app.engine.store.list(['ready'])];
   return Promise.all(
     statuses.map(async (st): Promise<EngineLoad> => {
       const mine = ready.filter((r) => r.engine === st.name).map((r) => footprint(r.lab));

@@ -19,7 +19,26 @@ describe('engine addresses', () => {
     writeFileSync(join(dir, 'key.pem'), KEY);
     expect(dockerOptions({ url: 'tcp://10.0.0.5:2376', tlsDir: dir })).toEqual({ host: '10.0.0.5', port: 2376, protocol: 'https', ca: PEM, cert: PEM, key: KEY });
     expect(dockerOptions({ url: 'tcp://node-2', tlsDir: dir })).toMatchObject({ host: 'node-2', port: 2376 });
-    expect(dockerOptions({ url: 'ssh://ada@node-3:2222' })).toMatchObject({ protocol: 'ssh', host: 'node-3', port: 2222, username: 'ada' });
+    // ssh: the agent's keys, and the host's key checked against known_hosts.
+    const known = join(dir, 'known_hosts');
+    const engineKey = Buffer.from('the engine host key blob');
+    writeFileSync(known, `[node-3]:2222 ssh-ed25519 ${engineKey.toString('base64')}\n`);
+    const env = { SSH_AUTH_SOCK: process.env.SSH_AUTH_SOCK, FLOWLAB_KNOWN_HOSTS: process.env.FLOWLAB_KNOWN_HOSTS };
+    try {
+      delete process.env.SSH_AUTH_SOCK;
+      process.env.FLOWLAB_KNOWN_HOSTS = known;
+      expect(() => dockerOptions({ url: 'ssh://ada@node-3:2222' })).toThrow(/ssh:\/\/ada@node-3:2222 logs in with your ssh agent's keys, and SSH_AUTH_SOCK is not set/);
+      process.env.SSH_AUTH_SOCK = '/tmp/agent.sock';
+      const o = dockerOptions({ url: 'ssh://ada@node-3:2222' }) as { sshOptions: { hostVerifier: (k: Buffer) => boolean } };
+      expect(o).toMatchObject({ protocol: 'ssh', host: 'node-3', port: 2222, username: 'ada', sshOptions: { agent: '/tmp/agent.sock' } });
+      expect(o.sshOptions.hostVerifier(engineKey)).toBe(true);
+      expect(o.sshOptions.hostVerifier(Buffer.from('another key'))).toBe(false);
+      expect(() => dockerOptions({ url: 'ssh://ada@node-4' })).toThrow(new RegExp(`the ssh host key of node-4 is not in ${known}; expected it there.*ssh-keyscan node-4 >> ${known}`));
+      expect(() => dockerOptions({ url: 'ssh://node-3:2222' })).toThrow(/expected the user to log in as, like ssh:\/\/ubuntu@node-3/);
+    } finally {
+      for (const [k, v] of Object.entries(env)) if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
   });
 
   it('refuses what is not an engine address, saying what was expected', () => {

@@ -1,10 +1,12 @@
 // How Flowlab reaches a Docker engine: a unix socket, TCP with TLS client certificates (the
-// files of Docker's DOCKER_CERT_PATH), or ssh (dockerode's transport, the ssh agent's keys).
+// files of Docker's DOCKER_CERT_PATH), or ssh (dockerode's transport, the ssh agent's keys, the
+// host key checked against known_hosts).
 // What is wrong with an address or its certificates is said before anything connects.
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { FlowlabError } from '../util/errors.ts';
+import { hostVerifier, knownHostsFile } from './known-hosts.ts';
 import { LABEL } from './labels.ts';
 import type { EngineFacts } from '../protocol/engines.ts';
 
@@ -45,12 +47,18 @@ export function dockerOptions(a: EngineAddress): Docker.DockerOptions {
     case 'ssh:': {
       if (a.tlsDir) throw new EngineAddressError(`--tls-dir is for tcp:// engines; ${a.url} uses ssh (its keys come from your ssh agent)`);
       if (!url.hostname) throw new EngineAddressError(`expected ssh://user@host; found "${a.url}"`);
+      if (!url.username) throw new EngineAddressError(`expected the user to log in as, like ssh://ubuntu@${url.hostname}; found "${a.url}"`);
+      if (!process.env.SSH_AUTH_SOCK) throw new EngineAddressError(`${a.url} logs in with your ssh agent's keys, and SSH_AUTH_SOCK is not set; start an agent and add the key (eval "$(ssh-agent)"; ssh-add KEY)`);
+      const host = url.hostname.replace(/^\[|\]$/g, '');
+      const port = Number(url.port || 22);
+      const verify = hostVerifier(host, port);
+      if (!verify) throw new EngineAddressError(`the ssh host key of ${host}${port === 22 ? '' : `:${port}`} is not in ${knownHostsFile()}; expected it there, as ssh itself does: check its fingerprint, then add it with ssh-keyscan${port === 22 ? '' : ` -p ${port}`} ${host} >> ${knownHostsFile()}`);
       return {
         protocol: 'ssh',
-        host: url.hostname,
-        port: Number(url.port || 22),
-        ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
-        sshOptions: process.env.SSH_AUTH_SOCK ? { agent: process.env.SSH_AUTH_SOCK } : {},
+        host,
+        port,
+        username: decodeURIComponent(url.username),
+        sshOptions: { agent: process.env.SSH_AUTH_SOCK, hostVerifier: verify },
       } as Docker.DockerOptions;
     }
     default:

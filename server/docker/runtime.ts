@@ -309,6 +309,12 @@ export class DockerRuntime implements DockerApi {
     return list.map((c) => ({ id: c.Id, name: (c.Names[0] ?? '').replace(/^\//, ''), labels: c.Labels ?? {}, state: c.State }));
   }
 
+  /** The host ports this engine's containers publish now, as `tcp/8080`. */
+  async publishedPorts(): Promise<Set<string>> {
+    const list = await this.ask('docker ps', () => this.docker.listContainers({ all: false }));
+    return new Set(list.flatMap((c) => (c.Ports ?? []).filter((p) => p.PublicPort).map((p) => `${p.Type}/${p.PublicPort}`)));
+  }
+
   async logs(nameOrId: string, tail = 20): Promise<string> {
     try {
       const buf = (await this.docker.getContainer(nameOrId).logs({ stdout: true, stderr: true, tail, follow: false })) as unknown as Buffer;

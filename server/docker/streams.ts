@@ -61,7 +61,12 @@ export async function execCollect(docker: Docker, nameOrId: string, cmd: string[
 /** A long-running command whose output is followed as it comes. */
 export async function execFollow(docker: Docker, nameOrId: string, cmd: string[]): Promise<ExecStream> {
   const exec = await docker.getContainer(nameOrId).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
-  const stream = await exec.start({ hijack: true, stdin: false });
+  const stream = (await exec.start({ hijack: true, stdin: false })) as Duplex;
+  return { ...demuxed(docker, stream), stop: () => stream.destroy() };
+}
+
+/** An exec's attached stream split into stdout and stderr, both ended when it ends. */
+function demuxed(docker: Docker, stream: Duplex): Pick<ExecStream, 'stdout' | 'stderr' | 'exit'> {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   docker.modem.demuxStream(stream, stdout, stderr);
@@ -75,7 +80,7 @@ export async function execFollow(docker: Docker, nameOrId: string, cmd: string[]
     stream.on('close', done);
     stream.on('error', done);
   });
-  return { stdout, stderr, exit, stop: () => stream.destroy() };
+  return { stdout, stderr, exit };
 }
 
 /**
@@ -85,20 +90,7 @@ export async function execFollow(docker: Docker, nameOrId: string, cmd: string[]
 export async function execPipe(docker: Docker, nameOrId: string, cmd: string[]): Promise<ExecPipe> {
   const exec = await docker.getContainer(nameOrId).exec({ Cmd: cmd, AttachStdin: true, AttachStdout: true, AttachStderr: true });
   const stream = (await exec.start({ hijack: true, stdin: true })) as Duplex;
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  docker.modem.demuxStream(stream, stdout, stderr);
-  const exit = new Promise<void>((resolve) => {
-    const done = () => {
-      stdout.end();
-      stderr.end();
-      resolve();
-    };
-    stream.on('end', done);
-    stream.on('close', done);
-    stream.on('error', done);
-  });
-  return { stdin: stream, stdout, stderr, exit, stop: () => stream.destroy() };
+  return { stdin: stream, ...demuxed(docker, stream), stop: () => stream.destroy() };
 }
 
 /** A command with a terminal: input in, the terminal's output out, resizable. */

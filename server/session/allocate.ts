@@ -68,7 +68,11 @@ function allocateSubnets(lab: Lab, session: string, store: SessionStore, setting
   return out;
 }
 
-async function portFree(port: number, proto: 'tcp' | 'udp', hostIp: string): Promise<boolean> {
+/** Whether a host port is free where the lab's engine publishes it. */
+export type PortCheck = (port: number, proto: 'tcp' | 'udp', hostIp: string) => Promise<boolean>;
+
+/** This machine's ports: free when they can be bound here (the local engine's host). */
+export async function portFreeHere(port: number, proto: 'tcp' | 'udp', hostIp: string): Promise<boolean> {
   return new Promise((resolve) => {
     if (proto === 'udp') {
       const s = createSocket('udp4');
@@ -83,7 +87,7 @@ async function portFree(port: number, proto: 'tcp' | 'udp', hostIp: string): Pro
 }
 
 /** Host ports for every `auto` published port of the lab, kept for the whole session. */
-async function allocatePorts(lab: Lab, session: string, store: SessionStore, settings: Settings): Promise<Record<string, number>> {
+async function allocatePorts(lab: Lab, session: string, store: SessionStore, settings: Settings, portFree: PortCheck): Promise<Record<string, number>> {
   const wanted = servicesOf(lab).flatMap((m) => (m.attachment.kind === 'host' ? [] : m.ports.filter((p) => p.hostPort === 'auto').map((p) => ({ m, p }))));
   const out: Record<string, number> = {};
   if (wanted.length === 0) return out;
@@ -104,9 +108,14 @@ async function allocatePorts(lab: Lab, session: string, store: SessionStore, set
   return out;
 }
 
-export async function allocate(lab: Lab, session: string, store: SessionStore, settings: Settings, dockerSubnets: string[], randomStart = false): Promise<SessionAllocation> {
+/**
+ * `portFree` says whether a port is free on the engine's host: this machine's bind test for the
+ * local engine; for another, the ports its containers publish (the registry's leases hold every
+ * engine's ports, so two labs never get the same one whichever engine they are on).
+ */
+export async function allocate(lab: Lab, session: string, store: SessionStore, settings: Settings, dockerSubnets: string[], randomStart = false, portFree: PortCheck = portFreeHere): Promise<SessionAllocation> {
   const subnets = allocateSubnets(lab, session, store, settings, dockerSubnets, randomStart);
-  const hostPorts = await allocatePorts(lab, session, store, settings);
+  const hostPorts = await allocatePorts(lab, session, store, settings, portFree);
   return { subnets, hostPorts };
 }
 

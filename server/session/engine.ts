@@ -18,7 +18,7 @@ import type { Db } from '../store/db.ts';
 import type { FaultRecord } from '../store/faults.ts';
 import { ProgressStore } from '../store/progress.ts';
 import { SessionStore, type SessionRecord } from '../store/sessions.ts';
-import { allocate, SUBNET_ATTEMPTS } from './allocate.ts';
+import { allocate, portFreeHere, SUBNET_ATTEMPTS, type PortCheck } from './allocate.ts';
 import { newHexId, newInstance, type Instance } from './instance.ts';
 import { capturedServices, planLab, type LabPlan } from './plan.ts';
 import type { SessionHost } from './host.ts';
@@ -235,7 +235,7 @@ export class SessionEngine implements SessionHost {
       let plan: LabPlan;
       for (let attempt = 1; ; attempt++) {
         const dockerSubnets = (await rt.listNetworks()).flatMap((n) => n.subnets);
-        const alloc = await allocate(lab, session, this.store, this.settings, dockerSubnets, attempt > 1);
+        const alloc = await allocate(lab, session, this.store, this.settings, dockerSubnets, attempt > 1, await this.portCheck(opts.engine ?? LOCAL_ENGINE));
         this.store.setAllocation(session, alloc);
         plan = planLab(lab, ref, alloc);
         check();
@@ -305,6 +305,13 @@ export class SessionEngine implements SessionHost {
       this.store.markEnded(session, 'failed', reason);
       throw e instanceof SessionError ? e : new SessionError(`lab "${lab.id}" did not come up: ${reason}`);
     }
+  }
+
+  /** Host ports are free on this machine's host for the local engine; on another, where its containers do not publish them. */
+  private async portCheck(engine: string): Promise<PortCheck> {
+    if (engine === LOCAL_ENGINE) return portFreeHere;
+    const taken = await this.runtimeOf(engine).publishedPorts();
+    return async (port, proto) => !taken.has(`${proto}/${port}`);
   }
 
   private async ensureSwarm(rt: DockerRuntime, init: boolean, progress: (l: string) => void): Promise<void> {

@@ -75,7 +75,7 @@ describe('a lab on another engine in the lab view', () => {
   let plain: Running;
   let session = '';
   beforeAll(async () => {
-    plain = await startServer({ port: 0, host: '127.0.0.1', settings: { dataDir: tempDataDir() }, background: false, handleSignals: false });
+    plain = await startServer({ port: 0, host: '127.0.0.1', settings: { dataDir: tempDataDir() }, background: false, handleSignals: false, engineWatchMs: 1000 });
   });
   afterAll(() => plain?.close());
 
@@ -100,6 +100,19 @@ describe('a lab on another engine in the lab view', () => {
     await expect.poll(() => page.locator('.flowlog tbody tr[data-event]').count(), { timeout: 30_000 }).toBeGreaterThan(0);
     await expect.poll(() => page.locator('.graph').getAttribute('data-flows')).toContain('client->web tcp/80 ok');
     await page.screenshot({ path: join(SHOTS, 'engines-lab-view.png') });
+
+    // Its engine stops answering: the lab view says which engine, and what to do; then it is back.
+    const trouble = page.locator('[data-trouble]');
+    expect(await trouble.isHidden()).toBe(true);
+    await bed.pause(n1!);
+    try {
+      await expect.poll(() => trouble.getAttribute('data-trouble'), { timeout: 20_000, interval: 250 }).toBe('engine-lost');
+      expect(await trouble.innerText()).toMatch(/^Engine lost — engine node-1 does not answer \(.+\)\. It comes back by itself when engine node-1 answers again/);
+      await page.screenshot({ path: join(SHOTS, 'engines-lab-lost.png') });
+    } finally {
+      await bed.unpause(n1!);
+    }
+    await expect.poll(() => trouble.isHidden(), { timeout: 30_000 }).toBe(true);
     expect(errors).toEqual([]);
 
     expect((await fetch(`${plain.url}/api/sessions/${session}`, { method: 'DELETE' })).status).toBe(200);

@@ -5,7 +5,7 @@
 // set-up when a run was killed. Lab images reach them with docker save | docker load.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -22,6 +22,8 @@ export interface BedEngine {
   container: string;
   ip: string;
   url: string;
+  /** The same engine over ssh (root, the bed's key: `sshKey`). */
+  sshUrl: string;
   /** What `flowlab engines add --tls-dir` is given. */
   tlsDir: string;
 }
@@ -31,6 +33,11 @@ export class EngineBed {
   private readonly dir = mkdtempSync(join(tmpdir(), 'flowlab-bed-'));
   readonly id = `${process.pid}-${Date.now().toString(36)}`;
   private certs?: EngineCerts;
+
+  /** The private key the bed's engines let in over ssh (its .pub is their authorized_keys). */
+  get sshKey(): string {
+    return join(this.dir, 'id_ed25519');
+  }
 
   private get network(): string {
     return `flowlab-bed-${this.id}`;
@@ -64,7 +71,9 @@ export class EngineBed {
     }
     const nodes = Array.from({ length: n }, (_, i) => ({ name: `node-${i + 1}`, container: `flowlab-bed-${this.id}-node-${i + 1}`, ip: `${prefix}.${10 + i}` }));
     this.certs = makeCerts(this.dir, nodes.map((x) => x.ip));
-    await Promise.all(nodes.map(async (x) => this.engines.push({ ...x, url: await this.create(x), tlsDir: this.certs!.clientDir })));
+    await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `flowlab-bed-${this.id}`, '-f', this.sshKey]);
+    copyFileSync(`${this.sshKey}.pub`, join(this.certs.serverDir, 'authorized_keys'));
+    await Promise.all(nodes.map(async (x) => this.engines.push({ ...x, url: await this.create(x), sshUrl: `ssh://root@${x.ip}`, tlsDir: this.certs!.clientDir })));
     this.engines.sort((a, b) => a.name.localeCompare(b.name));
     await Promise.all(this.engines.map((e) => this.answers(e)));
   }

@@ -208,7 +208,7 @@ export async function labPage(root: HTMLElement, sessionId: string, go: (hash: s
     trouble.setAttribute('data-trouble', t?.kind ?? '');
     if (!t) return trouble.replaceChildren();
     trouble.replaceChildren(
-      el('strong', {}, t.kind === 'engine-lost' ? `Engine ${s.engine} does not answer` : `This lab is broken`),
+      el('strong', {}, t.kind === 'engine-lost' ? 'Engine lost' : 'Lab broken'),
       ` — ${t.reason}. ${t.todo[0]!.toUpperCase()}${t.todo.slice(1)}.`,
       ...(t.kind === 'broken' ? [button('Restart lab', restart(false), { 'data-trouble-restart': '' })] : []),
     );

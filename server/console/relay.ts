@@ -56,6 +56,11 @@ async function pair(rt: DockerApi, container: string, id: string, port: number):
   };
   api.on('error', close);
   pipe.stdout.on('error', close);
+  // The CLI closed its side (docker exec -i at the end of its input): the request stream ends
+  // here too, once what came before is through, and the answer goes on.
+  pipe.stderr.on('data', (c: Buffer) => {
+    if (c.toString('utf8').includes('eof')) pipe.stdout.end();
+  });
   pipe.stdout.pipe(api);
   api.pipe(pipe.stdin as NodeJS.WritableStream);
   // The CLI closed its side: the scoped API hears the end of the request stream.

@@ -80,9 +80,36 @@ function readTls(dir: string): { ca: string; cert: string; key: string } {
   return { ca: ca!, cert: cert!, key: key! };
 }
 
+/**
+ * dockerode's ssh transport writes each request's address as `ssh:host:port/path` and parses it
+ * with url.parse, which Node warns about (DEP0170) on a user's terminal, once per process, though
+ * nothing is wrong: that one warning is left out, every other is said as before.
+ */
+let quietSsh = false;
+function quietSshUrlWarning(): void {
+  if (quietSsh) return;
+  quietSsh = true;
+  const emit = process.emitWarning.bind(process) as (...args: unknown[]) => void;
+  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+    const code = typeof rest[0] === 'object' && rest[0] ? (rest[0] as { code?: string }).code : rest[1];
+    if (code === 'DEP0170' && String(warning).includes('ssh:')) return;
+    emit(warning, ...rest);
+  }) as typeof process.emitWarning;
+}
+
 /** A dockerode client for the engine at that address; with `timeoutMs`, a request that takes longer fails. */
 export function dockerFor(a: EngineAddress, timeoutMs?: number): Docker {
-  return new Docker({ ...dockerOptions(a), ...(timeoutMs ? { timeout: timeoutMs } : {}) });
+  const options = dockerOptions(a);
+  if (options.protocol === 'ssh') quietSshUrlWarning();
+  // Over ssh, dockerode's timeout reaches for a socket the ssh channel is not: bound the call instead (answersWithin).
+  return new Docker({ ...options, ...(timeoutMs && options.protocol !== 'ssh' ? { timeout: timeoutMs } : {}) });
+}
+
+/** `p`, or a failure saying the engine did not answer within `ms` (whatever transport it is on). */
+export function answersWithin<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms / 1000} s`)), ms)));
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
 /** Asks the engine who it is; throws with Docker's own reason when it does not answer in time. */

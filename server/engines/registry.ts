@@ -2,7 +2,7 @@
 // socket) and the engines a trainer adds by name. Adding one checks everything before anything is
 // stored: the address, the certificates, that the engine answers, and its API version.
 import { resolve } from 'node:path';
-import { apiAtLeast, dockerFor, engineFacts, type EngineAddress } from '../docker/connect.ts';
+import { answersWithin, apiAtLeast, dockerFor, engineFacts, type EngineAddress } from '../docker/connect.ts';
 import { LOCAL_ENGINE, type EngineFacts, type EngineStatus } from '../protocol/engines.ts';
 import { reasonOf } from '../docker/errors.ts';
 import { dockerEndpoint, DockerRuntime } from '../docker/runtime.ts';
@@ -78,7 +78,7 @@ export class EngineRegistry {
     const docker = dockerFor(address, ANSWER_MS);
     let facts: EngineFacts;
     try {
-      facts = await engineFacts(docker);
+      facts = await answersWithin(engineFacts(docker), ANSWER_MS);
     } catch (e) {
       throw new EngineError(`engine "${name}" at ${url} did not answer: ${reasonOf(e)}; expected a Docker engine listening there${address.tlsDir ? ' that trusts the certificates in ' + address.tlsDir : ''}`, 'unavailable');
     }
@@ -98,7 +98,7 @@ export class EngineRegistry {
 
   /** Throws unless the engine answers a ping within 3 s. */
   async ping(name: string): Promise<void> {
-    await dockerFor(this.address(name), 3000).ping();
+    await answersWithin(dockerFor(this.address(name), 3000).ping(), 3000);
   }
 
   /** Every engine with what it says of itself now (an engine that does not answer is down, with why). */
@@ -109,7 +109,7 @@ export class EngineRegistry {
       rows.map(async (r) => {
         const base = { name: r.name, url: r.url, drained: r.drained_at !== null, sessions: live[r.name] ?? 0 };
         try {
-          const facts = await engineFacts(dockerFor(this.address(r.name), LIST_ANSWER_MS));
+          const facts = await answersWithin(engineFacts(dockerFor(this.address(r.name), LIST_ANSWER_MS)), LIST_ANSWER_MS);
           this.sizeGate(r.name, facts.cpus);
           return { ...base, state: 'up' as const, facts, error: null };
         } catch (e) {

@@ -7,7 +7,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { connect as netConnect, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+import { checkServerIdentity, connect as tlsConnect } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { commandLine } from '../cli.ts';
 import { serialise, type Forward } from './forward.ts';
@@ -138,7 +138,8 @@ export class ScopedApi {
       const out = serialise(f, API_VERSION);
       const { tls, ...where } = this.upstream;
       const options = { ...where, method: f.method, path: out.target, headers: this.headers(out.body, false) };
-      const upstream = tls ? httpsRequest({ ...options, ...tls }) : httpRequest(options);
+      // The engine's certificate names its address, not the Host header Flowlab writes ("docker").
+      const upstream = tls ? httpsRequest({ ...options, ...tls, checkServerIdentity: (_name, cert) => checkServerIdentity(where.host!, cert) }) : httpRequest(options);
       upstream.on('response', (up) => {
         const headers = { ...up.headers, 'api-version': API_VERSION };
         const ok = (up.statusCode ?? 500) < 300;

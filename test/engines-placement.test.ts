@@ -108,7 +108,7 @@ describe('placement across engines', () => {
       const url = await servingUrl(server);
       const post = async (engine: string) => {
         const r = await fetch(`${url}/api/sessions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ scenario: 'bridge-basics', engine }) });
-        expect(r.status).toBe(200);
+        expect(r.status).toBe(201);
         return ((await r.json()) as { session: { session: string } }).session.session;
       };
       sessions = await Promise.all([post('node-1'), post('node-2')]);

@@ -30,7 +30,7 @@ const LIST_FRESH_MS = 2000;
 /** Per app: the choices on their way, and each engine's features once a helper could tell. */
 interface PlacementState {
   turn: Promise<unknown>;
-  /** The engines as last asked: a burst of starts asks once (what each placed counts as pending). */
+  /** The engines as last asked: a burst of starts asks once (what each placed counts as pending until it is up). */
   listed?: { at: number; list: Promise<EngineStatus[]> };
   pending: Set<{ engine: string; containers: number; memoryBytes: number }>;
   features: Map<string, Features>;
@@ -92,7 +92,9 @@ export async function listEngines(app: App): Promise<EngineStatus[]> {
 /** Every engine as placement weighs it now. */
 export async function engineLoads(app: App): Promise<EngineLoad[]> {
   const state = stateOf(app);
-  const fresh = state.listed && Date.now() - state.listed.at < LIST_FRESH_MS ? state.listed : undefined;
+  // Asked again unless other labs are on their way (a burst): a choice after a change (swarm
+  // initialised, an engine back) sees it.
+  const fresh = state.pending.size > 0 && state.listed && Date.now() - state.listed.at < LIST_FRESH_MS ? state.listed : undefined;
   const listed = fresh ?? { at: Date.now(), list: app.engines.list() };
   state.listed = listed;
   const [statuses, ready] = [await listed.list, app.engine.store.list(['ready'])];

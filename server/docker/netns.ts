@@ -31,18 +31,40 @@ function hexAddress(hex: string, v6: boolean): string {
   return s === '0:0:0:0:0:0:0:0' ? '::' : s === '0:0:0:0:0:0:0:1' ? '::1' : s;
 }
 
+/**
+ * Whether process `pid` of this machine's /proc is the container's: its cgroup names the
+ * container's id. A pid an engine reports is its host's; on another engine, or from inside a
+ * container, the same number here is some other process (whose sockets say nothing of the lab).
+ */
+export async function procIsContainers(pid: number, containerId: string): Promise<boolean> {
+  try {
+    return (await readFile(`/proc/${pid}/cgroup`, 'utf8')).includes(containerId);
+  } catch {
+    return false;
+  }
+}
+
 /** Every listening socket in the namespace of process `pid`; undefined when /proc/<pid> cannot be read. */
 export async function listeningSockets(pid: number): Promise<ListeningSocket[] | undefined> {
-  const out: ListeningSocket[] = [];
-  for (const [file, proto, state, v6] of FILES) {
-    let text: string;
+  const texts: Partial<Record<SocketFile, string>> = {};
+  for (const [file, , , v6] of FILES) {
     try {
-      text = await readFile(`/proc/${pid}/net/${file}`, 'utf8');
+      texts[file] = await readFile(`/proc/${pid}/net/${file}`, 'utf8');
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT' && v6) continue; // no IPv6 in that netns
       return undefined;
     }
-    for (const line of text.split('\n').slice(1)) {
+  }
+  return socketsOf(texts);
+}
+
+type SocketFile = (typeof FILES)[number][0];
+
+/** The listening sockets in the texts of /proc/net/{tcp,tcp6,udp,udp6} (read here, or inside). */
+export function socketsOf(texts: Partial<Record<SocketFile, string>>): ListeningSocket[] {
+  const out: ListeningSocket[] = [];
+  for (const [file, proto, state, v6] of FILES) {
+    for (const line of (texts[file] ?? '').split('\n').slice(1)) {
       const f = line.trim().split(/\s+/);
       if (f[3] !== state || !f[1]) continue;
       const [addr, port] = f[1].split(':');
@@ -50,6 +72,20 @@ export async function listeningSockets(pid: number): Promise<ListeningSocket[] |
     }
   }
   return out;
+}
+
+/** A shell script that prints /proc/net's socket tables, each after a `== <file>` line (read inside a namespace). */
+export const SOCKET_TABLES_SCRIPT = 'for f in tcp tcp6 udp udp6; do echo "== $f"; cat /proc/net/$f 2>/dev/null; done';
+
+/** What SOCKET_TABLES_SCRIPT printed, as the sockets it lists. */
+export function socketsFromScript(out: string): ListeningSocket[] {
+  const texts: Partial<Record<SocketFile, string>> = {};
+  for (const part of out.split(/^== /m).slice(1)) {
+    const nl = part.indexOf('\n');
+    const file = part.slice(0, nl).trim() as SocketFile;
+    if (FILES.some(([f]) => f === file)) texts[file] = part.slice(nl + 1);
+  }
+  return socketsOf(texts);
 }
 
 /** `8080/tcp`, `53/udp`...; undefined when /proc/<pid> cannot be read (gone, or not visible). */

@@ -11,6 +11,7 @@ import { DockerError, dockerFailed, reasonOf, statusOf } from './errors.ts';
 import { dockerFor, type EngineAddress } from './connect.ts';
 import type { ContainerSpec, EndpointSpec, NetworkSpec, SwarmServiceSpec } from './specs.ts';
 import { StartGate, type StartPriority } from './start-gate.ts';
+import { procIsContainers } from './netns.ts';
 import { demuxBuffer, execCollect, execFollow, execPipe, execTerminal, followProgress } from './streams.ts';
 import type { ActionSink, ContainerState, DockerApi, EngineInfo, ExecPipe, ExecResult, ExecStream, LabelFilter, NetworkDetails, NetworkSummary, ObjectSummary, TtySession, Upstream } from './types.ts';
 
@@ -299,9 +300,15 @@ export class DockerRuntime implements DockerApi {
   }
 
   /** The host pid of a running container's first process; undefined when it is not running or gone. A daemon failure is an error, not "stopped". */
+  /**
+   * The pid of a running container's first process in this machine's /proc — undefined when it
+   * is not running, or when that pid here is not the container's (another engine's host, or
+   * Flowlab inside a container): callers then ask inside the container.
+   */
   async containerPid(nameOrId: string): Promise<number | undefined> {
     const info = await this.absentOn404(`docker inspect ${nameOrId}`, () => this.docker.getContainer(nameOrId).inspect());
-    return info?.State?.Running && info.State.Pid ? info.State.Pid : undefined;
+    const pid = info?.State?.Running && info.State.Pid ? info.State.Pid : undefined;
+    return pid !== undefined && (await procIsContainers(pid, info!.Id)) ? pid : undefined;
   }
 
   async listContainers(labels: LabelFilter): Promise<(ObjectSummary & { state: string })[]> {

@@ -3,7 +3,7 @@
 // lab, its allocation and the action log.
 import type { ContainerSpec, EndpointSpec } from '../docker/specs.ts';
 import { LABEL, objectName, type SessionRef } from '../docker/labels.ts';
-import { listeningSockets, type ListeningSocket } from '../docker/netns.ts';
+import { listeningSockets, SOCKET_TABLES_SCRIPT, socketsFromScript, type ListeningSocket } from '../docker/netns.ts';
 import type { Settings } from '../config.ts';
 import { dockerFailed } from '../docker/errors.ts';
 import type { DockerApi, ExecResult } from '../docker/types.ts';
@@ -193,11 +193,15 @@ export class LiveSession {
   /** How a service's sockets listen now (address and port), read from outside the container. */
   async listening(service: string): Promise<ListeningSocket[]> {
     const ns = await this.namespaceOf(service);
-    const pid = ns.running ? await this.docker.containerPid(ns.container) : undefined;
-    if (!pid) return [];
-    const sockets = await listeningSockets(pid);
-    if (!sockets) throw new LiveSessionError(`cannot read "${service}"'s sockets from here (Flowlab needs the host's /proc)`);
-    return sockets;
+    if (!ns.running) return [];
+    const pid = await this.docker.containerPid(ns.container);
+    const sockets = pid === undefined ? undefined : await listeningSockets(pid);
+    if (sockets) return sockets;
+    // Not in this machine's /proc (another engine, or Flowlab in a container): read inside its namespace.
+    if (this.service(service).attachment.kind === 'host') throw new LiveSessionError(`cannot read "${service}"'s sockets from here: it uses its engine's host network, and Flowlab reads that host's /proc only on the local engine`);
+    const r = await this.inNamespace(service, SOCKET_TABLES_SCRIPT, { caps: [] });
+    if (r.exitCode !== 0) throw new LiveSessionError(`cannot read "${service}"'s sockets: ${(r.stderr || r.stdout).trim()}`);
+    return socketsFromScript(r.stdout);
   }
 
   /**

@@ -50,12 +50,14 @@ export async function waitContainerReady(rt: DockerApi, planned: PlannedService,
   const listens = planned.model.listens;
   if (listens.length > 0) {
     const specs = listens.map((l) => `${l.port}/${l.proto}`);
+    const stopped = async () => !(await rt.inspectContainer(container))?.running;
     const pid = await rt.containerPid(container);
-    if (pid === undefined) throw await failure(rt, planned.name, container, `it stopped before listening on ${specs.join(', ')}`);
-    for (;;) {
+    if (pid === undefined && (await stopped())) throw await failure(rt, planned.name, container, `it stopped before listening on ${specs.join(', ')}`);
+    // Not in this machine's /proc (another engine): asked inside the container below.
+    while (pid !== undefined) {
       const open = await listeningPorts(pid);
       if (open === undefined) {
-        if (!(await rt.containerPid(container))) throw await failure(rt, planned.name, container, `it stopped before listening on ${specs.join(', ')}`);
+        if (await stopped()) throw await failure(rt, planned.name, container, `it stopped before listening on ${specs.join(', ')}`);
         break; // cannot look from here: ask inside the container below
       }
       const missing = specs.filter((s) => !open.has(s));

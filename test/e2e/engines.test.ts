@@ -107,7 +107,7 @@ describe('a lab on another engine in the lab view', () => {
     await bed.pause(n1!);
     try {
       await expect.poll(() => trouble.getAttribute('data-trouble'), { timeout: 20_000, interval: 250 }).toBe('engine-lost');
-      expect(await trouble.innerText()).toMatch(/^Engine lost — engine node-1 does not answer \(.+\)\. It comes back by itself when engine node-1 answers again/);
+      expect(await trouble.innerText()).toMatch(/^Engine lost\s*— engine node-1 does not answer \(.+\)\. It comes back by itself when engine node-1 answers again/);
       await page.screenshot({ path: join(SHOTS, 'engines-lab-lost.png') });
     } finally {
       await bed.unpause(n1!);

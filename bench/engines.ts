@@ -75,6 +75,8 @@ async function echoes(app: App, session: string): Promise<number[]> {
     t.tty.stream.write(mark);
     await until(mark);
     times.push(performance.now() - t0);
+    // The line is cleared each time (Ctrl-U): a long one would wrap, and the echo with it.
+    t.tty.stream.write('\u0015');
   }
   t.tty.stream.write('\u0003exit\n');
   return times;
@@ -100,8 +102,10 @@ async function main(): Promise<void> {
 
     log(`${LABS} labs at once on one engine`);
     const one = await wave(app, ['node-1']);
+    log(`  ${JSON.stringify(one)}`);
     log(`${LABS} labs at once spread over three`);
     const three = await wave(app, NODES);
+    log(`  ${JSON.stringify(three)}`);
 
     // Remote against local, interleaved so they share the machine's noise.
     app.engines.drain('local', false);
@@ -143,7 +147,8 @@ async function main(): Promise<void> {
     console.log(`\n${LABS} × bridge-basics started at once (engines are containers on this machine's ${result.cores} cores: they share them)`);
     for (const [name, w] of [['one engine', one], ['three engines', three]] as const) {
       console.log(`  ${name.padEnd(14)} wall ${f(w.wallMs).padEnd(9)} placed ${NODES.map((n) => `${n} ${w.placed[n]}`).join(', ')}`);
-      console.log(`  ${''.padEnd(14)} waited at each gate: ${NODES.map((n) => `${n} ${w.waitedStarts[n]} starts, ${f(w.gateWaitMs[n]!)}`).join('; ')}`);
+      const each = (n: string) => (w.waitedStarts[n] ? `${w.waitedStarts[n]} starts waited, ${f(w.gateWaitMs[n]! / w.waitedStarts[n]!)} each on average` : 'none waited');
+      console.log(`  ${''.padEnd(14)} at each gate: ${NODES.map((n) => `${n} ${each(n)}`).join('; ')}`);
     }
     const counts = NODES.map((n) => three.placed[n]!);
     console.log(`  balance over three: ${counts.join(' / ')} (most − fewest = ${Math.max(...counts) - Math.min(...counts)})`);

@@ -67,7 +67,7 @@ describe('overlay faults', () => {
     const faults = new Faults(app.engine.live(session));
     const err = await faults.apply(faultFromWords('endpoint-mode', ['service=web', 'mode=vip'])).catch((e: FaultError) => e);
     expect(err).toBeInstanceOf(FaultError);
-    expect((err as FaultError).message).toMatch(/cannot apply endpoint-mode on this machine: swarm services in VIP mode .* need IPVS/);
+    expect((err as FaultError).message).toMatch(/cannot apply endpoint-mode on engine local: swarm services in VIP mode .* need IPVS/);
     expect((err as FaultError).kind).toBe('unavailable');
     expect(faults.list()).toEqual([]);
     expect((await probe()).dns.answers.length).toBe(2);

@@ -63,7 +63,7 @@ describe('variants', () => {
     const lab = writeLab(app.dataDir, 'slow', `networks: { n: {} }\nservices:\n  a: { image: toolbox, networks: [n] }\nfaults: [{ type: latency, service: a, delay: 300ms }]\n`);
     if (kernelFeatures().netem !== false) return; // this kernel has netem: the lab may run
     const before = await leftovers();
-    await expect(app.engine.up(loadLab(lab))).rejects.toThrow(/cannot run on this machine: latency faults need the kernel's netem/);
+    await expect(app.engine.up(loadLab(lab))).rejects.toThrow(/cannot run on engine local: latency faults need the kernel's netem/);
     expect((await leftovers()).containers.length).toBe(before.containers.length);
   });
 });

@@ -14,6 +14,7 @@ import { gradingOf } from '../grade/grader.ts';
 import { SessionEngine } from '../session/engine.ts';
 import { openDb } from '../store/db.ts';
 import { PoolHealth } from './health.ts';
+import { engineFeatures } from './placement.ts';
 import { EngineRegistry } from '../engines/registry.ts';
 
 export interface App {
@@ -46,7 +47,7 @@ export function openApp(overrides: Partial<Settings> = {}): App {
   };
   const consoles = new Consoles(engine);
   const engines = new EngineRegistry(db, { startsAtOnce: settings.dockerStarts, fixed: settings.dockerStartsFixed ?? false, local: docker });
-  engine.pool = { names: () => engines.names(), runtime: (name) => engines.runtime(name) };
+  engine.pool = { names: () => engines.names(), runtime: (name) => engines.runtime(name), features: (name) => engineFeatures(engine, name) };
   const health = new PoolHealth({ engines, engine, docker });
   return {
     settings,

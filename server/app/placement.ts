@@ -13,6 +13,7 @@ import { footprint, helperContainer } from '../session/plan.ts';
 import { SessionError } from '../session/errors.ts';
 import { chooseVariant } from '../session/variant.ts';
 import type { DockerRuntime } from '../docker/runtime.ts';
+import type { SessionEngine } from '../session/engine.ts';
 import type { App } from './app.ts';
 
 export interface Placed {
@@ -27,20 +28,22 @@ type Features = Partial<Record<Requirement, boolean | undefined>>;
 /** How long what the engines said of themselves is used again for the next choice. */
 const LIST_FRESH_MS = 2000;
 
-/** Per app: the choices on their way, and each engine's features once a helper could tell. */
+/** Per app: the choices on their way. */
 interface PlacementState {
   turn: Promise<unknown>;
   /** The engines as last asked: a burst of starts asks once (what each placed counts as pending until it is up). */
   listed?: { at: number; list: Promise<EngineStatus[]> };
   pending: Set<{ engine: string; containers: number; memoryBytes: number }>;
-  features: Map<string, Features>;
 }
 const states = new WeakMap<App, PlacementState>();
 const stateOf = (app: App): PlacementState => {
   let s = states.get(app);
-  if (!s) states.set(app, (s = { turn: Promise.resolve(), pending: new Set(), features: new Map() }));
+  if (!s) states.set(app, (s = { turn: Promise.resolve(), pending: new Set() }));
   return s;
 };
+
+/** Per session engine: each engine's features once a helper could tell. */
+const featureCache = new WeakMap<SessionEngine, Map<string, Features>>();
 
 /**
  * What an engine's kernel offers labs, asked of it by a toolbox helper in a network namespace of
@@ -48,28 +51,29 @@ const stateOf = (app: App): PlacementState => {
  * engine's kernel is read directly when it is this machine's. Until the toolbox is on an engine
  * (its first lab sends it) nothing is known, and nothing held against it.
  */
-export async function engineFeatures(app: App, engine: string): Promise<Features> {
-  const state = stateOf(app);
-  const known = state.features.get(engine);
+export async function engineFeatures(sessions: SessionEngine, engine: string): Promise<Features> {
+  let cache = featureCache.get(sessions);
+  if (!cache) featureCache.set(sessions, (cache = new Map()));
+  const known = cache.get(engine);
   if (known) return known;
   if (engine === LOCAL_ENGINE) {
     // Read from /proc when the local engine is this machine's; undefined otherwise.
     const f = kernelFeatures();
     if (f.netem !== undefined && f.ipvs !== undefined) {
-      state.features.set(engine, f);
+      cache.set(engine, f);
       return f;
     }
   }
-  const rt = app.engine.runtimeOf(engine);
+  const rt = sessions.runtimeOf(engine);
   if (!(await rt.imageInfo(TOOLBOX_REF).catch(() => undefined))) return {};
-  const found = await askKernel(app, rt).catch(() => undefined);
-  if (found) state.features.set(engine, found);
+  const found = await askKernel(sessions, rt).catch(() => undefined);
+  if (found) cache.set(engine, found);
   return found ?? {};
 }
 
-async function askKernel(app: App, rt: DockerRuntime): Promise<Features> {
-  app.engine.claimInstance();
-  const ref = { session: 'engine', scenario: 'engine-check', owner: app.engine.instanceId, registry: app.engine.registryPath };
+async function askKernel(sessions: SessionEngine, rt: DockerRuntime): Promise<Features> {
+  sessions.claimInstance();
+  const ref = { session: 'engine', scenario: 'engine-check', owner: sessions.instanceId, registry: sessions.registryPath };
   const script = 'if tc qdisc add dev lo root netem delay 1ms 2>/dev/null; then echo netem=yes; else echo netem=no; fi; if [ -e /proc/net/ip_vs ]; then echo ipvs=yes; else echo ipvs=unknown; fi';
   const out = await rt.runToCompletion(helperContainer(ref, 'features', { kind: 'none' }, ['NET_ADMIN'], ['sh', '-c', script]), 20_000);
   const said = (k: string) => new RegExp(`^${k}=(\\w+)`, 'm').exec(out.stdout)?.[1];
@@ -83,7 +87,7 @@ export async function listEngines(app: App): Promise<EngineStatus[]> {
   return Promise.all(
     list.map(async (e) => {
       if (e.state !== 'up') return e;
-      const f = await engineFeatures(app, e.name).catch((): Features => ({}));
+      const f = await engineFeatures(app.engine, e.name).catch((): Features => ({}));
       return { ...e, features: { netem: f.netem ?? null, ipvs: f.ipvs ?? null } };
     }),
   );
@@ -112,7 +116,7 @@ export async function engineLoads(app: App): Promise<EngineLoad[]> {
         cpus,
         memoryBytes: st.facts?.memoryBytes ?? 0,
         swarm: st.facts?.swarm ?? false,
-        features: st.state === 'up' ? await engineFeatures(app, st.name).catch(() => ({})) : {},
+        features: st.state === 'up' ? await engineFeatures(app.engine, st.name).catch(() => ({})) : {},
         labs: mine.length + coming.length,
         reservedBytes: [...mine, ...coming].reduce((n, f) => n + f.memoryBytes, 0),
         containers: (st.facts?.managed ?? 0) + coming.reduce((n, f) => n + f.containers, 0),

@@ -6,7 +6,6 @@ import { faultIssues } from '../lab/validate.ts';
 import { FAULT_TYPES } from '../lab/fault-schema.ts';
 import { didYouMean } from '../lab/problems.ts';
 import { faultRequirements, REQUIREMENT_WHY, unmet } from '../lab/requirements.ts';
-import { kernelFeatures } from '../env/kernel.ts';
 import type { LiveSession } from '../session/live.ts';
 import { FaultStore, type FaultOrigin, type FaultRecord } from '../store/faults.ts';
 import { implFor } from './catalog.ts';
@@ -55,8 +54,9 @@ export class Faults {
   async apply(fault: Fault, origin: FaultOrigin = 'manual'): Promise<FaultRecord & { describe: FaultDescription }> {
     const issues = faultIssues(this.live.lab, fault).filter((i) => i.severity === 'error');
     if (issues.length > 0) throw new FaultError(`cannot apply ${fault.type}: ${issues.map((i) => `${i.key}: ${i.message}`).join('; ')}`);
-    const missing = unmet(faultRequirements(fault), kernelFeatures());
-    if (missing.length > 0) throw new FaultError(`cannot apply ${fault.type} on this machine: ${missing.map((m) => `${REQUIREMENT_WHY[m]}, and this kernel does not have it`).join('; ')}`, 'unavailable');
+    const needs = faultRequirements(fault);
+    const missing = needs.length > 0 ? unmet(needs, await this.live.featuresOfEngine()) : [];
+    if (missing.length > 0) throw new FaultError(`cannot apply ${fault.type} on engine ${this.live.rec.engine}: ${missing.map((m) => `${REQUIREMENT_WHY[m]}, and its kernel does not have it`).join('; ')}`, 'unavailable');
     const id = `f${randomBytes(5).toString('hex')}`;
     const impl = implFor(fault.type);
     const ctx = this.context(id);

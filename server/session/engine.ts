@@ -10,7 +10,7 @@ import { LOCAL_ENGINE } from '../protocol/engines.ts';
 import type { Action, ActionSink } from '../docker/types.ts';
 import { kernelFeatures } from '../env/kernel.ts';
 import { ensureLabImages } from '../images/build.ts';
-import { labRequirements, REQUIREMENT_WHY, unmet } from '../lab/requirements.ts';
+import { labRequirements, REQUIREMENT_WHY, unmet, type Requirement } from '../lab/requirements.ts';
 import type { CatalogueEntry } from '../lab/catalogue.ts';
 import type { Lab, Variant } from '../lab/schema.ts';
 import type { SessionSummary, Topology } from '../protocol/session.ts';
@@ -131,8 +131,14 @@ export class SessionEngine implements SessionHost {
     this.instance = instance;
   }
 
-  /** The engines of the pool besides local (set by the app). */
-  pool?: { names(): string[]; runtime(engine: string): DockerRuntime };
+  /** The engines of the pool besides local, and what each kernel offers (set by the app). */
+  pool?: { names(): string[]; runtime(engine: string): DockerRuntime; features?(engine: string): Promise<Partial<Record<Requirement, boolean | undefined>>> };
+
+  /** What an engine's kernel offers: asked of it (the app's pool), or this machine's for local. */
+  async featuresOf(engine: string): Promise<Partial<Record<Requirement, boolean | undefined>>> {
+    if (this.pool?.features) return this.pool.features(engine);
+    return engine === LOCAL_ENGINE ? kernelFeatures() : {};
+  }
 
   /** The connection to an engine: local's is `docker`. */
   runtimeOf(engine: string): DockerRuntime {
@@ -203,10 +209,9 @@ export class SessionEngine implements SessionHost {
 
     const seed = opts.seed ?? randomSeed();
     const variant = chooseVariant(lab, seed);
-    // This kernel's features are known; another engine's are found when a fault needs them.
-    const features = engine === LOCAL_ENGINE ? kernelFeatures() : {};
+    const features = await this.featuresOf(engine);
     for (const need of unmet(labRequirements(lab, variant), features)) {
-      throw new SessionError(`lab "${lab.id}" cannot run on this machine: ${REQUIREMENT_WHY[need]}, and this kernel does not have it`, 'unavailable');
+      throw new SessionError(`lab "${lab.id}" cannot run on engine ${engine}: ${REQUIREMENT_WHY[need]}, and its kernel does not have it`, 'unavailable');
     }
     const session = this.newSessionId();
     const inst = this.instance;

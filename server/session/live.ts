@@ -16,6 +16,7 @@ import type { ActionKind, Topology } from '../protocol/session.ts';
 import type { Db } from '../store/db.ts';
 import type { SessionRecord } from '../store/sessions.ts';
 import type { SessionHost } from './host.ts';
+import type { Requirement } from '../lab/requirements.ts';
 import { captureContainer, captureName, capturedServices, helperContainer, HOST_HELPER, planLab, RESOLVER_NAME, type LabPlan, type PlannedService } from './plan.ts';
 import { waitContainerReady } from './readiness.ts';
 import { describeTopology } from './topology.ts';
@@ -73,6 +74,11 @@ export class LiveSession {
   /** Work this session does in the background: `down` calls it off and waits for it. */
   background(work: (signal: AbortSignal) => Promise<unknown>, onError?: (e: Error) => void): void {
     this.host.background(this.id, work, onError);
+  }
+
+  /** What the kernel of this session's engine offers (netem, IPVS). */
+  featuresOfEngine(): Promise<Partial<Record<Requirement, boolean | undefined>>> {
+    return this.host.featuresOf(this.rec.engine);
   }
 
   get id(): string {

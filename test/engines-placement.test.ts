@@ -59,8 +59,10 @@ describe('placement across engines', () => {
     expect(status).toMatch(new RegExp(`^${topo.session}\\s.*\\snode-1\\b`, 'm'));
     expect((await cli(['down', topo.session], env)).code).toBe(0);
     // The toolbox is on both engines now, so their kernels have been asked: this one has no netem.
-    const ls = JSON.parse((await cli(['engines', 'ls', '--json'], env)).stdout) as { name: string; features?: { netem: boolean | null } }[];
+    const ls = JSON.parse((await cli(['engines', 'ls', '--json'], env)).stdout) as { name: string; features?: { netem: boolean | null }; facts: { cpus: number } }[];
     expect(ls.find((e) => e.name === 'node-1')?.features?.netem).toBe(false);
+    // Each engine's start gate is as wide as it has CPUs (at least 2).
+    for (const n of ['node-1', 'node-2']) expect(app.engine.runtimeOf(n).starts.atOnce).toBe(Math.max(2, ls.find((e) => e.name === n)!.facts.cpus));
     expect((await cli(['engines', 'ls'], env)).stdout).toMatch(/^node-1\s.*\s(ipvs\?|—|ipvs)$/m);
   }, 180_000);
 

@@ -128,6 +128,8 @@ export interface LabSlot {
 
 /** What the trainer sees of a learner's lab besides their own view of it. */
 export interface TrainerSlot extends LabSlot {
+  /** The engine the running lab is on (null when none runs). */
+  engine: string | null;
   variant: string | null;
   seed: number | null;
   /** The cause of their latest diagnosis (its id and text). */

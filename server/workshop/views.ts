@@ -24,6 +24,8 @@ export interface RoomFacts {
   idleFlagMs: number;
   /** A running session its engine let down (engine-lost, broken), or null. */
   trouble(session: string): LabSlot['trouble'];
+  /** The engine a session runs on. */
+  engineOf(session: string): string | null;
 }
 
 export interface SlotView {
@@ -75,6 +77,7 @@ export function slotView(room: RoomFacts, w: WorkshopRow, learner: string, lab: 
   const latest = current.at(-1) ?? last;
   const trainer: TrainerSlot = {
     ...slot,
+    engine: running && slot.session ? room.engineOf(slot.session) : null,
     variant: latest?.variant ?? null,
     seed: latest?.seed ?? null,
     cause: graded.lastCause ? { id: graded.lastCause, text: cause?.text ?? graded.lastCause } : null,

@@ -341,6 +341,10 @@ export class Workshops implements RoomFacts {
     }
   }
 
+  engineOf(session: string): string | null {
+    return this.app.engine.store.get(session)?.engine ?? null;
+  }
+
   trouble(session: string): LabSlot['trouble'] {
     const rec = this.app.engine.store.get(session);
     if (!rec?.trouble || rec.state !== 'ready') return null;

@@ -132,6 +132,7 @@ export function dashboard(ctx: { status: HTMLElement; refresh(): Promise<void>; 
       { class: `cell ${slot.state}`, 'data-learner': learner.id, 'data-lab': lab.id, 'data-state': slot.state },
       el('span', { class: 'state' }, slotState(slot), ...flags),
       el('small', { class: 'figures', 'data-figures': '' }, `score ${slotScore(slot)} · hints ${slot.hints} · attempts ${slot.attempts} · worked ${slot.seconds === null ? '—' : minutesSeconds(slot.seconds)}`),
+      slot.engine ? el('small', { class: 'figures', 'data-slot-engine': slot.engine }, `on engine ${slot.engine}`) : null,
       el('small', { class: 'figures', 'data-cause': slot.cause?.id ?? '' }, slot.cause ? `cause chosen: ${slot.cause.text}` : 'no diagnosis yet'),
       el('small', { class: 'figures' }, `last active ${ago(slot.last_activity)}${slot.variant ? ` · variant ${slot.variant} (seed ${slot.seed})` : ''}${slot.resets ? ` · reset ${slot.resets}×` : ''}`),
       open && slot.state !== 'not-started' ? button('Reset', reset(learner, slot, lab.title), { 'data-reset': `${learner.id}:${lab.id}`, 'data-focus': `reset:${learner.id}:${lab.id}`, 'aria-label': `Reset ${learner.name}’s ${lab.title}` }) : null,

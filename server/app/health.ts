@@ -12,6 +12,7 @@ import { LABEL } from '../docker/labels.ts';
 import { PoolWatch, type EngineHealth } from '../engines/watch.ts';
 import { startAndWait } from '../fault/common.ts';
 import { Faults } from '../fault/faults.ts';
+import { FaultStore } from '../store/faults.ts';
 import { LiveSession } from '../session/live.ts';
 import type { DockerRuntime } from '../docker/runtime.ts';
 import type { EngineRegistry } from '../engines/registry.ts';
@@ -31,6 +32,10 @@ export type HealthEvent =
 
 /** Roles of the containers a lab is made of (helpers and captures are made again when needed). */
 const LAB_ROLES = new Set(['service', 'resolver']);
+/** Flowlab's own containers of a lab, which neither a fault nor the learner stops: stopped, the engine did it. */
+const WITNESS_ROLES = new Set(['resolver', 'capture']);
+/** Faults that leave their service stopped on purpose. */
+const STOPPING_FAULTS = new Set(['stop', 'kill', 'port-conflict']);
 
 export class PoolHealth {
   readonly watch: PoolWatch;
@@ -115,13 +120,11 @@ export class PoolHealth {
     for (const rec of sessions) {
       const lab = all.filter((c) => c.labels[LABEL.session] === rec.id && LAB_ROLES.has(c.labels[LABEL.role] ?? ''));
       const expected = (rec.topology?.services ?? []).filter((s) => s.kind === 'container').length;
-      if (expected === 0) {
-        if (rec.trouble?.kind === 'engine-lost') this.well(rec, engine);
-        continue;
-      }
       if (lab.length === 0) {
-        await this.gone(rec, engine);
-      } else if (lab.every((c) => c.state !== 'running' && c.state !== 'paused')) {
+        // A lab of swarm services only has no container of its own to miss (swarm restarts its tasks).
+        if (expected > 0) await this.gone(rec, engine);
+        else if (rec.trouble?.kind === 'engine-lost') this.well(rec, engine);
+      } else if (this.restarted(rec, lab, all)) {
         if (!recover) {
           this.trouble(rec, engine, 'broken', `every container of it is stopped on engine ${engine} (the engine restarted); a running Flowlab server brings it back`);
           continue;
@@ -132,6 +135,23 @@ export class PoolHealth {
         this.well(rec, engine);
       }
     }
+  }
+
+  /**
+   * Whether the engine stopped this lab (it restarted), rather than a fault or the learner: every
+   * container of it stopped, one of them not by an applied fault, and Flowlab's own containers of
+   * it stopped too (its resolver and capture sidecars, which no learner may stop) — or the engine
+   * was seen down meanwhile. A lab of host-network services only has none of those: it is brought
+   * back after its engine was seen down, not after a restart too quick to be seen.
+   */
+  private restarted(rec: SessionRecord, lab: { state: string; labels: Record<string, string> }[], all: { state: string; labels: Record<string, string> }[]): boolean {
+    const stopped = (c: { state: string }) => c.state !== 'running' && c.state !== 'paused';
+    if (!lab.every(stopped)) return false;
+    const meant = new Set(new FaultStore(this.app.engine.db).list(rec.id).filter((f) => f.state === 'applied' && STOPPING_FAULTS.has(f.type)).map((f) => String(f.params.service)));
+    if (lab.every((c) => meant.has(c.labels[LABEL.name] ?? ''))) return false;
+    if (rec.trouble?.kind === 'engine-lost') return true;
+    const witnesses = all.filter((c) => c.labels[LABEL.session] === rec.id && WITNESS_ROLES.has(c.labels[LABEL.role] ?? ''));
+    return witnesses.length > 0 && witnesses.every(stopped);
   }
 
   private trouble(rec: SessionRecord, engine: string, kind: 'engine-lost' | 'broken', reason: string): void {

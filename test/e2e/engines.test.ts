@@ -3,7 +3,7 @@
 // shown down within 15 s, and the room's feed says so; when it answers again, both say that too.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../server/config.ts';
 import { startServer, type Running } from '../../server/http/server.ts';
@@ -30,9 +30,10 @@ afterAll(async () => {
 });
 
 describe('the engines on the trainer’s dashboard', () => {
+  let page: Page;
+  const errors: string[] = [];
   it('lists local and an added engine, shows it down within 15 s when it stops answering, and up again', async () => {
-    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-    const errors: string[] = [];
+    page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(`${server.url}/#trainer=${encodeURIComponent(server.trainerToken!)}`);
     await page.getByRole('form', { name: 'Create a workshop' }).waitFor({ timeout: 15_000 });
@@ -69,6 +70,36 @@ describe('the engines on the trainer’s dashboard', () => {
     await expect.poll(() => page.locator('[data-event-kind="engine"]').allInnerTexts(), { timeout: 15_000 }).toContainEqual(expect.stringMatching(/engine node-1: the Docker engine answers again/));
     expect(errors).toEqual([]);
   }, 90_000);
+
+  it('a learner’s lab goes where there is room, the dashboard says which engine, and flags it when that engine is lost', async () => {
+    // local drained: the learner's lab goes on node-1.
+    expect(await page.evaluate(async () => (await fetch('/api/engines/local/drain', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ drained: true }) })).status)).toBe(200);
+    const code = (await page.locator('[data-join-code]').first().getAttribute('data-join-code'))!;
+    const learner = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    learner.on('pageerror', (e) => errors.push(e.message));
+    await learner.goto(server.url);
+    await learner.getByLabel('Join code').fill(code);
+    await learner.getByLabel('Your name (the trainer sees it)').fill('Ada');
+    await learner.getByRole('button', { name: 'Join' }).click();
+    await learner.locator('button[data-start="bridge-basics"]').click();
+    const cell = page.locator('td.cell[data-lab="bridge-basics"]').first();
+    await expect.poll(() => cell.getAttribute('data-state'), { timeout: 90_000 }).toBe('ready');
+    await expect.poll(() => cell.locator('[data-slot-engine]').getAttribute('data-slot-engine'), { timeout: 15_000 }).toBe('node-1');
+
+    const [n1] = bed.engines;
+    await bed.pause(n1!);
+    try {
+      await expect.poll(() => cell.locator('[data-flag="engine-lost"]').count(), { timeout: 20_000, interval: 250 }).toBe(1);
+      expect(await cell.locator('[data-flag="engine-lost"]').innerText()).toBe('engine node-1 lost');
+      await expect.poll(() => learner.locator('[data-lab-row="bridge-basics"] [data-trouble]').innerText(), { timeout: 20_000 }).toMatch(/engine node-1 does not answer: it comes back by itself/);
+      await page.screenshot({ path: join(SHOTS, 'engines-dashboard-lost.png') });
+    } finally {
+      await bed.unpause(n1!);
+    }
+    await expect.poll(() => cell.locator('[data-flag="engine-lost"]').count(), { timeout: 30_000 }).toBe(0);
+    expect(errors).toEqual([]);
+    await learner.close();
+  }, 180_000);
 });
 
 describe('a lab on another engine in the lab view', () => {

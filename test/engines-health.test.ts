@@ -90,6 +90,18 @@ describe('an engine in trouble', () => {
     }
   }, 120_000);
 
+  it('containers a learner stopped are left stopped: only an engine’s restart is undone', async () => {
+    const e = bed.engines[1]!;
+    const services = (await summary(onNode2)).topology!.services.map((x) => x.container);
+    await run('docker', ['stop', '--time', '1', ...services], { env: bed.env(e) });
+    // Several rounds of the server's check (every second here).
+    await new Promise((r) => setTimeout(r, 4000));
+    const states = (await run('docker', ['inspect', '--format', '{{.State.Status}}', ...services], { env: bed.env(e) })).stdout.trim().split('\n');
+    expect(states.every((x) => x === 'exited')).toBe(true);
+    expect((await summary(onNode2)).state).toBe('ready');
+    await run('docker', ['start', ...services], { env: bed.env(e) });
+  }, 60_000);
+
   it('an engine replaced by an empty one ends its session, saying why', async () => {
     await bed.replace(bed.engines[1]!);
     await until(onNode2, 'ended', 30_000);

@@ -140,7 +140,7 @@ describe('every fault type breaks what it should, and only that, then reverts', 
     expect(() => faultFromWords('bind-loopbak', [])).toThrow(/did you mean "bind-loopback"/);
     expect(() => faultFromWords('firewall', ['service=web', 'action=explode'])).toThrow(/action/);
     if (kernelFeatures().netem === false) {
-      await expect(faults.apply(faultFromWords('latency', ['service=web', 'delay=200ms']))).rejects.toThrow(/netem.*this kernel does not have it/);
+      await expect(faults.apply(faultFromWords('latency', ['service=web', 'delay=200ms']))).rejects.toThrow(/cannot apply latency on engine local: .*netem.*its kernel does not have it/);
     } else {
       const f = await faults.apply(faultFromWords('latency', ['service=web', 'delay=200ms']));
       const r = (await new Prober(app.engine.live(session)).run([{ from: 'client', to: 'icmp:web' }]))[0]!;

@@ -56,12 +56,27 @@ async function pair(rt: DockerApi, container: string, id: string, port: number):
   };
   api.on('error', close);
   pipe.stdout.on('error', close);
-  // The CLI closed its side (docker exec -i at the end of its input): the request stream ends
-  // here too, once what came before is through, and the answer goes on.
-  pipe.stderr.on('data', (c: Buffer) => {
-    if (c.toString('utf8').includes('eof')) pipe.stdout.end();
-  });
   pipe.stdout.pipe(api);
+  // The CLI closed its side (docker exec -i at the end of its input): the request stream ends
+  // here too, once every byte it sent is through (stderr may overtake stdout), and the answer goes on.
+  let got = 0;
+  let sent: number | undefined;
+  const endIfAllThrough = () => {
+    if (sent !== undefined && got >= sent) pipe.stdout.end();
+  };
+  pipe.stdout.on('data', (c: Buffer) => {
+    got += c.length;
+    endIfAllThrough();
+  });
+  let said = '';
+  pipe.stderr.on('data', (c: Buffer) => {
+    said += c.toString('utf8');
+    const m = /eof (\d+)/.exec(said);
+    if (m && sent === undefined) {
+      sent = Number(m[1]);
+      endIfAllThrough();
+    }
+  });
   api.pipe(pipe.stdin as NodeJS.WritableStream);
   // The CLI closed its side: the scoped API hears the end of the request stream.
   await pipe.exit;

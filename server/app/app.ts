@@ -49,6 +49,11 @@ export function openApp(overrides: Partial<Settings> = {}): App {
   const engines = new EngineRegistry(db, { startsAtOnce: settings.dockerStarts, fixed: settings.dockerStartsFixed ?? false, local: docker });
   engine.pool = { names: () => engines.names(), runtime: (name) => engines.runtime(name), features: (name) => engineFeatures(engine, name) };
   const health = new PoolHealth({ engines, engine, docker });
+  // A lab brought back (or found well again) gets its console made again on next use: the old one
+  // may have stopped with its engine.
+  health.on((e) => {
+    if (e.kind === 'session' && e.state === 'ready') void consoles.close(e.session);
+  });
   return {
     settings,
     engine,

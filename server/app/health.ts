@@ -8,6 +8,7 @@
 //     stay stopped) — the session is brought back: containers started in order, each ready, its
 //     faults applied again, its captures started again; or, where that fails, `broken`, with why.
 // One engine's trouble is its own: the others are checked all the same, and nothing here throws.
+import { answersWithin } from '../docker/connect.ts';
 import { LABEL } from '../docker/labels.ts';
 import { PoolWatch, type EngineHealth } from '../engines/watch.ts';
 import { startAndWait } from '../fault/common.ts';
@@ -34,6 +35,8 @@ export type HealthEvent =
 const LAB_ROLES = new Set(['service', 'resolver']);
 /** Flowlab's own containers of a lab, which neither a fault nor the learner stops: stopped, the engine did it. */
 const WITNESS_ROLES = new Set(['resolver', 'capture']);
+const PING_MS = 3000;
+const RECONCILE_MS = 10_000;
 /** Faults that leave their service stopped on purpose. */
 const STOPPING_FAULTS = new Set(['stop', 'kill', 'port-conflict']);
 
@@ -51,7 +54,7 @@ export class PoolHealth {
     private readonly app: Pool,
     opts: { slowMs?: number } = {},
   ) {
-    this.watch = new PoolWatch(app.engines, (engine, state, text) => this.engineChanged(engine, state, text), opts.slowMs, () => app.docker.ping());
+    this.watch = new PoolWatch(app.engines, (engine, state, text) => this.engineChanged(engine, state, text), opts.slowMs, () => answersWithin(app.docker.ping(), PING_MS));
   }
 
   on(listener: (e: HealthEvent) => void): () => void {
@@ -97,7 +100,8 @@ export class PoolHealth {
 
   private async round(recover: boolean): Promise<void> {
     await this.watch.check().catch(() => undefined);
-    await Promise.all(this.app.engines.names().filter((n) => this.watch.state(n) !== 'down').map((n) => this.reconcile(n, recover).catch(() => undefined)));
+    // An engine that answers a ping and hangs on a listing holds up no one but itself.
+    await Promise.all(this.app.engines.names().filter((n) => this.watch.state(n) !== 'down').map((n) => answersWithin(this.reconcile(n, recover), RECONCILE_MS).catch(() => undefined)));
   }
 
   private engineChanged(engine: string, state: EngineHealth, text: string): void {
@@ -122,7 +126,8 @@ export class PoolHealth {
       const expected = (rec.topology?.services ?? []).filter((s) => s.kind === 'container').length;
       if (lab.length === 0) {
         // A lab of swarm services only has no container of its own to miss (swarm restarts its tasks).
-        if (expected > 0) await this.gone(rec, engine);
+        // A short-lived command only says; a server ends it (after looking again: a down may be on its way).
+        if (expected > 0 && recover) await this.gone(rec, engine);
         else if (rec.trouble?.kind === 'engine-lost') this.well(rec, engine);
       } else if (this.restarted(rec, lab, all)) {
         if (!recover) {
@@ -130,7 +135,9 @@ export class PoolHealth {
           continue;
         }
         this.recovering.add(rec.id);
-        void this.recover(rec, engine).finally(() => this.recovering.delete(rec.id));
+        void this.recover(rec, engine)
+          .catch(() => undefined)
+          .finally(() => this.recovering.delete(rec.id));
       } else if (rec.trouble?.kind === 'engine-lost') {
         this.well(rec, engine);
       }
@@ -165,6 +172,12 @@ export class PoolHealth {
   }
 
   private async gone(rec: SessionRecord, engine: string): Promise<void> {
+    // Looked at again: a session being ended (or just ended) by anyone is theirs, not gone.
+    await new Promise((r) => setTimeout(r, 1000));
+    const now = this.app.engine.store.get(rec.id);
+    if (now?.state !== 'ready') return;
+    const still = await this.app.engine.runtimeOf(engine).listContainers({ [LABEL.managed]: 'true', [LABEL.session]: rec.id });
+    if (still.length > 0 || this.app.engine.store.get(rec.id)?.state !== 'ready') return;
     const reason = `its containers were gone from engine ${engine} when it answered again`;
     await this.app.engine.teardown(rec.id, engine).catch(() => undefined);
     this.app.engine.store.markEnded(rec.id, 'ended', reason);
@@ -190,6 +203,7 @@ export class PoolHealth {
       this.emit({ kind: 'session', engine, session: rec.id, state: 'ready', text: `session ${rec.id} (${rec.scenario}) was brought back after engine ${engine} restarted: containers started${again.length ? `, ${again.length} fault${again.length === 1 ? '' : 's'} applied again` : ''}, captures running` });
     } catch (e) {
       this.unrecoverable.add(rec.id);
+      if (store.get(rec.id)?.state !== 'ready') return;
       this.trouble(rec, engine, 'broken', `engine ${engine} restarted and the lab could not be brought back: ${(e as Error).message.split('\n')[0]}`);
     }
   }

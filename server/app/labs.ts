@@ -41,7 +41,7 @@ export async function restartLab(app: App, session: string, opts: { newSeed?: bo
   await app.engine.down(session);
   const { newSeed, ...up } = opts;
   // On the same engine, unless told otherwise or it takes no new labs now (drained, gone).
-  const same = app.engines.names().includes(rec.engine) && !app.engines.drained(rec.engine) ? { engine: rec.engine } : {};
+  const same = app.engines.names().includes(rec.engine) && !app.engines.drained(rec.engine) && app.health.watch.state(rec.engine) !== 'down' ? { engine: rec.engine } : {};
   return startLab(app, entry, { ...(newSeed ? {} : { seed: rec.seed }), ...(learner ? { learner } : {}), ...same, ...up });
 }
 

@@ -216,7 +216,10 @@ export class Consoles {
     const api = new ScopedApi(live.docker, this.policy(live, name), secret, upstream);
     await new Promise<void>((resolve, reject) => {
       api.server.once('error', reject);
-      api.server.listen(0, '127.0.0.1', () => resolve());
+      api.server.listen(0, '127.0.0.1', () => {
+        api.server.off('error', reject);
+        resolve();
+      });
     });
     try {
       const existing = await rt.inspectContainer(name);
@@ -228,8 +231,9 @@ export class Consoles {
       await this.giveCredentials(live, name, secret);
       const relay = await relayConsole(live.docker, name, (api.server.address() as AddressInfo).port);
       // The relay ends with its container (or engine): the next use starts it again.
+      const mine = this.running.get(live.id);
       void relay.done.then(() => {
-        if (this.running.get(live.id)) void this.close(live.id);
+        if (mine && this.running.get(live.id) === mine) void this.close(live.id);
       });
       this.servedHere.add(live.id);
       return { info: { session: live.id, container: name, docker_host: RELAY_DOCKER_HOST, served_here: true }, server: api.server, relay };

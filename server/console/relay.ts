@@ -16,6 +16,7 @@ const RELAY = 'flowlab-console-relay';
  * can write to the relay's pipe too, and must not make Flowlab open execs without end.
  */
 const MAX_PAIRS = 32;
+const MAX_LINE = 256;
 
 export interface Relay {
   /** Ends when the relay does (the console container stopped, its engine went). */
@@ -30,6 +31,8 @@ export async function relayConsole(rt: DockerApi, container: string, port: numbe
   let open = 0;
   listen.stdout.on('data', (chunk: Buffer) => {
     pending += chunk.toString('utf8');
+    // Only "open c<digits>" lines come from the relay; the learner's shell can write there too.
+    if (pending.length > MAX_LINE && !pending.includes('\n')) pending = '';
     let nl: number;
     while ((nl = pending.indexOf('\n')) >= 0) {
       const line = pending.slice(0, nl).trim();
@@ -42,8 +45,18 @@ export async function relayConsole(rt: DockerApi, container: string, port: numbe
         .finally(() => open--);
     }
   });
-  await waitForSocket(rt, container);
-  return { done: listen.exit, stop: () => listen.stop() };
+  const stop = () => {
+    listen.stop();
+    // The exec outlives its connection: the relay is told to stop too.
+    void rt.exec(container, [RELAY, 'stop'], { timeoutMs: 5000 }).catch(() => undefined);
+  };
+  try {
+    await waitForSocket(rt, container);
+  } catch (e) {
+    stop();
+    throw e;
+  }
+  return { done: listen.exit, stop };
 }
 
 /** One CLI connection: an exec carrying it, joined to a loopback connection to the scoped API. */

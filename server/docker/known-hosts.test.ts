@@ -26,8 +26,10 @@ describe('known_hosts', () => {
     expect(knownKeys(text, '10.0.0.7', 22)).toEqual([]);
   });
 
-  it('knows nothing of a host it does not list, and never takes a revoked line', () => {
+  it('knows nothing of a host it does not list, and never takes a revoked key', () => {
     expect(knownKeys(text, '10.0.0.9', 22)).toEqual([]);
     expect(knownKeys(text, '10.0.0.5', 22)).not.toContain('AAAArevoked');
+    // A key listed for the host and revoked as well is not known.
+    expect(knownKeys(`${text}10.0.0.5 ssh-ed25519 AAAArevoked\n`, '10.0.0.5', 22)).toEqual(['AAAAplain']);
   });
 });

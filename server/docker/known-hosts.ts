@@ -25,17 +25,28 @@ function nameMatches(field: string, name: string): boolean {
   return field.split(',').some((n) => n === name);
 }
 
-/** The base64 key blobs known_hosts holds for a host (revoked and CA lines left out). */
+/** The base64 key blobs known_hosts holds for a host (CA lines left out), and those it revokes (for any host). */
 export function knownKeys(text: string, host: string, port: number): string[] {
+  return readKnownHosts(text, host, port).keys;
+}
+
+function readKnownHosts(text: string, host: string, port: number): { keys: string[]; revoked: Set<string> } {
   const name = entryName(host, port);
   const keys: string[] = [];
+  const revoked = new Set<string>();
   for (const raw of text.split('\n')) {
     const line = raw.trim();
-    if (!line || line.startsWith('#') || line.startsWith('@')) continue;
+    if (!line || line.startsWith('#')) continue;
+    if (line.startsWith('@revoked')) {
+      const blob = line.split(/\s+/)[3];
+      if (blob) revoked.add(blob);
+      continue;
+    }
+    if (line.startsWith('@')) continue;
     const [names, , blob] = line.split(/\s+/);
     if (names && blob && nameMatches(names, name)) keys.push(blob);
   }
-  return keys;
+  return { keys: keys.filter((k) => !revoked.has(k)), revoked };
 }
 
 /**
@@ -43,7 +54,7 @@ export function knownKeys(text: string, host: string, port: number): string[] {
  * the file knows no key for it at all (the caller says how to add one).
  */
 export function hostVerifier(host: string, port: number, file = knownHostsFile()): ((key: Buffer) => boolean) | undefined {
-  const keys = existsSync(file) ? knownKeys(readFileSync(file, 'utf8'), host, port) : [];
+  const { keys, revoked } = existsSync(file) ? readKnownHosts(readFileSync(file, 'utf8'), host, port) : { keys: [], revoked: new Set<string>() };
   if (keys.length === 0) return undefined;
-  return (key: Buffer) => keys.includes(key.toString('base64'));
+  return (key: Buffer) => !revoked.has(key.toString('base64')) && keys.includes(key.toString('base64'));
 }

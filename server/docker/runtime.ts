@@ -8,7 +8,8 @@ import * as cli from './cli.ts';
 import { decodeContainer, decodeNetwork } from './decode.ts';
 import { containerCreateOptions, endpointConfig, serviceCreateOptions } from './encode.ts';
 import { DockerError, dockerFailed, reasonOf, statusOf } from './errors.ts';
-import { dockerFor, type EngineAddress } from './connect.ts';
+import { dockerFor, engineFacts, type EngineAddress } from './connect.ts';
+import type { EngineFacts } from '../protocol/engines.ts';
 import type { ContainerSpec, EndpointSpec, NetworkSpec, SwarmServiceSpec } from './specs.ts';
 import { StartGate, type StartPriority } from './start-gate.ts';
 import { procIsContainers } from './netns.ts';
@@ -83,6 +84,11 @@ export class DockerRuntime implements DockerApi {
   }
 
   // ---- engine ----
+
+  /** What the engine says of itself (version, CPUs, memory, swarm, Flowlab containers). */
+  facts(): Promise<EngineFacts> {
+    return engineFacts(this.docker);
+  }
 
   /**
    * Where this engine's API is, for a proxy that forwards to it (the docker console's scoped

@@ -98,7 +98,8 @@ export class EngineRegistry {
 
   /** Throws unless the engine answers a ping within 3 s. */
   async ping(name: string): Promise<void> {
-    await answersWithin(dockerFor(this.address(name), 3000).ping(), 3000);
+    const local = name === LOCAL_ENGINE ? this.gates.local : undefined;
+    await answersWithin(local ? local.ping() : dockerFor(this.address(name), 3000).ping(), 3000);
   }
 
   /** Every engine with what it says of itself now (an engine that does not answer is down, with why). */
@@ -109,7 +110,9 @@ export class EngineRegistry {
       rows.map(async (r) => {
         const base = { name: r.name, url: r.url, drained: r.drained_at !== null, sessions: live[r.name] ?? 0 };
         try {
-          const facts = await answersWithin(engineFacts(dockerFor(this.address(r.name), LIST_ANSWER_MS)), LIST_ANSWER_MS);
+          // local through the app's own connection: DOCKER_HOST may be any address Docker's client takes.
+          const local = r.name === LOCAL_ENGINE ? this.gates.local : undefined;
+          const facts = await answersWithin(local ? local.facts() : engineFacts(dockerFor(this.address(r.name), LIST_ANSWER_MS)), LIST_ANSWER_MS);
           this.sizeGate(r.name, facts.cpus);
           return { ...base, state: 'up' as const, facts, error: null };
         } catch (e) {

@@ -360,7 +360,8 @@ export class Workshops implements RoomFacts {
 
   private running(): number {
     const w = this.current();
-    const live = w ? this.sessionsOf(w.id).filter((s) => s.state === 'ready' && !this.launching.has(key(s.learner, s.lab))).length : 0;
+    // A lab whose engine is lost holds no place: that engine's room is not counted meanwhile.
+    const live = w ? this.sessionsOf(w.id).filter((s) => s.state === 'ready' && !this.launching.has(key(s.learner, s.lab)) && this.app.engine.store.get(s.session)?.trouble?.kind !== 'engine-lost').length : 0;
     return live + this.launching.size;
   }
 

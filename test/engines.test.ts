@@ -258,6 +258,12 @@ describe('a lab on another engine, end to end', () => {
     // An interactive exec goes through the relay too (an upgraded connection).
     const exec = await sh('echo hello | docker exec -i client cat');
     expect(exec).toEqual({ code: 0, out: 'hello\n' });
+    // Served again (a server restart, a closed console): one relay listens, the old one is gone.
+    await app.consoles.close(session);
+    await app.consoles.ensure(session);
+    expect((await sh('docker ps --format "{{.Names}}" | grep -c -- -web$')).out.trim()).toBe('1');
+    const listeners = await sh('ps -eo args | grep -c "^/bin/sh /usr/local/bin/flowlab-console-relay listen"');
+    expect(listeners.out.trim()).toBe('1');
   }, 120_000);
 
   it('goes down leaving nothing on that engine, and the engine cannot be removed while it held it', async () => {

@@ -348,7 +348,7 @@ export class Consoles {
         const r = await this.running.get(id)?.catch(() => undefined);
         this.running.delete(id);
         this.servedHere.delete(id);
-        r?.relay?.stop();
+        await r?.relay?.stop();
         if (r?.server) {
           r.server.closeAllConnections();
           await new Promise<void>((resolve) => r.server!.close(() => resolve()));

@@ -21,7 +21,8 @@ const MAX_LINE = 256;
 export interface Relay {
   /** Ends when the relay does (the console container stopped, its engine went). */
   done: Promise<void>;
-  stop(): void;
+  /** Stops the relay in the container too (its exec outlives the connection); resolves once it has. */
+  stop(): Promise<void>;
 }
 
 /** Relays the console container's CLI connections to the scoped API on 127.0.0.1:`port`. */
@@ -45,15 +46,15 @@ export async function relayConsole(rt: DockerApi, container: string, port: numbe
         .finally(() => open--);
     }
   });
-  const stop = () => {
+  const stop = async () => {
     listen.stop();
-    // The exec outlives its connection: the relay is told to stop too.
-    void rt.exec(container, [RELAY, 'stop'], { timeoutMs: 5000 }).catch(() => undefined);
+    // The exec outlives its connection: the relay is told to stop too (before another starts).
+    await rt.exec(container, [RELAY, 'stop'], { timeoutMs: 5000 }).catch(() => undefined);
   };
   try {
     await waitForSocket(rt, container);
   } catch (e) {
-    stop();
+    await stop();
     throw e;
   }
   return { done: listen.exit, stop };

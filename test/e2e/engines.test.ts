@@ -91,7 +91,9 @@ describe('the engines on the trainer’s dashboard', () => {
     try {
       await expect.poll(() => cell.locator('[data-flag="engine-lost"]').count(), { timeout: 20_000, interval: 250 }).toBe(1);
       expect(await cell.locator('[data-flag="engine-lost"]').innerText()).toBe('engine node-1 lost');
-      await expect.poll(() => learner.locator('[data-lab-row="bridge-basics"] [data-trouble]').innerText(), { timeout: 20_000 }).toMatch(/engine node-1 does not answer: it comes back by itself/);
+      // The learner was taken into the lab when it was ready: its view says which engine, and what to do.
+      await expect.poll(() => learner.locator('[data-trouble="engine-lost"]').count(), { timeout: 20_000 }).toBe(1);
+      expect(await learner.locator('[data-trouble="engine-lost"]').innerText()).toMatch(/^Engine lost\s*— engine node-1 does not answer .*It comes back by itself when engine node-1 answers again/);
       await page.screenshot({ path: join(SHOTS, 'engines-dashboard-lost.png') });
     } finally {
       await bed.unpause(n1!);

@@ -4,7 +4,7 @@
 // that engine alone. Choices are made one at a time, and each counts against its engine until its
 // lab is up, so twelve labs started together spread instead of all landing on the emptiest.
 import type { CatalogueEntry } from '../lab/catalogue.ts';
-import { labRequirements, type Requirement } from '../lab/requirements.ts';
+import { labRequirements, type EngineFeatures } from '../lab/requirements.ts';
 import { TOOLBOX_REF } from '../lab/lab-images.ts';
 import { kernelFeatures } from '../env/kernel.ts';
 import { CONTAINERS_PER_CPU, place, PlacementError, refusal, type EngineLoad, type EngineScore, type LabNeeds } from '../engines/placement.ts';
@@ -23,7 +23,6 @@ export interface Placed {
   release(): void;
 }
 
-type Features = Partial<Record<Requirement, boolean | undefined>>;
 
 /** How long what the engines said of themselves is used again for the next choice. */
 const LIST_FRESH_MS = 2000;
@@ -43,7 +42,7 @@ const stateOf = (app: App): PlacementState => {
 };
 
 /** Per session engine: each engine's features once a helper could tell. */
-const featureCache = new WeakMap<SessionEngine, Map<string, Features>>();
+const featureCache = new WeakMap<SessionEngine, Map<string, EngineFeatures>>();
 
 /**
  * What an engine's kernel offers labs, asked of it by a toolbox helper in a network namespace of
@@ -51,7 +50,7 @@ const featureCache = new WeakMap<SessionEngine, Map<string, Features>>();
  * engine's kernel is read directly when it is this machine's. Until the toolbox is on an engine
  * (its first lab sends it) nothing is known, and nothing held against it.
  */
-export async function engineFeatures(sessions: SessionEngine, engine: string): Promise<Features> {
+export async function engineFeatures(sessions: SessionEngine, engine: string): Promise<EngineFeatures> {
   let cache = featureCache.get(sessions);
   if (!cache) featureCache.set(sessions, (cache = new Map()));
   const known = cache.get(engine);
@@ -71,7 +70,7 @@ export async function engineFeatures(sessions: SessionEngine, engine: string): P
   return found ?? {};
 }
 
-async function askKernel(sessions: SessionEngine, rt: DockerRuntime): Promise<Features> {
+async function askKernel(sessions: SessionEngine, rt: DockerRuntime): Promise<EngineFeatures> {
   sessions.claimInstance();
   const ref = { session: 'engine', scenario: 'engine-check', owner: sessions.instanceId, registry: sessions.registryPath };
   const script = 'if tc qdisc add dev lo root netem delay 1ms 2>/dev/null; then echo netem=yes; else echo netem=no; fi; if [ -e /proc/net/ip_vs ]; then echo ipvs=yes; else echo ipvs=unknown; fi';
@@ -87,7 +86,7 @@ export async function listEngines(app: App): Promise<EngineStatus[]> {
   return Promise.all(
     list.map(async (e) => {
       if (e.state !== 'up') return e;
-      const f = await engineFeatures(app.engine, e.name).catch((): Features => ({}));
+      const f = await engineFeatures(app.engine, e.name).catch((): EngineFeatures => ({}));
       return { ...e, features: { netem: f.netem ?? null, ipvs: f.ipvs ?? null } };
     }),
   );

@@ -12,7 +12,7 @@
 // one engine alone runs what it is asked to, as Docker would). Ties go to the engine with fewer
 // labs, then to the first name in order, so the same pool always chooses alike. Pure: what each
 // engine holds is measured by the caller.
-import { REQUIREMENT_WHY, unmet, type Requirement } from '../lab/requirements.ts';
+import { REQUIREMENT_WHY, unmet, type EngineFeatures, type Requirement } from '../lab/requirements.ts';
 
 /** Flowlab containers an engine takes per CPU, unless FLOWLAB_ENGINE_CONTAINERS says otherwise. */
 export const CONTAINERS_PER_CPU = 40;
@@ -28,7 +28,7 @@ export interface EngineLoad {
   memoryBytes: number;
   swarm: boolean;
   /** true: has it; false: known missing; undefined: cannot tell (not held against it). */
-  features: Partial<Record<Requirement, boolean | undefined>>;
+  features: EngineFeatures;
   /** Labs not ended there. */
   labs: number;
   /** The memory limits of those labs' containers, summed. */

@@ -27,7 +27,10 @@ export function labRequirements(lab: Lab, variant?: Variant): Requirement[] {
   return [...needs];
 }
 
+/** What an engine's kernel offers: true has it, false known missing, undefined cannot tell. */
+export type EngineFeatures = Partial<Record<Requirement, boolean | undefined>>;
+
 /** The needs an engine is known to lack (a feature it may have, `undefined`, is not held against it). */
-export function unmet(needs: readonly Requirement[], features: Partial<Record<Requirement, boolean | undefined>>): Requirement[] {
+export function unmet(needs: readonly Requirement[], features: EngineFeatures): Requirement[] {
   return needs.filter((n) => features[n] === false);
 }

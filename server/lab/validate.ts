@@ -6,7 +6,7 @@ import { servicesOf } from './model.ts';
 import { describeValue, didYouMean, type Problem, type YamlPath } from './problems.ts';
 import { KNOWN_KEYS, labSchema, type Lab } from './schema.ts';
 import { readLabSource, type LabSource } from './source.ts';
-import { type Requirement } from './requirements.ts';
+import type { EngineFeatures } from './requirements.ts';
 import type { LabChecks } from './checks/context.ts';
 import { checkRequirements } from './checks/engine.ts';
 import { checkGrading } from './checks/grading.ts';
@@ -17,7 +17,7 @@ export interface ValidateContext {
   /** Image references present on the daemon, or undefined when Docker could not be asked. */
   localImages?: ReadonlySet<string>;
   /** The kernel features of the engine labs would run on (false: known missing), and where it is. */
-  features?: Partial<Record<Requirement, boolean | undefined>>;
+  features?: EngineFeatures;
   engine?: string;
 }
 

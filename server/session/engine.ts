@@ -10,7 +10,7 @@ import { LOCAL_ENGINE } from '../protocol/engines.ts';
 import type { Action, ActionSink } from '../docker/types.ts';
 import { kernelFeatures } from '../env/kernel.ts';
 import { ensureLabImages } from '../images/build.ts';
-import { labRequirements, REQUIREMENT_WHY, unmet, type Requirement } from '../lab/requirements.ts';
+import { labRequirements, REQUIREMENT_WHY, unmet, type EngineFeatures } from '../lab/requirements.ts';
 import type { CatalogueEntry } from '../lab/catalogue.ts';
 import type { Lab, Variant } from '../lab/schema.ts';
 import type { SessionSummary, Topology } from '../protocol/session.ts';
@@ -132,10 +132,10 @@ export class SessionEngine implements SessionHost {
   }
 
   /** The engines of the pool besides local, and what each kernel offers (set by the app). */
-  pool?: { names(): string[]; runtime(engine: string): DockerRuntime; features?(engine: string): Promise<Partial<Record<Requirement, boolean | undefined>>> };
+  pool?: { names(): string[]; runtime(engine: string): DockerRuntime; features?(engine: string): Promise<EngineFeatures> };
 
   /** What an engine's kernel offers: asked of it (the app's pool), or this machine's for local. */
-  async featuresOf(engine: string): Promise<Partial<Record<Requirement, boolean | undefined>>> {
+  async featuresOf(engine: string): Promise<EngineFeatures> {
     if (this.pool?.features) return this.pool.features(engine);
     return engine === LOCAL_ENGINE ? kernelFeatures() : {};
   }

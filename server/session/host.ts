@@ -4,7 +4,7 @@
 // entry points and their use cases in server/app/, and check, do).
 import type { Settings } from '../config.ts';
 import type { ActionSink, DockerApi } from '../docker/types.ts';
-import type { Requirement } from '../lab/requirements.ts';
+import type { EngineFeatures } from '../lab/requirements.ts';
 import type { Db } from '../store/db.ts';
 import type { SessionStore } from '../store/sessions.ts';
 
@@ -14,7 +14,7 @@ export interface SessionHost {
   /** The engine of the pool a session lives on, by name ("local" is `docker`). */
   runtimeOf(engine: string): DockerApi;
   /** What an engine's kernel offers (netem, IPVS): undefined where it cannot be told. */
-  featuresOf(engine: string): Promise<Partial<Record<Requirement, boolean | undefined>>>;
+  featuresOf(engine: string): Promise<EngineFeatures>;
   /** The registry's database: stores of probes, faults and progress open on it. */
   readonly db: Db;
   readonly store: SessionStore;

@@ -16,7 +16,7 @@ import type { ActionKind, Topology } from '../protocol/session.ts';
 import type { Db } from '../store/db.ts';
 import type { SessionRecord } from '../store/sessions.ts';
 import type { SessionHost } from './host.ts';
-import type { Requirement } from '../lab/requirements.ts';
+import type { EngineFeatures } from '../lab/requirements.ts';
 import { captureContainer, captureName, capturedServices, helperContainer, HOST_HELPER, planLab, RESOLVER_NAME, type LabPlan, type PlannedService } from './plan.ts';
 import { waitContainerReady } from './readiness.ts';
 import { describeTopology } from './topology.ts';
@@ -77,7 +77,7 @@ export class LiveSession {
   }
 
   /** What the kernel of this session's engine offers (netem, IPVS). */
-  featuresOfEngine(): Promise<Partial<Record<Requirement, boolean | undefined>>> {
+  featuresOfEngine(): Promise<EngineFeatures> {
     return this.host.featuresOf(this.rec.engine);
   }
 

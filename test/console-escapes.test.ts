@@ -311,7 +311,7 @@ describe('every variant of every request the console allows, sent to a real cons
 describe('what reaches the console’s address', () => {
   it('a console network whose gateway a stale listener still holds is not handed out', async () => {
     const pooled = testApp({ subnetPool: '10.211.0.0/22' });
-    const stale = new ScopedApi(docker, { session: 'deadbeef' } as unknown as ScopePolicy, 'stale-secret');
+    const stale = new ScopedApi(docker, { session: 'deadbeef' } as unknown as ScopePolicy, 'stale-secret', (await docker.upstream())!);
     try {
       const t = await pooled.engine.up(loadLab('published-port-empty-reply'));
       const labSubnet = Object.values(pooled.engine.store.get(t.session)!.allocation!.subnets)[0]!;

@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { objectName, sessionLabels } from '../docker/labels.ts';
 import { dockerFailed } from '../docker/errors.ts';
-import type { DockerApi } from '../docker/types.ts';
+import type { DockerApi, Upstream } from '../docker/types.ts';
 import { ScopedApi, SECRET_HEADER, SESSION_HEADER } from '../docker/scoped/proxy.ts';
 import type { ScopePolicy } from '../docker/scoped/scope.ts';
 import type { ContainerSpec } from '../docker/specs.ts';
@@ -208,8 +208,7 @@ export class Consoles {
    * that engine to a scoped API on this machine's loopback that forwards to that engine.
    */
   private async startRelayed(live: LiveSession): Promise<Running> {
-    const upstream = live.docker.upstream();
-    if (!upstream) throw new FlowlabError(`the docker console of a lab on engine ${live.rec.engine} is not available: that engine is reached over ssh, and the console's scoped API forwards to a socket or a TLS address only; open a shell in one of its services instead`, 'unavailable');
+    const upstream = await upstreamOf(live);
     const rt = live.runtime();
     const secret = this.host.store.consoleSecret(live.id, () => randomBytes(24).toString('hex'));
     const name = objectName(live.id, CONSOLE_NAME);
@@ -263,7 +262,7 @@ export class Consoles {
         address = ip;
         joined = { network: net.name, container: self };
       }
-      const api = new ScopedApi(this.host.docker, this.policy(live, net.name), secret);
+      const api = new ScopedApi(this.host.docker, this.policy(live, net.name), secret, await upstreamOf(live));
       const served = await this.serve(api, address, live.id, secret);
       if (served === 'held') {
         // Not handed out: the console (if any) and its network go, and another subnet is picked.
@@ -357,6 +356,13 @@ export class Consoles {
       }),
     );
   }
+}
+
+/** Where the console's scoped API forwards: the session's engine, as its runtime reaches it. */
+async function upstreamOf(live: LiveSession): Promise<Upstream> {
+  const upstream = await live.docker.upstream();
+  if (!upstream) throw new FlowlabError(`the docker console of a lab on engine ${live.rec.engine} is not available: that engine is reached over ssh, and the console's scoped API forwards to a socket or a TLS address only; open a shell in one of its services instead`, 'unavailable');
+  return upstream;
 }
 
 /** The console container: on its network, or (relayed, `network` undefined) on none at all. */

@@ -94,10 +94,11 @@ export class DockerRuntime implements DockerApi {
    * Where this engine's API is, for a proxy that forwards to it (the docker console's scoped
    * API): its socket, or host and port with the TLS client certificates. None for ssh.
    */
-  upstream(): Upstream | undefined {
-    const m = this.docker.modem as { socketPath?: string; host?: string; port?: number | string; protocol?: string; ca?: string; cert?: string; key?: string };
+  async upstream(): Promise<Upstream | undefined> {
+    const m = this.docker.modem as unknown as { socketPath?: unknown; getSocketPath(): Promise<string | undefined>; host?: string; port?: number | string; protocol?: string; ca?: string; cert?: string; key?: string };
     if (m.protocol === 'ssh') return undefined;
-    if (m.socketPath) return { socketPath: m.socketPath };
+    // dockerode's default socket is found when first asked (a function until then).
+    if (m.socketPath) return { socketPath: (await m.getSocketPath())! };
     if (!m.host) return undefined;
     const tls = m.protocol === 'https' && m.ca && m.cert && m.key ? { tls: { ca: m.ca, cert: m.cert, key: m.key } } : {};
     return { host: m.host, port: Number(m.port ?? 2375), ...tls };

@@ -176,7 +176,7 @@ export interface DockerApi {
   exec(nameOrId: string, cmd: string[], opts?: { timeoutMs?: number; record?: boolean }): Promise<ExecResult>;
   execStream(nameOrId: string, cmd: string[]): Promise<ExecStream>;
   execPipe(nameOrId: string, cmd: string[]): Promise<ExecPipe>;
-  upstream(): Upstream | undefined;
+  upstream(): Promise<Upstream | undefined>;
   execTty(nameOrId: string, cmd: string[], size: { cols: number; rows: number }): Promise<TtySession>;
 
   createService(spec: SwarmServiceSpec): Promise<string>;

@@ -28,17 +28,6 @@ const MAX_COMMAND = 2000;
 const RUNS_KEPT = 64;
 const MAX_BODY = 1024 * 1024;
 
-
-
-function upstreamFromEnv(): Upstream {
-  const host = process.env.DOCKER_HOST;
-  if (!host || host.startsWith('unix://')) return { socketPath: host ? host.slice('unix://'.length) : '/var/run/docker.sock' };
-  const m = /^tcp:\/\/([^:/]+):(\d+)/.exec(host);
-  if (!m) throw new Error(`the console needs DOCKER_HOST as unix:// or tcp://host:port, found ${host}`);
-  if (process.env.DOCKER_TLS_VERIFY === '1') throw new Error('the console cannot forward to a TLS-protected DOCKER_HOST yet');
-  return { host: m[1], port: Number(m[2]) };
-}
-
 export class ScopedApi {
   private readonly upstream: Upstream;
   private readonly ctx: RouteContext;
@@ -50,7 +39,8 @@ export class ScopedApi {
     engine: ScopeEngine,
     private readonly policy: ScopePolicy,
     private readonly secret: string,
-    upstream: Upstream = upstreamFromEnv(),
+    /** The engine's API, as its runtime knows it (DockerRuntime.upstream): socket, host and port, TLS. */
+    upstream: Upstream,
   ) {
     this.upstream = upstream;
     this.ctx = { scope: new Scope(policy, engine), execs: new Set() };

@@ -52,6 +52,30 @@ export interface Settings {
    * that repeats it, which is left out.
    */
   labDirs: string[];
+  /** Standing warm pools set by FLOWLAB_WARM (or serve --warm): warm sessions kept per lab. */
+  warm?: Record<string, number>;
+  /** An unclaimed warm session is ended after this long (FLOWLAB_WARM_TTL; default 2 h). */
+  warmTtlMs: number;
+}
+
+/** A duration as a trainer writes it: 90s, 45m, 2h (a bare number is minutes). */
+export function parseDuration(raw: string, what: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(s|m|min|h)?\s*$/.exec(raw);
+  const n = Number(m?.[1]);
+  if (!m || !(n > 0)) throw new Error(`${what} must be a duration like 90s, 45m or 2h; found "${raw}"`);
+  const unit = m[2] ?? 'm';
+  return Math.round(n * (unit === 's' ? 1000 : unit === 'h' ? 3_600_000 : 60_000));
+}
+
+/** Warm pool sizes as `lab=n[,lab=n…]`. */
+export function parseWarmSpec(raw: string, what: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const part of raw.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const m = /^([a-z0-9][a-z0-9-]*)=(\d+)$/.exec(part);
+    if (!m) throw new Error(`${what} must list lab=n pairs separated by commas, like split-networks=10,icc-disabled=5; found "${part}"`);
+    out[m[1]!] = Number(m[2]);
+  }
+  return out;
 }
 
 function intFromEnv(name: string, fallback: number): number {
@@ -126,6 +150,7 @@ function publicUrlFromEnv(): string | undefined {
 }
 
 export function loadSettings(overrides: Partial<Settings> = {}): Settings {
+  const warm = process.env.FLOWLAB_WARM?.trim() ? parseWarmSpec(process.env.FLOWLAB_WARM, 'FLOWLAB_WARM') : undefined;
   const registryName = registryNameFromEnv();
   const trustProxy = trustProxyFromEnv();
   const publicUrl = publicUrlFromEnv();
@@ -141,6 +166,8 @@ export function loadSettings(overrides: Partial<Settings> = {}): Settings {
     dockerStartsFixed: process.env.FLOWLAB_DOCKER_STARTS !== undefined && process.env.FLOWLAB_DOCKER_STARTS.trim() !== '',
     ...engineContainersFromEnv(),
     labDirs: labDirsFromEnv(),
+    warmTtlMs: process.env.FLOWLAB_WARM_TTL?.trim() ? parseDuration(process.env.FLOWLAB_WARM_TTL, 'FLOWLAB_WARM_TTL') : 2 * 3_600_000,
+    ...(warm ? { warm } : {}),
     ...(registryName ? { registryName } : {}),
     ...(trustProxy ? { trustProxy } : {}),
     ...(publicUrl ? { publicUrl } : {}),

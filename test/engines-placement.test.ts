@@ -14,7 +14,8 @@ import { dockerFor } from '../server/docker/connect.ts';
 import { loadLab } from '../server/lab/catalogue.ts';
 import { cli, servingUrl, startCli, testApp, writeLab } from './helpers.ts';
 import { EngineBed } from './engines/bed.ts';
-import { labsOn, Workshops } from '../server/workshop/workshops.ts';
+import { Workshops } from '../server/workshop/workshops.ts';
+import { labsOn } from '../server/workshop/prepare.ts';
 
 const run = promisify(execFile);
 let bed: EngineBed;

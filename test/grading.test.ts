@@ -2,7 +2,6 @@
 // only when it shows the fault, a live fix is verified on the lab (workarounds refused), hints and
 // earlier attempts cost points, results survive a restart, and nothing a learner can fetch before
 // being graded gives the answer away.
-import { io as connect } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Faults } from '../server/fault/faults.ts';
 import { retainedEvents } from '../server/flow/collector.ts';
@@ -14,6 +13,7 @@ import { Prober } from '../server/probe/prober.ts';
 import type { Topology } from '../server/protocol/session.ts';
 import { chooseVariant } from '../server/session/variant.ts';
 import { cli, testApp, writeLab } from './helpers.ts';
+import { expectNoGroundTruth, learnerPayloads } from './leaks.ts';
 
 const app = testApp();
 const entry = loadLab('published-port-empty-reply');
@@ -156,36 +156,14 @@ describe('ground truth per session, results, and what learners can see', () => {
   it('no learner-facing route or socket event carries the ground truth before grading', async () => {
     const server = await startServer({ port: 0, host: '127.0.0.1', settings: { dataDir: app.dataDir }, background: false, handleSignals: false });
     const id = sessions.s4!.session;
-    const payloads: string[] = [];
+    let payloads: string[];
     try {
-      const get = async (path: string) => payloads.push(await (await fetch(`${server.url}${path}`)).text());
-      await get('/api/health');
-      await get('/api/scenarios');
-      await get('/api/scenarios/published-port-empty-reply');
-      await get('/api/sessions');
-      await get(`/api/sessions/${id}`);
-      await get(`/api/sessions/${id}/actions`);
-      await get(`/api/sessions/${id}/hints`);
-      payloads.push(await (await fetch(`${server.url}/api/sessions/${id}/probes`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ matrix: true }) })).text());
-      const socket = connect(server.url, { transports: ['websocket'] });
-      try {
-        const delta = new Promise<unknown>((resolve) => socket.once('flows:delta', resolve));
-        payloads.push(JSON.stringify(await socket.timeout(30_000).emitWithAck('flows:join', { session: id })));
-        await probe('s4', 'checkout', 'http://shop:8080/');
-        payloads.push(JSON.stringify(await Promise.race([delta, new Promise((r) => setTimeout(() => r({}), 5000))])));
-      } finally {
-        socket.close();
-      }
+      payloads = await learnerPayloads(server.url, id, 'published-port-empty-reply', () => probe('s4', 'checkout', 'http://shop:8080/'));
     } finally {
       await server.close();
     }
-    expect(payloads.length).toBe(10);
     const truth = new Faults(live('s4')).list()[0]!.describe as { summary: string };
-    for (const p of payloads) {
-      expect(p).not.toMatch(/"variants"|"answer"|"solution"|"faults"|wrong-target-port|port-mismatch|lab-serve rebind/);
-      expect(p).not.toContain(truth.summary);
-      expect(p).not.toContain('docker rm --force fl-'); // the re-creation the fault made
-    }
+    expectNoGroundTruth(payloads, /wrong-target-port|port-mismatch|lab-serve rebind/, truth.summary);
   });
 
   it('keeps every result across a restart, and exports them', async () => {

@@ -16,6 +16,7 @@ import { openDb } from '../store/db.ts';
 import { PoolHealth } from './health.ts';
 import { engineFeatures } from './placement.ts';
 import { EngineRegistry } from '../engines/registry.ts';
+import type { WarmPools } from './warm.ts';
 
 export interface App {
   settings: Settings;
@@ -27,6 +28,8 @@ export interface App {
   engines: EngineRegistry;
   /** Each engine's health and its sessions' (checked while a server runs). */
   health: PoolHealth;
+  /** The warm pools, refilled while a server runs (a CLI process claims from them, never refills). */
+  warm?: WarmPools;
   close(): void;
 }
 
@@ -61,7 +64,8 @@ export function openApp(overrides: Partial<Settings> = {}): App {
     consoles,
     engines,
     health,
-    close: () => {
+    close() {
+      this.warm?.stop();
       health.stop();
       void consoles.close();
       db.close();

@@ -7,7 +7,8 @@ import type { Topology } from '../protocol/session.ts';
 import type { DownReport, UpOptions } from '../session/engine.ts';
 import { SessionError } from '../session/errors.ts';
 import { ProgressStore } from '../store/progress.ts';
-import { randomSeed } from '../session/variant.ts';
+import { chooseVariant, randomSeed } from '../session/variant.ts';
+import { labRequirements, unmet } from '../lab/requirements.ts';
 import { validateContext, type App } from './app.ts';
 import { labNeeds, placeLab } from './placement.ts';
 
@@ -16,16 +17,52 @@ export async function labFor(app: App, labRef: string): Promise<CatalogueEntry> 
   return loadLab(labRef, await validateContext(app.docker), app.settings.labDirs);
 }
 
-/** Starts a lab: by id or file, or an entry already read. */
+/**
+ * Starts a lab: by id or file, or an entry already read. A warm session of it is claimed when one
+ * waits where this start may run (see warm.ts); otherwise one is brought up on demand.
+ */
 export async function startLab(app: App, lab: string | CatalogueEntry, opts: UpOptions = {}): Promise<Topology> {
   const entry = typeof lab === 'string' ? await labFor(app, lab) : lab;
   // The seed draws the variant, and the variant may need what only some engines have.
   const seed = opts.seed ?? randomSeed();
+  if (!opts.warm) {
+    const claimed = await claimWarm(app, entry, { ...opts, seed });
+    if (claimed) return claimed;
+  }
   const placed = await placeLab(app, labNeeds(app, entry, seed, opts.initSwarm), opts.engine);
   try {
     return await app.engine.up(entry, { ...opts, seed, engine: placed.engine });
   } finally {
     placed.release();
+  }
+}
+
+/** The engines a claim may take a warm session from: taking labs, answering, with what the seed's variant needs. */
+async function claimEngines(app: App, entry: CatalogueEntry, seed: number, pinned?: string): Promise<string[]> {
+  const needs = labRequirements(entry.lab, chooseVariant(entry.lab, seed));
+  const names = pinned !== undefined ? [pinned] : app.engines.names();
+  const ok: string[] = [];
+  for (const name of names) {
+    if (!app.engines.names().includes(name) || app.engines.drained(name) || app.health.watch.state(name) === 'down') continue;
+    if (needs.length > 0 && unmet(needs, await app.engine.featuresOf(name).catch(() => ({}))).length > 0) continue;
+    ok.push(name);
+  }
+  return ok;
+}
+
+/**
+ * Claims a warm session for a start, when one waits where this start may run; undefined
+ * otherwise (and when breaking it failed: it is removed, and the start goes on demand).
+ */
+async function claimWarm(app: App, entry: CatalogueEntry, opts: UpOptions & { seed: number }): Promise<Topology | undefined> {
+  const engines = await claimEngines(app, entry, opts.seed, opts.engine);
+  try {
+    return await app.engine.claim(entry, engines, opts);
+  } catch (e) {
+    opts.progress?.(`a warm session could not be broken as drawn (${(e as Error).message}); starting one on demand`);
+    return undefined;
+  } finally {
+    app.warm?.kick();
   }
 }
 

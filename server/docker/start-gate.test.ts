@@ -48,6 +48,47 @@ describe('StartGate', () => {
     expect(gate.queued).toBe(0);
   });
 
+  it('lets refills of warm pools take every place but one, and go after every other start', async () => {
+    const gate = new StartGate(3);
+    const order: string[] = [];
+    const holds = new Map<string, ReturnType<typeof held>>();
+    const start = (name: string, priority: StartPriority) => {
+      const h = held();
+      holds.set(name, h);
+      return gate.run(priority, async () => {
+        order.push(name);
+        await h.done;
+      });
+    };
+    const all = [start('warm-1', 'warm'), start('warm-2', 'warm'), start('warm-3', 'warm'), start('warm-4', 'warm')];
+    await tick();
+    // One place of three stays free for whatever a learner asks for next.
+    expect(order).toEqual(['warm-1', 'warm-2']);
+    all.push(start('console', 'interactive'));
+    await tick();
+    expect(order).toEqual(['warm-1', 'warm-2', 'console']);
+    all.push(start('capture', 'background'), start('lab-1', 'lab'));
+    holds.get('warm-1')!.release();
+    await tick();
+    // The freed place goes to the lab, not to the refill that waited longer.
+    expect(order.at(-1)).toBe('lab-1');
+    for (const name of ['console', 'lab-1']) {
+      holds.get(name)!.release();
+      await tick();
+    }
+    expect(order.slice(4)).toEqual(['capture']);
+    for (const name of ['warm-2', 'capture']) {
+      holds.get(name)!.release();
+      await tick();
+    }
+    expect(order.slice(5)).toEqual(['warm-3', 'warm-4']);
+    for (const name of ['warm-3', 'warm-4']) holds.get(name)!.release();
+    await Promise.all(all);
+    // A gate of one place is not kept idle: a refill takes it when nothing else waits.
+    const one = new StartGate(1);
+    await expect(one.run('warm', async () => 'warmed')).resolves.toBe('warmed');
+  });
+
   it('passes a failed start\'s place on, and the failure to its caller', async () => {
     const gate = new StartGate(1);
     const failing = gate.run('lab', async () => {

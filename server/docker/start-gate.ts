@@ -6,16 +6,17 @@
 // thrashes: measured on a 2-core machine, 20 networked containers took 17.5 s started all at
 // once and 15.6 s two at a time. So starts go through this gate, a few at a time, and the ones
 // waiting go in priority order: what a learner is waiting for (a console, a probe helper) first,
-// then the containers of labs coming up, then the background work (capture sidecars). Under
-// load, the captures of labs that are ready wait while other labs' containers are queued, instead
-// of taking the engine from them.
+// then the containers of labs coming up, then the background work (capture sidecars), and last
+// the refills of warm pools. Under load, the captures of labs that are ready wait while other
+// labs' containers are queued, instead of taking the engine from them. A refill never takes the
+// last free place of a gate of two or more: what a learner asks for next finds one waiting.
 //
 // A start that takes longer than SLOW_START_MS gives its place up (it goes on): a daemon stuck
 // on one container must not hold every other start back. A waiter can be called off with an
 // AbortSignal (its lab is being torn down).
 
-export type StartPriority = 'interactive' | 'lab' | 'background';
-const RANK: Record<StartPriority, number> = { interactive: 0, lab: 1, background: 2 };
+export type StartPriority = 'interactive' | 'lab' | 'background' | 'warm';
+const RANK: Record<StartPriority, number> = { interactive: 0, lab: 1, background: 2, warm: 3 };
 
 interface Waiter {
   rank: number;
@@ -54,7 +55,7 @@ export class StartGate {
   resize(atOnce: number): void {
     if (this.places === 0 || !Number.isInteger(atOnce) || atOnce < 1 || atOnce === this.places) return;
     this.places = atOnce;
-    while (this.running < atOnce && this.waiting.length > 0) {
+    while (this.waiting.length > 0 && this.running < this.limitFor(this.waiting[0]!.rank)) {
       this.running++;
       this.waiting.shift()!.go();
     }
@@ -68,6 +69,9 @@ export class StartGate {
   /** Starts that had to wait for a place, and their waits summed (for benches and diagnostics). */
   waited = { starts: 0, ms: 0 };
 
+  /** Starts that finished, and the time they took summed (what a start costs this engine). */
+  took = { starts: 0, ms: 0 };
+
   /** How many starts wait for a place (for diagnostics and tests). */
   get queued(): number {
     return this.waiting.length;
@@ -76,7 +80,7 @@ export class StartGate {
   async run<T>(priority: StartPriority, work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     if (signal?.aborted) throw new StartCancelled('the start was called off before it began');
     if (this.places === 0) return work();
-    if (this.running >= this.places) {
+    if (this.running >= this.limitFor(RANK[priority])) {
       const t0 = Date.now();
       await this.wait(RANK[priority], signal);
       this.waited.starts++;
@@ -88,7 +92,7 @@ export class StartGate {
       released = true;
       const next = this.waiting.shift();
       // The place passes straight to the next in line, so a newcomer cannot take it meanwhile.
-      if (next && this.running <= this.places) next.go();
+      if (next && this.running <= this.limitFor(next.rank)) next.go();
       else {
         this.running--;
         if (next) this.waiting.unshift(next);
@@ -96,12 +100,21 @@ export class StartGate {
     };
     const slow = setTimeout(release, this.slowMs);
     slow.unref();
+    const began = Date.now();
     try {
-      return await work();
+      const out = await work();
+      this.took.starts++;
+      this.took.ms += Date.now() - began;
+      return out;
     } finally {
       clearTimeout(slow);
       release();
     }
+  }
+
+  /** How many may run together when the next to go has this rank: a refill leaves one place free. */
+  private limitFor(rank: number): number {
+    return rank === RANK.warm && this.places >= 2 ? this.places - 1 : this.places;
   }
 
   private wait(rank: number, signal?: AbortSignal): Promise<void> {

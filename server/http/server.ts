@@ -24,7 +24,9 @@ import type { ImagesState, RouteContext } from './routes/context.ts';
 import { sessionRoutes } from './routes/sessions.ts';
 import { workshopRoutes } from './routes/workshop.ts';
 import { engineRoutes } from './routes/engines.ts';
+import { warmRoutes } from './routes/warm.ts';
 import { startUp } from './startup.ts';
+import { WarmPools } from '../app/warm.ts';
 
 export interface ServeOptions {
   port: number;
@@ -39,6 +41,10 @@ export interface ServeOptions {
   background?: boolean;
   /** Exit the process on SIGINT/SIGTERM after tearing this instance's labs down. */
   handleSignals?: boolean;
+  /** Standing warm pools to keep (serve --warm), besides FLOWLAB_WARM and the ones set before. */
+  warm?: Record<string, number>;
+  /** How often warm pools are looked at (default: as often as engines are checked, 5 s). */
+  warmTickMs?: number;
 }
 
 export interface Running {
@@ -73,6 +79,7 @@ function createHttpApp(app: App, images: ImagesState, extras: HttpExtras = {}): 
   const ctx: RouteContext = { app, images, seenEvent: extras.seenEvent, gate, workshops: gate?.workshops };
   workshopRoutes(web, ctx);
   engineRoutes(web, ctx);
+  warmRoutes(web, ctx);
   catalogueRoutes(web, ctx);
   sessionRoutes(web, ctx);
 
@@ -108,7 +115,18 @@ export async function startServer(opts: ServeOptions): Promise<Running> {
     trainerToken = signer.sign({ role: 'trainer' });
   }
   // Every engine and its sessions checked while the server runs: a lost engine's labs say so.
-  app.health.start(opts.workshop?.engineWatchMs ?? opts.engineWatchMs ?? 5000, opts.workshop?.engineSlowMs);
+  const watchMs = opts.workshop?.engineWatchMs ?? opts.engineWatchMs ?? 5000;
+  app.health.start(watchMs, opts.workshop?.engineSlowMs);
+  app.warm = new WarmPools(app, { ttlMs: app.settings.warmTtlMs, tickMs: opts.warmTickMs ?? (watchMs || 5000), ready: () => images.state === 'ready', log });
+  app.health.on(() => app.warm?.kick());
+  for (const [lab, size] of Object.entries({ ...app.settings.warm, ...opts.warm })) {
+    // A lab named wrongly stops the server before it listens: the trainer sees why at once.
+    await app.warm.setSize(lab, size).catch((e: Error) => {
+      app.close();
+      throw new Error(`${opts.warm && lab in opts.warm ? '--warm' : 'FLOWLAB_WARM'}: ${e.message}`);
+    });
+  }
+  app.warm.start();
   const server: Server = createHttpApp(app, images, { seenEvent: (s, id) => holder.sockets?.event(s, id), ...(gate ? { gate } : {}) }).listen(opts.port, opts.host);
   // Same-origin only: the web app is served from here. CORS does not cover WebSockets, so a
   // browser's Origin is checked on every connection too.

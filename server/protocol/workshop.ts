@@ -17,6 +17,8 @@
 //   GET  /api/workshop/learners/:learner/actions (trainer) -> { actions: LearnerAction[] }
 //   GET  /api/workshop/export.csv        (trainer)   -> text/csv (the running workshop, or the newest one ended)
 //   POST /api/workshop/end               (trainer)   -> { removed: number }
+//   POST /api/workshop/prepare { learners, plan_only? } (trainer) -> { plan: PreparePlan, progress: PrepareProgress | null }
+//   DELETE /api/workshop/prepare         (trainer)   -> { prepared: false }  (its warm labs not yet claimed end)
 // The session routes (/api/sessions/:id/...) are the same as without workshop mode; a learner
 // reaches only their own sessions. POST /api/sessions/:id/restart on a workshop lab answers
 // { session: SessionSummary | null, slot: LabSlot, replaces } — 201 with the new session, or 202
@@ -28,6 +30,7 @@
 import { z } from 'zod';
 import type { ActionKind, LabSummary } from './session.ts';
 import { LAB_ID_RE, LAB_ID_WORDS } from './lab-id.ts';
+import type { PreparePlan, PrepareProgress } from './warm.ts';
 
 export const AUTH_COOKIE = 'flowlab_auth';
 
@@ -152,7 +155,7 @@ export interface JoinAddress {
 /** What happens in the room, newest first. */
 export interface FeedEvent {
   at: string;
-  kind: 'start-failed' | 'start-slow' | 'expired' | 'queue' | 'engine' | 'reset' | 'passed';
+  kind: 'start-failed' | 'start-slow' | 'expired' | 'queue' | 'engine' | 'reset' | 'passed' | 'prepare';
   text: string;
   learner: string | null;
   lab: string | null;
@@ -184,6 +187,8 @@ export interface TrainerView {
   /** Per lab with variants: how many learners drew each (workshops spread them). */
   variants: Record<string, Record<string, number>>;
   events: FeedEvent[];
+  /** The trainer's Prepare: the plan it was made from and how far it has come (null: not prepared). */
+  prepare: { plan: PreparePlan; progress: PrepareProgress } | null;
 }
 
 export interface LearnerAction {

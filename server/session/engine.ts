@@ -7,7 +7,8 @@ import { dockerFailed } from '../docker/errors.ts';
 import { DockerRuntime } from '../docker/runtime.ts';
 import { shipLabImages } from '../images/ship.ts';
 import { LOCAL_ENGINE } from '../protocol/engines.ts';
-import type { Action, ActionSink } from '../docker/types.ts';
+import type { Action, ActionSink, DockerApi } from '../docker/types.ts';
+import type { StartPriority } from '../docker/start-gate.ts';
 import { kernelFeatures } from '../env/kernel.ts';
 import { ensureLabImages } from '../images/build.ts';
 import { labRequirements, REQUIREMENT_WHY, unmet, type EngineFeatures } from '../lab/requirements.ts';
@@ -49,6 +50,11 @@ export interface UpOptions {
   detached?: boolean;
   /** The engine of the pool the lab goes on (default: local). */
   engine?: string;
+  /**
+   * Made for its lab's warm pool: brought up healthy (captures running, no fault, no learner),
+   * its containers started after every other start waiting at the engine's gate; a claim breaks it.
+   */
+  warm?: boolean;
 }
 
 /** A stage of `up`: networks made, services ready one by one, the lab's faults applied. */
@@ -174,6 +180,7 @@ export class SessionEngine implements SessionHost {
     const rec = this.store.get(session);
     if (!rec) throw new SessionError(`unknown session "${session}"; expected one of: ${this.store.list(['ready']).map((s) => s.id).join(', ') || '(no live sessions)'}`, 'not-found');
     if (rec.state !== 'ready') throw new SessionError(`session ${session} is ${rec.state}, not ready`);
+    if (rec.warmAt !== null) throw new SessionError(`session ${session} is warm: it waits in the pool of ${rec.scenario}, not yet anyone's; start that lab to claim one`, 'unavailable');
     if (rec.trouble) throw new SessionError(`session ${session} is ${rec.trouble.kind}: ${rec.trouble.reason}; ${troubleTodo(rec)}`, 'unavailable');
     return new LiveSession(this, rec);
   }
@@ -216,9 +223,10 @@ export class SessionEngine implements SessionHost {
     const session = this.newSessionId();
     const inst = this.instance;
     this.claimInstance();
+    const warm = opts.warm ?? false;
     this.store.create({
-      id: session, scenario: lab.id, labFile: entry.file, seed, variant: variant?.id ?? null,
-      owner: inst.id, ownerPid: inst.pid, ownerHost: inst.host, ownerStart: inst.start, lab, detached: opts.detached ?? false, engine,
+      id: session, scenario: lab.id, labFile: entry.file, seed: warm ? 0 : seed, variant: warm ? null : variant?.id ?? null,
+      owner: inst.id, ownerPid: inst.pid, ownerHost: inst.host, ownerStart: inst.start, lab, detached: opts.detached ?? false, engine, warm,
     });
     if (opts.learner) new ProgressStore(this.db).setSessionLearner(session, opts.learner);
     const work = this.build(session, lab, seed, opts, progress);
@@ -230,9 +238,59 @@ export class SessionEngine implements SessionHost {
     }
   }
 
+  /**
+   * Takes a warm session of the lab on one of `engines` — made from this very lab definition —
+   * for this start: it gets the seed's variant, its faults applied as a cold start would apply
+   * them, its learner, and is ready. Undefined when no such session waits (start one on demand).
+   * Two claims never get the same session: the store hands each out once.
+   */
+  async claim(entry: CatalogueEntry, engines: string[], opts: UpOptions & { seed: number }): Promise<Topology | undefined> {
+    const { lab } = entry;
+    const variant = chooseVariant(lab, opts.seed);
+    this.claimInstance();
+    const session = this.store.claimWarm({ scenario: lab.id, lab, engines, seed: opts.seed, variant: variant?.id ?? null, owner: this.instance, detached: opts.detached ?? false });
+    if (!session) return undefined;
+    if (opts.learner) new ProgressStore(this.db).setSessionLearner(session, opts.learner);
+    const work = this.finishClaim(session, lab, opts.seed, opts);
+    this.inFlight.set(session, work);
+    try {
+      return await work;
+    } finally {
+      this.inFlight.delete(session);
+    }
+  }
+
+  private async finishClaim(session: string, lab: Lab, seed: number, opts: UpOptions): Promise<Topology> {
+    const rec = this.store.get(session)!;
+    const progress = opts.progress ?? (() => {});
+    const n = rec.topology?.services.length ?? 0;
+    const step = { networks: rec.topology?.networks.length ?? 0, servicesReady: n, servicesTotal: n };
+    const check = () => {
+      if (opts.signal?.aborted) throw new SessionError(`bringing up session ${session} was interrupted`);
+    };
+    try {
+      progress(`session ${session}: claimed warm from its pool on engine ${rec.engine}`);
+      const topology = await this.breakAsDrawn(session, lab, seed, { ...rec.topology!, seed }, () => opts.steps?.({ stage: 'faults', ...step }), progress, check);
+      this.store.markReady(session, topology);
+      progress(`session ${session}: ready`);
+      opts.steps?.({ stage: 'ready', ...step });
+      // A fault that re-created a service left it without its capture (made again here, as a cold
+      // start makes them after its faults); replacing one shows which service the fault touched.
+      this.startCaptures(session, this.runtimeOf(rec.engine).scoped(this.recorder(session), { revealsFault: true }), progress, 'background');
+      return topology;
+    } catch (e) {
+      const reason = (e as Error).message;
+      progress(`session ${session}: failed, removing it: ${reason.split('\n')[0]}`);
+      await this.teardown(session).catch(() => undefined);
+      this.store.markEnded(session, 'failed', reason);
+      throw e instanceof SessionError ? e : new SessionError(`lab "${lab.id}" did not come up: ${reason}`);
+    }
+  }
+
   private async build(session: string, lab: Lab, seed: number, opts: UpOptions, progress: (l: string) => void): Promise<Topology> {
     const rt = this.runtimeOf(opts.engine ?? LOCAL_ENGINE).scoped(this.recorder(session));
     const ref = this.ref(session, lab.id);
+    const priority = opts.warm ? 'warm' : 'lab';
     const check = () => {
       if (opts.signal?.aborted) throw new SessionError(`bringing up session ${session} was interrupted`);
     };
@@ -264,7 +322,7 @@ export class SessionEngine implements SessionHost {
         const spec = plan.resolver;
         const startResolver = async () => {
           await rt.createContainer(spec);
-          await rt.startContainer(spec.name);
+          await rt.startContainer(spec.name, priority);
         };
         if (plan.resolverOnDefaultBridge) {
           // Default-bridge services are given the resolver's address, which Docker picks at start.
@@ -282,26 +340,15 @@ export class SessionEngine implements SessionHost {
       const step = { networks: plan.networks.length, servicesReady: 0, servicesTotal: plan.services.length };
       opts.steps?.({ stage: 'services', ...step });
       const serviceReady = () => opts.steps?.({ stage: 'services', ...step, servicesReady: ++step.servicesReady });
-      await Promise.all([resolverStarted, startServices(rt, plan, { check, progress, readyTimeoutMs: this.settings.readyTimeoutMs, serviceReady })]);
+      await Promise.all([resolverStarted, startServices(rt, plan, { check, progress, readyTimeoutMs: this.settings.readyTimeoutMs, serviceReady, priority })]);
       check();
-      let topology = await describeTopology(rt, session, lab, seed, plan, opts.engine ?? LOCAL_ENGINE);
-      const variant = chooseVariant(lab, seed);
-      if (this.hooks.afterReady && (lab.faults.length > 0 || (variant?.faults.length ?? 0) > 0)) {
-        progress(`session ${session}: breaking it as the lab says`);
-        opts.steps?.({ stage: 'faults', ...step });
-        const live = new LiveSession(this, { ...this.store.get(session)!, topology });
-        await this.hooks.afterReady(live, variant);
-        check();
-        topology = live.topology;
-      }
-      this.store.markReady(session, topology);
-      progress(`session ${session}: ready`);
+      let topology = await describeTopology(rt, session, lab, opts.warm ? 0 : seed, plan, opts.engine ?? LOCAL_ENGINE);
+      // A warm session is broken when it is claimed, as the claim's seed says.
+      if (!opts.warm) topology = await this.breakAsDrawn(session, lab, seed, topology, () => opts.steps?.({ stage: 'faults', ...step }), progress, check);
+      this.store.markReady(session, topology, opts.warm);
+      progress(`session ${session}: ${opts.warm ? 'warm, waiting in its pool' : 'ready'}`);
       opts.steps?.({ stage: 'ready', ...step });
-      // Capture starts once the lab is ready, so it never delays it.
-      if (capturedServices(lab).length > 0) {
-        const live = new LiveSession(this, this.store.get(session)!);
-        this.background(session, (signal) => live.ensureCaptures(rt, signal), (e) => progress(`session ${session}: capture did not start: ${e.message}`));
-      }
+      this.startCaptures(session, rt, progress, opts.warm ? 'warm' : 'background');
       return topology;
     } catch (e) {
       const reason = (e as Error).message;
@@ -310,6 +357,26 @@ export class SessionEngine implements SessionHost {
       this.store.markEnded(session, 'failed', reason);
       throw e instanceof SessionError ? e : new SessionError(`lab "${lab.id}" did not come up: ${reason}`);
     }
+  }
+
+  /** The lab's faults and its seed's variant's, applied once every service is ready (the afterReady hook). */
+  private async breakAsDrawn(session: string, lab: Lab, seed: number, topology: Topology, stage: () => void, progress: (l: string) => void, check: () => void): Promise<Topology> {
+    const variant = chooseVariant(lab, seed);
+    if (!this.hooks.afterReady || (lab.faults.length === 0 && (variant?.faults.length ?? 0) === 0)) return topology;
+    progress(`session ${session}: breaking it as the lab says`);
+    stage();
+    const live = new LiveSession(this, { ...this.store.get(session)!, topology });
+    await this.hooks.afterReady(live, variant);
+    check();
+    return live.topology;
+  }
+
+  /** Capture starts once the lab is ready, so it never delays it. */
+  private startCaptures(session: string, rt: DockerApi, progress: (l: string) => void, priority: StartPriority): void {
+    const rec = this.store.get(session)!;
+    if (capturedServices(rec.lab).length === 0) return;
+    const live = new LiveSession(this, rec);
+    this.background(session, (signal) => live.ensureCaptures(rt, signal, priority), (e) => progress(`session ${session}: capture did not start: ${e.message}`));
   }
 
   /** Host ports are free on this machine's host for the local engine; on another, where its containers do not publish them. */
@@ -460,7 +527,7 @@ export class SessionEngine implements SessionHost {
       if (!rec) throw new SessionError(`unknown session "${session}"`, 'not-found');
       return [this.summary(rec)];
     }
-    return this.store.list(['starting', 'ready']).map((r) => this.summary(r));
+    return this.store.list(['starting', 'ready']).filter((r) => r.warmAt === null).map((r) => this.summary(r));
   }
 }
 

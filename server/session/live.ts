@@ -1,6 +1,7 @@
 // A running session, for what acts on it after `up`: probes, faults, and later the console and
 // the grader. Everything is looked up on the daemon by name and label; the registry gives the
 // lab, its allocation and the action log.
+import type { StartPriority } from '../docker/start-gate.ts';
 import type { ContainerSpec, EndpointSpec } from '../docker/specs.ts';
 import { LABEL, objectName, type SessionRef } from '../docker/labels.ts';
 import { listeningSockets, SOCKET_TABLES_SCRIPT, socketsFromScript, type ListeningSocket } from '../docker/netns.ts';
@@ -294,7 +295,7 @@ export class LiveSession {
    * sidecar joins the namespace of the container as it was, so a re-created or restarted service
    * needs a new one. `signal` calls off starts still waiting for their turn (the lab is going).
    */
-  async ensureCaptures(rt: DockerApi = this.runtime(), signal?: AbortSignal): Promise<void> {
+  async ensureCaptures(rt: DockerApi = this.runtime(), signal?: AbortSignal, priority: StartPriority = 'background'): Promise<void> {
     const ring = this.host.settings.captureRingBytes;
     await Promise.all(
       capturedServices(this.lab).map(async (service) => {
@@ -310,7 +311,7 @@ export class LiveSession {
           if (dockerFailed(e, 'name-taken')) return; // another process just made it
           throw e;
         }
-        await rt.startContainer(spec.name, 'background', signal);
+        await rt.startContainer(spec.name, priority, signal);
       }),
     );
   }

@@ -2,6 +2,7 @@
 // once, each starts as soon as what it depends on has started (or is ready), and nothing is left
 // half-made for the teardown to race.
 import { dockerFailed } from '../docker/errors.ts';
+import type { StartPriority } from '../docker/start-gate.ts';
 import type { DockerApi } from '../docker/types.ts';
 import { SessionError } from './errors.ts';
 import { once, settleAll } from '../util/settle.ts';
@@ -14,7 +15,7 @@ import { waitContainerReady, waitSwarmServiceReady } from './readiness.ts';
  * Every container is created at once (creating is cheap); each then starts as soon as what it
  * depends on has started (or, for `condition: service_healthy`, is ready).
  */
-export async function startServices(rt: DockerApi, plan: LabPlan, opts: { check: () => void; progress: (l: string) => void; readyTimeoutMs: number; serviceReady?: (service: string) => void }): Promise<void> {
+export async function startServices(rt: DockerApi, plan: LabPlan, opts: { check: () => void; progress: (l: string) => void; readyTimeoutMs: number; serviceReady?: (service: string) => void; priority?: StartPriority }): Promise<void> {
   const { check, progress, readyTimeoutMs } = opts;
   const byName = new Map(plan.services.map((s) => [s.name, s]));
   const created = new Map<string, Promise<void>>();
@@ -32,7 +33,7 @@ export async function startServices(rt: DockerApi, plan: LabPlan, opts: { check:
     once(started, s.name, async () => {
       await Promise.all([create(s), ...s.model.dependsOn.map((d) => (d.healthy ? whenReady : start)(byName.get(d.service)!))]);
       check();
-      await startOne(rt, s);
+      await startOne(rt, s, opts.priority);
     });
   const whenReady = (s: PlannedService): Promise<void> =>
     once(ready, s.name, async () => {
@@ -45,14 +46,14 @@ export async function startServices(rt: DockerApi, plan: LabPlan, opts: { check:
   await settleAll(plan.services.map(whenReady));
 }
 
-async function startOne(rt: DockerApi, s: PlannedService): Promise<void> {
+async function startOne(rt: DockerApi, s: PlannedService, priority?: StartPriority): Promise<void> {
   if (s.swarm) {
     await rt.createService(s.swarm);
     return;
   }
   const spec = s.container!;
   try {
-    await rt.startContainer(spec.name);
+    await rt.startContainer(spec.name, priority);
   } catch (e) {
     const msg = (e as Error).message;
     if (dockerFailed(e, 'port-taken')) {

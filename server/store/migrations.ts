@@ -239,4 +239,19 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE sessions ADD COLUMN trouble_reason TEXT;
   ALTER TABLE sessions ADD COLUMN trouble_at INTEGER;
   `,
+  `
+  -- A warm session: brought up healthy (no fault, no learner) for a lab's pool, waiting to be
+  -- claimed; warm_at is when it became ready, NULL once claimed (or for a session started on demand).
+  ALTER TABLE sessions ADD COLUMN warm_at INTEGER;
+  -- When a warm session was claimed (NULL for one started on demand).
+  ALTER TABLE sessions ADD COLUMN claimed_at INTEGER;
+  CREATE INDEX sessions_warm ON sessions (scenario, warm_at) WHERE warm_at IS NOT NULL;
+  -- The standing pools: how many warm sessions of each lab are kept (set by serve --warm, the API,
+  -- the dashboard).
+  CREATE TABLE warm_pools (
+    lab    TEXT PRIMARY KEY,
+    size   INTEGER NOT NULL CHECK (size >= 0),
+    set_at INTEGER NOT NULL
+  );
+  `,
 ];

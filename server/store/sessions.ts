@@ -28,6 +28,13 @@ export interface SessionRecord {
   engine: string;
   /** A ready session its engine let down: lost with it, or not brought back after a restart. */
   trouble: { kind: SessionTrouble; reason: string; since: number } | null;
+  /**
+   * Set while it is made for, or waits (healthy, unbroken, no learner) in, its lab's warm pool:
+   * when it was started, then when it became ready. Cleared when it is claimed.
+   */
+  warmAt: number | null;
+  /** When it was claimed from a warm pool (null: started on demand). */
+  claimedAt: number | null;
 }
 
 /** Subnet per lab network; host port per `service/containerPort/proto`. */
@@ -59,6 +66,8 @@ interface Row {
   trouble: SessionTrouble | null;
   trouble_reason: string | null;
   trouble_at: number | null;
+  warm_at: number | null;
+  claimed_at: number | null;
 }
 
 const fromRow = (r: Row): SessionRecord => ({
@@ -82,9 +91,11 @@ const fromRow = (r: Row): SessionRecord => ({
   detached: r.detached === 1,
   engine: r.engine,
   trouble: r.trouble ? { kind: r.trouble, reason: r.trouble_reason ?? '', since: r.trouble_at ?? 0 } : null,
+  warmAt: r.warm_at,
+  claimedAt: r.claimed_at,
 });
 
-export type NewSession = Pick<SessionRecord, 'id' | 'scenario' | 'labFile' | 'seed' | 'variant' | 'owner' | 'ownerPid' | 'ownerHost' | 'ownerStart' | 'lab' | 'detached'> & { engine?: string };
+export type NewSession = Pick<SessionRecord, 'id' | 'scenario' | 'labFile' | 'seed' | 'variant' | 'owner' | 'ownerPid' | 'ownerHost' | 'ownerStart' | 'lab' | 'detached'> & { engine?: string; warm?: boolean };
 
 export class SessionStore {
   constructor(private readonly db: Db) {}
@@ -92,10 +103,10 @@ export class SessionStore {
   create(s: NewSession): void {
     this.db
       .prepare(
-        `INSERT INTO sessions (id, scenario, lab_file, seed, variant, state, owner, owner_pid, owner_host, owner_start, created_at, lab, detached, engine)
-         VALUES (?, ?, ?, ?, ?, 'starting', ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO sessions (id, scenario, lab_file, seed, variant, state, owner, owner_pid, owner_host, owner_start, created_at, lab, detached, engine, warm_at)
+         VALUES (?, ?, ?, ?, ?, 'starting', ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(s.id, s.scenario, s.labFile, s.seed, s.variant, s.owner, s.ownerPid, s.ownerHost, s.ownerStart, Date.now(), JSON.stringify(s.lab), s.detached ? 1 : 0, s.engine ?? 'local');
+      .run(s.id, s.scenario, s.labFile, s.seed, s.variant, s.owner, s.ownerPid, s.ownerHost, s.ownerStart, Date.now(), JSON.stringify(s.lab), s.detached ? 1 : 0, s.engine ?? 'local', s.warm ? Date.now() : null);
   }
 
   get(id: string): SessionRecord | undefined {
@@ -118,8 +129,48 @@ export class SessionStore {
     this.db.prepare(`UPDATE sessions SET topology = ? WHERE id = ?`).run(JSON.stringify(topology), id);
   }
 
-  markReady(id: string, topology: Topology): void {
-    this.db.prepare(`UPDATE sessions SET state = 'ready', ready_at = ?, topology = ? WHERE id = ?`).run(Date.now(), JSON.stringify(topology), id);
+  /** Ready for its learner; a warm session (made for a pool) starts waiting in its pool. */
+  markReady(id: string, topology: Topology, warm = false): void {
+    const now = Date.now();
+    this.db.prepare(`UPDATE sessions SET state = 'ready', ready_at = ?, topology = ?, warm_at = ? WHERE id = ?`).run(now, JSON.stringify(topology), warm ? now : null, id);
+  }
+
+  /** The warm sessions, being made or waiting in their pools, oldest first: troubled ones too. */
+  warm(): SessionRecord[] {
+    const rows = this.db.prepare(`SELECT * FROM sessions WHERE state IN ('starting', 'ready') AND warm_at IS NOT NULL ORDER BY warm_at`).all() as Row[];
+    return rows.map(fromRow);
+  }
+
+  /** The standing pools: how many warm sessions of each lab are kept. */
+  poolSizes(): Record<string, number> {
+    const rows = this.db.prepare(`SELECT lab, size FROM warm_pools WHERE size > 0 ORDER BY lab`).all() as { lab: string; size: number }[];
+    return Object.fromEntries(rows.map((r) => [r.lab, r.size]));
+  }
+
+  setPoolSize(lab: string, size: number): void {
+    if (size === 0) this.db.prepare(`DELETE FROM warm_pools WHERE lab = ?`).run(lab);
+    else this.db.prepare(`INSERT INTO warm_pools (lab, size, set_at) VALUES (?, ?, ?) ON CONFLICT (lab) DO UPDATE SET size = excluded.size, set_at = excluded.set_at`).run(lab, size, Date.now());
+  }
+
+  /**
+   * Takes one warm session of the lab for a claimer, in one statement, so two claims never get
+   * the same one: the oldest that is well, made from this very lab definition, on one of
+   * `engines`. It becomes `starting`, with the claim's seed and variant and its new owner, until
+   * the claimer has broken it as its variant says and marks it ready.
+   */
+  claimWarm(c: { scenario: string; lab: Lab; engines: string[]; seed: number; variant: string | null; owner: { id: string; pid: number; host: string; start: string | null }; detached: boolean }): string | undefined {
+    if (c.engines.length === 0) return undefined;
+    const now = Date.now();
+    const row = this.db
+      .prepare(
+        `UPDATE sessions SET warm_at = NULL, claimed_at = ?, created_at = ?, state = 'starting', seed = ?, variant = ?,
+           owner = ?, owner_pid = ?, owner_host = ?, owner_start = ?, detached = ?
+         WHERE id = (SELECT id FROM sessions WHERE state = 'ready' AND warm_at IS NOT NULL AND trouble IS NULL AND scenario = ? AND lab = ?
+                     AND engine IN (${c.engines.map(() => '?').join(',')}) ORDER BY warm_at LIMIT 1)
+         RETURNING id`,
+      )
+      .get(now, now, c.seed, c.variant, c.owner.id, c.owner.pid, c.owner.host, c.owner.start, c.detached ? 1 : 0, c.scenario, JSON.stringify(c.lab), ...c.engines) as { id: string } | undefined;
+    return row?.id;
   }
 
   /** Marks a ready session in trouble (kept as it is when it already is, the first reason kept). */

@@ -18,6 +18,11 @@ import { FlowlabError, kindOfStatus } from '../util/errors.ts';
 import { Activity, IDLE_FLAG_MS } from './activity.ts';
 import { Feed } from './feed.ts';
 import { spreadSeed } from './spread.ts';
+import { labsOn, preparePlan } from './prepare.ts';
+import { engineLoads } from '../app/placement.ts';
+import { poolRefusal } from '../lab/pooling.ts';
+import { footprint } from '../session/plan.ts';
+import type { PreparePlan, PrepareProgress } from '../protocol/warm.ts';
 import { exportFileName, resultsCsv, slotView, variantsDrawn, type RoomFacts } from './views.ts';
 
 export class WorkshopError extends FlowlabError {
@@ -45,14 +50,7 @@ export interface WorkshopOptions {
   engineSlowMs?: number;
 }
 
-/** What a lab needs, roughly, with its capture sidecars and resolver: keeps a third of the memory free. */
-const MB_PER_LAB = 384;
 const SLOW_START_MS = 60_000;
-
-/** The labs an engine of this much memory holds, keeping a third of it free. */
-export function labsOn(memoryBytes: number): number {
-  return Math.max(2, Math.floor(((memoryBytes / 2 ** 20) * 2) / 3 / MB_PER_LAB));
-}
 
 /** This machine's share, until the engines have been asked. */
 export function defaultMaxLabs(): number {
@@ -89,6 +87,10 @@ export class Workshops implements RoomFacts {
   private readonly unsubscribe: () => void;
   /** Bumped on every change a view would show. */
   rev = 0;
+  /** The trainer's Prepare for the running workshop: for how many learners, and from which plan. */
+  private prepared: { workshop: string; learners: number; plan: PreparePlan; startedAt: number } | undefined;
+  /** Starts on their way that will claim a warm lab, by lab (they need no place of their own). */
+  private readonly claiming = new Map<string, number>();
 
   constructor(
     private readonly app: App,
@@ -106,7 +108,10 @@ export class Workshops implements RoomFacts {
       this.timers.push(setInterval(measure, opts.engineWatchMs || 5000));
     }
     for (const t of this.timers) t.unref();
+    this.unwatchWarm = app.warm?.on(() => this.changed());
   }
+
+  private readonly unwatchWarm: (() => void) | undefined;
 
   get store(): WorkshopStore {
     return new WorkshopStore(this.app.engine.db);
@@ -253,6 +258,7 @@ export class Workshops implements RoomFacts {
     this.queue = [];
     this.changed();
     await Promise.allSettled([...this.launching.values()]);
+    await this.unprepare();
     const live = this.sessionsOf(w.id).filter((s) => s.state === 'starting' || s.state === 'ready');
     await Promise.allSettled(live.map((s) => this.endSession(s.session, 'workshop')));
     this.activity.flushAll();
@@ -362,7 +368,104 @@ export class Workshops implements RoomFacts {
     const w = this.current();
     // A lab whose engine is lost holds no place: that engine's room is not counted meanwhile.
     const live = w ? this.sessionsOf(w.id).filter((s) => s.state === 'ready' && !this.launching.has(key(s.learner, s.lab)) && this.app.engine.store.get(s.session)?.trouble?.kind !== 'engine-lost').length : 0;
-    return live + this.launching.size;
+    return live + this.launching.size + (w ? this.warmHeld(w) : 0);
+  }
+
+  /** Warm labs of the workshop's labs not yet spoken for: they hold their place in the room too. */
+  private warmHeld(w: WorkshopRow): number {
+    const warm = this.app.warm;
+    if (!warm) return 0;
+    return this.labsOf(w).reduce((n, lab) => n + Math.max(0, warm.claimableCount(lab) + warm.startingCount(lab) - (this.claiming.get(lab) ?? 0)), 0);
+  }
+
+  /** Whether a start of this lab will find a warm one to claim (and so needs no new place). */
+  private warmFor(lab: string): boolean {
+    return (this.app.warm?.claimableCount(lab) ?? 0) > (this.claiming.get(lab) ?? 0);
+  }
+
+  // ---- Prepare ---------------------------------------------------------------------------
+
+  /** What N learners × the workshop's labs need, against the room the engines give now. */
+  async plan(learners: number): Promise<PreparePlan> {
+    const w = this.current();
+    if (!w) throw new WorkshopError(404, 'no workshop is running');
+    const loads = (await engineLoads(this.app)).filter((l) => l.up && !l.drained);
+    const labs = this.labsOf(w).map((lab) => {
+      const def = this.labDef(lab);
+      const refused = def ? poolRefusal(def) : 'its lab file does not load';
+      return { lab, ...(def ? footprint(def) : { containers: 0, memoryBytes: 0 }), networks: def ? Object.keys(def.networks).length : 0, ...(refused ? { refused } : {}) };
+    });
+    const engines = loads.map((l) => {
+      const took = this.app.engine.runtimeOf(l.name).starts?.took;
+      return { name: l.name, memoryBytes: l.memoryBytes, reservedBytes: l.reservedBytes, startsAtOnce: l.startsAtOnce, ...(took && took.starts > 0 ? { startMs: took.ms / took.starts } : {}) };
+    });
+    // What this Prepare already holds is not "in use" against itself.
+    const held = this.prepared?.workshop === w.id ? this.warmHeld(w) : 0;
+    return preparePlan(learners, labs, engines, { maxLabs: this.maxLabs, inUse: this.running() - held, fixed: this.opts.maxLabs !== undefined });
+  }
+
+  /**
+   * The trainer prepares the room for N learners: each lab of the workshop kept warm until N
+   * learners have started it (as much as the room holds); learners' Start claims from it.
+   */
+  async prepare(learners: number): Promise<{ plan: PreparePlan; progress: PrepareProgress }> {
+    const w = this.current();
+    this.assertOpen(w);
+    if (!this.app.warm) throw new WorkshopError(409, 'this server keeps no warm pools');
+    const plan = await this.plan(learners);
+    this.prepared = { workshop: w.id, learners, plan, startedAt: Date.now() };
+    this.app.warm.want(`workshop:${w.id}`, () => this.preparedWants());
+    this.event('prepare', `preparing the room for ${learners} learner${learners === 1 ? '' : 's'}: ${plan.total.sessions} labs to warm${plan.fits ? '' : ` (${plan.advice[0]})`}`);
+    return { plan, progress: this.prepareProgress()! };
+  }
+
+  /** Stops preparing: warm labs nobody claimed yet end (a standing pool keeps its own). */
+  async unprepare(): Promise<void> {
+    const w = this.prepared;
+    this.prepared = undefined;
+    if (!w || !this.app.warm) return;
+    this.app.warm.want(`workshop:${w.workshop}`, undefined);
+    await this.app.warm.idle();
+    this.changed();
+  }
+
+  /** What the Prepare still wants warm, by lab: one per learner who has not started it, as the room allows. */
+  private preparedWants(): Record<string, number> {
+    const p = this.prepared;
+    const w = this.current();
+    if (!p || !w || w.id !== p.workshop || w.ending_at !== null) return {};
+    const sessions = this.sessionsOf(w.id);
+    const out: Record<string, number> = {};
+    let room = Math.max(0, this.maxLabs - (this.running() - this.warmHeld(w)));
+    for (const row of p.plan.labs) {
+      if (row.refused) continue;
+      const started = new Set(sessions.filter((s) => s.lab === row.lab).map((s) => s.learner)).size + (this.claiming.get(row.lab) ?? 0);
+      const n = Math.min(room, Math.max(0, p.learners - started));
+      out[row.lab] = n;
+      room -= n;
+    }
+    return out;
+  }
+
+  private prepareProgress(): PrepareProgress | undefined {
+    const p = this.prepared;
+    const w = this.current();
+    if (!p || !w || w.id !== p.workshop) return undefined;
+    const status = this.app.warm?.status();
+    const labs = p.plan.labs.filter((l) => !l.refused).map((l) => l.lab);
+    const pools = status?.pools.filter((x) => labs.includes(x.lab)) ?? [];
+    const sessions = this.sessionsOf(w.id);
+    const claimed = sessions.filter((s) => labs.includes(s.lab) && s.started_at >= p.startedAt).length;
+    const engines: PrepareProgress['engines'] = {};
+    for (const s of status?.sessions ?? []) {
+      if (!labs.includes(s.lab) || (s.state !== 'warm' && s.state !== 'starting')) continue;
+      const e = (engines[s.engine] ??= { warm: 0, starting: 0 });
+      if (s.state === 'warm') e.warm++;
+      else e.starting++;
+    }
+    const warm = pools.reduce((n, x) => n + Math.min(x.warm, x.wanted), 0);
+    const wanted = Math.min(p.plan.total.sessions, Math.max(0, this.maxLabs - (this.running() - this.warmHeld(w))) + warm) - claimed;
+    return { learners: p.learners, wanted: Math.max(0, wanted), warm, claimed, engines, started_at: new Date(p.startedAt).toISOString(), done: warm >= wanted };
   }
 
   queued(learner: string, lab: string): number | undefined {
@@ -389,7 +492,7 @@ export class Workshops implements RoomFacts {
     const now = slotView(this, w, learner, lab).slot;
     if (['queued', 'starting', 'ready'].includes(now.state)) return now;
     this.failures.delete(k);
-    if (this.running() < this.maxLabs) this.launch(learner, lab, opts);
+    if (this.warmFor(lab) || this.running() < this.maxLabs) this.launch(learner, lab, opts);
     else {
       if (this.queue.length === 0) this.event('queue', `a queue is forming: ${this.maxLabs} labs run, the most this server takes; ${l?.name ?? "a learner"} waits for ${this.summary(lab).title}`, { learner, lab });
       this.queue.push({ learner, lab, ...opts });
@@ -421,6 +524,15 @@ export class Workshops implements RoomFacts {
     const round = this.store.round(learner, lab).round;
     const { seed, variant } = this.seedFor(w, learner, lab, opts);
     if (variant) this.drawing.set(k, { lab, variant });
+    // It will claim a warm lab: that lab's place is this start's.
+    const claims = this.warmFor(lab);
+    if (claims) this.claiming.set(lab, (this.claiming.get(lab) ?? 0) + 1);
+    let claimOpen = claims;
+    const claimDone = () => {
+      if (!claimOpen) return;
+      claimOpen = false;
+      this.claiming.set(lab, (this.claiming.get(lab) ?? 1) - 1);
+    };
     this.progress.set(k, { stage: 'preparing', networks: 0, services_ready: 0, services_total: 0 });
     const t0 = Date.now();
     const work = (async () => {
@@ -435,6 +547,7 @@ export class Workshops implements RoomFacts {
         });
         const rec = this.app.engine.store.get(topology.session);
         this.store.addSession({ session: topology.session, learner, lab, round, variant: rec?.variant ?? null });
+        claimDone();
         this.touch(topology.session);
         const took = Date.now() - t0;
         if (took > (this.opts.slowStartMs ?? SLOW_START_MS)) this.event('start-slow', `${l.name}'s ${this.summary(lab).title} took ${Math.round(took / 1000)} s to start`, { learner, lab });
@@ -444,6 +557,7 @@ export class Workshops implements RoomFacts {
         this.failures.set(k, (e as Error).message);
         this.event('start-failed', `${l.name}'s ${this.summary(lab).title} did not start: ${(e as Error).message}`, { learner, lab });
       } finally {
+        claimDone();
         this.launching.delete(k);
         this.drawing.delete(k);
         this.progress.delete(k);
@@ -458,8 +572,14 @@ export class Workshops implements RoomFacts {
   private pump(): void {
     const w = this.current();
     if (!w || w.ending_at !== null) return;
-    while (this.queue.length > 0 && this.running() < this.maxLabs) {
-      const { learner, lab, ...opts } = this.queue.shift()!;
+    for (let i = 0; i < this.queue.length; ) {
+      const q = this.queue[i]!;
+      if (!this.warmFor(q.lab) && this.running() >= this.maxLabs) {
+        i++;
+        continue;
+      }
+      this.queue.splice(i, 1);
+      const { learner, lab, ...opts } = q;
       this.launch(learner, lab, opts);
       this.changed();
     }
@@ -571,6 +691,7 @@ export class Workshops implements RoomFacts {
       join: this.joinAt,
       variants: Object.fromEntries(labs.filter((lab) => (this.labDef(lab)?.variants.length ?? 0) > 1).map((lab) => [lab, drawn[lab] ?? {}])),
       events: this.feed.list(w.id),
+      prepare: this.prepared?.workshop === w.id ? { plan: this.prepared.plan, progress: this.prepareProgress()! } : null,
     };
   }
 
@@ -592,6 +713,8 @@ export class Workshops implements RoomFacts {
   close(): void {
     for (const t of this.timers) clearInterval(t);
     this.unsubscribe();
+    this.unwatchWarm?.();
+    if (this.prepared) this.app.warm?.want(`workshop:${this.prepared.workshop}`, undefined);
     this.activity.flushAll();
   }
 }

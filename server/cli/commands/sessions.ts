@@ -3,6 +3,8 @@ import type { Command } from 'commander';
 import { CliError, print, printJson, progress, table } from '../output.ts';
 import { intArg, withApp } from '../context.ts';
 import { endAllLabs, endLab, labFor, startLab } from '../../app/labs.ts';
+import { WarmPools } from '../../app/warm.ts';
+import type { App } from '../../app/app.ts';
 
 export function sessionsCommands(program: Command): void {
   program
@@ -79,12 +81,48 @@ export function sessionsCommands(program: Command): void {
         // containers its engine's restart stopped (a running server brings those back).
         await app.health.check({ recover: false });
         const list = app.engine.status(session);
+        // Warm sessions wait for no one yet: listed apart (flowlab warm says more).
+        const warm = session ? [] : warmPools(app).status().sessions;
         if (opts.json) printJson(session ? list[0] : list);
-        else if (list.length === 0) print('no live sessions');
         else {
-          print(table([['SESSION', 'LAB', 'STATE', 'SEED', 'ENGINE', 'SINCE'], ...list.map((s) => [s.session, s.scenario, s.state, String(s.seed), s.engine, s.created_at])]));
-          if (session && list[0]?.error) print(`error: ${list[0].error}`);
-          for (const s of list) if (s.trouble) print(`${s.session}: ${s.state}: ${s.trouble.reason}; ${s.trouble.todo}`);
+          if (list.length === 0) print('no live sessions');
+          else {
+            print(table([['SESSION', 'LAB', 'STATE', 'SEED', 'ENGINE', 'SINCE'], ...list.map((s) => [s.session, s.scenario, s.state, String(s.seed), s.engine, s.created_at])]));
+            if (session && list[0]?.error) print(`error: ${list[0].error}`);
+            for (const s of list) if (s.trouble) print(`${s.session}: ${s.state}: ${s.trouble.reason}; ${s.trouble.todo}`);
+          }
+          if (warm.length > 0) {
+            print(`\nwarm, waiting to be claimed (${warm.length}):`);
+            print(table([['SESSION', 'LAB', 'STATE', 'ENGINE', 'SINCE', 'EXPIRES'], ...warm.map((w) => [w.session, w.lab, w.state, w.engine, w.since, w.expires_at])]));
+          }
+        }
+      });
+    });
+
+  program
+    .command('warm')
+    .description('warm pools: labs kept up and healthy, each broken only when a start claims it')
+    .argument('[lab]', 'a lab id, to set its pool')
+    .argument('[size]', 'warm sessions of it to keep (0 removes the pool); a running server refills it')
+    .option('--json', 'print as JSON')
+    .action(async (lab: string | undefined, size: string | undefined, opts: { json?: boolean }) => {
+      await withApp(async (app) => {
+        const pools = warmPools(app);
+        if (lab !== undefined) {
+          if (size === undefined || !/^\d+$/.test(size)) throw new CliError(`expected a number of warm sessions after the lab, like: flowlab warm ${lab} 10; found ${size === undefined ? 'nothing' : `"${size}"`}`);
+          const set = await pools.setSize(lab, Number(size));
+          if (!opts.json) print(`${set.lab}: ${set.size === 0 ? 'no warm pool' : `${set.size} kept warm`} (a running flowlab serve refills it within seconds)`);
+        }
+        const status = pools.status();
+        if (opts.json) printJson(status);
+        else if (status.pools.length === 0) print('no warm pools (set one: flowlab warm <lab> <n>, or flowlab serve --warm <lab>=<n>)');
+        else {
+          print(table([['LAB', 'WANTED', 'WARM', 'STARTING', 'LOST', 'ENGINES'], ...status.pools.map((p) => [p.lab, String(p.wanted), String(p.warm), String(p.starting), String(p.lost), Object.entries(p.engines).map(([e, n]) => `${e}:${n}`).join(' ') || '-'])]));
+          for (const p of status.pools) {
+            if (p.refused) print(`${p.lab}: never kept warm: ${p.refused}`);
+            else if (p.last_error) print(`${p.lab}: the last refill failed (${p.last_error.at}): ${p.last_error.message}`);
+          }
+          print(`unclaimed warm sessions end after ${status.ttl_minutes} min`);
         }
       });
     });
@@ -119,4 +157,9 @@ export function sessionsCommands(program: Command): void {
         }
       });
     });
+}
+
+/** The pools as this data directory records them (a CLI reads and sets them; a server refills them). */
+function warmPools(app: App): WarmPools {
+  return app.warm ?? new WarmPools(app, { ttlMs: app.settings.warmTtlMs, tickMs: 0 });
 }

@@ -6,7 +6,7 @@ import { DockerRuntime } from '../../docker/runtime.ts';
 import { doctor } from '../../app/doctor.ts';
 import { ensureLabImages } from '../../images/build.ts';
 import { intArg, serving } from '../context.ts';
-import { loadSettings } from '../../config.ts';
+import { loadSettings, parseDuration, parseWarmSpec } from '../../config.ts';
 import { startServer } from '../../http/server.ts';
 
 export function setupCommands(program: Command): void {
@@ -18,10 +18,14 @@ export function setupCommands(program: Command): void {
     .option('--workshop', 'workshop mode: learners join with a code, each in their own labs; every call is authenticated')
     .option('--max-labs <n>', 'workshop mode: learner labs running at once (default: summed over the engines, from each one\'s memory)', intArg('--max-labs'))
     .option('--idle-minutes <n>', 'workshop mode: tear down a lab after this long without activity', intArg('--idle-minutes'), 30)
-    .action(async (opts: { port: number; host: string; workshop?: boolean; maxLabs?: number; idleMinutes: number }) => {
+    .option('--warm <lab=n,...>', 'keep n sessions of each lab warm (up, healthy, not yet broken): a start claims one in a blink')
+    .option('--warm-ttl <duration>', 'end a warm session nobody claimed after this long (like 45m or 2h; default 2h)')
+    .action(async (opts: { port: number; host: string; workshop?: boolean; maxLabs?: number; idleMinutes: number; warm?: string; warmTtl?: string }) => {
       if (!opts.workshop && (opts.maxLabs !== undefined || opts.idleMinutes !== 30)) throw new CliError('--max-labs and --idle-minutes only apply with --workshop');
       if (opts.maxLabs !== undefined && opts.maxLabs < 1) throw new CliError(`--max-labs must be at least 1, found ${opts.maxLabs}`);
       if (opts.idleMinutes < 1) throw new CliError(`--idle-minutes must be at least 1, found ${opts.idleMinutes}`);
+      const warm = opts.warm !== undefined ? parseWarmSpec(opts.warm, '--warm') : undefined;
+      const warmTtlMs = opts.warmTtl !== undefined ? parseDuration(opts.warmTtl, '--warm-ttl') : undefined;
       useLogFormat(process.env.FLOWLAB_LOG_FORMAT);
       // Inside a container 0.0.0.0 is the container's own interface; where it is published decides.
       if (!opts.workshop && !['127.0.0.1', 'localhost', '::1'].includes(opts.host) && !existsSync('/.dockerenv')) {
@@ -31,6 +35,8 @@ export function setupCommands(program: Command): void {
         port: opts.port,
         host: opts.host,
         progress,
+        ...(warm ? { warm } : {}),
+        ...(warmTtlMs !== undefined ? { settings: { warmTtlMs } } : {}),
         ...(opts.workshop ? { workshop: { idleMinutes: opts.idleMinutes, ...(opts.maxLabs !== undefined ? { maxLabs: opts.maxLabs } : {}) } } : {}),
       });
       if (running.trainerToken && running.workshops) {

@@ -1,6 +1,7 @@
 // Workshop mode's routes: who am I, sign-in, joining, the trainer's workshop (create, broadcast,
 // reset, console actions, export, end) and a learner starting a lab of it.
 import type express from 'express';
+import { prepareSchema } from '../../protocol/warm.ts';
 import { broadcastSchema, createWorkshopSchema, joinSchema, trainerLoginSchema } from '../../protocol/workshop.ts';
 import { LAB_ID_RE } from '../../protocol/lab-id.ts';
 import { authCookie, HttpError, invalid, principal, wrap } from '../respond.ts';
@@ -88,4 +89,16 @@ export function workshopRoutes(web: express.Express, ctx: RouteContext): void {
   }));
 
   web.post('/api/workshop/end', wrap(async () => ({ removed: await workshops.end() })));
+
+  web.post('/api/workshop/prepare', wrap(async (req) => {
+    const body = prepareSchema.safeParse(req.body ?? {});
+    if (!body.success) throw invalid('prepare', body.error.issues, '{ "learners": <1-500>, "plan_only"?: true }');
+    if (body.data.plan_only) return { plan: await workshops.plan(body.data.learners), progress: null };
+    return workshops.prepare(body.data.learners);
+  }));
+
+  web.delete('/api/workshop/prepare', wrap(async () => {
+    await workshops.unprepare();
+    return { prepared: false };
+  }));
 }

@@ -4,11 +4,16 @@
 // (lab resolver included) made with the docker CLI in parallel and, when installed, with
 // docker-compose, all in the same run and interleaved so they share the machine's noise.
 // Prints medians and the ratios the targets are stated in.
+// The warm column: a standing pool of one of the lab, kept by the app's WarmPools, and a start
+// (startLab) that claims from it timed until ready. Each run waits until the pool is refilled
+// and quiet, so no refill shares the machine with a timed cold start.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { openApp } from '../server/app/app.ts';
+import { startLab } from '../server/app/labs.ts';
+import { WarmPools } from '../server/app/warm.ts';
 import { containerCreateArgs, networkConnectArgs, networkCreateArgs } from '../server/docker/cli.ts';
 import { ensureLabImages } from '../server/images/build.ts';
 import { loadLab } from '../server/lab/catalogue.ts';
@@ -23,9 +28,11 @@ import { median, timed } from './lib/stats.ts';
 const RUNS = Number(opt('runs', '7'));
 const LAB = opt('lab', 'bridge-basics');
 const JSON_OUT = flag('json');
+/** A refill is one lab start at the lowest priority: this long means the pool is stuck. */
+const REFILL_TIMEOUT_MS = 120_000;
 
 
-/** The lab's Docker objects for a fresh, unregistered session id, from the warm-up's allocation. */
+/** The lab's Docker objects for a fresh, unregistered session id, from a session's allocation it has given back. */
 function planFor(topo: Topology, lab: Parameters<typeof planLab>[0], owner: string, dataDir: string): { plan: LabPlan; session: string } {
   const session = newHexId(4);
   const subnets = Object.fromEntries(topo.networks.map((n) => [n.name, n.subnet]));
@@ -93,28 +100,48 @@ async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'flowlab-bench-compose-'));
   const compose = commandExists('docker-compose') ? ['docker-compose'] : undefined;
   const log = (s: string) => process.stderr.write(`${s}\n`);
-  const rows: { flowlab: [number, number]; capture: number; cli: [number, number]; compose?: [number, number] }[] = [];
+  const rows: { flowlab: [number, number]; capture: number; claim: number; cli: [number, number]; compose?: [number, number] }[] = [];
+  const pools = new WarmPools(app, { ttlMs: app.settings.warmTtlMs, tickMs: 200 });
+  app.warm = pools;
+  /** Until the pool holds a claimable session of the lab and nothing of it is being made, started or ended. */
+  const poolReady = async (lab: string) => {
+    for (const by = performance.now() + REFILL_TIMEOUT_MS; ; await new Promise((r) => setTimeout(r, 100))) {
+      await pools.idle();
+      if (pools.claimableCount(lab) >= 1 && pools.startingCount(lab) === 0) {
+        // Its capture sidecars start after it is ready, in the background: quiet means those too.
+        for (const r of app.engine.store.warm()) await app.engine.settled(r.id);
+        return;
+      }
+      const pool = pools.status().pools.find((p) => p.lab === lab);
+      if (performance.now() > by) throw new Error(`the warm pool of ${lab} holds no claimable session after ${REFILL_TIMEOUT_MS / 1000} s: ${JSON.stringify(pool)}`);
+    }
+  };
   try {
     await ensureLabImages(app.docker, () => {});
     const entry = loadLab(LAB);
     log(`warm-up: ${LAB}`);
     const warm = await app.engine.up(entry);
     await app.engine.down(warm.session);
+    await pools.setSize(entry.lab.id, 1);
+    pools.start();
 
     for (let i = 0; i < RUNS; i++) {
-      let session = '';
-      const fUp = await timed(async () => (session = (await app.engine.up(entry)).session));
+      await poolReady(entry.lab.id);
+      let cold: Topology | undefined;
+      const fUp = await timed(async () => (cold = await app.engine.up(entry)));
+      const session = cold!.session;
       // Capture sidecars start once the lab is ready: how much later they all run.
       const fCapture = await timed(() => app.engine.settled(session));
       const fDown = await timed(() => app.engine.down(session));
 
-      const cli = planFor(warm, entry.lab, app.engine.instance.id, dataDir);
+      // The subnets and ports this run's cold session just gave back: the warm pool's session holds others.
+      const cli = planFor(cold!, entry.lab, app.engine.instance.id, dataDir);
       const cUp = await timed(() => cliUp(cli.plan));
       const cDown = await timed(() => cliDown(cli.plan));
 
       let composeRow: [number, number] | undefined;
       if (compose) {
-        const c = planFor(warm, entry.lab, app.engine.instance.id, dataDir);
+        const c = planFor(cold!, entry.lab, app.engine.instance.id, dataDir);
         const file = join(work, `compose-${i}.yml`);
         writeFileSync(file, composeFile(c.plan));
         const base = [...compose, '--project-name', `flbench${c.session}`, '--file', file];
@@ -122,10 +149,22 @@ async function main(): Promise<void> {
         const down = await timed(() => run([...base, 'down', '--timeout', '10']));
         composeRow = [up, down];
       }
-      rows.push({ flowlab: [fUp, fDown], capture: fCapture, cli: [cUp, cDown], ...(composeRow ? { compose: composeRow } : {}) });
-      log(`run ${i + 1}/${RUNS}: flowlab up ${fUp.toFixed(0)} (+${fCapture.toFixed(0)} capture) / down ${fDown.toFixed(0)} ms; cli up ${cUp.toFixed(0)} / down ${cDown.toFixed(0)} ms${composeRow ? `; compose up ${composeRow[0].toFixed(0)} / down ${composeRow[1].toFixed(0)} ms` : ''}`);
+
+      // The pool's session, claimed and broken as a cold start's seed would break it; then it goes.
+      let claimed = '';
+      const claim = await timed(async () => (claimed = (await startLab(app, entry)).session));
+      if (app.engine.store.get(claimed)?.claimedAt == null) throw new Error(`startLab(${entry.lab.id}) brought session ${claimed} up on demand instead of claiming the warm one: the warm column would time a cold start`);
+      await app.engine.settled(claimed);
+      await app.engine.down(claimed);
+
+      rows.push({ flowlab: [fUp, fDown], capture: fCapture, claim, cli: [cUp, cDown], ...(composeRow ? { compose: composeRow } : {}) });
+      log(`run ${i + 1}/${RUNS}: flowlab up ${fUp.toFixed(0)} (+${fCapture.toFixed(0)} capture) / down ${fDown.toFixed(0)} ms; warm claim ${claim.toFixed(0)} ms; cli up ${cUp.toFixed(0)} / down ${cDown.toFixed(0)} ms${composeRow ? `; compose up ${composeRow[0].toFixed(0)} / down ${composeRow[1].toFixed(0)} ms` : ''}`);
     }
   } finally {
+    // The standing pool goes with its sessions: none may be left being made when the sweep looks.
+    pools.stop();
+    await pools.idle().catch(() => undefined);
+    for (const r of app.engine.store.warm()) await app.engine.down(r.id).catch(() => undefined);
     await app.engine.sweep().catch(() => undefined);
     app.close();
     rmSync(dataDir, { recursive: true, force: true });
@@ -140,12 +179,13 @@ async function main(): Promise<void> {
     lab: LAB,
     runs: RUNS,
     capture_after_ready_ms: m((r) => r.capture),
-    up_ms: { flowlab: m((r) => r.flowlab[0]), docker_cli_parallel: m((r) => r.cli[0]), docker_compose: m((r) => r.compose?.[0]) },
+    up_ms: { flowlab: m((r) => r.flowlab[0]), flowlab_warm_claim: m((r) => r.claim), docker_cli_parallel: m((r) => r.cli[0]), docker_compose: m((r) => r.compose?.[0]) },
     down_ms: { flowlab: m((r) => r.flowlab[1]), docker_cli_parallel: m((r) => r.cli[1]), docker_compose: m((r) => r.compose?.[1]) },
   };
   const ratio = (a?: number, b?: number) => (a !== undefined && b !== undefined ? a / b : undefined);
   const ratios = {
     up_vs_cli: ratio(result.up_ms.flowlab, result.up_ms.docker_cli_parallel),
+    warm_claim_vs_up: ratio(result.up_ms.flowlab_warm_claim, result.up_ms.flowlab),
     up_vs_compose: ratio(result.up_ms.flowlab, result.up_ms.docker_compose),
     down_vs_cli: ratio(result.down_ms.flowlab, result.down_ms.docker_cli_parallel),
     down_vs_compose: ratio(result.down_ms.flowlab, result.down_ms.docker_compose),
@@ -156,17 +196,21 @@ async function main(): Promise<void> {
   }
   const f = (x?: number) => (x === undefined ? 'n/a' : `${(x / 1000).toFixed(2)} s`);
   const r = (x?: number) => (x === undefined ? 'n/a' : `${x.toFixed(2)}x`);
+  // A claim of a lab with no faults is a few milliseconds: seconds and 0.00x would hide it.
+  const fw = (x?: number) => (x === undefined ? 'n/a' : x < 1000 ? `${Math.round(x)} ms` : f(x));
+  const rw = (x?: number) => (x === undefined ? 'n/a' : x < 0.1 ? `${x.toPrecision(2)}x` : r(x));
   const mark = (ok: boolean | undefined) => (ok === undefined ? '' : ok ? '  (target met)' : '  (target missed)');
   console.log(`\n${LAB}: medians of ${RUNS} runs, interleaved in one run`);
-  console.log(`                      up (until ready)   down`);
-  console.log(`  flowlab             ${f(result.up_ms.flowlab).padEnd(19)}${f(result.down_ms.flowlab)}   (capture sidecars running ${f(result.capture_after_ready_ms)} after ready)`);
-  console.log(`  docker CLI parallel ${f(result.up_ms.docker_cli_parallel).padEnd(19)}${f(result.down_ms.docker_cli_parallel)}`);
-  console.log(`  docker-compose      ${f(result.up_ms.docker_compose).padEnd(19)}${f(result.down_ms.docker_compose)}${compose ? '' : '  (not installed)'}`);
+  console.log(`                      up (until ready)   warm claim (until ready)   down`);
+  console.log(`  flowlab             ${f(result.up_ms.flowlab).padEnd(19)}${`${fw(result.up_ms.flowlab_warm_claim)} (${rw(ratios.warm_claim_vs_up)} of up)`.padEnd(27)}${f(result.down_ms.flowlab)}   (capture sidecars running ${f(result.capture_after_ready_ms)} after ready)`);
+  console.log(`  docker CLI parallel ${f(result.up_ms.docker_cli_parallel).padEnd(19)}${'-'.padEnd(27)}${f(result.down_ms.docker_cli_parallel)}`);
+  console.log(`  docker-compose      ${f(result.up_ms.docker_compose).padEnd(19)}${'-'.padEnd(27)}${f(result.down_ms.docker_compose)}${compose ? '' : '  (not installed)'}`);
   console.log(`\n  up   vs docker CLI:     ${r(ratios.up_vs_cli)}  target <= 1.2x${mark(ratios.up_vs_cli === undefined ? undefined : ratios.up_vs_cli <= 1.2)}`);
   console.log(`  up   vs docker-compose: ${r(ratios.up_vs_compose)}  target <= 0.8x${mark(ratios.up_vs_compose === undefined ? undefined : ratios.up_vs_compose <= 0.8)}`);
   console.log(`  up   absolute:          ${f(result.up_ms.flowlab)}  target <= 1.0 s on the reference 2-core machine${mark((result.up_ms.flowlab ?? Infinity) <= 1000)}`);
   console.log(`  down absolute:          ${f(result.down_ms.flowlab)}  target <= 0.6 s${mark((result.down_ms.flowlab ?? Infinity) <= 600)}`);
   console.log(`  down vs docker CLI:     ${r(ratios.down_vs_cli)}`);
+  console.log(`  warm claim vs cold up:  ${rw(ratios.warm_claim_vs_up)}  (${fw(result.up_ms.flowlab_warm_claim)}: startLab claiming from a standing pool of 1, its faults applied at claim)`);
 }
 
 await main();

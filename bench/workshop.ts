@@ -1,4 +1,4 @@
-// npm run bench:workshop [-- --learners N --echo-samples N --probes N --terminal <service|console> --same-address --no-floor]
+// npm run bench:workshop [-- --learners N --echo-samples N --probes N --terminal <service|console> --same-address --no-floor --warm]
 //
 // A workshop under load, through `flowlab serve --workshop` run as a child process (so its memory
 // can be read from /proc) with a data directory of its own. A trainer creates the workshop with
@@ -20,6 +20,15 @@
 // Targets on the reference 2-core machine: all labs up <= 60 s, terminal echo p95 <= 300 ms,
 // server RSS <= 300 MB. A missed target is reported, not an error; the exit code is non-zero only
 // when the bench could not run, or when Docker objects were left behind.
+//
+// --warm: the same room again, prepared. Once the first workshop has ended (its leftovers
+// counted), a second one on the same server and lab: the trainer prepares it (POST
+// /api/workshop/prepare {learners: N}, timed until its progress says done, and divided by the
+// Docker floor), then N fresh learners join and all start at once, each claiming a warm lab, and
+// work as before. The first workshop ends first so the Prepare has the whole capacity (--max-labs)
+// to itself, as a room prepared before its learners arrive would. Targets with the pool: start to
+// ready p95 <= 0.5 s, all N ready <= 5 s, echo p95 <= 300 ms. A learner sees ready through
+// `workshop:view`, sent at most every 500 ms, so the server's own created-to-ready is printed too.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
@@ -31,11 +40,12 @@ import { LABEL } from '../server/docker/labels.ts';
 import { dockerFloor, type Floor } from './docker-floor.ts';
 import type { GradeResult } from '../server/protocol/diagnosis.ts';
 import type { ProbeResult } from '../server/protocol/probe.ts';
-import type { LabView } from '../server/protocol/session.ts';
+import type { LabView, SessionSummary } from '../server/protocol/session.ts';
 import type { TerminalOpened, TerminalOutput } from '../server/protocol/terminal.ts';
+import type { PreparePlan, PrepareProgress, WarmStatus } from '../server/protocol/warm.ts';
 import type { LabSlot, LearnerView, TrainerView, WorkshopInfo } from '../server/protocol/workshop.ts';
 import { flag, opt } from './lib/args.ts';
-import { freePort, leftovers } from './lib/docker.ts';
+import { containerStates, freePort, leftovers } from './lib/docker.ts';
 import { cpuBetween, loadavg, machineCpu, pidOf, procStats, RssSampler } from './lib/proc.ts';
 import { runTo } from './lib/run.ts';
 import { pct } from './lib/stats.ts';
@@ -46,10 +56,15 @@ const PROBES = Math.max(1, Number(opt('probes', '5')) || 5);
 const TERMINAL = opt('terminal', 'api');
 const SAME_ADDRESS = flag('same-address');
 const FLOOR = !flag('no-floor');
+const WARM = flag('warm');
 const MAX_LABS = Math.max(25, LEARNERS);
 const LAB = 'split-networks';
 const CODE = 'BENCH1';
+const WARM_CODE = 'BENCH2';
 const TARGETS = { allUpS: 60, echoP95Ms: 300, rssMb: 300 };
+const WARM_TARGETS = { upP95S: 0.5, allUpS: 5, echoP95Ms: 300 };
+/** Preparing warms N labs at the lowest start priority, a start place left free: slower than the crowd's own start. */
+const PREPARE_TIMEOUT_MS = 15 * 60_000;
 const READY_TIMEOUT_MS = 5 * 60_000;
 const ECHO_TIMEOUT_MS = 5000;
 /** Ending tears every lab down: on 2 busy cores that takes about a minute for 20 labs. */
@@ -160,6 +175,8 @@ interface ServerChild {
 function serverEnv(dataDir: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, FLOWLAB_DATA: dataDir };
   delete env.FLOWLAB_REGISTRY_NAME;
+  // The first workshop is the one with no pool: a standing one from the environment would feed it.
+  delete env.FLOWLAB_WARM;
   return env;
 }
 
@@ -240,21 +257,23 @@ class Learner {
     readonly name: string,
     private readonly base: URL,
     readonly address: string,
+    private readonly code = CODE,
   ) {
     this.http = new Http(base, address);
   }
 
   async join(): Promise<{ waitedS: number }> {
     let waitedS = 0;
+    const body = { code: this.code, name: this.name };
     for (;;) {
-      const r = await this.http.request<{ token: string }>('POST', '/api/workshop/join', { code: CODE, name: this.name });
+      const r = await this.http.request<{ token: string }>('POST', '/api/workshop/join', body);
       if (r.status === 201 && r.body.token) {
         this.http.token = r.body.token;
         return { waitedS };
       }
-      if (r.status !== 429 || waitedS > 300) throw new Error(`POST /api/workshop/join {"code":"${CODE}","name":"${this.name}"} from ${this.address} -> ${r.status} ${JSON.stringify(r.body)}`);
+      if (r.status !== 429 || waitedS > 300) throw new Error(`POST /api/workshop/join ${JSON.stringify(body)} from ${this.address} -> ${r.status} ${JSON.stringify(r.body)}`);
       const wait = Number(r.headers['retry-after'] ?? 5) || 5;
-      if (waitedS === 0) note(`POST /api/workshop/join {"code":"${CODE}","name":"${this.name}"} from ${this.address} -> 429 ${JSON.stringify(r.body)} (joins are limited per address)`);
+      if (waitedS === 0) note(`POST /api/workshop/join ${JSON.stringify(body)} from ${this.address} -> 429 ${JSON.stringify(r.body)} (joins are limited per address)`);
       waitedS += wait;
       await sleep(wait * 1000);
     }
@@ -316,6 +335,19 @@ class Learner {
         });
       });
     }
+  }
+
+  /**
+   * Its session's created_at to ready_at as the server recorded them (a claim sets created_at):
+   * the start without the half second a `workshop:view` may wait to be sent.
+   */
+  async serverUpMs(): Promise<number> {
+    const path = `/api/sessions/${this.session}`;
+    const r = await this.http.request<{ session: SessionSummary }>('GET', path);
+    const s = r.body.session;
+    if (r.status === 200 && s?.ready_at) return Date.parse(s.ready_at) - Date.parse(s.created_at);
+    note(`GET ${path} (${this.name}) -> ${r.status} ${JSON.stringify(r.body).slice(0, 300)} (expected a ready session with ready_at)`);
+    return Number.NaN;
   }
 
   /** Opens a shell and times the echo of typed input, ECHO_SAMPLES times, ECHO_SPACING_MS apart. */
@@ -423,6 +455,8 @@ interface Phase {
   learners: number;
   upMs: number[];
   allUpMs: number;
+  /** With --warm: each session's created_at (or claim) to ready_at, as the server recorded them. */
+  serverUpMs: number[];
   m: Measures;
   rssPeak: number;
   cpuShare: number;
@@ -476,12 +510,93 @@ async function runPhase(learners: Learner[], rss: RssSampler, pid: number, dataD
   // The same filter counts the leftovers: it must see the running labs, or a leak would pass for none.
   if (!(containersAtUp > 0)) throw new Error(`docker ps --filter label=${LABEL.registry}=${resolve(dataDir)} finds no container while ${learners.length} lab(s) run; the leftover count would be blind`);
   log(`${label}: all ${learners.length} lab(s) ready in ${(allUpMs / 1000).toFixed(1)} s; terminals, probes and diagnoses`);
+  const serverUpMs = WARM ? await Promise.all(learners.map((l) => l.serverUpMs())) : [];
   await Promise.all(learners.map((l) => l.work()));
   const m2 = machineCpu();
   const wallS = (performance.now() - t0) / 1000;
   const cpuShare = ((procStats(pid)?.cpuS ?? cpu0) - cpu0) / wallS;
   const dockerdShare = ((dockerd ? (procStats(dockerd)?.cpuS ?? Number.NaN) : Number.NaN) - dcpu0) / wallS;
-  return { learners: learners.length, upMs, allUpMs, m: merge(learners), rssPeak: rss.phase(), cpuShare, dockerdShare, wallS, load: [load0, loadavg()], containersAtUp, machineUp: cpuBetween(m0, m1), machineWork: cpuBetween(m1, m2) };
+  return { learners: learners.length, upMs, allUpMs, serverUpMs, m: merge(learners), rssPeak: rss.phase(), cpuShare, dockerdShare, wallS, load: [load0, loadavg()], containersAtUp, machineUp: cpuBetween(m0, m1), machineWork: cpuBetween(m1, m2) };
+}
+
+interface PreparedCase {
+  plan: PreparePlan;
+  progress: PrepareProgress;
+  /** From POST /api/workshop/prepare until its progress said done. */
+  prepareMs: number;
+  /** ... until every container of the warm labs ran (their capture sidecars start after ready). */
+  quietMs: number;
+  /** Warm sessions of the lab GET /api/warm listed once the prepare was done. */
+  warmSessions: number;
+  phase: Phase;
+  /** Learners whose session was one of those warm ones. */
+  claimed: number;
+  /** Warm sessions of the lab still listed after DELETE /api/workshop/prepare. */
+  warmAfterUnprepare: number;
+  joinWaitS: number;
+  removed: number;
+  endS: number;
+  left: { containers: number; networks: number; services: number };
+}
+
+/** A fresh workshop, prepared by the trainer for N learners; then N fresh learners start at once, each claiming a warm lab. */
+async function preparedCase(url: URL, trainer: Http, rss: RssSampler, pid: number, dataDir: string, learners: Learner[]): Promise<PreparedCase> {
+  await trainer.must<{ workshop: WorkshopInfo }>('POST', '/api/workshops', { name: 'workshop bench, prepared', labs: [LAB], code: WARM_CODE }, 201);
+  const asked = { learners: LEARNERS };
+  const tp = performance.now();
+  const first = await trainer.must<{ plan: PreparePlan; progress: PrepareProgress }>('POST', '/api/workshop/prepare', asked, 200);
+  const plan = first.body.plan!;
+  let progress = first.body.progress!;
+  if (!plan.fits) note(`POST /api/workshop/prepare ${JSON.stringify(asked)} -> a plan that does not fit: ${plan.advice.join('; ')}`);
+  log(`prepare: ${plan.total.sessions} ${LAB} lab(s) to warm for ${LEARNERS} learners, estimated ${plan.estimate_s} s`);
+  for (let said = tp; !progress.done; ) {
+    if (performance.now() - tp > PREPARE_TIMEOUT_MS) throw new Error(`POST /api/workshop/prepare ${JSON.stringify(asked)}: its progress is not done after ${PREPARE_TIMEOUT_MS / 60_000} min: ${JSON.stringify(progress)}`);
+    await sleep(250);
+    const v = await trainer.must<{ view: TrainerView | null }>('GET', '/api/workshop', undefined, 200);
+    const p = v.body.view?.prepare;
+    if (!p) throw new Error(`GET /api/workshop while preparing -> prepare ${JSON.stringify(p)} (expected { plan, progress })`);
+    progress = p.progress;
+    if (performance.now() - said >= 5000) {
+      said = performance.now();
+      log(`prepare: ${progress.warm}/${progress.wanted} warm at ${((said - tp) / 1000).toFixed(0)} s`);
+    }
+  }
+  const prepareMs = performance.now() - tp;
+  const status = (await trainer.must<WarmStatus>('GET', '/api/warm', undefined, 200)).body;
+  const warmIds = new Set((status.sessions ?? []).filter((x) => x.lab === LAB && x.state === 'warm').map((x) => x.session));
+  if (warmIds.size < LEARNERS) note(`GET /api/warm once the prepare said done -> ${warmIds.size} warm ${LAB} session(s) for ${LEARNERS} learners (progress ${JSON.stringify(progress)})`);
+  log(`prepare: done in ${(prepareMs / 1000).toFixed(1)} s, ${warmIds.size} warm; waiting for their capture sidecars`);
+  // The room is prepared once the capture sidecars run too: learners arrive after the trainer, not on the same second.
+  let quietMs = Number.NaN;
+  for (let last = -1, by = performance.now() + 120_000; performance.now() < by; await sleep(1000)) {
+    const c = await containerStates(dataDir);
+    if (c.running === c.all && c.all === last) {
+      quietMs = performance.now() - tp;
+      break;
+    }
+    last = c.all;
+  }
+
+  const crowd = Array.from({ length: LEARNERS }, (_, i) => new Learner(`learner ${i + 1}`, url, SAME_ADDRESS ? '127.0.0.1' : `127.0.${100 + Math.floor(i / 240)}.${10 + (i % 240)}`, WARM_CODE));
+  learners.push(...crowd);
+  let joinWaitS = 0;
+  for (const l of crowd) joinWaitS += (await l.join()).waitedS;
+  await Promise.all(crowd.map((l) => l.connect()));
+  const phase = await runPhase(crowd, rss, pid, dataDir, 'prepared');
+  const claimed = crowd.filter((l) => l.session !== undefined && warmIds.has(l.session)).length;
+  if (claimed < LEARNERS) note(`${LEARNERS - claimed} of ${LEARNERS} learners' POST /api/workshop/labs/${LAB}/start got a session that was not one of the ${warmIds.size} warm ones GET /api/warm listed`);
+
+  // Every learner started: nothing is left warm for this workshop, and none may stay after unpreparing.
+  await trainer.must('DELETE', '/api/workshop/prepare', undefined, 200);
+  const after = (await trainer.must<WarmStatus>('GET', '/api/warm', undefined, 200)).body;
+  const warmAfterUnprepare = (after.sessions ?? []).filter((x) => x.lab === LAB).length;
+  if (warmAfterUnprepare > 0) note(`GET /api/warm after DELETE /api/workshop/prepare -> ${warmAfterUnprepare} ${LAB} session(s) still warm: ${JSON.stringify(after.sessions)}`);
+  const te = performance.now();
+  const end = await trainer.must<{ removed: number }>('POST', '/api/workshop/end', undefined, 200, END_TIMEOUT_MS);
+  const endS = (performance.now() - te) / 1000;
+  log(`prepared workshop ended in ${endS.toFixed(1)} s (${end.body.removed} lab(s) torn down)`);
+  const left = await leftoverCounts(dataDir);
+  return { plan, progress, prepareMs, quietMs, warmSessions: warmIds.size, phase, claimed, warmAfterUnprepare, joinWaitS, removed: end.body.removed ?? 0, endS, left };
 }
 
 async function main(): Promise<number> {
@@ -506,6 +621,7 @@ async function main(): Promise<number> {
   let base: Phase | undefined;
   let load: Phase | undefined;
   let floor: Floor | undefined;
+  let prepared: PreparedCase | undefined;
   const globalBefore = await leftoverCounts();
   const onSignal = () => {
     // The server tears its labs down on SIGTERM.
@@ -568,6 +684,11 @@ async function main(): Promise<number> {
     endS = (performance.now() - te) / 1000;
     log(`workshop ended in ${((performance.now() - te) / 1000).toFixed(1)} s (${removed} lab(s) torn down)`);
     left = await leftoverCounts(dataDir);
+    if (WARM) {
+      ended = false;
+      prepared = await preparedCase(server.url, trainer, rss, pid, dataDir, learners);
+      ended = true;
+    }
     hwm = procStats(pid)?.hwm ?? Number.NaN;
   } catch (e) {
     failure = e as Error;
@@ -620,7 +741,8 @@ async function main(): Promise<number> {
   const peak = Math.max(load.rssPeak, base.rssPeak);
   const leftTotal = left.containers + left.networks + left.services;
   const leftExitTotal = leftAfterExit.containers + leftAfterExit.networks + leftAfterExit.services;
-  const verdict = Number.isNaN(leftExitTotal) ? 'unknown (docker did not answer)' : leftExitTotal === 0 && (Number.isNaN(leftTotal) || leftTotal === 0) ? 'ok' : 'LEAK';
+  const leftPrepared = prepared ? prepared.left.containers + prepared.left.networks + prepared.left.services : 0;
+  const verdict = Number.isNaN(leftExitTotal) ? 'unknown (docker did not answer)' : leftExitTotal === 0 && (Number.isNaN(leftTotal) || leftTotal === 0) && leftPrepared === 0 ? 'ok' : 'LEAK';
 
   console.log(`\nworkshop bench: ${LEARNERS} learners, lab ${LAB} (4 services), terminal in ${TERMINAL}, one run on ${runner}`);
   console.log(col('', 'baseline (1 learner)', `loaded (${LEARNERS} learners)`, 'loaded/baseline    target'));
@@ -649,10 +771,42 @@ async function main(): Promise<number> {
   console.log(`  leftovers after POST /api/workshop/end (${removed} labs torn down in ${endS.toFixed(1)} s): ${left.containers} containers, ${left.networks} networks, ${left.services} services; after the server exited: ${leftExitTotal} — must be 0: ${verdict}`);
   console.log(`  flowlab objects on this Docker host (any data directory): ${globalBefore.containers}+${globalBefore.networks}+${globalBefore.services} before, ${globalAfter.containers}+${globalAfter.networks}+${globalAfter.services} after`);
   console.log(`  joins: ${SAME_ADDRESS ? 'all from 127.0.0.1' : 'one address per learner'}${joinWaitS ? `, ${joinWaitS} s waited on the per-address join limit` : ''}; trainer dashboard got ${trainerViews} views`);
+  if (prepared) {
+    const P = prepared.phase;
+    const s2 = (x: number) => (Number.isNaN(x) ? 'n/a' : `${(x / 1000).toFixed(2)} s`);
+    const r2 = (a: number, b: number) => (Number.isFinite(a / b) ? `${(a / b).toFixed(2)}x` : 'n/a');
+    const vs = (a: number, b: number, target = '') => `${r2(a, b).padEnd(19)}${target}`;
+    const upP95 = pct(P.upMs, 95);
+    const pEcho = pct(P.m.echoMs, 95);
+    const plan = prepared.plan;
+    console.log(`\nprepared room (--warm): a fresh workshop on the same server, POST /api/workshop/prepare ${JSON.stringify({ learners: LEARNERS })}, then ${LEARNERS} fresh learners start at once`);
+    console.log(`  prepare until progress.done ${s(prepared.prepareMs)} (plan: ${plan.total.sessions} labs, estimated ${plan.estimate_s} s, ${plan.fits ? 'fits' : `does not fit: ${plan.advice[0]}`}); ${prepared.warmSessions} warm then; all their containers running at ${s(prepared.quietMs)}`);
+    if (floor) console.log(`  prepare / docker floor: ${ratio(prepared.prepareMs, floor.labsMs)} (${s(prepared.prepareMs)} / ${s(floor.labsMs)} for ${floor.labs} labs); with capture sidecars ${ratio(prepared.quietMs, floor.allMs)} (${s(prepared.quietMs)} / ${s(floor.allMs)})`);
+    console.log(col('', `no pool (${LEARNERS} learners)`, `prepared (${LEARNERS} learners)`, 'prepared/no pool   target'));
+    console.log(col('  start to ready p50', s2(pct(load.upMs, 50)), s2(pct(P.upMs, 50)), vs(pct(P.upMs, 50), pct(load.upMs, 50))));
+    console.log(col('  start to ready p95', s2(pct(load.upMs, 95)), s2(upP95), vs(upP95, pct(load.upMs, 95), `<= ${WARM_TARGETS.upP95S} s: ${mark(upP95 <= WARM_TARGETS.upP95S * 1000)}`)));
+    console.log(col('  start to ready max', s2(load.allUpMs), s2(P.allUpMs), vs(P.allUpMs, load.allUpMs)));
+    console.log(col(`  all ${LEARNERS} ready`, s2(load.allUpMs), s2(P.allUpMs), vs(P.allUpMs, load.allUpMs, `<= ${WARM_TARGETS.allUpS} s: ${mark(P.allUpMs <= WARM_TARGETS.allUpS * 1000)}`)));
+    console.log(`    from each POST /api/workshop/labs/${LAB}/start until its learner's workshop:view reads ready (views go out at most every 500 ms)`);
+    console.log(col('  server, created to ready p50/p95', `${s2(pct(load.serverUpMs, 50))} / ${s2(pct(load.serverUpMs, 95))}`, `${s2(pct(P.serverUpMs, 50))} / ${s2(pct(P.serverUpMs, 95))}`, vs(pct(P.serverUpMs, 95), pct(load.serverUpMs, 95), '(a claim sets created_at; GET /api/sessions/:id)')));
+    console.log(`    every prepared lab's start to ready (s): ${[...P.upMs].sort((a, b) => a - b).map((x) => (x / 1000).toFixed(2)).join(' ')}`);
+    console.log(col('  claimed from the pool', '-', `${prepared.claimed}/${LEARNERS}`, `(their session was one GET /api/warm listed warm)`));
+    console.log(col('  terminal open p50 / p95', pair(L.openMs), pair(P.m.openMs), vs(pct(P.m.openMs, 95), pct(L.openMs, 95))));
+    console.log(col('  terminal echo p50 / p95', pair(L.echoMs), pair(P.m.echoMs), vs(pEcho, echoP95, `p95 <= ${WARM_TARGETS.echoP95Ms} ms: ${mark(pEcho <= WARM_TARGETS.echoP95Ms)}`)));
+    console.log(col('    samples (lost, throttled)', `${L.echoMs.length} (${L.echoLost}, ${L.throttled})`, `${P.m.echoMs.length} (${P.m.echoLost}, ${P.m.throttled})`));
+    console.log(col('  probe round trip p50 / p95', pair(L.probeMs), pair(P.m.probeMs), vs(pct(P.m.probeMs, 95), pct(L.probeMs, 95))));
+    console.log(col('  diagnoses graded (passed)', `${L.graded}/${LEARNERS} (${L.passed})`, `${P.m.graded}/${LEARNERS} (${P.m.passed})`));
+    console.log(col('  machine busy, labs coming up', busy(load.machineUp), busy(P.machineUp), '(all cores = 100%)'));
+    console.log(col('  machine busy, learners work', busy(load.machineWork), busy(P.machineWork)));
+    console.log(col('  load average, start-end', `${load.load[0].toFixed(1)}-${load.load[1].toFixed(1)}`, `${P.load[0].toFixed(1)}-${P.load[1].toFixed(1)}`));
+    console.log(col('  server peak RSS', `${load.rssPeak.toFixed(0)} MB`, `${P.rssPeak.toFixed(0)} MB`, `${r2(P.rssPeak, load.rssPeak).padEnd(19)}<= ${TARGETS.rssMb} MB: ${mark(P.rssPeak <= TARGETS.rssMb)}`));
+    console.log(`  warm ${LAB} sessions after DELETE /api/workshop/prepare: ${prepared.warmAfterUnprepare}; leftovers after its POST /api/workshop/end (${prepared.removed} labs torn down in ${prepared.endS.toFixed(1)} s): ${prepared.left.containers} containers, ${prepared.left.networks} networks, ${prepared.left.services} services — must be 0: ${leftPrepared === 0 ? 'ok' : 'LEAK'}`);
+    if (prepared.joinWaitS) console.log(`  joins: ${prepared.joinWaitS} s waited on the per-address join limit`);
+  }
   if (misbehaved.length) console.log(`\nserver answers that were not what the bench expected:\n  ${misbehaved.join('\n  ')}`);
   if (serverErrors.length) console.log(`\nserver log lines that look like errors:\n  ${serverErrors.join('\n  ')}`);
   if (failure) console.log(`\nthe bench did not finish: ${failure.message}`);
-  return failure || leftExitTotal !== 0 || Number.isNaN(leftExitTotal) || (!Number.isNaN(leftTotal) && leftTotal !== 0) ? 1 : 0;
+  return failure || leftExitTotal !== 0 || Number.isNaN(leftExitTotal) || (!Number.isNaN(leftTotal) && leftTotal !== 0) || leftPrepared !== 0 ? 1 : 0;
 }
 
 const code = await main();

@@ -24,6 +24,12 @@ export async function leftovers(of: { session?: string; registry?: string } = {}
   return { containers: containers.map((c) => c.name), networks: networks.map((n) => n.name), services: services.map((s) => s.name) };
 }
 
+/** A data directory's containers: how many there are, and how many of them run. */
+export async function containerStates(registry: string): Promise<{ all: number; running: number }> {
+  const list = await docker.listContainers({ [LABEL.managed]: 'true', [LABEL.registry]: resolve(registry) });
+  return { all: list.length, running: list.filter((c) => c.state === 'running').length };
+}
+
 export function freePort(): Promise<number> {
   return new Promise((res, rej) => {
     const s = createServer();

@@ -55,13 +55,16 @@ async function claimEngines(app: App, entry: CatalogueEntry, seed: number, pinne
  * otherwise (and when breaking it failed: it is removed, and the start goes on demand).
  */
 async function claimWarm(app: App, entry: CatalogueEntry, opts: UpOptions & { seed: number }): Promise<Topology | undefined> {
-  const engines = await claimEngines(app, entry, opts.seed, opts.engine);
+  // Until the store has handed one out, the pool counts this claim as on its way (it trims no surplus for it).
+  const taken = app.warm?.claimBegins(entry.lab.id) ?? (() => {});
   try {
-    return await app.engine.claim(entry, engines, opts);
+    const engines = await claimEngines(app, entry, opts.seed, opts.engine);
+    return await app.engine.claim(entry, engines, opts, taken);
   } catch (e) {
     opts.progress?.(`a warm session could not be broken as drawn (${(e as Error).message}); starting one on demand`);
     return undefined;
   } finally {
+    taken();
     app.warm?.kick();
   }
 }

@@ -144,6 +144,20 @@ export class WarmPools {
     return this.app.engine.store.warm().filter((r) => r.scenario === lab && this.claimable(r)).length;
   }
 
+  /** Claims of each lab the store has not answered yet. */
+  private readonly claimsOnWay = new Map<string, number>();
+
+  /** A claim of the lab begins; call what it returns once the store has answered it (once is enough). */
+  claimBegins(lab: string): () => void {
+    this.claimsOnWay.set(lab, (this.claimsOnWay.get(lab) ?? 0) + 1);
+    let open = true;
+    return () => {
+      if (!open) return;
+      open = false;
+      this.claimsOnWay.set(lab, (this.claimsOnWay.get(lab) ?? 1) - 1);
+    };
+  }
+
   /** Warm sessions of a lab being made now. */
   startingCount(lab: string): number {
     return this.app.engine.store.warm().filter((r) => r.scenario === lab && r.state === 'starting').length;
@@ -153,9 +167,12 @@ export class WarmPools {
     const store = this.app.engine.store;
     const now = Date.now();
     const end = (r: SessionRecord, why: string) => {
+      // Only while it still waits: a claim may have taken it since it was listed.
+      if (!store.retireWarm(r.id, `warm, never claimed: ${why}`)) return;
       this.opts.log?.(`warm session ${r.id} of ${r.scenario} ends: ${why}`);
       const done = this.app.engine
         .down(r.id)
+        .then(() => store.markEnded(r.id, 'ended'))
         .catch(() => undefined)
         .finally(() => {
           this.ending.delete(done);
@@ -187,7 +204,8 @@ export class WarmPools {
       const coming = this.building.get(lab) ?? 0;
       // More than wanted (claims slowed, a Prepare done, an engine back with its warm labs): the
       // oldest go first, the ones on drained engines before them.
-      const surplus = usable.length + coming - wanted;
+      // A claim on its way will take one of them: that one is not surplus.
+      const surplus = usable.length - (this.claimsOnWay.get(lab) ?? 0) + coming - wanted;
       if (surplus > 0) {
         const order = [...mine.filter((r) => r.state === 'ready' && !this.claimable(r) && r.trouble === null), ...usable];
         for (const r of order.slice(0, surplus)) end(r, `its pool wants ${wanted}`);

@@ -244,11 +244,12 @@ export class SessionEngine implements SessionHost {
    * them, its learner, and is ready. Undefined when no such session waits (start one on demand).
    * Two claims never get the same session: the store hands each out once.
    */
-  async claim(entry: CatalogueEntry, engines: string[], opts: UpOptions & { seed: number }): Promise<Topology | undefined> {
+  async claim(entry: CatalogueEntry, engines: string[], opts: UpOptions & { seed: number }, taken?: () => void): Promise<Topology | undefined> {
     const { lab } = entry;
     const variant = chooseVariant(lab, opts.seed);
     this.claimInstance();
     const session = this.store.claimWarm({ scenario: lab.id, lab, engines, seed: opts.seed, variant: variant?.id ?? null, owner: this.instance, detached: opts.detached ?? false });
+    taken?.();
     if (!session) return undefined;
     if (opts.learner) new ProgressStore(this.db).setSessionLearner(session, opts.learner);
     const work = this.finishClaim(session, lab, opts.seed, opts);

@@ -141,6 +141,16 @@ export class SessionStore {
     return rows.map(fromRow);
   }
 
+  /**
+   * Ends a warm session that is still waiting (expired, surplus, stale), in one statement, so one
+   * a claim took a moment ago is never ended under its learner. Its objects go afterwards; its
+   * leases when they have (markEnded).
+   */
+  retireWarm(id: string, why: string): boolean {
+    const now = Date.now();
+    return this.db.prepare(`UPDATE sessions SET state = 'ended', ended_at = ?, error = ? WHERE id = ? AND state = 'ready' AND warm_at IS NOT NULL`).run(now, why, id).changes > 0;
+  }
+
   /** The standing pools: how many warm sessions of each lab are kept. */
   poolSizes(): Record<string, number> {
     const rows = this.db.prepare(`SELECT lab, size FROM warm_pools WHERE size > 0 ORDER BY lab`).all() as { lab: string; size: number }[];

@@ -439,7 +439,8 @@ export class Workshops implements RoomFacts {
     let room = Math.max(0, this.maxLabs - (this.running() - this.warmHeld(w)));
     for (const row of p.plan.labs) {
       if (row.refused) continue;
-      const started = new Set(sessions.filter((s) => s.lab === row.lab).map((s) => s.learner)).size + (this.claiming.get(row.lab) ?? 0);
+      // A learner whose start is on its way has started (the claim it makes is the pool's to count).
+      const started = new Set([...sessions.filter((s) => s.lab === row.lab).map((s) => s.learner), ...[...this.launching.keys()].filter((k) => k.endsWith(`\u0000${row.lab}`)).map((k) => k.split('\u0000')[0]!)]).size;
       const n = Math.min(room, Math.max(0, p.learners - started));
       out[row.lab] = n;
       room -= n;
@@ -527,8 +528,11 @@ export class Workshops implements RoomFacts {
     // It will claim a warm lab: that lab's place is this start's.
     const claims = this.warmFor(lab);
     if (claims) this.claiming.set(lab, (this.claiming.get(lab) ?? 0) + 1);
+    // The pool keeps what this start is about to claim from the moment it counts as started.
+    const poolClaim = claims ? this.app.warm?.claimBegins(lab) : undefined;
     let claimOpen = claims;
     const claimDone = () => {
+      poolClaim?.();
       if (!claimOpen) return;
       claimOpen = false;
       this.claiming.set(lab, (this.claiming.get(lab) ?? 1) - 1);

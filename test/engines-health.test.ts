@@ -131,3 +131,38 @@ describe('an engine in trouble', () => {
     server.app.health.start(1000);
   }, 180_000);
 });
+
+describe('a warm pool whose engine is lost', () => {
+  const pool = () => server.app.warm!.status().pools.find((p) => p.lab === 'bridge-basics');
+  async function poolUntil(what: string, ok: (p: NonNullable<ReturnType<typeof pool>>) => boolean, timeoutMs = 120_000): Promise<void> {
+    const t0 = Date.now();
+    while (!(pool() && ok(pool()!))) {
+      if (Date.now() - t0 > timeoutMs) throw new Error(`the pool is not ${what} after ${timeoutMs / 1000} s: ${JSON.stringify(pool())}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
+  it('is refilled on another engine; the lost one is never claimed, and goes once its engine is back', async () => {
+    await server.app.warm!.setSize('bridge-basics', 1);
+    await poolUntil('warm', (p) => p.warm === 1 && p.starting === 0, 180_000);
+    const first = server.app.engine.store.warm()[0]!;
+    const lost = bed.engines.find((e) => e.name === first.engine)!;
+    const other = bed.engines.find((e) => e !== lost)!;
+    await bed.kill(lost);
+    await poolUntil(`refilled on ${other.name}`, (p) => p.lost === 1 && p.warm === 1 && p.engines[other.name] === 1, 180_000);
+    expect(server.app.engine.store.get(first.id)?.trouble?.kind).toBe('engine-lost');
+    const claimed = await startLab(server.app, loadLab('bridge-basics'));
+    expect(claimed.engine).toBe(other.name);
+    expect(server.app.engine.store.get(claimed.session)?.claimedAt).toEqual(expect.any(Number));
+    expect(claimed.session).not.toBe(first.id);
+    await server.app.warm!.setSize('bridge-basics', 0);
+    await server.app.engine.down(claimed.session);
+    // Back, the lost one is brought back, then ended: its pool wants none.
+    await bed.start(lost);
+    const t0 = Date.now();
+    while (server.app.engine.store.warm().length > 0 && Date.now() - t0 < 120_000) await new Promise((r) => setTimeout(r, 250));
+    expect(server.app.engine.store.warm()).toEqual([]);
+    expect(server.app.engine.store.get(first.id)?.state).toBe('ended');
+  }, 420_000);
+});
+

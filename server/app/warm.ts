@@ -53,6 +53,7 @@ export class WarmPools {
   start(): void {
     if (this.timer) return;
     this.stopped = false;
+    if (this.abort.signal.aborted) this.abort = new AbortController();
     this.timer = setInterval(() => this.kick(), this.opts.tickMs);
     this.timer.unref();
     this.kick();
@@ -62,7 +63,17 @@ export class WarmPools {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    this.abort.abort();
   }
+
+  /** Stops, and waits until the refills on their way have given up (removing what they built) and ends are done. */
+  async close(): Promise<void> {
+    this.stop();
+    await this.idle();
+  }
+
+  /** Calls off refills on their way when the pools stop. */
+  private abort = new AbortController();
 
   /** Something changed (a claim, a size, a session ended): look at the pools again soon. */
   kick(): void {
@@ -248,7 +259,7 @@ export class WarmPools {
     this.changed();
     void (async () => {
       try {
-        await startLab(this.app, entry, { warm: true, seed: 0 });
+        await startLab(this.app, entry, { warm: true, seed: 0, signal: this.abort.signal });
         this.errors.delete(lab);
       } catch (e) {
         this.failed(lab, (e as Error).message);

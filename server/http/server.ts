@@ -168,6 +168,8 @@ export async function startServer(opts: ServeOptions): Promise<Running> {
       workshopSockets?.close();
       gate?.workshops.close();
       io.close();
+      // Refills on their way give up first, so none makes objects after the shutdown listed them.
+      await app.warm?.close();
       await app.engine.shutdown(5000);
       await new Promise<void>((r) => {
         server.close(() => r());

@@ -6,3 +6,4 @@ export type { ActionEntry, LabSummary, LabView, SessionSummary, Topology } from 
 export type { TerminalExit, TerminalOpened, TerminalOutput } from '../../server/protocol/terminal.ts';
 export type { CreateWorkshop, EndedBy, FeedEvent, JoinAddress, LabSlot, LabSlotState, LearnerAction, LearnerView, Me, StartProgress, TrainerLearner, TrainerSlot, TrainerView, WorkshopInfo } from '../../server/protocol/workshop.ts';
 export type { EngineStatus } from '../../server/protocol/engines.ts';
+export type { PreparePlan, PrepareProgress, WarmStatus } from '../../server/protocol/warm.ts';

@@ -2,7 +2,7 @@
 // projector view), capacity and the queue, every learner's state in every lab — the cause they
 // chose, hints, attempts, time worked, last activity, idle and stuck flags — resets (one learner's,
 // or a lab for everyone), what each typed in their docker console, the room's event feed,
-// broadcasts, the export, and ending the workshop.
+// broadcasts, preparing the room ahead of it (warm labs), the export, and ending the workshop.
 import type { LabSummary, LearnerAction, TrainerLearner, TrainerSlot, TrainerView } from '../protocol.ts';
 import { api } from '../api.ts';
 import { button, el, fill, keepFocus } from '../dom.ts';
@@ -10,6 +10,7 @@ import { minutesSeconds } from '../time.ts';
 import { clockTime, slotScore, slotState, timeLeft } from './format.ts';
 import { joinPanel } from './join-panel.ts';
 import { enginesPanel } from './engines-panel.ts';
+import { preparePanel } from './prepare-panel.ts';
 
 const say = (node: HTMLElement, text: string, error = false) => fill(node, el('p', { class: error ? 'notice error' : 'notice', role: error ? 'alert' : 'status' }, text));
 const ago = (at: string | null) => {
@@ -31,6 +32,7 @@ export function dashboard(ctx: { status: HTMLElement; refresh(): Promise<void>; 
   const info = el('p', { class: 'workshop-info' });
   const join = joinPanel();
   const engines = enginesPanel();
+  const prepare = preparePanel({ say: (text, error) => say(ctx.status, text, error), refresh: () => ctx.refresh() });
   const clock = el('span', { class: 'timer', 'aria-label': 'Time left in the workshop' });
   const capacity = el('p', { class: 'capacity', 'data-capacity': '' });
   const spread = el('p', { class: 'spread', 'data-variants': '' });
@@ -141,6 +143,7 @@ export function dashboard(ctx: { status: HTMLElement; refresh(): Promise<void>; 
 
   const tick = () => {
     engines.tick();
+    prepare.tick();
     const w = view?.workshop;
     if (!w?.ends_at || w.state !== 'open') return void (clock.textContent = '');
     const left = timeLeft(w.ends_at);
@@ -156,6 +159,7 @@ export function dashboard(ctx: { status: HTMLElement; refresh(): Promise<void>; 
     state.dataset.workshopState = w.state;
     fill(info, `Started ${clockTime(w.started_at)}`, w.minutes ? ` · ${w.minutes} min limit` : '', w.allow_shared ? ' · labs that cannot be isolated allowed' : '');
     join.update(open ? (w.code ?? null) : null, v.join, !open);
+    prepare.update(v);
     const c = v.capacity;
     capacity.textContent = `Labs running: ${c.running} of ${c.max_labs} · queued: ${c.queued} · a lab idle for ${c.idle_minutes} min is removed`;
     const spreads = Object.entries(v.variants).map(([lab, counts]) => `${w.labs.find((l) => l.id === lab)?.title ?? lab}: ${Object.entries(counts).map(([variant, n]) => `${variant} ×${n}`).join(', ') || 'none drawn yet'}`);
@@ -203,6 +207,7 @@ export function dashboard(ctx: { status: HTMLElement; refresh(): Promise<void>; 
     info,
     join.root,
     capacity,
+    prepare.root,
     spread,
     el('div', { class: 'table-scroll' }, el('table', { class: 'learners' }, el('caption', { class: 'sr-only' }, 'Learners and their labs'), el('thead', {}, head), rows)),
     actionsPanel,

@@ -11,12 +11,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { openApp } from '../server/app/app.ts';
+import { randomInt } from 'node:crypto';
+import { openApp, type App } from '../server/app/app.ts';
 import { startLab } from '../server/app/labs.ts';
 import { WarmPools } from '../server/app/warm.ts';
 import { containerCreateArgs, networkConnectArgs, networkCreateArgs } from '../server/docker/cli.ts';
 import { ensureLabImages } from '../server/images/build.ts';
 import { loadLab } from '../server/lab/catalogue.ts';
+import { formatCidr, overlaps, parseCidr, subnetsOf } from '../server/lab/ipv4.ts';
+import type { Lab } from '../server/lab/schema.ts';
 import { newHexId } from '../server/session/instance.ts';
 import { planContainers, planLab, portKey, type LabPlan } from '../server/session/plan.ts';
 import type { Topology } from '../server/protocol/session.ts';
@@ -32,10 +35,38 @@ const JSON_OUT = flag('json');
 const REFILL_TIMEOUT_MS = 120_000;
 
 
-/** The lab's Docker objects for a fresh, unregistered session id, from a session's allocation it has given back. */
-function planFor(topo: Topology, lab: Parameters<typeof planLab>[0], owner: string, dataDir: string): { plan: LabPlan; session: string } {
+/**
+ * Subnets for the legs Flowlab does not allocate (docker CLI, compose): free ones picked at random
+ * in the pool, since another Flowlab on this host (tests, a server) walks it from the start and
+ * takes a subnet a session has just given back. A subnet the lab fixes is kept.
+ */
+async function freeSubnets(app: App, topo: Topology, lab: Lab): Promise<Record<string, string>> {
+  const taken = (await app.docker.listNetworks()).flatMap((n) => n.subnets).flatMap((x) => {
+    try {
+      return [parseCidr(x)];
+    } catch {
+      return [];
+    }
+  });
+  const free = [...subnetsOf(parseCidr(app.settings.subnetPool), app.settings.subnetPrefix)].filter((c) => !taken.some((t) => overlaps(t, c)));
+  const out: Record<string, string> = {};
+  for (const n of topo.networks) {
+    const fixed = lab.networks[n.name]?.ipam?.config[0]?.subnet;
+    if (fixed) {
+      out[n.name] = fixed;
+      continue;
+    }
+    if (free.length === 0) throw new Error(`no free /${app.settings.subnetPrefix} subnet left in ${app.settings.subnetPool} for the ${n.name} network of the docker CLI and compose legs`);
+    out[n.name] = formatCidr(free.splice(randomInt(free.length), 1)[0]!);
+  }
+  return out;
+}
+
+/** The lab's Docker objects for a fresh, unregistered session id: the host ports a session has given back, free subnets. */
+async function planFor(app: App, topo: Topology, lab: Lab, dataDir: string): Promise<{ plan: LabPlan; session: string }> {
   const session = newHexId(4);
-  const subnets = Object.fromEntries(topo.networks.map((n) => [n.name, n.subnet]));
+  const subnets = await freeSubnets(app, topo, lab);
+  const owner = app.engine.instance.id;
   const hostPorts: Record<string, number> = {};
   for (const s of topo.services) for (const p of s.ports) hostPorts[portKey(s.name, p.container_port, p.proto)] = p.host_port;
   const plan = planLab(lab, { session, scenario: lab.id, owner, registry: dataDir }, { subnets, hostPorts });
@@ -134,14 +165,14 @@ async function main(): Promise<void> {
       const fCapture = await timed(() => app.engine.settled(session));
       const fDown = await timed(() => app.engine.down(session));
 
-      // The subnets and ports this run's cold session just gave back: the warm pool's session holds others.
-      const cli = planFor(cold!, entry.lab, app.engine.instance.id, dataDir);
+      // The host ports this run's cold session just gave back: the warm pool's session holds others.
+      const cli = await planFor(app, cold!, entry.lab, dataDir);
       const cUp = await timed(() => cliUp(cli.plan));
       const cDown = await timed(() => cliDown(cli.plan));
 
       let composeRow: [number, number] | undefined;
       if (compose) {
-        const c = planFor(cold!, entry.lab, app.engine.instance.id, dataDir);
+        const c = await planFor(app, cold!, entry.lab, dataDir);
         const file = join(work, `compose-${i}.yml`);
         writeFileSync(file, composeFile(c.plan));
         const base = [...compose, '--project-name', `flbench${c.session}`, '--file', file];

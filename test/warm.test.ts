@@ -15,7 +15,7 @@ import { Prober } from '../server/probe/prober.ts';
 import type { WarmStatus } from '../server/protocol/warm.ts';
 import { chooseVariant } from '../server/session/variant.ts';
 import { FaultStore } from '../server/store/faults.ts';
-import { cli, docker, leftovers, tempDataDir } from './helpers.ts';
+import { cli, docker, expectGone, none, tempDataDir } from './helpers.ts';
 import { expectNoGroundTruth, learnerPayloads } from './leaks.ts';
 
 const LAB = 'published-port-empty-reply';
@@ -151,6 +151,24 @@ describe('a warm pool', () => {
     await Promise.all([...ids, during.session].map((id) => server.app.engine.down(id)));
   }, 300_000);
 
+  it('flowlab up, and Restart with a new seed, claim too', async () => {
+    await poolUntil('refilled to 2', (p) => p.warm === 2 && p.starting === 0);
+    const warmIds = new Set(server.app.engine.store.warm().map((r) => r.id));
+    const seed = seedFor('wrong-target-port', 40);
+    const up = await cli(['up', LAB, '--seed', String(seed), '--json'], { FLOWLAB_DATA: dataDir });
+    expect(up.code, up.stderr).toBe(0);
+    const byCli = JSON.parse(up.stdout) as { session: string; seed: number };
+    expect(warmIds.has(byCli.session)).toBe(true);
+    // The CLI's claim outlives the CLI, as its cold starts do.
+    expect(server.app.engine.store.get(byCli.session)).toMatchObject({ state: 'ready', seed, variant: 'wrong-target-port', detached: true });
+    expect(faultsOf(byCli.session).map((f) => f.type)).toEqual(['port-mismatch']);
+    const restarted = await api<{ session: { session: string } }>(`/api/sessions/${byCli.session}/restart`, { method: 'POST', body: { new_seed: true } });
+    expect(restarted.ok, restarted.error).toBe(true);
+    expect(warmIds.has(restarted.session.session)).toBe(true);
+    expect(server.app.engine.store.get(byCli.session)?.state).toBe('ended');
+    await server.app.engine.down(restarted.session.session);
+  }, 240_000);
+
   it('an unclaimed warm session expires after its TTL and is made again', async () => {
     await poolUntil('refilled to 2', (p) => p.warm === 2 && p.starting === 0);
     const before = new Set(server.app.engine.store.warm().map((r) => r.id));
@@ -163,7 +181,7 @@ describe('a warm pool', () => {
       warm.opts.ttlMs = ttl;
     }
     for (const id of before) expect(server.app.engine.store.get(id)?.state).toBe('ended');
-    for (const id of before) expect((await leftovers(id)).containers).toEqual([]);
+    for (const id of before) expect(await expectGone(id)).toEqual(none);
     await poolUntil('made again', (p) => p.warm === 2 && p.starting === 0);
   }, 240_000);
 

@@ -5,8 +5,8 @@
 //
 // A pool's size is standing (serve --warm, FLOWLAB_WARM, the API, the dashboard) plus what a
 // workshop's Prepare still needs. The server refills pools in the background: its starts go last
-// at each engine's gate and leave a place free there (see StartGate), and no refill begins on an
-// engine while a lab someone waits for is being placed there. Warm sessions count against every
+// at each engine's gate and leave a place free there (see StartGate), and fewer refills begin while
+// starts wait at an engine's gate. Warm sessions count against every
 // capacity like any session (placement, a workshop's room); an unclaimed one expires after the
 // TTL; one on an engine that went down is not claimed, and its pool is refilled elsewhere.
 import type { CatalogueEntry } from '../lab/catalogue.ts';

@@ -7,11 +7,11 @@
 // The warm column: a standing pool of one of the lab, kept by the app's WarmPools, and a start
 // (startLab) that claims from it timed until ready. Each run waits until the pool is refilled
 // and quiet, so no refill shares the machine with a timed cold start.
+import { randomInt } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { randomInt } from 'node:crypto';
 import { openApp, type App } from '../server/app/app.ts';
 import { startLab } from '../server/app/labs.ts';
 import { WarmPools } from '../server/app/warm.ts';

@@ -28,7 +28,8 @@
 // work as before. The first workshop ends first so the Prepare has the whole capacity (--max-labs)
 // to itself, as a room prepared before its learners arrive would. Targets with the pool: start to
 // ready p95 <= 0.5 s, all N ready <= 5 s, echo p95 <= 300 ms. A learner sees ready through
-// `workshop:view`, sent at most every 500 ms, so the server's own created-to-ready is printed too.
+// `workshop:view` (sent to them as soon as their lab is ready); the server's own created-to-ready
+// is printed too.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';

@@ -71,7 +71,7 @@ export function parseDuration(raw: string, what: string): number {
 export function parseWarmSpec(raw: string, what: string): Record<string, number> {
   const out: Record<string, number> = {};
   for (const part of raw.split(',').map((p) => p.trim()).filter(Boolean)) {
-    const m = /^([a-z0-9][a-z0-9-]*)=(\d+)$/.exec(part);
+    const m = /^([^=\s]+)=(\d+)$/.exec(part);
     if (!m) throw new Error(`${what} must list lab=n pairs separated by commas, like split-networks=10,icc-disabled=5; found "${part}"`);
     out[m[1]!] = Number(m[2]);
   }

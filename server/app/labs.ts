@@ -5,12 +5,12 @@ import type { CatalogueEntry } from '../lab/catalogue.ts';
 import { loadLab } from '../lab/catalogue.ts';
 import type { Topology } from '../protocol/session.ts';
 import type { DownReport, UpOptions } from '../session/engine.ts';
-import { SessionError } from '../session/errors.ts';
+import { NoWarmLeft, SessionError } from '../session/errors.ts';
 import { ProgressStore } from '../store/progress.ts';
 import { chooseVariant, randomSeed } from '../session/variant.ts';
 import { labRequirements, unmet } from '../lab/requirements.ts';
 import { validateContext, type App } from './app.ts';
-import { labNeeds, placeLab } from './placement.ts';
+import { labNeeds, placeLab, takesLabsNow } from './placement.ts';
 
 /** A lab by id or file, read and checked against what this engine can run. */
 export async function labFor(app: App, labRef: string): Promise<CatalogueEntry> {
@@ -28,8 +28,10 @@ export async function startLab(app: App, lab: string | CatalogueEntry, opts: UpO
   if (!opts.warm) {
     const claimed = await claimWarm(app, entry, { ...opts, seed });
     if (claimed) return claimed;
+    if (opts.claim && !opts.claim.coldAllowed()) throw new NoWarmLeft(`no warm ${entry.lab.id} was left to claim, and there is no room to start one now`);
   }
-  const placed = await placeLab(app, labNeeds(app, entry, seed, opts.initSwarm), opts.engine);
+  // A warm session has no variant until claimed: it goes where the lab itself can run.
+  const placed = await placeLab(app, labNeeds(app, entry, opts.warm ? undefined : seed, opts.initSwarm), opts.engine);
   try {
     return await app.engine.up(entry, { ...opts, seed, engine: placed.engine });
   } finally {
@@ -43,7 +45,7 @@ async function claimEngines(app: App, entry: CatalogueEntry, seed: number, pinne
   const names = pinned !== undefined ? [pinned] : app.engines.names();
   const ok: string[] = [];
   for (const name of names) {
-    if (!app.engines.names().includes(name) || app.engines.drained(name) || app.health.watch.state(name) === 'down') continue;
+    if (!takesLabsNow(app, name)) continue;
     if (needs.length > 0 && unmet(needs, await app.engine.featuresOf(name).catch(() => ({}))).length > 0) continue;
     ok.push(name);
   }
@@ -56,11 +58,22 @@ async function claimEngines(app: App, entry: CatalogueEntry, seed: number, pinne
  */
 async function claimWarm(app: App, entry: CatalogueEntry, opts: UpOptions & { seed: number }): Promise<Topology | undefined> {
   // Until the store has handed one out, the pool counts this claim as on its way (it trims no surplus for it).
-  const taken = app.warm?.claimBegins(entry.lab.id) ?? (() => {});
+  const onWay = app.warm?.claimBegins(entry.lab.id) ?? (() => {});
+  let got = false;
+  let told = false;
+  const taken = () => {
+    onWay();
+    if (!told) opts.claim?.answered(got);
+    told = true;
+  };
   try {
     const engines = await claimEngines(app, entry, opts.seed, opts.engine);
-    return await app.engine.claim(entry, engines, opts, taken);
+    return await app.engine.claim(entry, engines, opts, (claimed) => {
+      got = claimed;
+      taken();
+    });
   } catch (e) {
+    if (opts.signal?.aborted) throw e;
     opts.progress?.(`a warm session could not be broken as drawn (${(e as Error).message}); starting one on demand`);
     return undefined;
   } finally {
@@ -81,7 +94,7 @@ export async function restartLab(app: App, session: string, opts: { newSeed?: bo
   await app.engine.down(session);
   const { newSeed, ...up } = opts;
   // On the same engine, unless told otherwise or it takes no new labs now (drained, gone).
-  const same = app.engines.names().includes(rec.engine) && !app.engines.drained(rec.engine) && app.health.watch.state(rec.engine) !== 'down' ? { engine: rec.engine } : {};
+  const same = takesLabsNow(app, rec.engine) ? { engine: rec.engine } : {};
   return startLab(app, entry, { ...(newSeed ? {} : { seed: rec.seed }), ...(learner ? { learner } : {}), ...same, ...up });
 }
 

@@ -92,6 +92,11 @@ export async function listEngines(app: App): Promise<EngineStatus[]> {
   );
 }
 
+/** Whether an engine takes new labs now: in the pool, not drained, answering. */
+export function takesLabsNow(app: App, engine: string): boolean {
+  return app.engines.names().includes(engine) && !app.engines.drained(engine) && app.health.watch.state(engine) !== 'down';
+}
+
 /** Every engine as placement weighs it now. */
 export async function engineLoads(app: App): Promise<EngineLoad[]> {
   const state = stateOf(app);
@@ -100,7 +105,8 @@ export async function engineLoads(app: App): Promise<EngineLoad[]> {
   const fresh = state.pending.size > 0 && state.listed && Date.now() - state.listed.at < LIST_FRESH_MS ? state.listed : undefined;
   const listed = fresh ?? { at: Date.now(), list: app.engines.list() };
   state.listed = listed;
-  const [statuses, ready] = [await listed.list, app.engine.store.list(['ready'])];
+  // Ready labs, and claimed warm ones being broken (a cold start on its way counts as pending).
+  const [statuses, ready] = [await listed.list, app.engine.store.list(['starting', 'ready']).filter((r) => r.state === 'ready' || r.claimedAt !== null)];
   return Promise.all(
     statuses.map(async (st): Promise<EngineLoad> => {
       const mine = ready.filter((r) => r.engine === st.name).map((r) => footprint(r.lab));
@@ -127,14 +133,14 @@ export async function engineLoads(app: App): Promise<EngineLoad[]> {
   );
 }
 
-/** What a lab (with the variant its seed draws) asks of its engine. */
-export function labNeeds(app: App, entry: CatalogueEntry, seed: number, initSwarm?: boolean): LabNeeds {
+/** What a lab (with the variant its seed draws; none without a seed) asks of its engine. */
+export function labNeeds(app: App, entry: CatalogueEntry, seed: number | undefined, initSwarm?: boolean): LabNeeds {
   const { lab } = entry;
   return {
     lab: lab.id,
     overlay: lab.network === 'overlay' || Object.values(lab.networks).some((n) => n?.driver === 'overlay'),
     initSwarm: initSwarm ?? app.settings.initSwarm,
-    requirements: labRequirements(lab, chooseVariant(lab, seed)),
+    requirements: labRequirements(lab, seed === undefined ? undefined : chooseVariant(lab, seed)),
     ...footprint(lab),
   };
 }

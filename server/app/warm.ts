@@ -16,7 +16,7 @@ import { SessionError } from '../session/errors.ts';
 import type { SessionRecord } from '../store/sessions.ts';
 import type { App } from './app.ts';
 import { labFor, startLab } from './labs.ts';
-import { engineLoads } from './placement.ts';
+import { engineLoads, takesLabsNow } from './placement.ts';
 
 export interface WarmPoolOptions {
   /** An unclaimed warm session is ended after this long. */
@@ -30,6 +30,8 @@ export interface WarmPoolOptions {
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
+/** How long after a failed refill a lab's pool is refilled again. */
+const RETRY_MS = 15_000;
 
 export class WarmPools {
   private timer: NodeJS.Timeout | undefined;
@@ -66,10 +68,13 @@ export class WarmPools {
     this.abort.abort();
   }
 
-  /** Stops, and waits until the refills on their way have given up (removing what they built) and ends are done. */
-  async close(): Promise<void> {
+  /**
+   * Stops, and waits (at most `withinMs`) until the refills on their way have given up, removing
+   * what they built, and the ends are done: a shutdown must not wait on a slow engine.
+   */
+  async close(withinMs = 2000): Promise<void> {
     this.stop();
-    await this.idle();
+    await this.idle(withinMs);
   }
 
   /** Calls off refills on their way when the pools stop. */
@@ -93,9 +98,10 @@ export class WarmPools {
       });
   }
 
-  /** Resolves once the pools are looked at and no refill is on its way (tests, benches). */
-  async idle(): Promise<void> {
-    while (this.ticking || this.ending.size > 0 || [...this.building.values()].some((n) => n > 0)) await new Promise((r) => setTimeout(r, 100));
+  /** Resolves once the pools are looked at, no refill is on its way and no end is left (or `withinMs` passed). */
+  async idle(withinMs = 60_000): Promise<void> {
+    const deadline = Date.now() + withinMs;
+    while ((this.ticking || this.ending.size > 0 || [...this.building.values()].some((n) => n > 0)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   }
 
   on(listener: () => void): () => void {
@@ -147,7 +153,7 @@ export class WarmPools {
 
   /** A warm session that may be claimed now: ready, well, on an engine that takes labs. */
   private claimable(r: SessionRecord): boolean {
-    return r.state === 'ready' && r.trouble === null && this.app.engines.names().includes(r.engine) && !this.app.engines.drained(r.engine) && this.app.health.watch.state(r.engine) !== 'down';
+    return r.state === 'ready' && r.trouble === null && takesLabsNow(this.app, r.engine);
   }
 
   /** Warm sessions of a lab that could be claimed now. */
@@ -184,7 +190,8 @@ export class WarmPools {
       const done = this.app.engine
         .down(r.id)
         .then(() => store.markEnded(r.id, 'ended'))
-        .catch(() => undefined)
+        // Its subnets and ports go back either way; sweep removes what is left on the engine.
+        .catch((e: Error) => store.markEnded(r.id, 'failed', `warm, never claimed: ${why}; its teardown did not finish: ${e.message}; flowlab sweep removes what is left`))
         .finally(() => {
           this.ending.delete(done);
           this.changed();
@@ -200,6 +207,7 @@ export class WarmPools {
       if (r.state !== 'ready') continue;
       if (now - (r.warmAt ?? now) > this.opts.ttlMs) end(r, `unclaimed for ${Math.round(this.opts.ttlMs / 60_000)} min (its TTL)`);
       else if (r.trouble?.kind === 'broken') end(r, `its engine restarted and it could not be brought back: ${r.trouble.reason}`);
+      else if (this.app.engines.names().includes(r.engine) && this.app.engines.drained(r.engine)) end(r, `engine ${r.engine} is drained: it takes no new labs`);
       else {
         const entry = await entryOf(r.scenario);
         // Made from a definition the lab file no longer has: never claimed, made again.
@@ -224,6 +232,9 @@ export class WarmPools {
       }
       const missing = wanted - usable.length - coming;
       if (missing <= 0) continue;
+      // A refill that failed is tried again after a pause, not at once in a loop.
+      const failedAt = this.errors.get(lab)?.at;
+      if (failedAt !== undefined && now - failedAt < RETRY_MS) continue;
       const entry = await entryOf(lab);
       if (entry instanceof Error) {
         this.failed(lab, entry.message);

@@ -6,7 +6,7 @@ import { capturedServices } from '../session/plan.ts';
 import type { AddressBook } from './addresses.ts';
 import { buildAddressBook } from './book.ts';
 import { EdgeTable } from './edges.ts';
-import { PcapStream } from './pcap.ts';
+import { PcapStream, pcapSince } from './pcap.ts';
 import { FlowTracker } from './tracker.ts';
 import { FlowlabError } from '../util/errors.ts';
 
@@ -41,7 +41,10 @@ export async function capturedPcap(live: LiveSession, service: string): Promise<
   const ended = new Promise((r) => stdout.once('end', r));
   stdout.on('data', (c: Buffer) => chunks.push(c));
   await ended;
-  return Buffer.concat(chunks);
+  // A claimed warm session's captures ran while it waited and while it was broken: what a
+  // learner reads starts where a cold start's captures would, once it was ready.
+  const { claimedAt, readyAt } = live.rec;
+  return claimedAt !== null && readyAt !== null ? pcapSince(Buffer.concat(chunks), readyAt * 1000) : Buffer.concat(chunks);
 }
 
 /** Every retained event of the session, in time order. */

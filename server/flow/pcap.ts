@@ -14,6 +14,34 @@ export class PcapError extends Error {
   override name = 'PcapError';
 }
 
+/** What a pcap file's global header (its first 24 bytes) says: byte order, timestamp unit, link type. */
+export function pcapFormat(head: Buffer): { le: boolean; nanos: boolean; linktype: number } {
+  const magic = head.readUInt32LE(0);
+  let le: boolean;
+  if (magic === 0xa1b2c3d4 || magic === 0xa1b23c4d) le = true;
+  else if (magic === 0xd4c3b2a1 || magic === 0x4d3cb2a1) le = false;
+  else throw new PcapError(`expected a pcap stream (magic a1b2c3d4), found ${head.subarray(0, 4).toString('hex')}`);
+  const m = le ? magic : head.readUInt32BE(0);
+  return { le, nanos: m === 0xa1b23c4d, linktype: le ? head.readUInt32LE(20) : head.readUInt32BE(20) };
+}
+
+/**
+ * A whole pcap file with only the records captured at or after `sinceUs` (microseconds since the
+ * epoch): the header and those records, byte for byte.
+ */
+export function pcapSince(file: Buffer, sinceUs: number): Buffer {
+  if (file.length < 24) return file;
+  const { le, nanos } = pcapFormat(file);
+  const u32 = (at: number) => (le ? file.readUInt32LE(at) : file.readUInt32BE(at));
+  let off = 24;
+  while (file.length - off >= 16) {
+    const ts = u32(off) * 1e6 + (nanos ? Math.floor(u32(off + 4) / 1000) : u32(off + 4));
+    if (ts >= sinceUs) break;
+    off += 16 + u32(off + 8);
+  }
+  return off === 24 ? file : Buffer.concat([file.subarray(0, 24), file.subarray(Math.min(off, file.length))]);
+}
+
 export class PcapStream {
   private buf: Buffer = Buffer.alloc(0);
   private le = true;
@@ -33,13 +61,7 @@ export class PcapStream {
     let off = 0;
     if (this.linktype < 0) {
       if (this.buf.length < 24) return out;
-      const magic = this.buf.readUInt32LE(0);
-      if (magic === 0xa1b2c3d4 || magic === 0xa1b23c4d) this.le = true;
-      else if (magic === 0xd4c3b2a1 || magic === 0x4d3cb2a1) this.le = false;
-      else throw new PcapError(`expected a pcap stream (magic a1b2c3d4), found ${this.buf.subarray(0, 4).toString('hex')}`);
-      const m = this.le ? magic : this.buf.readUInt32BE(0);
-      this.nanos = m === 0xa1b23c4d;
-      this.linktype = this.le ? this.buf.readUInt32LE(20) : this.buf.readUInt32BE(20);
+      ({ le: this.le, nanos: this.nanos, linktype: this.linktype } = pcapFormat(this.buf));
       off = 24;
     }
     const u32 = (at: number) => (this.le ? this.buf.readUInt32LE(at) : this.buf.readUInt32BE(at));

@@ -1,7 +1,8 @@
 // Workshop mode's live views over socket.io: each trainer and learner socket gets
 // `workshop:view` (their TrainerView or LearnerView) whenever it changes, `workshop:message` when
 // the trainer broadcasts, and `workshop:ended` when the workshop ends. Views are computed at most
-// every VIEW_INTERVAL_MS, and only sent when they differ from what that socket last got.
+// every VIEW_INTERVAL_MS, and only sent when they differ from what that socket last got; a
+// learner whose lab became ready is sent theirs at once.
 import type { Server, Socket } from 'socket.io';
 import type { Principal } from '../workshop/tokens.ts';
 import type { Gate } from './auth.ts';
@@ -45,8 +46,14 @@ export function attachWorkshopSockets(io: Server, gate: Gate): { close(): void }
   }, VIEW_INTERVAL_MS);
   timer.unref();
 
-  workshops.on((event) => {
+  workshops.on((event, learner) => {
     if (event === 'ended') io.emit('workshop:ended', {});
+    // A lab became ready: its learner sees it now, not at the next look (a warm claim takes less).
+    if (event !== 'ready') return;
+    for (const socket of io.sockets.sockets.values()) {
+      const p = socket.data.principal as Principal | undefined;
+      if (p?.role === 'learner' && p.learner === learner) send(socket);
+    }
   });
 
   return {

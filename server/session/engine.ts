@@ -51,6 +51,11 @@ export interface UpOptions {
   /** The engine of the pool the lab goes on (default: local). */
   engine?: string;
   /**
+   * A start that expects to claim a warm session (a workshop's, within its room): told when the
+   * store has answered, and asked, when it had none left, whether a start on demand may go on.
+   */
+  claim?: { answered(claimed: boolean): void; coldAllowed(): boolean };
+  /**
    * Made for its lab's warm pool: brought up healthy (captures running, no fault, no learner),
    * its containers started after every other start waiting at the engine's gate; a claim breaks it.
    */
@@ -215,7 +220,8 @@ export class SessionEngine implements SessionHost {
     if (lab.network === 'overlay' || Object.values(lab.networks).some((n) => n?.driver === 'overlay')) await this.ensureSwarm(rt, opts.initSwarm ?? this.settings.initSwarm, progress);
 
     const seed = opts.seed ?? randomSeed();
-    const variant = chooseVariant(lab, seed);
+    // A warm session has no variant until it is claimed: the lab's own needs are checked.
+    const variant = opts.warm ? undefined : chooseVariant(lab, seed);
     const features = await this.featuresOf(engine);
     for (const need of unmet(labRequirements(lab, variant), features)) {
       throw new SessionError(`lab "${lab.id}" cannot run on engine ${engine}: ${REQUIREMENT_WHY[need]}, and its kernel does not have it`, 'unavailable');
@@ -225,7 +231,7 @@ export class SessionEngine implements SessionHost {
     this.claimInstance();
     const warm = opts.warm ?? false;
     this.store.create({
-      id: session, scenario: lab.id, labFile: entry.file, seed: warm ? 0 : seed, variant: warm ? null : variant?.id ?? null,
+      id: session, scenario: lab.id, labFile: entry.file, seed: warm ? 0 : seed, variant: variant?.id ?? null,
       owner: inst.id, ownerPid: inst.pid, ownerHost: inst.host, ownerStart: inst.start, lab, detached: opts.detached ?? false, engine, warm,
     });
     if (opts.learner) new ProgressStore(this.db).setSessionLearner(session, opts.learner);
@@ -244,12 +250,12 @@ export class SessionEngine implements SessionHost {
    * them, its learner, and is ready. Undefined when no such session waits (start one on demand).
    * Two claims never get the same session: the store hands each out once.
    */
-  async claim(entry: CatalogueEntry, engines: string[], opts: UpOptions & { seed: number }, taken?: () => void): Promise<Topology | undefined> {
+  async claim(entry: CatalogueEntry, engines: string[], opts: UpOptions & { seed: number }, taken?: (claimed: boolean) => void): Promise<Topology | undefined> {
     const { lab } = entry;
     const variant = chooseVariant(lab, opts.seed);
     this.claimInstance();
     const session = this.store.claimWarm({ scenario: lab.id, lab, engines, seed: opts.seed, variant: variant?.id ?? null, owner: this.instance, detached: opts.detached ?? false });
-    taken?.();
+    taken?.(session !== undefined);
     if (!session) return undefined;
     if (opts.learner) new ProgressStore(this.db).setSessionLearner(session, opts.learner);
     const work = this.finishClaim(session, lab, opts.seed, opts);
@@ -323,7 +329,7 @@ export class SessionEngine implements SessionHost {
         const spec = plan.resolver;
         const startResolver = async () => {
           await rt.createContainer(spec);
-          await rt.startContainer(spec.name, priority);
+          await rt.startContainer(spec.name, priority, opts.signal);
         };
         if (plan.resolverOnDefaultBridge) {
           // Default-bridge services are given the resolver's address, which Docker picks at start.
@@ -341,7 +347,7 @@ export class SessionEngine implements SessionHost {
       const step = { networks: plan.networks.length, servicesReady: 0, servicesTotal: plan.services.length };
       opts.steps?.({ stage: 'services', ...step });
       const serviceReady = () => opts.steps?.({ stage: 'services', ...step, servicesReady: ++step.servicesReady });
-      await Promise.all([resolverStarted, startServices(rt, plan, { check, progress, readyTimeoutMs: this.settings.readyTimeoutMs, serviceReady, priority })]);
+      await Promise.all([resolverStarted, startServices(rt, plan, { check, progress, readyTimeoutMs: this.settings.readyTimeoutMs, serviceReady, priority, signal: opts.signal })]);
       check();
       let topology = await describeTopology(rt, session, lab, opts.warm ? 0 : seed, plan, opts.engine ?? LOCAL_ENGINE);
       // A warm session is broken when it is claimed, as the claim's seed says.
@@ -464,7 +470,11 @@ export class SessionEngine implements SessionHost {
 
   /** Tears down what this process owns (on SIGINT/SIGTERM), within the deadline. */
   async shutdown(deadlineMs = 5000): Promise<void> {
-    const mine = this.store.list(['starting', 'ready']).filter((s) => s.owner === this.instance.id).map((s) => s.id);
+    // A warm one only while it still waits: a `flowlab up` elsewhere may have claimed it since.
+    const mine = this.store
+      .list(['starting', 'ready'])
+      .filter((s) => s.owner === this.instance.id && (s.warmAt === null || s.state === 'starting' || this.store.retireWarm(s.id, 'warm, never claimed: its server stopped')))
+      .map((s) => s.id);
     const work = Promise.allSettled(mine.map((id) => this.teardown(id).then(() => this.store.markEnded(id, 'ended'))));
     await Promise.race([work, new Promise((r) => setTimeout(r, deadlineMs))]);
   }

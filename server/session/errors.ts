@@ -7,3 +7,8 @@ export class SessionError extends FlowlabError {
     super(message, kind);
   }
 }
+
+/** A start that was to claim a warm session found none left, and may not start one on demand (no room). */
+export class NoWarmLeft extends SessionError {
+  override name = 'NoWarmLeft';
+}

@@ -15,7 +15,7 @@ import { waitContainerReady, waitSwarmServiceReady } from './readiness.ts';
  * Every container is created at once (creating is cheap); each then starts as soon as what it
  * depends on has started (or, for `condition: service_healthy`, is ready).
  */
-export async function startServices(rt: DockerApi, plan: LabPlan, opts: { check: () => void; progress: (l: string) => void; readyTimeoutMs: number; serviceReady?: (service: string) => void; priority?: StartPriority }): Promise<void> {
+export async function startServices(rt: DockerApi, plan: LabPlan, opts: { check: () => void; progress: (l: string) => void; readyTimeoutMs: number; serviceReady?: (service: string) => void; priority?: StartPriority; signal?: AbortSignal | undefined }): Promise<void> {
   const { check, progress, readyTimeoutMs } = opts;
   const byName = new Map(plan.services.map((s) => [s.name, s]));
   const created = new Map<string, Promise<void>>();
@@ -33,7 +33,7 @@ export async function startServices(rt: DockerApi, plan: LabPlan, opts: { check:
     once(started, s.name, async () => {
       await Promise.all([create(s), ...s.model.dependsOn.map((d) => (d.healthy ? whenReady : start)(byName.get(d.service)!))]);
       check();
-      await startOne(rt, s, opts.priority);
+      await startOne(rt, s, opts.priority, opts.signal);
     });
   const whenReady = (s: PlannedService): Promise<void> =>
     once(ready, s.name, async () => {
@@ -46,14 +46,14 @@ export async function startServices(rt: DockerApi, plan: LabPlan, opts: { check:
   await settleAll(plan.services.map(whenReady));
 }
 
-async function startOne(rt: DockerApi, s: PlannedService, priority?: StartPriority): Promise<void> {
+async function startOne(rt: DockerApi, s: PlannedService, priority?: StartPriority, signal?: AbortSignal): Promise<void> {
   if (s.swarm) {
     await rt.createService(s.swarm);
     return;
   }
   const spec = s.container!;
   try {
-    await rt.startContainer(spec.name, priority);
+    await rt.startContainer(spec.name, priority, signal);
   } catch (e) {
     const msg = (e as Error).message;
     if (dockerFailed(e, 'port-taken')) {

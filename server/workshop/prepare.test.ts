@@ -34,6 +34,12 @@ describe('preparePlan', () => {
     expect(plan.estimate_s).toBe(8);
   });
 
+  it('warms nothing for the learners who have started a lab already', () => {
+    const plan = preparePlan(4, [{ ...lab, started: 1 }], [engine], { maxLabs: 4, inUse: 1, fixed: true });
+    expect(plan.labs[0]).toMatchObject({ sessions: 3, containers: 15 });
+    expect(plan.fits).toBe(true);
+  });
+
   it('refuses to plan with no engine taking labs', () => {
     const plan = preparePlan(3, [lab], [], { maxLabs: 10, inUse: 0, fixed: false });
     expect(plan.fits).toBe(false);

@@ -19,6 +19,8 @@ export interface PlanLab {
   containers: number;
   networks: number;
   memoryBytes: number;
+  /** Learners who have started it already: nothing to warm for them. */
+  started?: number;
   /** Why it is never kept warm (its learners start it on demand). */
   refused?: string;
 }
@@ -38,7 +40,7 @@ const gb = (bytes: number) => Math.round((bytes / 2 ** 30) * 10) / 10;
 
 export function preparePlan(learners: number, labs: PlanLab[], engines: PlanEngine[], capacity: { maxLabs: number; inUse: number; fixed: boolean }): PreparePlan {
   const rows = labs.map((l) => {
-    const sessions = l.refused ? 0 : learners;
+    const sessions = l.refused ? 0 : Math.max(0, learners - (l.started ?? 0));
     return { lab: l.lab, sessions, containers: sessions * l.containers, networks: sessions * l.networks, memory_bytes: sessions * l.memoryBytes, refused: l.refused ?? null };
   });
   const total = {

@@ -12,6 +12,7 @@ import type { Lab } from '../lab/schema.ts';
 import type { LabSummary } from '../protocol/session.ts';
 import type { CreateWorkshop, EndedBy, JoinAddress, LabSlot, LearnerAction, LearnerView, StartProgress, TrainerView, WorkshopInfo } from '../protocol/workshop.ts';
 import { troubleTodo } from '../session/engine.ts';
+import { NoWarmLeft } from '../session/errors.ts';
 import { ProgressStore } from '../store/progress.ts';
 import { WorkshopStore, type LearnerRow, type WorkshopRow, type WorkshopSessionRow } from '../store/workshops.ts';
 import { FlowlabError, kindOfStatus } from '../util/errors.ts';
@@ -78,7 +79,7 @@ export class Workshops implements RoomFacts {
   private readonly summaries = new Map<string, LabSummary>();
   private readonly labs = new Map<string, Lab>();
   private readonly timers: NodeJS.Timeout[] = [];
-  private listeners: ((event: 'changed' | 'ended') => void)[] = [];
+  private listeners: ((event: 'changed' | 'ended' | 'ready', learner?: string) => void)[] = [];
   private joinAt: JoinAddress[] = [];
   readonly activity = new Activity(() => this.store);
   readonly feed = new Feed(() => this.store);
@@ -121,7 +122,8 @@ export class Workshops implements RoomFacts {
     return new ProgressStore(this.app.engine.db);
   }
 
-  on(listener: (event: 'changed' | 'ended') => void): void {
+  /** `ready`: a learner's lab is ready (their screen is told at once, not at the next look). */
+  on(listener: (event: 'changed' | 'ended' | 'ready', learner?: string) => void): void {
     this.listeners.push(listener);
   }
 
@@ -393,7 +395,7 @@ export class Workshops implements RoomFacts {
     const labs = this.labsOf(w).map((lab) => {
       const def = this.labDef(lab);
       const refused = def ? poolRefusal(def) : 'its lab file does not load';
-      return { lab, ...(def ? footprint(def) : { containers: 0, memoryBytes: 0 }), networks: def ? Object.keys(def.networks).length : 0, ...(refused ? { refused } : {}) };
+      return { lab, ...(def ? footprint(def) : { containers: 0, memoryBytes: 0 }), networks: def ? Object.keys(def.networks).length : 0, started: this.startedCount(w, lab), ...(refused ? { refused } : {}) };
     });
     const engines = loads.map((l) => {
       const took = this.app.engine.runtimeOf(l.name).starts?.took;
@@ -425,7 +427,7 @@ export class Workshops implements RoomFacts {
     this.prepared = undefined;
     if (!w || !this.app.warm) return;
     this.app.warm.want(`workshop:${w.workshop}`, undefined);
-    await this.app.warm.idle();
+    await this.app.warm.idle(30_000);
     this.changed();
   }
 
@@ -436,16 +438,22 @@ export class Workshops implements RoomFacts {
     if (!p || !w || w.id !== p.workshop || w.ending_at !== null) return {};
     const sessions = this.sessionsOf(w.id);
     const out: Record<string, number> = {};
-    let room = Math.max(0, this.maxLabs - (this.running() - this.warmHeld(w)));
+    // The room left once the labs running and the standing pools of the workshop's labs are counted.
+    const standing = this.app.warm?.sizes() ?? {};
+    let room = Math.max(0, this.maxLabs - (this.running() - this.warmHeld(w)) - this.labsOf(w).reduce((n, lab) => n + (standing[lab] ?? 0), 0));
     for (const row of p.plan.labs) {
       if (row.refused) continue;
-      // A learner whose start is on its way has started (the claim it makes is the pool's to count).
-      const started = new Set([...sessions.filter((s) => s.lab === row.lab).map((s) => s.learner), ...[...this.launching.keys()].filter((k) => k.endsWith(`\u0000${row.lab}`)).map((k) => k.split('\u0000')[0]!)]).size;
-      const n = Math.min(room, Math.max(0, p.learners - started));
+      const n = Math.min(room, Math.max(0, p.learners - this.startedCount(w, row.lab, sessions)));
       out[row.lab] = n;
       room -= n;
     }
     return out;
+  }
+
+  /** Learners who have started the lab in this workshop; one whose start is on its way counts (the claim it makes is the pool's to count). */
+  private startedCount(w: WorkshopRow, lab: string, sessions = this.sessionsOf(w.id)): number {
+    const launching = [...this.launching.keys()].filter((k) => k.endsWith(`\u0000${lab}`)).map((k) => k.split('\u0000')[0]!);
+    return new Set([...sessions.filter((s) => s.lab === lab).map((s) => s.learner), ...launching]).size;
   }
 
   private prepareProgress(): PrepareProgress | undefined {
@@ -464,9 +472,12 @@ export class Workshops implements RoomFacts {
       if (s.state === 'warm') e.warm++;
       else e.starting++;
     }
-    const warm = pools.reduce((n, x) => n + Math.min(x.warm, x.wanted), 0);
-    const wanted = Math.min(p.plan.total.sessions, Math.max(0, this.maxLabs - (this.running() - this.warmHeld(w))) + warm) - claimed;
-    return { learners: p.learners, wanted: Math.max(0, wanted), warm, claimed, engines, started_at: new Date(p.startedAt).toISOString(), done: warm >= wanted };
+    // What the Prepare wants warm now (the learners still to start, within the room), and how many
+    // of those are: the standing pools' own are not its.
+    const wants = this.preparedWants();
+    const wanted = labs.reduce((n, lab) => n + (wants[lab] ?? 0), 0);
+    const warm = labs.reduce((n, lab) => n + Math.min(wants[lab] ?? 0, Math.max(0, (pools.find((x) => x.lab === lab)?.warm ?? 0) - (pools.find((x) => x.lab === lab)?.size ?? 0))), 0);
+    return { learners: p.learners, wanted, warm, claimed, engines, started_at: new Date(p.startedAt).toISOString(), done: warm >= wanted };
   }
 
   queued(learner: string, lab: string): number | undefined {
@@ -525,10 +536,10 @@ export class Workshops implements RoomFacts {
     const round = this.store.round(learner, lab).round;
     const { seed, variant } = this.seedFor(w, learner, lab, opts);
     if (variant) this.drawing.set(k, { lab, variant });
-    // It will claim a warm lab: that lab's place is this start's.
+    // It will claim a warm lab: that lab's place is this start's. The pool keeps it from the
+    // moment the start counts as started, until the store has handed one out (or had none).
     const claims = this.warmFor(lab);
     if (claims) this.claiming.set(lab, (this.claiming.get(lab) ?? 0) + 1);
-    // The pool keeps what this start is about to claim from the moment it counts as started.
     const poolClaim = claims ? this.app.warm?.claimBegins(lab) : undefined;
     let claimOpen = claims;
     const claimDone = () => {
@@ -537,11 +548,15 @@ export class Workshops implements RoomFacts {
       claimOpen = false;
       this.claiming.set(lab, (this.claiming.get(lab) ?? 1) - 1);
     };
+    // None left after all (taken by another start, another process): it starts on demand only
+    // within the room, as any start does; otherwise it waits in the queue.
+    const claim = claims ? { answered: claimDone, coldAllowed: () => this.running() <= this.maxLabs } : undefined;
     this.progress.set(k, { stage: 'preparing', networks: 0, services_ready: 0, services_total: 0 });
     const t0 = Date.now();
     const work = (async () => {
       try {
         const topology = await startLab(this.app, lab, {
+          ...(claim ? { claim } : {}),
           learner: `${l.name} [${w.code}]`,
           ...(seed !== undefined ? { seed } : {}),
           steps: (s) => {
@@ -552,14 +567,20 @@ export class Workshops implements RoomFacts {
         const rec = this.app.engine.store.get(topology.session);
         this.store.addSession({ session: topology.session, learner, lab, round, variant: rec?.variant ?? null });
         claimDone();
+        for (const f of this.listeners) f('ready', learner);
         this.touch(topology.session);
         const took = Date.now() - t0;
         if (took > (this.opts.slowStartMs ?? SLOW_START_MS)) this.event('start-slow', `${l.name}'s ${this.summary(lab).title} took ${Math.round(took / 1000)} s to start`, { learner, lab });
         // Ended while it was starting: it goes straight away.
         if (this.byId(l.workshop)?.ending_at !== null) await this.endSession(topology.session, 'workshop').catch(() => undefined);
       } catch (e) {
-        this.failures.set(k, (e as Error).message);
-        this.event('start-failed', `${l.name}'s ${this.summary(lab).title} did not start: ${(e as Error).message}`, { learner, lab });
+        if (e instanceof NoWarmLeft && this.current()?.id === w.id) {
+          // Back to the front of the queue: it starts when a place frees.
+          this.queue.unshift({ learner, lab, ...(seed !== undefined ? { seed } : {}) });
+        } else {
+          this.failures.set(k, (e as Error).message);
+          this.event('start-failed', `${l.name}'s ${this.summary(lab).title} did not start: ${(e as Error).message}`, { learner, lab });
+        }
       } finally {
         claimDone();
         this.launching.delete(k);

@@ -788,7 +788,11 @@ async function main(): Promise<number> {
     console.log(col('  start to ready p95', s2(pct(load.upMs, 95)), s2(upP95), vs(upP95, pct(load.upMs, 95), `<= ${WARM_TARGETS.upP95S} s: ${mark(upP95 <= WARM_TARGETS.upP95S * 1000)}`)));
     console.log(col('  start to ready max', s2(load.allUpMs), s2(P.allUpMs), vs(P.allUpMs, load.allUpMs)));
     console.log(col(`  all ${LEARNERS} ready`, s2(load.allUpMs), s2(P.allUpMs), vs(P.allUpMs, load.allUpMs, `<= ${WARM_TARGETS.allUpS} s: ${mark(P.allUpMs <= WARM_TARGETS.allUpS * 1000)}`)));
-    console.log(`    from each POST /api/workshop/labs/${LAB}/start until its learner's workshop:view reads ready (views go out at most every 500 ms)`);
+    console.log(`    from each POST /api/workshop/labs/${LAB}/start until its learner's workshop:view reads ready (sent to them once their lab is ready)`);
+    if (floor?.networkChange) {
+      const n = floor.networkChange;
+      console.log(`  engine floor for claims: one lab's network change (disconnect + connect) ${Math.round(n.oneMs)} ms alone; ${floor.labs - 1} labs' at once ${s2(n.allMs)} — the engine applies them one at a time, and each claim of ${LAB} makes two`);
+    }
     console.log(col('  server created->ready p50/p95', `${s2(pct(load.serverUpMs, 50))} / ${s2(pct(load.serverUpMs, 95))}`, `${s2(pct(P.serverUpMs, 50))} / ${s2(pct(P.serverUpMs, 95))}`, vs(pct(P.serverUpMs, 95), pct(load.serverUpMs, 95), '(a claim sets created_at; GET /api/sessions/:id)')));
     console.log(`    every prepared lab's start to ready (s): ${[...P.upMs].sort((a, b) => a - b).map((x) => (x / 1000).toFixed(2)).join(' ')}`);
     console.log(col('  claimed from the pool', '-', `${prepared.claimed}/${LEARNERS}`, `(their session was one GET /api/warm listed warm)`));

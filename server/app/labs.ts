@@ -22,7 +22,7 @@ export async function labFor(app: App, labRef: string): Promise<CatalogueEntry> 
  * waits where this start may run (see warm.ts); otherwise one is brought up on demand.
  */
 export async function startLab(app: App, lab: string | CatalogueEntry, opts: UpOptions = {}): Promise<Topology> {
-  const entry = typeof lab === 'string' ? await labFor(app, lab) : lab;
+  const entry = typeof lab === 'string' ? (app.warm?.entry(lab) ?? (await labFor(app, lab))) : lab;
   // The seed draws the variant, and the variant may need what only some engines have.
   const seed = opts.seed ?? randomSeed();
   if (!opts.warm) {

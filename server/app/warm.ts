@@ -161,6 +161,18 @@ export class WarmPools {
     return this.app.engine.store.warm().filter((r) => r.scenario === lab && this.claimable(r)).length;
   }
 
+  /** Each pooled lab as its file read, checked, at the last look. */
+  private readonly read = new Map<string, { entry: CatalogueEntry; at: number }>();
+
+  /**
+   * A pooled lab as read at the last look (within two looks' time): twenty claims at once need not
+   * each read and check the catalogue again.
+   */
+  entry(lab: string): CatalogueEntry | undefined {
+    const r = this.read.get(lab);
+    return r && Date.now() - r.at <= 2 * this.opts.tickMs ? r.entry : undefined;
+  }
+
   /** Claims of each lab the store has not answered yet. */
   private readonly claimsOnWay = new Map<string, number>();
 
@@ -200,7 +212,12 @@ export class WarmPools {
     };
     const entries = new Map<string, CatalogueEntry | Error>();
     const entryOf = async (lab: string) => {
-      if (!entries.has(lab)) entries.set(lab, await labFor(this.app, lab).catch((e: Error) => e));
+      if (!entries.has(lab)) {
+        const entry = await labFor(this.app, lab).catch((e: Error) => e);
+        entries.set(lab, entry);
+        if (entry instanceof Error) this.read.delete(lab);
+        else this.read.set(lab, { entry, at: Date.now() });
+      }
       return entries.get(lab)!;
     };
     for (const r of store.warm()) {

@@ -553,6 +553,7 @@ export class Workshops implements RoomFacts {
     const claim = claims ? { answered: claimDone, coldAllowed: () => this.running() <= this.maxLabs } : undefined;
     this.progress.set(k, { stage: 'preparing', networks: 0, services_ready: 0, services_total: 0 });
     const t0 = Date.now();
+    let up = false;
     const work = (async () => {
       try {
         const topology = await startLab(this.app, lab, {
@@ -567,7 +568,7 @@ export class Workshops implements RoomFacts {
         const rec = this.app.engine.store.get(topology.session);
         this.store.addSession({ session: topology.session, learner, lab, round, variant: rec?.variant ?? null });
         claimDone();
-        for (const f of this.listeners) f('ready', learner);
+        up = true;
         this.touch(topology.session);
         const took = Date.now() - t0;
         if (took > (this.opts.slowStartMs ?? SLOW_START_MS)) this.event('start-slow', `${l.name}'s ${this.summary(lab).title} took ${Math.round(took / 1000)} s to start`, { learner, lab });
@@ -587,6 +588,8 @@ export class Workshops implements RoomFacts {
         this.drawing.delete(k);
         this.progress.delete(k);
         this.changed();
+        // Its slot reads ready from now on: the learner is told at once.
+        if (up) for (const f of this.listeners) f('ready', learner);
         this.pump();
       }
     })();

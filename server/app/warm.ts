@@ -239,12 +239,10 @@ export class WarmPools {
       const usable = mine.filter((r) => this.claimable(r));
       const coming = this.building.get(lab) ?? 0;
       // More than wanted (claims slowed, a Prepare done, an engine back with its warm labs): the
-      // oldest go first, the ones on drained engines before them.
-      // A claim on its way will take one of them: that one is not surplus.
+      // oldest go first. A claim on its way will take one of them: that one is not surplus.
       const surplus = usable.length - (this.claimsOnWay.get(lab) ?? 0) + coming - wanted;
       if (surplus > 0) {
-        const order = [...mine.filter((r) => r.state === 'ready' && !this.claimable(r) && r.trouble === null), ...usable];
-        for (const r of order.slice(0, surplus)) end(r, `its pool wants ${wanted}`);
+        for (const r of usable.slice(0, surplus)) end(r, `its pool wants ${wanted}`);
         continue;
       }
       const missing = wanted - usable.length - coming;
@@ -310,8 +308,8 @@ export class WarmPools {
       const engines: Record<string, number> = {};
       for (const r of usable) engines[r.engine] = (engines[r.engine] ?? 0) + 1;
       const err = this.errors.get(lab);
-      let refused: string | null = null;
-      if (err?.message.startsWith('never kept warm: ')) refused = err.message.slice('never kept warm: '.length);
+      const read = this.read.get(lab);
+      const refused = read ? (poolRefusal(read.entry.lab) ?? null) : null;
       return {
         lab,
         size: sizes[lab] ?? 0,

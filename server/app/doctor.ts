@@ -174,7 +174,7 @@ export async function doctor(settings: Settings, opts: { fix: boolean; progress?
     let images = await imageStatus(rt);
     if (opts.fix && images.some((i) => !i.upToDate)) {
       try {
-        images = await ensureLabImages(rt, progress);
+        images = await ensureLabImages(rt, progress, { nodes: true });
       } catch (e) {
         checks.push({ name: 'images', status: 'error', detail: `building lab images failed: ${(e as Error).message}` });
       }

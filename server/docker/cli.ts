@@ -1,6 +1,8 @@
 // Every action, also written as the docker CLI command that does the same thing: what the
 // "what Docker did" panel and `--verbose` show, and what a trainer can paste into a shell.
 import type { ContainerSpec, EndpointSpec, HealthcheckSpec, NetworkSpec, SwarmServiceSpec } from './specs.ts';
+import type { NodeChange } from './types.ts';
+import { securityOpt } from './encode.ts';
 
 export function shellQuote(arg: string): string {
   if (arg !== '' && /^[A-Za-z0-9_@%+=:,./-]+$/.test(arg)) return arg;
@@ -62,6 +64,7 @@ export function containerCreateArgs(spec: ContainerSpec): string[] {
       : ['--network', net.kind];
   return [
     'docker', 'create', '--name', spec.name,
+    ...(spec.nestedEngine ? ['--hostname', spec.nestedEngine.hostname] : []),
     ...networkArgs,
     ...spec.ports.flatMap((p) => ['--publish', `${p.hostIp}:${p.hostPort}:${p.containerPort}/${p.proto}`]),
     ...spec.exposed.flatMap((p) => ['--expose', `${p.port}/${p.proto}`]),
@@ -73,7 +76,7 @@ export function containerCreateArgs(spec: ContainerSpec): string[] {
     ...healthArgs(spec.healthcheck),
     ...each('--cap-drop', spec.capDrop),
     ...each('--cap-add', spec.capAdd),
-    '--security-opt', 'no-new-privileges',
+    ...each('--security-opt', securityOpt(spec)),
     ...(spec.readOnly ? ['--read-only'] : []),
     ...Object.entries(spec.tmpfs).flatMap(([path, opts]) => ['--tmpfs', opts ? `${path}:${opts}` : path]),
     '--memory', `${Math.round(spec.memoryBytes / 1024 / 1024)}m`,
@@ -99,6 +102,7 @@ export function serviceCreate(spec: SwarmServiceSpec): string {
     'docker', 'service', 'create', '--detach', '--name', spec.name,
     '--replicas', String(spec.replicas),
     '--endpoint-mode', spec.endpointMode,
+    ...each('--constraint', spec.constraints ?? []),
     ...spec.networks.map((n) => (n.aliases.length > 0 ? `--network=name=${n.network},${n.aliases.map((a) => `alias=${a}`).join(',')}` : `--network=${n.network}`)),
     ...each('--dns', spec.dns),
     ...each('--dns-option', spec.dnsOptions),
@@ -119,6 +123,15 @@ export function serviceCreate(spec: SwarmServiceSpec): string {
   ]);
 }
 
+export function nodeUpdate(node: string, change: NodeChange): string {
+  return commandLine([
+    'docker', 'node', 'update',
+    ...(change.availability ? ['--availability', change.availability] : []),
+    ...Object.entries(change.labels ?? {}).flatMap(([k, v]) => (v === null ? ['--label-rm', k] : ['--label-add', `${k}=${v}`])),
+    node,
+  ]);
+}
+
 export const simple = {
   start: (name: string) => commandLine(['docker', 'start', name]),
   removeContainer: (name: string) => commandLine(['docker', 'rm', '--force', name]),
@@ -126,6 +139,7 @@ export const simple = {
   removeService: (name: string) => commandLine(['docker', 'service', 'rm', name]),
   exec: (container: string, cmd: string[]) => commandLine(['docker', 'exec', container, ...cmd]),
   swarmInit: (addr: string) => commandLine(['docker', 'swarm', 'init', '--advertise-addr', addr]),
+  swarmJoin: (manager: string, addr: string) => commandLine(['docker', 'swarm', 'join', '--advertise-addr', addr, '--token', '<token>', `${manager}:2377`]),
   build: (tag: string, dir: string, args: Record<string, string>) =>
     commandLine(['docker', 'build', '--tag', tag, ...Object.entries(args).flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]), dir]),
   importImage: (ref: string) => `tar -C <rootfs> -c . | ${commandLine(['docker', 'import', '-', ref])}`,

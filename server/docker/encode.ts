@@ -25,6 +25,7 @@ export function containerCreateOptions(spec: ContainerSpec): Docker.ContainerCre
     Labels: spec.labels,
     ExposedPorts: exposed,
     ...(spec.healthcheck ? { Healthcheck: healthConfig(spec.healthcheck) } : {}),
+    ...(spec.nestedEngine ? { Hostname: spec.nestedEngine.hostname } : {}),
     HostConfig: {
       NetworkMode: networkMode,
       PortBindings: bindings,
@@ -34,7 +35,7 @@ export function containerCreateOptions(spec: ContainerSpec): Docker.ContainerCre
       ExtraHosts: spec.extraHosts,
       CapAdd: spec.capAdd,
       CapDrop: spec.capDrop,
-      SecurityOpt: ['no-new-privileges'],
+      SecurityOpt: securityOpt(spec),
       ReadonlyRootfs: spec.readOnly,
       Tmpfs: spec.tmpfs,
       Memory: spec.memoryBytes,
@@ -48,6 +49,11 @@ export function containerCreateOptions(spec: ContainerSpec): Docker.ContainerCre
     },
     NetworkingConfig: first ? { EndpointsConfig: { [first.network]: endpointConfig(first) } } : {},
   };
+}
+
+/** Every container may not gain privileges; an engine node runs without profiles (--privileged is refused on many hosts). */
+export function securityOpt(spec: ContainerSpec): string[] {
+  return spec.nestedEngine ? ['seccomp=unconfined', 'apparmor=unconfined'] : ['no-new-privileges'];
 }
 
 /** What `docker service create` sends for a swarm service spec. */
@@ -72,6 +78,7 @@ export function serviceCreateOptions(spec: SwarmServiceSpec): Docker.CreateServi
       Resources: { Limits: { MemoryBytes: spec.memoryBytes, NanoCPUs: spec.nanoCpus, Pids: spec.pidsLimit } },
       RestartPolicy: { Condition: 'on-failure', MaxAttempts: 3 },
       Networks: spec.networks.map((n) => ({ Target: n.network, Aliases: n.aliases })),
+      ...(spec.constraints?.length ? { Placement: { Constraints: spec.constraints } } : {}),
     },
     Mode: { Replicated: { Replicas: spec.replicas } },
     EndpointSpec: { Mode: spec.endpointMode },

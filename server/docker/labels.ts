@@ -11,10 +11,12 @@ export const LABEL = {
   /** The lab's own name for the object (service or network name, or a Flowlab role). */
   name: 'flowlab.name',
   role: 'flowlab.role',
+  /** In a lab with nodes: the node a container runs on (a node container: the node it is). */
+  node: 'flowlab.node',
 } as const;
 
 /** `helper`: passing (removed when its creator is gone); `fault`: part of an applied fault. */
-export type Role = 'service' | 'network' | 'resolver' | 'helper' | 'fault' | 'capture' | 'console' | 'learner';
+export type Role = 'service' | 'network' | 'resolver' | 'helper' | 'fault' | 'capture' | 'console' | 'learner' | 'node';
 
 export interface SessionRef {
   session: string;

@@ -14,7 +14,8 @@ import type { ContainerSpec, EndpointSpec, NetworkSpec, SwarmServiceSpec } from 
 import { StartGate, type StartPriority } from './start-gate.ts';
 import { procIsContainers } from './netns.ts';
 import { demuxBuffer, execCollect, execFollow, execPipe, execTerminal, followProgress } from './streams.ts';
-import type { ActionSink, ContainerState, DockerApi, EngineInfo, ExecPipe, ExecResult, ExecStream, LabelFilter, NetworkDetails, NetworkSummary, ObjectSummary, TtySession, Upstream } from './types.ts';
+import type { ActionSink, ContainerState, DockerApi, EngineInfo, ExecPipe, ExecResult, ExecStream, LabelFilter, NetworkDetails, NetworkSummary, NodeChange, NodeState, ObjectSummary, TaskState, TtySession, Upstream } from './types.ts';
+import { dockerInside } from './nested.ts';
 
 const labelFilters = (labels: LabelFilter) => ({ label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) });
 
@@ -127,6 +128,56 @@ export class DockerRuntime implements DockerApi {
     await this.act(cli.simple.swarmInit(advertiseAddr), 'docker swarm init', () =>
       this.docker.swarmInit({ ListenAddr: '0.0.0.0:2377', AdvertiseAddr: advertiseAddr }),
     );
+  }
+
+  async swarmJoinToken(role: 'manager' | 'worker'): Promise<string> {
+    const swarm = (await this.ask('docker swarm join-token', () => this.docker.swarmInspect())) as { JoinTokens?: { Manager?: string; Worker?: string } };
+    const token = role === 'manager' ? swarm.JoinTokens?.Manager : swarm.JoinTokens?.Worker;
+    if (!token) throw new DockerError(`docker swarm join-token ${role}: the engine gave no token (is it a swarm manager?)`, 503);
+    return token;
+  }
+
+  async swarmJoin(manager: string, token: string, advertiseAddr: string): Promise<void> {
+    await this.act(cli.simple.swarmJoin(manager, advertiseAddr), `docker swarm join ${manager}`, () =>
+      this.docker.swarmJoin({ ListenAddr: '0.0.0.0:2377', AdvertiseAddr: advertiseAddr, RemoteAddrs: [`${manager}:2377`], JoinToken: token }),
+    );
+  }
+
+  async listNodes(): Promise<NodeState[]> {
+    const nodes = await this.ask('docker node ls', () => this.docker.listNodes());
+    return nodes.map((n) => {
+      const node = n as { ID: string; Spec?: { Role?: string; Availability?: string; Labels?: Record<string, string> }; Description?: { Hostname?: string }; Status?: { State?: string; Addr?: string } };
+      return {
+        id: node.ID,
+        hostname: node.Description?.Hostname ?? '',
+        role: node.Spec?.Role === 'manager' ? 'manager' : 'worker',
+        availability: (node.Spec?.Availability ?? 'active') as NodeState['availability'],
+        state: node.Status?.State ?? 'unknown',
+        labels: node.Spec?.Labels ?? {},
+        addr: node.Status?.Addr ?? '',
+      };
+    });
+  }
+
+  async updateNode(nameOrId: string, change: NodeChange): Promise<void> {
+    await this.act(cli.nodeUpdate(nameOrId, change), `docker node update ${nameOrId}`, async () => {
+      const node = this.docker.getNode(nameOrId);
+      const info = (await node.inspect()) as { Version: { Index: number }; Spec: { Labels?: Record<string, string>; Availability?: string; Role?: string } };
+      const spec = structuredClone(info.Spec);
+      if (change.availability) spec.Availability = change.availability;
+      const labels = { ...(spec.Labels ?? {}) };
+      for (const [k, v] of Object.entries(change.labels ?? {})) {
+        if (v === null) delete labels[k];
+        else labels[k] = v;
+      }
+      spec.Labels = labels;
+      await node.update({ _query: { version: info.Version.Index }, _body: spec } as unknown as object);
+    });
+  }
+
+  /** The engine inside one of this engine's containers (a lab's node), its starts `atOnce` at a time. */
+  inside(container: string, atOnce: number): DockerRuntime {
+    return new DockerRuntime(dockerInside(this.docker, container), undefined, false, new StartGate(atOnce));
   }
 
   // ---- images ----
@@ -461,12 +512,13 @@ export class DockerRuntime implements DockerApi {
     }
   }
 
-  async serviceTasks(service: string): Promise<{ state: string; desired: string; container?: string; error?: string }[]> {
+  async serviceTasks(service: string): Promise<TaskState[]> {
     const tasks = await this.ask(`docker service ps ${service}`, () => this.docker.listTasks({ filters: { service: [service] } }));
     return tasks.map((t) => ({
       state: String(t.Status?.State ?? ''),
       desired: String(t.DesiredState ?? ''),
       ...(t.Status?.ContainerStatus?.ContainerID ? { container: t.Status.ContainerStatus.ContainerID } : {}),
+      ...(t.NodeID ? { node: String(t.NodeID) } : {}),
       ...(t.Status?.Err ? { error: t.Status.Err } : {}),
     }));
   }

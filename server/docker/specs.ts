@@ -76,6 +76,12 @@ export interface ContainerSpec extends RunLimits {
   extraHosts: string[];
   healthcheck?: HealthcheckSpec;
   init: boolean;
+  /**
+   * A Docker engine runs in it (a lab's node): infrastructure, never a lab container. It gets no
+   * seccomp or AppArmor profile and may gain privileges (dockerd runs containers); its hostname is
+   * the node's name. Every lab container stays under the usual lock-down.
+   */
+  nestedEngine?: { hostname: string };
 }
 
 export interface SwarmServiceSpec extends RunLimits {
@@ -87,6 +93,8 @@ export interface SwarmServiceSpec extends RunLimits {
   networks: EndpointSpec[];
   replicas: number;
   endpointMode: 'vip' | 'dnsrr';
+  /** Placement constraints, as `docker service create --constraint` takes them. */
+  constraints?: string[];
   dns: string[];
   dnsOptions: string[];
   healthcheck?: HealthcheckSpec;

@@ -104,7 +104,28 @@ export interface TaskState {
   state: string;
   desired: string;
   container?: string;
+  /** The swarm node's id it was given to (none while pending). */
+  node?: string;
   error?: string;
+}
+
+/** A swarm node as its manager sees it. */
+export interface NodeState {
+  id: string;
+  hostname: string;
+  role: 'manager' | 'worker';
+  availability: 'active' | 'pause' | 'drain';
+  /** ready, down, unknown, disconnected. */
+  state: string;
+  labels: Record<string, string>;
+  addr: string;
+}
+
+/** What `docker node update` changes. */
+export interface NodeChange {
+  availability?: 'active' | 'pause' | 'drain';
+  /** Labels set (a value) or removed (null). */
+  labels?: Record<string, string | null>;
 }
 
 export interface ExecStream {
@@ -142,6 +163,11 @@ export interface DockerApi {
   info(): Promise<EngineInfo>;
   ping(): Promise<void>;
   swarmInit(advertiseAddr: string): Promise<void>;
+  /** The token a node joins this swarm's managers with, or its workers. */
+  swarmJoinToken(role: 'manager' | 'worker'): Promise<string>;
+  swarmJoin(manager: string, token: string, advertiseAddr: string): Promise<void>;
+  listNodes(): Promise<NodeState[]>;
+  updateNode(nameOrId: string, change: NodeChange): Promise<void>;
 
   imageInfo(ref: string): Promise<{ id: string; labels: Record<string, string>; size: number } | undefined>;
   imageRefs(): Promise<Set<string>>;

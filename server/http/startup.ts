@@ -25,10 +25,14 @@ export async function startUp(app: App, images: ImagesState, log: (line: string)
     const swept = await app.engine.sweep();
     if (swept.removed.length > 0) log(`swept ${swept.removed.length} dead session(s)`);
     for (const f of swept.failed) log(`could not sweep session ${f.session} yet: ${f.error}`);
-    await ensureLabImages(app.docker, (line) => {
-      if (/^(building|base image|pulling|cannot pull|installing|importing|debootstrap)/.test(line)) images.state = 'building';
-      note(line);
-    });
+    await ensureLabImages(
+      app.docker,
+      (line) => {
+        if (/^(building|base image|pulling|cannot pull|installing|importing|debootstrap)/.test(line)) images.state = 'building';
+        note(line);
+      },
+      { nodes: true },
+    );
     images.state = 'ready';
     images.detail = 'lab images ready';
   } catch (e) {

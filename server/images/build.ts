@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IMAGES_DIR } from '../config.ts';
 import type { DockerApi } from '../docker/types.ts';
-import { LAB_IMAGES, type LabImage } from '../lab/lab-images.ts';
+import { imagesNeeded, LAB_IMAGES, type LabImage } from '../lab/lab-images.ts';
 import { canInstallPackages, commandExists, installDebianPackages, runLogged } from '../env/system.ts';
 import { FlowlabError, type ErrorKind } from '../util/errors.ts';
 import { filesUnder } from '../util/files.ts';
@@ -96,10 +96,10 @@ async function baseOf(rt: DockerApi, img: LabImage): Promise<{ ref: string; id: 
   return baseIfPresent(rt);
 }
 
-/** Whether each lab image exists and matches its folder, without building anything. */
-export async function imageStatus(rt: DockerApi): Promise<ImageStatus[]> {
+/** Whether each lab image (the engine node's too, unless `nodes` is false) exists and matches its folder, without building anything. */
+export async function imageStatus(rt: DockerApi, opts: { nodes?: boolean } = { nodes: true }): Promise<ImageStatus[]> {
   const out: ImageStatus[] = [];
-  for (const img of LAB_IMAGES) {
+  for (const img of imagesNeeded(opts)) {
     const info = await rt.imageInfo(img.ref);
     const base = await baseOf(rt, img);
     const hash = base ? contentHash(join(IMAGES_DIR, img.dir), base.ref, base.id) : undefined;
@@ -116,18 +116,29 @@ async function baseIfPresent(rt: DockerApi): Promise<{ ref: string; id: string }
   return undefined;
 }
 
-let inFlight: Promise<ImageStatus[]> | undefined;
+const inFlight = new Map<string, Promise<ImageStatus[]>>();
 
-/** Builds every lab image that is missing or out of date; a no-op when nothing changed. */
-export function ensureLabImages(rt: DockerApi, progress: Progress = () => {}, opts: { force?: boolean } = {}): Promise<ImageStatus[]> {
+/**
+ * Builds every lab image that is missing or out of date (with `nodes`, the engine node's too: a
+ * lab with nodes needs it); a no-op when nothing changed.
+ */
+export function ensureLabImages(rt: DockerApi, progress: Progress = () => {}, opts: { force?: boolean; nodes?: boolean } = {}): Promise<ImageStatus[]> {
   // One build at a time per process: concurrent `up`s wait for the same build.
-  inFlight ??= buildAll(rt, progress, opts.force ?? false).finally(() => (inFlight = undefined));
-  return inFlight;
+  const key = opts.nodes ? 'nodes' : 'labs';
+  let p = inFlight.get(key);
+  if (!p) {
+    p = (async () => {
+      if (opts.nodes) await inFlight.get('labs')?.catch(() => undefined);
+      return buildAll(rt, imagesNeeded(opts), progress, opts.force ?? false);
+    })().finally(() => inFlight.delete(key));
+    inFlight.set(key, p);
+  }
+  return p;
 }
 
-async function buildAll(rt: DockerApi, progress: Progress, force: boolean): Promise<ImageStatus[]> {
+async function buildAll(rt: DockerApi, images: readonly LabImage[], progress: Progress, force: boolean): Promise<ImageStatus[]> {
   const out: ImageStatus[] = [];
-  for (const img of LAB_IMAGES) out.push(await buildOne(rt, img, progress, force));
+  for (const img of images) out.push(await buildOne(rt, img, progress, force));
   return out;
 }
 

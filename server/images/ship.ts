@@ -1,31 +1,55 @@
 // Lab images on an engine of the pool: built once here (the local engine), then sent to each
 // engine that lacks them, as `docker save | docker load` does — no registry. An image is the same
 // (same id) on every engine, so one already there is left alone.
+import { PassThrough } from 'node:stream';
 import type { DockerApi } from '../docker/types.ts';
-import { LAB_IMAGES } from '../lab/lab-images.ts';
+import { imagesNeeded } from '../lab/lab-images.ts';
 import { ensureLabImages, type Progress } from './build.ts';
 
 const inFlight = new Map<string, Promise<void>>();
 
-/** Makes sure `to` (the engine named `engine`) has every lab image `from` has, up to date. */
-export function shipLabImages(from: DockerApi, to: DockerApi, engine: string, progress: Progress = () => {}): Promise<void> {
-  let p = inFlight.get(engine);
+/** Makes sure `to` (the engine named `engine`) has every lab image `from` has, up to date (the engine node's too, for a lab with nodes). */
+export function shipLabImages(from: DockerApi, to: DockerApi, engine: string, progress: Progress = () => {}, opts: { nodes?: boolean } = {}): Promise<void> {
+  const key = `${engine}${opts.nodes ? ' nodes' : ''}`;
+  let p = inFlight.get(key);
   if (!p) {
-    p = ship(from, to, engine, progress).finally(() => inFlight.delete(engine));
-    inFlight.set(engine, p);
+    p = (async () => {
+      await ensureLabImages(from, progress, opts);
+      await sendImages(from, to, engine, imagesNeeded(opts).map((i) => i.ref), progress);
+    })().finally(() => inFlight.delete(key));
+    inFlight.set(key, p);
   }
   return p;
 }
 
-async function ship(from: DockerApi, to: DockerApi, engine: string, progress: Progress): Promise<void> {
-  await ensureLabImages(from, progress);
-  for (const img of LAB_IMAGES) {
-    const [here, there] = await Promise.all([from.imageInfo(img.ref), to.imageInfo(img.ref)]);
-    if (!here) throw new Error(`${img.ref} is not built here, so it cannot be sent to engine ${engine}`);
+/** Sends each image `from` has to `to` (the engine named `engine`, a docker context's name) unless it is there already, the same. */
+export async function sendImages(from: DockerApi, to: DockerApi, engine: string, refs: readonly string[], progress: Progress = () => {}): Promise<void> {
+  for (const ref of refs) {
+    const [here, there] = await Promise.all([from.imageInfo(ref), to.imageInfo(ref)]);
+    if (!here) throw new Error(`${ref} is not built here, so it cannot be sent to engine ${engine}`);
     if (there?.id === here.id) continue;
-    progress(`sending ${img.ref} to engine ${engine} (${Math.round(here.size / 2 ** 20)} MB)`);
+    progress(`sending ${ref} to engine ${engine} (${Math.round(here.size / 2 ** 20)} MB)`);
     const started = Date.now();
-    await to.loadImage(await from.saveImage(img.ref), { ref: img.ref, engine });
-    progress(`sent ${img.ref} to engine ${engine} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    await to.loadImage(await from.saveImage(ref), { ref, engine });
+    progress(`sent ${ref} to engine ${engine} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  }
+}
+
+/**
+ * Sends images `from` has to several engines at once (a lab's nodes): each image is saved once and
+ * its one stream loaded into every engine that lacks it (the slowest load sets the pace).
+ */
+export async function sendImagesToAll(from: DockerApi, to: readonly { rt: DockerApi; engine: string }[], refs: readonly string[]): Promise<void> {
+  for (const ref of refs) {
+    const here = await from.imageInfo(ref);
+    if (!here) throw new Error(`${ref} is not built here, so it cannot be sent to ${to.map((t) => `engine ${t.engine}`).join(', ')}`);
+    const lacking = (await Promise.all(to.map(async (t) => ((await t.rt.imageInfo(ref))?.id === here.id ? undefined : t)))).filter((t) => t !== undefined);
+    if (lacking.length === 0) continue;
+    const tar = await from.saveImage(ref);
+    const copies = lacking.map(() => new PassThrough({ highWaterMark: 1 << 20 }));
+    for (const c of copies) tar.pipe(c);
+    const failed = (e: Error) => copies.forEach((c) => c.destroy(e));
+    tar.on('error', failed);
+    await Promise.all(lacking.map((t, i) => t.rt.loadImage(copies[i]!, { ref, engine: t.engine }).catch((e: Error) => (failed(e), Promise.reject(e)))));
   }
 }

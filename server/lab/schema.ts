@@ -11,6 +11,12 @@ const name = (what: string) =>
   z.string().regex(NAME_RE, `a ${what} name: lowercase letters, digits and "-", starting with a letter, at most 32 characters`);
 export const serviceName = name('service');
 export const networkName = name('network');
+export const nodeName = name('node');
+/** How many nodes a lab may have: each is a whole Docker engine on the session's engine. */
+export const MAX_NODES = 5;
+/** `node.hostname == worker-1`, `node.role != manager`, `node.labels.zone == b`: what placement reads. */
+export const CONSTRAINT_RE = /^\s*node\.(hostname|role|labels\.([A-Za-z0-9][A-Za-z0-9._-]*))\s*(==|!=)\s*(\S+)\s*$/;
+const NODE_LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const idString = z.string().regex(LAB_ID_RE, 'a kebab-case id like "bridge-basics"');
 const text = z.string().min(1, 'a non-empty text');
 const stringList = z.array(z.string());
@@ -99,8 +105,20 @@ export const serviceSchema = z.strictObject({
     .strictObject({
       replicas: z.number().int().min(0).max(10).optional(),
       endpoint_mode: z.enum(['vip', 'dnsrr']).optional(),
+      placement: z
+        .strictObject({
+          constraints: z.array(z.string().regex(CONSTRAINT_RE, 'a placement constraint like "node.hostname == worker-1", "node.role == worker" or "node.labels.zone == b" (== or !=)')).optional(),
+        })
+        .optional(),
     })
     .optional(),
+  /** The node a plain container runs on, in a lab with nodes (a swarm service places itself). */
+  node: nodeName.optional(),
+});
+
+export const nodeSchema = z.strictObject({
+  role: z.enum(['manager', 'worker']).optional(),
+  labels: z.record(z.string().regex(NODE_LABEL_KEY, 'a node label key: letters, digits, ".", "_" and "-"'), z.union([z.string(), z.number(), z.boolean()])).optional(),
 });
 
 export const KNOWN_DRIVER_OPTS = [
@@ -192,6 +210,12 @@ export const labSchema = z.strictObject({
     .optional(),
   services: z.record(serviceName, serviceSchema).refine((s) => Object.keys(s).length > 0, 'at least one service'),
   networks: z.record(networkName, z.union([networkSchema, z.null()])).default({}),
+  /** The lab's own Docker nodes (a swarm of nested engines per session); none: the session's engine alone. */
+  nodes: z
+    .record(nodeName, z.union([nodeSchema, z.null()]))
+    .refine((n) => Object.keys(n).length <= MAX_NODES, `at most ${MAX_NODES} nodes`)
+    .refine((n) => Object.keys(n).length >= 2, 'at least two nodes (one node is what a lab without nodes: already runs on)')
+    .optional(),
   faults: z.array(faultSchema).default([]),
   answer: answerSchema.optional(),
   variants: z
@@ -225,6 +249,7 @@ export type Lab = z.output<typeof labSchema>;
 export type LabInput = z.input<typeof labSchema>;
 export type ServiceDef = z.output<typeof serviceSchema>;
 export type NetworkDef = z.output<typeof networkSchema>;
+export type NodeDef = z.output<typeof nodeSchema>;
 export type Fault = z.output<typeof faultSchema>;
 export type Probe = z.output<typeof probeSchema>;
 export type Variant = Lab['variants'][number];
@@ -235,4 +260,5 @@ export const KNOWN_KEYS = {
   lab: Object.keys(labSchema.shape),
   service: Object.keys(serviceSchema.shape),
   network: Object.keys(networkSchema.shape),
+  node: Object.keys(nodeSchema.shape),
 };

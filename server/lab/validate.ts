@@ -11,6 +11,7 @@ import type { LabChecks } from './checks/context.ts';
 import { checkRequirements } from './checks/engine.ts';
 import { checkGrading } from './checks/grading.ts';
 import { checkNetworks } from './checks/networks.ts';
+import { checkNodes } from './checks/nodes.ts';
 import { checkServices } from './checks/services.ts';
 
 export interface ValidateContext {
@@ -106,6 +107,7 @@ function knownKeysAt(path: YamlPath): readonly string[] | undefined {
   if (path.length === 0) return KNOWN_KEYS.lab;
   if (path.length === 2 && path[0] === 'services') return KNOWN_KEYS.service;
   if (path.length === 2 && path[0] === 'networks') return KNOWN_KEYS.network;
+  if (path.length === 2 && path[0] === 'nodes') return KNOWN_KEYS.node;
   return undefined;
 }
 
@@ -181,6 +183,7 @@ function checkLab(lab: Lab, source: LabSource, ctx: ValidateContext): Problem[] 
   checkRequirements(c);
   checkNetworks(c);
   checkServices(c);
+  checkNodes(c);
   checkGrading(c);
   return problems;
 }

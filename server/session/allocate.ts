@@ -10,6 +10,8 @@ import type { Lab } from '../lab/schema.ts';
 import type { Settings } from '../config.ts';
 import type { SessionStore } from '../store/sessions.ts';
 import { portKey, type SessionAllocation } from './plan.ts';
+import { UNDERLAY_KEY } from './node-plan.ts';
+import { hasNodes } from '../lab/nodes.ts';
 import { FlowlabError, type ErrorKind } from '../util/errors.ts';
 
 export class AllocationError extends FlowlabError {
@@ -48,7 +50,8 @@ function allocateSubnets(lab: Lab, session: string, store: SessionStore, setting
   const clashes = (c: Cidr, held: ReadonlySet<string>) =>
     existing.some((e) => overlaps(e, c)) || [...held].some((h) => overlaps(parseCidr(h), c));
   const out: Record<string, string> = {};
-  const wanted = Object.entries(lab.networks);
+  // A lab with nodes has one more network, on the session's engine: its nodes' underlay.
+  const wanted = [...Object.entries(lab.networks), ...(hasNodes(lab) ? [[UNDERLAY_KEY, null] as const] : [])];
   for (const [name, def] of wanted) {
     const fixed = def?.ipam?.config[0]?.subnet;
     if (!fixed) continue;

@@ -25,6 +25,11 @@ import { capturedServices, planLab, type LabPlan } from './plan.ts';
 import type { SessionHost } from './host.ts';
 import { LiveSession } from './live.ts';
 import { startServices } from './start-services.ts';
+import type { NodesRuntime } from '../docker/nodes-runtime.ts';
+import { hasNodes } from '../lab/nodes.ts';
+import { labImageRefs } from '../lab/lab-images.ts';
+import { planNodes, type NodesPlan } from './node-plan.ts';
+import { nodesRuntime, startNodes } from './nodes.ts';
 import { sweepDead, type DownReport, type SweepReport } from './sweep.ts';
 import { settleAll } from '../util/settle.ts';
 import { revealedServices } from './reveal.ts';
@@ -151,6 +156,20 @@ export class SessionEngine implements SessionHost {
     return engine === LOCAL_ENGINE ? kernelFeatures() : {};
   }
 
+  /** Each session with nodes: the one connection to its swarm (reused: every node connection costs an exec to open). */
+  private readonly nodeRuntimes = new Map<string, NodesRuntime>();
+
+  /** What a session's lab objects live on: its engine, or for a lab with nodes, the swarm of its nodes. */
+  labRuntime(rec: Pick<SessionRecord, 'id' | 'engine' | 'lab'>): DockerApi {
+    if (!hasNodes(rec.lab)) return this.runtimeOf(rec.engine);
+    let rt = this.nodeRuntimes.get(rec.id);
+    if (!rt) {
+      rt = nodesRuntime(this.runtimeOf(rec.engine), rec.id, rec.lab, this.settings.dockerStarts);
+      this.nodeRuntimes.set(rec.id, rt);
+    }
+    return rt;
+  }
+
   /** The connection to an engine: local's is `docker`. */
   runtimeOf(engine: string): DockerRuntime {
     if (engine === LOCAL_ENGINE) return this.docker;
@@ -215,9 +234,11 @@ export class SessionEngine implements SessionHost {
     const engine = opts.engine ?? LOCAL_ENGINE;
     const rt = this.runtimeOf(engine);
     // The lab resolver runs from the toolbox, so every lab needs the lab images: built here, sent to another engine.
-    if (engine === LOCAL_ENGINE) await ensureLabImages(this.docker, progress);
-    else await shipLabImages(this.docker, rt, engine, progress);
-    if (lab.network === 'overlay' || Object.values(lab.networks).some((n) => n?.driver === 'overlay')) await this.ensureSwarm(rt, opts.initSwarm ?? this.settings.initSwarm, progress);
+    // A lab with nodes makes its own swarm inside them: its engine needs the engine node's image, not swarm mode.
+    const nodes = hasNodes(lab);
+    if (engine === LOCAL_ENGINE) await ensureLabImages(this.docker, progress, { nodes });
+    else await shipLabImages(this.docker, rt, engine, progress, { nodes });
+    if (!nodes && (lab.network === 'overlay' || Object.values(lab.networks).some((n) => n?.driver === 'overlay'))) await this.ensureSwarm(rt, opts.initSwarm ?? this.settings.initSwarm, progress);
 
     const seed = opts.seed ?? randomSeed();
     // A warm session has no variant until it is claimed: the lab's own needs are checked.
@@ -283,7 +304,7 @@ export class SessionEngine implements SessionHost {
       opts.steps?.({ stage: 'ready', ...step });
       // A fault that re-created a service left it without its capture (made again here, as a cold
       // start makes them after its faults); replacing one shows which service the fault touched.
-      this.startCaptures(session, this.runtimeOf(rec.engine).scoped(this.recorder(session), { revealsFault: true }), progress, 'background');
+      this.startCaptures(session, this.labRuntime(rec).scoped(this.recorder(session), { revealsFault: true }), progress, 'background');
       return topology;
     } catch (e) {
       const reason = (e as Error).message;
@@ -295,7 +316,10 @@ export class SessionEngine implements SessionHost {
   }
 
   private async build(session: string, lab: Lab, seed: number, opts: UpOptions, progress: (l: string) => void): Promise<Topology> {
-    const rt = this.runtimeOf(opts.engine ?? LOCAL_ENGINE).scoped(this.recorder(session));
+    const engine = opts.engine ?? LOCAL_ENGINE;
+    const outer = this.runtimeOf(engine).scoped(this.recorder(session));
+    // A lab with nodes: its networks and containers go into its swarm, once the nodes are up.
+    let rt: DockerApi = outer;
     const ref = this.ref(session, lab.id);
     const priority = opts.warm ? 'warm' : 'lab';
     const check = () => {
@@ -303,15 +327,19 @@ export class SessionEngine implements SessionHost {
     };
     try {
       let plan: LabPlan;
+      let nodesPlan: NodesPlan | undefined;
       for (let attempt = 1; ; attempt++) {
-        const dockerSubnets = (await rt.listNetworks()).flatMap((n) => n.subnets);
-        const alloc = await allocate(lab, session, this.store, this.settings, dockerSubnets, attempt > 1, await this.portCheck(opts.engine ?? LOCAL_ENGINE));
+        const dockerSubnets = (await outer.listNetworks()).flatMap((n) => n.subnets);
+        const alloc = await allocate(lab, session, this.store, this.settings, dockerSubnets, attempt > 1, await this.portCheck(engine));
         this.store.setAllocation(session, alloc);
         plan = planLab(lab, ref, alloc);
+        nodesPlan = planNodes(lab, ref, alloc);
         check();
-        progress(`session ${session}: creating ${plan.networks.length} network(s)`);
-        opts.steps?.({ stage: 'networks', networks: plan.networks.length, servicesReady: 0, servicesTotal: plan.services.length });
-        const made = await Promise.allSettled(plan.networks.map((n) => rt.createNetwork(n.spec)));
+        // On the session's engine: the lab's networks, or the nodes' underlay (the lab's are made inside the nodes).
+        const here = nodesPlan ? [nodesPlan.underlay] : plan.networks.map((n) => n.spec);
+        progress(`session ${session}: creating ${nodesPlan ? 'the nodes\' underlay network' : `${plan.networks.length} network(s)`}`);
+        if (!nodesPlan) opts.steps?.({ stage: 'networks', networks: plan.networks.length, servicesReady: 0, servicesTotal: plan.services.length });
+        const made = await Promise.allSettled(here.map((n) => outer.createNetwork(n)));
         const failed = made.find((r): r is PromiseRejectedResult => r.status === 'rejected');
         if (!failed) break;
         const err = failed.reason as Error;
@@ -319,10 +347,19 @@ export class SessionEngine implements SessionHost {
         // Another Flowlab (another data directory) created a network on that subnet a moment
         // ago: give the subnets back and pick again, around it.
         progress(`session ${session}: a subnet was taken meanwhile; picking another`);
-        await Promise.all(plan.networks.map((n) => rt.removeNetwork(n.spec.name).catch(() => undefined)));
+        await Promise.all(here.map((n) => outer.removeNetwork(n.name).catch(() => undefined)));
         this.store.releaseLeases(session);
       }
       check();
+      if (nodesPlan) {
+        const swarm = this.labRuntime({ id: session, engine, lab }) as NodesRuntime;
+        await startNodes(outer, nodesPlan, swarm.scoped(this.recorder(session)), { progress: (l) => progress(`session ${session}: ${l}`), check, priority, ...(opts.signal ? { signal: opts.signal } : {}), images: labImageRefs(lab) });
+        rt = swarm.scoped(this.recorder(session));
+        progress(`session ${session}: creating ${plan.networks.length} network(s) in the swarm`);
+        opts.steps?.({ stage: 'networks', networks: plan.networks.length, servicesReady: 0, servicesTotal: plan.services.length });
+        await Promise.all(plan.networks.map((n) => rt.createNetwork(n.spec)));
+        check();
+      }
 
       let resolverStarted: Promise<void> = Promise.resolve();
       if (plan.resolver) {
@@ -349,7 +386,7 @@ export class SessionEngine implements SessionHost {
       const serviceReady = () => opts.steps?.({ stage: 'services', ...step, servicesReady: ++step.servicesReady });
       await Promise.all([resolverStarted, startServices(rt, plan, { check, progress, readyTimeoutMs: this.settings.readyTimeoutMs, serviceReady, priority, signal: opts.signal })]);
       check();
-      let topology = await describeTopology(rt, session, lab, opts.warm ? 0 : seed, plan, opts.engine ?? LOCAL_ENGINE);
+      let topology = await describeTopology(rt, session, lab, opts.warm ? 0 : seed, plan, engine);
       // A warm session is broken when it is claimed, as the claim's seed says.
       if (!opts.warm) topology = await this.breakAsDrawn(session, lab, seed, topology, () => opts.steps?.({ stage: 'faults', ...step }), progress, check);
       this.store.markReady(session, topology, opts.warm);
@@ -424,6 +461,8 @@ export class SessionEngine implements SessionHost {
     }
     const networks = await rt.listNetworks(labels);
     await settleAll(networks.map((n) => this.removeNetworkPatiently(rt, n.id, removed.services.size > 0)));
+    // A lab with nodes went with its node containers (the swarm and all in it lived inside them).
+    this.nodeRuntimes.delete(session);
     return { session, removed: { containers: removed.containers.size, services: removed.services.size, networks: networks.length } };
   }
 

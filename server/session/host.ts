@@ -6,13 +6,15 @@ import type { Settings } from '../config.ts';
 import type { ActionSink, DockerApi } from '../docker/types.ts';
 import type { EngineFeatures } from '../lab/requirements.ts';
 import type { Db } from '../store/db.ts';
-import type { SessionStore } from '../store/sessions.ts';
+import type { SessionRecord, SessionStore } from '../store/sessions.ts';
 
 export interface SessionHost {
   /** The local Docker engine (records nothing). */
   readonly docker: DockerApi;
   /** The engine of the pool a session lives on, by name ("local" is `docker`). */
   runtimeOf(engine: string): DockerApi;
+  /** What a session's lab objects live on: its engine, or the swarm of the lab's own nodes. */
+  labRuntime(rec: Pick<SessionRecord, 'id' | 'engine' | 'lab'>): DockerApi;
   /** What an engine's kernel offers (netem, IPVS): undefined where it cannot be told. */
   featuresOf(engine: string): Promise<EngineFeatures>;
   /** The registry's database: stores of probes, faults and progress open on it. */

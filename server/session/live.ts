@@ -44,9 +44,9 @@ export class LiveSession {
     readonly rec: SessionRecord,
   ) {}
 
-  /** The Docker engine the session lives on (records nothing; `runtime()` records). */
+  /** The Docker engine the session's lab lives on — for a lab with nodes, their swarm (records nothing; `runtime()` records). */
   get docker(): DockerApi {
-    return this.host.runtimeOf(this.rec.engine);
+    return this.host.labRuntime(this.rec);
   }
 
   /** The registry's database, for the stores a feature keeps its records in. */

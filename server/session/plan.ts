@@ -1,10 +1,11 @@
 // From a lab and what a session was given (subnets, host ports) to the Docker objects that make
 // it: pure, so the whole shape of a lab can be tested without a daemon.
 import { LAB_DNS_OPTIONS, type ContainerSpec, type EndpointSpec, type HealthcheckSpec, type NetworkSpec, type SwarmServiceSpec } from '../docker/specs.ts';
-import { objectName, sessionLabels, type SessionRef } from '../docker/labels.ts';
+import { LABEL, objectName, sessionLabels, type SessionRef } from '../docker/labels.ts';
 import { hostAt, parseCidr } from '../lab/ipv4.ts';
 import { imageRef, TOOLBOX_REF } from '../lab/lab-images.ts';
 import { networkDriver, servicesOf, type ServiceModel } from '../lab/model.ts';
+import { leaderOf, nodesOf } from '../lab/nodes.ts';
 import type { Lab, ServiceDef } from '../lab/schema.ts';
 import type { Allocation } from '../store/sessions.ts';
 
@@ -99,7 +100,7 @@ export function planLab(lab: Lab, ref: SessionRef, alloc: SessionAllocation): La
   const resolver: ContainerSpec | undefined =
     needsResolver && endpoints.length > 0
       ? {
-          ...baseContainer(objectName(ref.session, RESOLVER_NAME), TOOLBOX_REF, sessionLabels(ref, RESOLVER_NAME, 'resolver')),
+          ...baseContainer(objectName(ref.session, RESOLVER_NAME), TOOLBOX_REF, onNode(sessionLabels(ref, RESOLVER_NAME, 'resolver'), leaderOf(nodesOf(lab))?.name)),
           command: ['lab-serve', 'dns', '--port', '53', ...records.flatMap((r) => ['--record', r])],
           network: { kind: 'networks', endpoints },
           // dnsmasq sets its group even when it stays root.
@@ -189,6 +190,11 @@ export function baseContainer(name: string, image: string, labels: Record<string
   };
 }
 
+/** In a lab with nodes, the node a container goes on (the Docker layer reads it). */
+function onNode(labels: Record<string, string>, node: string | undefined): Record<string, string> {
+  return node ? { ...labels, [LABEL.node]: node } : labels;
+}
+
 function planService(m: ServiceModel, ref: SessionRef, alloc: SessionAllocation, resolverIps: Record<string, string>): PlannedService {
   const def = m.def;
   const a = m.attachment;
@@ -214,6 +220,7 @@ function planService(m: ServiceModel, ref: SessionRef, alloc: SessionAllocation,
       networks: a.networks.map((n) => ({ network: objectName(ref.session, n.network), aliases: withServiceName(m.name, n.aliases) })),
       replicas: def.deploy?.replicas ?? 1,
       endpointMode: def.deploy?.endpoint_mode ?? 'vip',
+      ...(def.deploy?.placement?.constraints?.length ? { constraints: def.deploy.placement.constraints.map((c) => c.trim()) } : {}),
       dns,
       dnsOptions: def.dns_opt ?? [...LAB_DNS_OPTIONS],
       capAdd: caps,
@@ -227,7 +234,7 @@ function planService(m: ServiceModel, ref: SessionRef, alloc: SessionAllocation,
   }
 
   const container: ContainerSpec = {
-    ...baseContainer(objectName(ref.session, m.name), image, labels),
+    ...baseContainer(objectName(ref.session, m.name), image, onNode(labels, def.node)),
     ...(command ? { command } : {}),
     env,
     readOnly: def.read_only ?? true,

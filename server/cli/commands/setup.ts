@@ -72,7 +72,7 @@ export function setupCommands(program: Command): void {
     .option('--force', 'rebuild even when up to date')
     .option('--json', 'print the result as JSON')
     .action(async (opts: { force?: boolean; json?: boolean }) => {
-      const result = await ensureLabImages(new DockerRuntime(), progress, { force: !!opts.force });
+      const result = await ensureLabImages(new DockerRuntime(), progress, { force: !!opts.force, nodes: true });
       if (opts.json) printJson(result.map((i) => ({ name: i.name, ref: i.ref, size_bytes: i.sizeBytes ?? null })));
       else for (const i of result) print(`${i.ref}  ${((i.sizeBytes ?? 0) / 1e6).toFixed(0)} MB`);
     });

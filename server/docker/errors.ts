@@ -2,7 +2,7 @@
 // from the engine's message, since it gives no code — what the failure was about.
 
 /** What a Docker failure was about, read once here from the engine's message (it gives no code). */
-export type DockerReason = 'subnet-overlap' | 'name-taken' | 'in-use' | 'exists' | 'not-attachable' | 'port-taken' | 'removal-in-progress';
+export type DockerReason = 'subnet-overlap' | 'name-taken' | 'in-use' | 'exists' | 'not-attachable' | 'port-taken' | 'removal-in-progress' | 'node-unreachable';
 
 const REASONS: [DockerReason, RegExp][] = [
   ['subnet-overlap', /overlap/i],
@@ -12,6 +12,8 @@ const REASONS: [DockerReason, RegExp][] = [
   ['in-use', /active endpoints|in use/i],
   ['exists', /already exists/i],
   ['not-attachable', /not manually attachable/i],
+  // Said by nested.ts when a lab node's engine cannot be dialled (its container stopped).
+  ['node-unreachable', /the node's engine cannot be reached/],
 ];
 
 export class DockerError extends Error {

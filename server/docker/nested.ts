@@ -48,7 +48,7 @@ function dialled(outer: Docker, container: string, done: (e: Error | null, socke
       });
       done(null, socket);
     },
-    (e: Error) => done(e),
+    (e: Error) => done(new Error(`the node's engine cannot be reached through its container ${container}: ${e.message}`)),
   );
 }
 

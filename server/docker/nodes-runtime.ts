@@ -4,6 +4,7 @@
 // the node of the container whose namespace it joins (a capture, a helper); a container already
 // there is found on whichever node holds it. So probes, faults, captures and the topology work on
 // a lab with nodes as on any other, unchanged.
+import { dockerFailed } from './errors.ts';
 import { LABEL } from './labels.ts';
 import type { ContainerSpec, EndpointSpec, NetworkSpec, SwarmServiceSpec } from './specs.ts';
 import type { StartPriority } from './start-gate.ts';
@@ -156,8 +157,14 @@ export class NodesRuntime implements DockerApi {
     await (await this.holder(nameOrId)).removeContainer(nameOrId);
     this.where.delete(nameOrId);
   }
+  /** Undefined too when its node is down: nothing of it can be reached. */
   async inspectContainer(nameOrId: string): Promise<ContainerState | undefined> {
-    return (await this.holder(nameOrId)).inspectContainer(nameOrId);
+    try {
+      return await (await this.holder(nameOrId)).inspectContainer(nameOrId);
+    } catch (e) {
+      if (dockerFailed(e, 'node-unreachable')) return undefined;
+      throw e;
+    }
   }
   async containerPid(nameOrId: string): Promise<number | undefined> {
     return (await this.holder(nameOrId)).containerPid(nameOrId);
@@ -165,7 +172,11 @@ export class NodesRuntime implements DockerApi {
   async listContainers(labels: LabelFilter): Promise<(ObjectSummary & { state: string })[]> {
     const lists = await Promise.all(
       [...this.nodes].map(async ([node, rt]) => {
-        const list = await rt.listContainers(labels);
+        // A node that is down (its machine stopped) holds nothing anyone can reach now.
+        const list = await rt.listContainers(labels).catch((e: unknown) => {
+          if (dockerFailed(e, 'node-unreachable')) return [];
+          throw e;
+        });
         for (const c of list) {
           this.where.set(c.id, node);
           this.where.set(c.name, node);

@@ -6,6 +6,7 @@ import { endpointMode, iccOff, internalNetwork, nonAttachable } from './impl/net
 import { bindLoopback, portConflict, portMismatch, unpublish } from './impl/ports.ts';
 import { dnsOverride, dnsSearch, hostMode, hostsOverride } from './impl/recreate.ts';
 import { dnsUpstreamDown, kill, pause, replicas, stop } from './impl/state.ts';
+import { nodeDown, nodeDrain, nodeLabel, underlayBlock, underlayMtu } from './impl/nodes.ts';
 import type { FaultImpl } from './types.ts';
 
 export const FAULT_IMPLS: { [T in Fault['type']]: FaultImpl<T> } = {
@@ -35,6 +36,11 @@ export const FAULT_IMPLS: { [T in Fault['type']]: FaultImpl<T> } = {
   'hosts-override': hostsOverride,
   'dns-search': dnsSearch,
   latency,
+  'underlay-block': underlayBlock,
+  'underlay-mtu': underlayMtu,
+  'node-drain': nodeDrain,
+  'node-down': nodeDown,
+  'node-label': nodeLabel,
 };
 
 export function implFor<T extends Fault['type']>(type: T): FaultImpl<T> {

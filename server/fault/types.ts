@@ -11,6 +11,8 @@ export interface FaultDescription {
   summary: string;
   service?: string;
   network?: string;
+  /** In a lab with nodes: the node it is on. */
+  node?: string;
   params: Record<string, unknown>;
   /** docker CLI commands that cause it. */
   cause: string[];

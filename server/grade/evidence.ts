@@ -18,6 +18,10 @@ export interface LabFacts {
   hostPorts: Record<string, { hostPort: number; containerPort: number }[]>;
   /** network -> services planned on it */
   members: Record<string, string[]>;
+  /** In a lab with nodes: service -> the nodes it may run on (a container's node, a swarm service's placeable nodes) */
+  placed?: Record<string, string[]>;
+  /** In a lab with nodes: service -> the node labels its placement constraints read */
+  constrainedBy?: Record<string, string[]>;
 }
 
 const FAILED = ['refused', 'timeout', 'reset', 'empty-reply', 'not-http', 'nxdomain', 'servfail', 'no-route', 'error'];
@@ -85,6 +89,13 @@ function addressesMeant(address: string, facts: LabFacts): string[] {
 }
 
 const failed = (o: Observation) => FAILED.includes(o.outcome);
+const placedOn = (facts: LabFacts, service: string | undefined) => (service ? (facts.placed?.[service] ?? []) : []);
+/** A flow between a service on `node` and one elsewhere (on `peer`, when given): it crosses that node's underlay. */
+const crosses = (facts: LabFacts, o: Observation, node: string, peer: string | undefined) => {
+  const [a, b] = [placedOn(facts, o.from), placedOn(facts, o.to)];
+  const across = (here: string[], there: string[]) => here.includes(node) && there.some((n) => n !== node && (peer === undefined || n === peer));
+  return across(a, b) || across(b, a);
+};
 const onNetwork = (facts: LabFacts, network: string, service: string | undefined) => !!service && (facts.members[network] ?? []).includes(service);
 
 /** Whether `item` shows `fault` (given the lab's facts). */
@@ -148,5 +159,15 @@ export function evidenceShows(fault: Fault, item: EvidenceItem, facts: LabFacts)
       return o.to === fault.service && (o.outcome === 'one-backend' || (o.kind === 'dns' && o.outcome === 'ok' && o.answers.length <= fault.replicas));
     case 'dns-search':
       return o.from === fault.service && ([fault.search].flat().some((d) => (o.name ?? '').endsWith(`.${d}`)) || (o.kind !== 'dns' && o.outcome === 'timeout'));
+    case 'underlay-block':
+      // The data plane blocked: connections across time out; gossip blocked: names of tasks on the other side are missing.
+      return crosses(facts, o, fault.node, fault.peer) && (o.outcome === 'timeout' || (fault.port !== '4789/udp' && ['nxdomain', 'one-backend'].includes(o.outcome)));
+    case 'underlay-mtu':
+      return crosses(facts, o, fault.node, undefined) && ['timeout', 'too-big'].includes(o.outcome);
+    case 'node-down':
+    case 'node-drain':
+      return placedOn(facts, o.to).includes(fault.node) && (failed(o) || o.outcome === 'one-backend');
+    case 'node-label':
+      return !!o.to && (facts.constrainedBy?.[o.to] ?? []).includes(fault.label) && failed(o);
   }
 }

@@ -4,6 +4,9 @@ import { z } from 'zod';
 
 const svc = z.string().min(1);
 const net = z.string().min(1);
+const node = z.string().min(1);
+/** The underlay ports a swarm needs between its nodes. */
+export const UNDERLAY_PORTS = ['4789/udp', '7946', '7946/tcp', '7946/udp', '2377/tcp'] as const;
 const port = z.number().int().min(1).max(65535);
 const rate = z.string().regex(/^\d+(\.\d+)?(bit|kbit|mbit|gbit)$/, 'a rate like 256kbit or 1mbit');
 const delay = z.string().regex(/^\d+(ms|s)$/, 'a delay like 200ms');
@@ -53,6 +56,19 @@ export const FAULT_SCHEMAS = [
   fault('hosts-override', { service: svc, name: z.string().min(1), address }),
   fault('dns-search', { service: svc, search: z.union([z.string(), z.array(z.string())]), ndots: z.number().int().min(0).max(15).optional() }),
   fault('latency', { service: svc, delay, jitter: delay.optional() }),
+  /**
+   * In a lab with nodes: a port of the swarm's underlay closed at `node` (to and from `peer` only,
+   * when given): 4789/udp carries the overlay's data (VXLAN), 7946 its gossip (tcp and udp), 2377/tcp
+   * the managers' control plane.
+   */
+  fault('underlay-block', { node, peer: node.optional(), port: z.enum(UNDERLAY_PORTS) }),
+  /** The underlay's MTU at `node` set below what the overlay's 1450 plus VXLAN's 50 bytes need. */
+  fault('underlay-mtu', { node, mtu: z.number().int().min(576).max(1499) }),
+  fault('node-drain', { node }),
+  /** The node's machine stops (its engine and every container on it). */
+  fault('node-down', { node }),
+  /** A node label set to a wrong value (or removed, without `value`). */
+  fault('node-label', { node, label: z.string().min(1), value: z.string().optional() }),
 ] as const;
 
 export const FAULT_TYPES = FAULT_SCHEMAS.map((s) => s.shape.type.value);
@@ -60,5 +76,7 @@ export type FaultType = (typeof FAULT_TYPES)[number];
 
 /** Faults that change a network namespace with tc or iptables: never on a host-network service. */
 export const NETNS_FAULTS: ReadonlySet<string> = new Set(['firewall', 'packet-loss', 'bandwidth', 'mtu', 'latency']);
+/** Faults on a lab's own nodes: only in a lab with nodes. */
+export const NODE_FAULTS: ReadonlySet<string> = new Set(['underlay-block', 'underlay-mtu', 'node-drain', 'node-down', 'node-label']);
 /** Faults that need the kernel's netem queueing discipline. */
 export const NETEM_FAULTS: ReadonlySet<string> = new Set(['latency']);

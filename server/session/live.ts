@@ -13,6 +13,8 @@ import { didYouMean } from '../lab/problems.ts';
 import { IPV4_RE } from '../lab/schema.ts';
 import { interpolate } from '../lab/targets.ts';
 import type { ServiceModel } from '../lab/model.ts';
+import { nodesOf, type NodeModel } from '../lab/nodes.ts';
+import { nodeContainerName } from './node-plan.ts';
 import type { ActionKind, Topology } from '../protocol/session.ts';
 import type { Db } from '../store/db.ts';
 import type { SessionRecord } from '../store/sessions.ts';
@@ -148,6 +150,28 @@ export class LiveSession {
   /** Labels for objects made now: the session's own, owned by this process (for helpers). */
   ref(owner = this.host.instanceId): SessionRef {
     return { session: this.id, scenario: this.rec.scenario, owner, registry: this.host.registryPath };
+  }
+
+  /** The session's engine itself, recording into its action log: for a lab with nodes, where the node containers run. */
+  engineRuntime(opts: { revealsFault?: boolean } = {}): DockerApi {
+    return this.host.runtimeOf(this.rec.engine).scoped(this.host.recorder(this.id), opts);
+  }
+
+  /** The lab's nodes (none for a lab that runs on its engine alone). */
+  nodes(): NodeModel[] {
+    return nodesOf(this.lab);
+  }
+
+  /** Docker's name of a node's container on the session's engine. */
+  nodeContainer(node: string): string {
+    const names = this.nodes().map((n) => n.name);
+    if (!names.includes(node)) throw new LiveSessionError(`unknown node "${node}"${didYouMean(node, names)}; expected one of: ${names.join(', ') || '(this lab has no nodes)'}`, 'invalid');
+    return nodeContainerName(this.id, node);
+  }
+
+  /** Runs a script in a node's own namespace (its underlay interface, its firewall): infrastructure, never a learner's. */
+  async inNode(node: string, script: string, opts: { revealsFault?: boolean; timeoutMs?: number } = {}): Promise<ExecResult> {
+    return this.engineRuntime(opts).exec(this.nodeContainer(node), ['sh', '-c', script], { timeoutMs: opts.timeoutMs ?? 20_000, record: true });
   }
 
   /** The Docker layer, recording into this session's action log. */

@@ -1,6 +1,7 @@
 // What a lab grades and proves: causes, variants and their answers, faults, probes and fix checks,
 // solution steps — each naming services, networks and variants the lab has.
-import { NETNS_FAULTS } from '../fault-schema.ts';
+import { NETNS_FAULTS, NODE_FAULTS } from '../fault-schema.ts';
+import { nodesOf } from '../nodes.ts';
 import { servicesOf } from '../model.ts';
 import { didYouMean, type YamlPath } from '../problems.ts';
 import type { Fault, Lab } from '../schema.ts';
@@ -30,11 +31,12 @@ export function checkGrading(c: LabChecks): void {
       error([...path, 'cause'], `unknown cause "${ans.cause}"${didYouMean(ans.cause, causeIds)}; expected one of diagnosis.causes: ${causeIds.join(', ')}`);
     }
     if (!isCulprit(ans.culprit)) {
-      error([...path, 'culprit'], `unknown culprit "${ans.culprit}"; expected a service (${serviceNames.join(', ')}), a network (${networkNames.join(', ') || 'none'}), lab-dns, or a flow like "api->db:5432/tcp"`);
+      const nodes = Object.keys(lab.nodes ?? {});
+      error([...path, 'culprit'], `unknown culprit "${ans.culprit}"; expected a service (${serviceNames.join(', ')}), a network (${networkNames.join(', ') || 'none'}), ${nodes.length ? `a node (${nodes.join(', ')}), ` : ''}lab-dns, or a flow like "api->db:5432/tcp"`);
     }
   }
   function isCulprit(c: string): boolean {
-    if (byName.has(c) || has(lab.networks, c) || c === 'lab-dns' || c === 'host') return true;
+    if (byName.has(c) || has(lab.networks, c) || has(lab.nodes ?? {}, c) || c === 'lab-dns' || c === 'host') return true;
     const flow = /^([a-z][a-z0-9-]*)->([a-z][a-z0-9-]*)(:\d{1,5}(\/(tcp|udp))?)?$/.exec(c);
     return !!flow && [flow[1], flow[2]].every((s) => byName.has(s!) || s === 'host' || s === 'lab-dns');
   }
@@ -106,7 +108,16 @@ export function faultIssues(lab: Lab, f: Fault): { key: string; severity: 'error
     const net = key in f ? (f as Record<string, unknown>)[key] : undefined;
     if (typeof net === 'string' && !has(lab.networks, net)) error(key, `unknown network "${net}"${didYouMean(net, networkNames)}; expected one of: ${networkNames.join(', ')}`);
   }
-  if ('peer' in f && f.peer !== undefined && !byName.has(f.peer)) error('peer', `unknown service "${f.peer}"; expected one of: ${serviceNames.join(', ')}`);
+  const nodeNames = Object.keys(lab.nodes ?? {});
+  if (NODE_FAULTS.has(f.type)) {
+    if (nodeNames.length === 0) error('type', `${f.type} acts on the lab's own nodes; expected a lab with nodes: (this one runs on its engine alone)`);
+    for (const key of ['node', 'peer'] as const) {
+      const n = key in f ? (f as Record<string, unknown>)[key] : undefined;
+      if (nodeNames.length > 0 && typeof n === 'string' && !nodeNames.includes(n)) error(key, `unknown node "${n}"${didYouMean(n, nodeNames)}; expected one of: ${nodeNames.join(', ')}`);
+    }
+    if (f.type === 'underlay-block' && f.peer === f.node) error('peer', `a node's underlay to itself is not blocked; expected another node than "${f.node}"`);
+    if (f.type === 'node-label' && nodesOf(lab).find((n) => n.name === f.node)?.labels[f.label] === f.value) error('value', `node "${f.node}" already has ${f.label}=${f.value}; expected a wrong value (or none, to remove it)`);
+  } else if ('peer' in f && f.peer !== undefined && !byName.has(f.peer)) error('peer', `unknown service "${f.peer}"; expected one of: ${serviceNames.join(', ')}`);
   const model = svc === undefined ? undefined : byName.get(svc);
   if (model && NETNS_FAULTS.has(f.type) && model.attachment.kind === 'host') {
     error('type', `a ${f.type} fault on host-network service "${svc}" would change the Docker host itself; expected a bridged service`);

@@ -1,0 +1,182 @@
+// A lab with nodes on real nested engines: the session's own swarm of three engine-node containers
+// on the local engine, placement as the lab writes it, traffic that really crosses the underlay,
+// each node fault applied and reverted, and nothing left on the engine after down.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LABEL } from '../server/docker/labels.ts';
+import type { NodesRuntime } from '../server/docker/nodes-runtime.ts';
+import { Faults, faultFromWords } from '../server/fault/faults.ts';
+import { loadLab } from '../server/lab/catalogue.ts';
+import { Prober } from '../server/probe/prober.ts';
+import type { LiveSession } from '../server/session/live.ts';
+import { docker, expectGone, none, testApp, writeLab } from './helpers.ts';
+
+const run = promisify(execFile);
+const app = testApp();
+let session = '';
+
+const LAB = `nodes:
+  manager-1: { role: manager }
+  worker-1: { labels: { zone: a } }
+  worker-2: { labels: { zone: b } }
+networks:
+  mesh: { driver: overlay, attachable: true }
+services:
+  web:
+    image: toolbox
+    command: "lab-serve http --port 8080"
+    networks: [mesh]
+    expose: [8080]
+    deploy: { replicas: 2, endpoint_mode: dnsrr, placement: { constraints: ["node.role == worker"] } }
+  cache:
+    image: toolbox
+    command: "lab-serve http --port 6379"
+    networks: [mesh]
+    expose: [6379]
+    deploy: { replicas: 1, endpoint_mode: dnsrr, placement: { constraints: ["node.labels.zone == b"] } }
+  api: { image: toolbox, command: "lab-serve http --port 8080", networks: [mesh], expose: [8080], node: worker-2 }
+  near: { image: toolbox, networks: [mesh], node: worker-2 }
+  client: { image: toolbox, networks: [mesh], node: worker-1 }
+  far: { image: toolbox, networks: [mesh], node: manager-1 }
+`;
+
+beforeAll(async () => {
+  const file = writeLab(app.dataDir, 'three-nodes', LAB, 'overlay');
+  session = (await app.engine.up(loadLab(file))).session;
+}, 240_000);
+afterAll(() => app.dispose(), 120_000);
+
+const live = (): LiveSession => app.engine.live(session);
+const swarm = () => live().docker as NodesRuntime;
+const probe = async (from: string, to: string) => (await new Prober(live()).run([{ from, to }]))[0]!;
+
+/** The node each running task of a service is on, sorted. */
+async function taskNodes(service: string): Promise<string[]> {
+  const names = new Map((await swarm().listNodes()).map((n) => [n.id, n.hostname]));
+  const tasks = (await swarm().serviceTasks(live().planned(service).swarm!.name)).filter((t) => t.state === 'running');
+  return tasks.map((t) => names.get(t.node ?? '') ?? '?').sort();
+}
+
+async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await read();
+    if (ok(v)) return v;
+    if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(v)} after ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+async function withFault(words: string, check: () => Promise<void>): Promise<void> {
+  const [type, ...params] = words.split(' ');
+  const f = await new Faults(live()).apply(faultFromWords(type!, params));
+  try {
+    expect(f.describe.node).toBe(params.find((p) => p.startsWith('node='))!.slice(5));
+    await check();
+  } finally {
+    expect((await new Faults(live()).revert(f.id)).state).toBe('reverted');
+  }
+}
+
+describe('a lab with three nodes', () => {
+  it('is its own swarm of three engines, labelled as the lab says, each a locked-down node container on the engine', async () => {
+    const nodes = await swarm().listNodes();
+    expect(nodes.map((n) => `${n.hostname} ${n.role} ${n.state} ${n.labels.zone ?? '-'}`).sort()).toEqual(['manager-1 manager ready -', 'worker-1 worker ready a', 'worker-2 worker ready b']);
+    const containers = await docker.listContainers({ [LABEL.session]: session });
+    expect(containers.map((c) => `${c.name} ${c.labels[LABEL.role]}`).sort()).toEqual([`fl-${session}-manager-1.node node`, `fl-${session}-worker-1.node node`, `fl-${session}-worker-2.node node`]);
+    for (const c of containers) {
+      const st = (await docker.inspectContainer(c.name))!;
+      expect(st.host.privileged).toBe(false);
+      expect(st.host.capDrop).toContain('SYS_RESOURCE');
+      expect(st.host.memoryBytes).toBeGreaterThan(0);
+      expect(st.host.pidsLimit).toBeGreaterThan(0);
+      expect(st.host.mounts.filter((m) => m.type === 'bind')).toEqual([]);
+      expect(c.labels).toMatchObject({ [LABEL.managed]: 'true', [LABEL.scenario]: 'three-nodes' });
+    }
+    // The lab's own containers live inside the nodes, under the usual lock-down.
+    const client = (await swarm().inspectContainer(live().containerName('client')))!;
+    expect(client.host).toMatchObject({ privileged: false, readOnly: true });
+    expect(client.host.securityOpt).toContain('no-new-privileges');
+  });
+
+  it('places every container and task as written', async () => {
+    expect(await swarm().nodeOf(live().containerName('client'))).toBe('worker-1');
+    expect(await swarm().nodeOf(live().containerName('api'))).toBe('worker-2');
+    expect(await swarm().nodeOf(live().containerName('far'))).toBe('manager-1');
+    expect(await taskNodes('web')).toEqual(['worker-1', 'worker-2']);
+    expect(await taskNodes('cache')).toEqual(['worker-2']);
+  });
+
+  it('carries traffic across nodes over the overlay, and within one', async () => {
+    expect((await probe('client', 'http://api:8080/')).status).toBe('ok');
+    expect((await probe('far', 'http://api:8080/')).status).toBe('ok');
+    expect((await probe('near', 'http://api:8080/')).status).toBe('ok');
+    expect((await probe('client', 'http://cache:6379/')).status).toBe('ok');
+    expect((await probe('client', 'dns:web')).answers).toHaveLength(2);
+  });
+
+  it('underlay-block of 4789/udp at a node: cross-node connections time out, same-node ones work, names resolve', async () => {
+    await withFault('underlay-block node=worker-2 port=4789/udp', async () => {
+      expect((await probe('client', 'tcp:api:8080')).status).toBe('timeout');
+      expect((await probe('far', 'tcp:api:8080')).status).toBe('timeout');
+      expect((await probe('near', 'tcp:api:8080')).status).toBe('ok');
+      expect((await probe('client', 'dns:api')).status).toBe('ok');
+    });
+    expect((await probe('client', 'tcp:api:8080')).status).toBe('ok');
+  });
+
+  it('underlay-block with a peer cuts only that pair of nodes', async () => {
+    await withFault('underlay-block node=worker-2 peer=worker-1 port=4789/udp', async () => {
+      expect((await probe('client', 'tcp:api:8080')).status).toBe('timeout');
+      expect((await probe('far', 'tcp:api:8080')).status).toBe('ok');
+    });
+  });
+
+  it('underlay-mtu at a node: small requests cross, a large response hangs, only across nodes', async () => {
+    await withFault('underlay-mtu node=worker-1 mtu=1400', async () => {
+      expect((await probe('client', 'tcp:api:8080')).status).toBe('ok');
+      expect((await probe('client', 'http://api:8080/bytes/200000')).status).toBe('timeout');
+      expect((await probe('near', 'http://api:8080/bytes/200000')).status).toBe('ok');
+    });
+    expect((await probe('client', 'http://api:8080/bytes/200000')).status).toBe('ok');
+  });
+
+  it('node-drain: the swarm moves the tasks off the node; undrained, the node takes tasks again', async () => {
+    await withFault('node-drain node=worker-1', async () => {
+      expect((await swarm().listNodes()).find((n) => n.hostname === 'worker-1')?.availability).toBe('drain');
+      await until('web tasks off worker-1', () => taskNodes('web'), (n) => n.length === 2 && n.every((x) => x === 'worker-2'));
+    });
+    expect((await swarm().listNodes()).find((n) => n.hostname === 'worker-1')?.availability).toBe('active');
+  });
+
+  it('node-label: a service placed by that label finds no node, and runs again once the label is back', async () => {
+    await withFault('node-label node=worker-2 label=zone value=c', async () => {
+      // Placement is read when tasks are scheduled: the running task stays until it is rescheduled.
+      await swarm().scaleService(live().planned('cache').swarm!.name, 0);
+      await swarm().scaleService(live().planned('cache').swarm!.name, 1);
+      await until('cache pending', async () => (await swarm().serviceTasks(live().planned('cache').swarm!.name)).filter((t) => t.desired === 'running').map((t) => t.state), (s) => s.length === 1 && s[0] === 'pending');
+    });
+    await until('cache running again', () => taskNodes('cache'), (n) => n.join() === 'worker-2');
+  });
+
+  it('node-down: the node is Down for the swarm and its containers unreachable; brought back, they run again', async () => {
+    await withFault('node-down node=worker-1', async () => {
+      await until('worker-1 down', async () => (await swarm().listNodes()).find((n) => n.hostname === 'worker-1')?.state, (s) => s === 'down');
+      expect((await probe('far', 'tcp:api:8080')).status).toBe('ok');
+    });
+    const client = await swarm().inspectContainer(live().containerName('client'));
+    expect(client?.running).toBe(true);
+    expect((await probe('client', 'http://api:8080/')).status).toBe('ok');
+  });
+
+  it('down leaves nothing on the engine: no container, network or volume of the session', async () => {
+    const nodes = await docker.listContainers({ [LABEL.session]: session, [LABEL.role]: 'node' });
+    const volumes = (await Promise.all(nodes.map(async (c) => (await docker.inspectContainer(c.id))!.host.mounts.filter((m) => m.type === 'volume').map((m) => /volumes\/([^/]+)\/_data/.exec(m.source)?.[1] ?? m.source)))).flat();
+    expect(volumes).toHaveLength(3);
+    await app.engine.down(session);
+    expect(await expectGone(session)).toEqual(none);
+    const still = (await run('docker', ['volume', 'ls', '-q'])).stdout.split('\n');
+    expect(volumes.filter((v) => still.includes(v))).toEqual([]);
+  });
+});

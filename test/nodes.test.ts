@@ -170,6 +170,31 @@ describe('a lab with three nodes', () => {
     expect((await probe('client', 'http://api:8080/')).status).toBe('ok');
   });
 
+  it("has a docker console that sees this lab's swarm and only it: nodes, tasks with their node, node updates", async () => {
+    const { container } = await app.consoles.ensure(session);
+    const sh = async (command: string) => {
+      const r = await swarm().exec(container, ['sh', '-c', command], { timeoutMs: 60_000 });
+      return { code: r.exitCode, out: r.stdout + r.stderr };
+    };
+    const nodes = await sh('docker node ls --format "{{.Hostname}} {{.Status}} {{.Availability}}"');
+    expect(nodes.out.trim().split('\n').sort()).toEqual(['manager-1 Ready Active', 'worker-1 Ready Active', 'worker-2 Ready Active']);
+    expect((await sh('docker service ps web --format "{{.Node}} {{.CurrentState}}"')).out).toMatch(/worker-1 Running[\s\S]*worker-2 Running|worker-2 Running[\s\S]*worker-1 Running/);
+    expect((await sh('docker node inspect worker-2 --format "{{.Spec.Labels.zone}}"')).out.trim()).toBe('b');
+    expect((await sh('docker node update --availability drain worker-1')).code).toBe(0);
+    expect((await swarm().listNodes()).find((n) => n.hostname === 'worker-1')?.availability).toBe('drain');
+    expect((await sh('docker node update --availability active --label-add zone=a2 worker-1')).code).toBe(0);
+    expect((await swarm().listNodes()).find((n) => n.hostname === 'worker-1')).toMatchObject({ availability: 'active', labels: { zone: 'a2' } });
+    expect((await sh('docker node update --label-add zone=a worker-1')).code).toBe(0);
+    expect(live().rec && app.engine.store.learnerActions(session).map((a) => a.command)).toContain('docker node update --availability drain worker-1');
+    // Not the swarm's membership, not a role, not the engine the nodes run on.
+    expect((await sh('docker node promote worker-1')).out).toMatch(/stays a worker/);
+    expect((await sh('docker node rm -f worker-2')).out).toMatch(/cannot be removed/);
+    expect((await sh('docker swarm leave --force')).out).toMatch(/swarm membership/);
+    expect((await sh(`docker inspect fl-${session}-worker-1.node`)).out).toMatch(/No such object/);
+    expect((await sh(`docker ps -a --format "{{.Names}}"`)).out).not.toMatch(/\.node/);
+    expect((await sh('ls /var/run/docker.sock')).code).not.toBe(0);
+  });
+
   it('down leaves nothing on the engine: no container, network or volume of the session', async () => {
     const nodes = await docker.listContainers({ [LABEL.session]: session, [LABEL.role]: 'node' });
     const volumes = (await Promise.all(nodes.map(async (c) => (await docker.inspectContainer(c.id))!.host.mounts.filter((m) => m.type === 'volume').map((m) => /volumes\/([^/]+)\/_data/.exec(m.source)?.[1] ?? m.source)))).flat();

@@ -130,6 +130,7 @@ export class Consoles {
       typed: (command) => live.record(command, { source: 'learner', kind: 'command' }),
       typedChanged: (seq) => this.host.store.markChanged(live.id, seq),
       changed: () => this.changed(live.id),
+      ownNodes: live.nodes().length > 0,
     };
   }
 
@@ -243,7 +244,8 @@ export class Consoles {
   }
 
   private async start(live: LiveSession): Promise<Running> {
-    if (live.rec.engine !== LOCAL_ENGINE) return this.startRelayed(live);
+    // A lab with nodes: its console runs in the leader node, which nothing on this machine can reach but through the engine.
+    if (live.rec.engine !== LOCAL_ENGINE || live.nodes().length > 0) return this.startRelayed(live);
     const rt = live.runtime();
     const secret = this.host.store.consoleSecret(live.id, () => randomBytes(24).toString('hex'));
     const name = objectName(live.id, CONSOLE_NAME);

@@ -52,6 +52,11 @@ function dialled(outer: Docker, container: string, done: (e: Error | null, socke
   );
 }
 
+/** One connection to the engine inside `container` (what the console's scoped API forwards over). */
+export function dialInside(outer: Docker, container: string): Promise<Duplex> {
+  return new Promise((resolve, reject) => dialled(outer, container, (e, socket) => (e ? reject(e) : resolve(socket!))));
+}
+
 /** A dockerode client for the engine inside `container` of the engine `outer` reaches. */
 export function dockerInside(outer: Docker, container: string): Docker {
   const agent = new Agent({ keepAlive: true, maxSockets: MAX_CONNECTIONS });

@@ -204,9 +204,9 @@ export class NodesRuntime implements DockerApi {
   async execTty(nameOrId: string, cmd: string[], size: { cols: number; rows: number }): Promise<TtySession> {
     return (await this.holder(nameOrId)).execTty(nameOrId, cmd, size);
   }
-  /** No socket to forward to: the nodes are reached through their engine's exec only. */
-  async upstream(): Promise<Upstream | undefined> {
-    return undefined;
+  /** The leader's engine, dialled through its node container: what the console forwards to. */
+  upstream(): Promise<Upstream | undefined> {
+    return this.lead.upstream();
   }
 
   createService(spec: SwarmServiceSpec): Promise<string> {

@@ -1,7 +1,7 @@
 // The one place that talks to Docker. Every call has the same shape: record the equivalent docker
 // CLI command, call, and turn a failure into a DockerError that says what was being done.
 // Outcomes that are already true ("already removed", "already started") are success.
-import type { Readable } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import Docker from 'dockerode';
 import { filesUnder } from '../util/files.ts';
 import * as cli from './cli.ts';
@@ -15,7 +15,7 @@ import { StartGate, type StartPriority } from './start-gate.ts';
 import { procIsContainers } from './netns.ts';
 import { demuxBuffer, execCollect, execFollow, execPipe, execTerminal, followProgress } from './streams.ts';
 import type { ActionSink, ContainerState, DockerApi, EngineInfo, ExecPipe, ExecResult, ExecStream, LabelFilter, NetworkDetails, NetworkSummary, NodeChange, NodeState, ObjectSummary, TaskState, TtySession, Upstream } from './types.ts';
-import { dockerInside } from './nested.ts';
+import { dialInside, dockerInside } from './nested.ts';
 
 const labelFilters = (labels: LabelFilter) => ({ label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) });
 
@@ -34,6 +34,8 @@ export class DockerRuntime implements DockerApi {
     private readonly revealsFault = false,
     /** Container starts go through it (shared by every scoped copy of this connection). */
     readonly starts: StartGate = new StartGate(0),
+    /** For an engine inside a container (a lab's node): how a raw connection to it is made. */
+    private readonly dial?: () => Promise<Duplex>,
   ) {}
 
   /** A connection to the engine at `address`, its container starts `atOnce` at a time (0 = no limit). */
@@ -48,7 +50,7 @@ export class DockerRuntime implements DockerApi {
 
   /** The same connection, recording actions to `sink`. */
   scoped(sink: ActionSink | undefined, opts: { revealsFault?: boolean } = {}): DockerRuntime {
-    return new DockerRuntime(this.docker, sink, opts.revealsFault ?? false, this.starts);
+    return new DockerRuntime(this.docker, sink, opts.revealsFault ?? false, this.starts, this.dial);
   }
 
   /** A call that changes something: recorded as its docker CLI command first. */
@@ -96,6 +98,7 @@ export class DockerRuntime implements DockerApi {
    * API): its socket, or host and port with the TLS client certificates. None for ssh.
    */
   async upstream(): Promise<Upstream | undefined> {
+    if (this.dial) return { dial: this.dial };
     const m = this.docker.modem as unknown as { socketPath?: unknown; getSocketPath(): Promise<string | undefined>; host?: string; port?: number | string; protocol?: string; ca?: string; cert?: string; key?: string };
     if (m.protocol === 'ssh') return undefined;
     // dockerode's default socket is found when first asked (a function until then).
@@ -177,7 +180,7 @@ export class DockerRuntime implements DockerApi {
 
   /** The engine inside one of this engine's containers (a lab's node), its starts `atOnce` at a time. */
   inside(container: string, atOnce: number): DockerRuntime {
-    return new DockerRuntime(dockerInside(this.docker, container), undefined, false, new StartGate(atOnce));
+    return new DockerRuntime(dockerInside(this.docker, container), undefined, false, new StartGate(atOnce), () => dialInside(this.docker, container));
   }
 
   // ---- images ----

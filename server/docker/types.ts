@@ -1,7 +1,7 @@
 // What the Docker layer hands up: plain records of containers, networks, execs and the engine,
 // in Flowlab's shape rather than the Engine API's; the action log's entries; and DockerApi, the
 // engine as the layers above see it.
-import type { PassThrough, Readable } from 'node:stream';
+import type { Duplex, PassThrough, Readable } from 'node:stream';
 import type { ContainerSpec, EndpointSpec, NetworkSpec, PublishedPort, SwarmServiceSpec } from './specs.ts';
 import type { StartPriority } from './start-gate.ts';
 
@@ -137,6 +137,8 @@ export interface ExecStream {
 
 /** Where an engine's API is, for a proxy that forwards to it: a socket, or host and port (with TLS client certificates). */
 export interface Upstream {
+  /** A connection made on demand (a lab node's engine, reached through its container). */
+  dial?: () => Promise<Duplex>;
   socketPath?: string;
   host?: string;
   port?: number;

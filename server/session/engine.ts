@@ -27,7 +27,7 @@ import { LiveSession } from './live.ts';
 import { startServices } from './start-services.ts';
 import type { NodesRuntime } from '../docker/nodes-runtime.ts';
 import { hasNodes } from '../lab/nodes.ts';
-import { labImageRefs } from '../lab/lab-images.ts';
+import { CONSOLE_REF, labImageRefs } from '../lab/lab-images.ts';
 import { planNodes, type NodesPlan } from './node-plan.ts';
 import { nodesRuntime, startNodes } from './nodes.ts';
 import { sweepDead, type DownReport, type SweepReport } from './sweep.ts';
@@ -353,7 +353,7 @@ export class SessionEngine implements SessionHost {
       check();
       if (nodesPlan) {
         const swarm = this.labRuntime({ id: session, engine, lab }) as NodesRuntime;
-        await startNodes(outer, nodesPlan, swarm.scoped(this.recorder(session)), { progress: (l) => progress(`session ${session}: ${l}`), check, priority, ...(opts.signal ? { signal: opts.signal } : {}), images: labImageRefs(lab) });
+        await startNodes(outer, nodesPlan, swarm.scoped(this.recorder(session)), { progress: (l) => progress(`session ${session}: ${l}`), check, priority, ...(opts.signal ? { signal: opts.signal } : {}), images: [...labImageRefs(lab), CONSOLE_REF] });
         rt = swarm.scoped(this.recorder(session));
         progress(`session ${session}: creating ${plan.networks.length} network(s) in the swarm`);
         opts.steps?.({ stage: 'networks', networks: plan.networks.length, servicesReady: 0, servicesTotal: plan.services.length });

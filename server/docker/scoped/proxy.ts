@@ -4,7 +4,7 @@
 // console speaks, with headers Flowlab writes. Nothing the learner sent is passed through but
 // the bytes of an attached stream once the engine has answered 101 and taken it over.
 import { timingSafeEqual } from 'node:crypto';
-import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, request as httpRequest, type IncomingMessage, type RequestOptions, type Server, type ServerResponse } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { connect as netConnect, type Socket } from 'node:net';
 import { checkServerIdentity, connect as tlsConnect } from 'node:tls';
@@ -126,10 +126,14 @@ export class ScopedApi {
       const body = await this.readBody(req);
       const f = await this.decide(req.method ?? 'GET', req.url ?? '/', body);
       const out = serialise(f, API_VERSION);
-      const { tls, ...where } = this.upstream;
+      const { tls, dial, ...where } = this.upstream;
       const options = { ...where, method: f.method, path: out.target, headers: this.headers(out.body, false) };
       // The engine's certificate names its address, not the Host header Flowlab writes ("docker").
-      const upstream = tls ? httpsRequest({ ...options, ...tls, checkServerIdentity: (_name, cert) => checkServerIdentity(where.host!, cert) }) : httpRequest(options);
+      const upstream = dial
+        ? httpRequest({ ...options, createConnection: dialled(dial) })
+        : tls
+          ? httpsRequest({ ...options, ...tls, checkServerIdentity: (_name, cert) => checkServerIdentity(where.host!, cert) })
+          : httpRequest(options);
       upstream.on('response', (up) => {
         const headers = { ...up.headers, 'api-version': API_VERSION };
         const ok = (up.statusCode ?? 500) < 300;
@@ -209,8 +213,8 @@ export class ScopedApi {
       const f = await this.decide(req.method ?? 'GET', req.url ?? '/', body);
       if (!f.hijack) throw new Refusal(403, `${SCOPE_MESSAGE}: ${req.method} ${(req.url ?? '').slice(0, 80)} cannot take over the connection`);
       const out = serialise(f, API_VERSION);
-      const { socketPath, host, port, tls } = this.upstream;
-      const upstream: Socket = socketPath ? netConnect(socketPath) : tls ? tlsConnect({ host: host!, port: port!, ...tls }) : netConnect(port!, host!);
+      const { socketPath, host, port, tls, dial } = this.upstream;
+      const upstream: Duplex = dial ? await dial() : socketPath ? netConnect(socketPath) : tls ? tlsConnect({ host: host!, port: port!, ...tls }) : netConnect(port!, host!);
       const end = () => {
         socket.destroy();
         upstream.destroy();
@@ -248,7 +252,7 @@ const MAX_HEAD = 64 * 1024;
  * the end of its body (Content-Length, or the connection's end), since the engine would keep the
  * connection for another request.
  */
-function engineAnswer(upstream: Socket): Promise<{ status: number; bytes: Buffer }> {
+function engineAnswer(upstream: Duplex): Promise<{ status: number; bytes: Buffer }> {
   return new Promise((resolve, reject) => {
     let buf = Buffer.alloc(0);
     let status = 0;
@@ -284,4 +288,12 @@ function engineAnswer(upstream: Socket): Promise<{ status: number; bytes: Buffer
     upstream.on('data', more);
     upstream.on('end', finish);
   });
+}
+
+/** http.request's createConnection for a connection made on demand (a lab node's engine). */
+function dialled(dial: () => Promise<Duplex>): NonNullable<RequestOptions['createConnection']> {
+  return ((_options: unknown, done: (e: Error | null, socket?: Duplex) => void) => {
+    dial().then((socket) => done(null, socket), (e: Error) => done(e));
+    return undefined;
+  }) as unknown as NonNullable<RequestOptions['createConnection']>;
 }

@@ -12,7 +12,7 @@ import type { ConsoleRequest } from './request.ts';
 import * as view from './responses.ts';
 import type { Scope } from './scope.ts';
 import { rewriteServiceUpdate } from './service-update.ts';
-import { connectShape, createShape, disconnectShape, execShape, execStartShape, readBody, readJsonBody } from './shapes.ts';
+import { connectShape, createShape, disconnectShape, execShape, execStartShape, nodeSpecShape, readBody, readJsonBody } from './shapes.ts';
 
 export interface RouteContext {
   scope: Scope;
@@ -188,6 +188,7 @@ export async function decide(ctx: RouteContext, req: ConsoleRequest): Promise<Fo
     const ids = (await scope.services()).map((s) => s.id);
     return get(`/tasks/${b}`, {}, { filter: (out) => view.task(ids, b, out) });
   }
+  if (scope.policy.ownNodes && a === 'nodes') return nodeRoute(scope, req, query);
   if (is('GET', 1) && a === 'nodes') return get('/nodes', query({ filters: 'filters' }), { filter: view.nodes });
   if (is('GET', 2) && a === 'nodes' && b) {
     query({});
@@ -216,6 +217,44 @@ export async function decide(ctx: RouteContext, req: ConsoleRequest): Promise<Fo
   throw refuse(`${method} /${p.map((x) => bounded(x, 40)).join('/')} is not something the console offers`);
 }
 
+
+/**
+ * The nodes of a lab's own swarm: listed and inspected as they are, and `docker node update`
+ * with a new availability or labels. The role stays (promote and demote change the swarm's
+ * quorum), and nodes are never removed or joined from the console.
+ */
+async function nodeRoute(scope: Scope, req: ConsoleRequest, query: (allowed: Record<string, Param>) => Query): Promise<Forward> {
+  const { method, segments: p } = req;
+  const [, b, c] = p;
+  if (method === 'GET' && p.length === 1) return { method: 'GET', path: '/nodes', query: query({ filters: 'filters' }) };
+  if (method === 'GET' && p.length === 2 && b) {
+    query({});
+    return { method: 'GET', path: `/nodes/${(await scope.node(b)).id}`, query: {} };
+  }
+  if (method === 'POST' && p.length === 3 && b && c === 'update') {
+    const q = query({ version: 'int' });
+    if (!q.version) throw new Refusal(400, 'a node update names the version it changes (?version=N, as docker node update sends)');
+    const node = await scope.node(b);
+    const spec = readBody(nodeSpecShape, req.body, 'the node spec');
+    if (spec.Role !== node.role) throw refuse(`${node.hostname} stays a ${node.role}: promoting or demoting a node changes the swarm's quorum, which this lab does not offer (docker node update --availability and --label-add/--label-rm do)`);
+    const labels = spec.Labels ?? {};
+    const changes = [
+      ...(spec.Availability !== node.availability ? ['--availability', spec.Availability] : []),
+      ...Object.entries(labels).filter(([k, v]) => node.labels[k] !== v).flatMap(([k, v]) => ['--label-add', `${k}=${v}`]),
+      ...Object.keys(node.labels).filter((k) => !(k in labels)).flatMap((k) => ['--label-rm', k]),
+    ];
+    return {
+      method: 'POST',
+      path: `/nodes/${node.id}/update`,
+      query: { version: q.version },
+      body: { ...(spec.Name ? { Name: spec.Name } : {}), Labels: labels, Role: node.role, Availability: spec.Availability },
+      record: commandLine(['docker', 'node', 'update', ...changes, node.hostname]),
+      changed: true,
+    };
+  }
+  if (method === 'DELETE') throw refuse("the lab's nodes stay in its swarm: a node cannot be removed from the console");
+  throw refuse(`${method} /${p.map((x) => bounded(x, 40)).join('/')} is not something the console offers for nodes`);
+}
 
 /**
  * `docker service ps web` looks the service up by exact name: a short name the learner types is

@@ -41,6 +41,11 @@ export interface ScopePolicy {
   typedChanged?(handle: number): void;
   /** Something in the lab changed (a container started, was removed, joined a network). */
   changed?(): void;
+  /**
+   * The lab has its own nodes: the swarm is the lab's, so its nodes are shown as they are, and a
+   * node's availability and labels may be changed (never its role, nor its membership).
+   */
+  ownNodes?: boolean;
 }
 
 /** The reads the policy makes (DockerRuntime has them all). */
@@ -49,6 +54,8 @@ export interface ScopeEngine {
   inspectNetwork(ref: string): Promise<{ id: string; name: string; labels: Record<string, string> } | undefined>;
   listServices(labels: Record<string, string>): Promise<{ id: string; name: string; labels: Record<string, string> }[]>;
   serviceSpec(ref: string): Promise<unknown>;
+  /** The swarm's nodes, for a lab with its own (its console may change their availability and labels). */
+  listNodes?(): Promise<{ id: string; hostname: string; role: 'manager' | 'worker'; availability: string; labels: Record<string, string> }[]>;
 }
 
 /** How far `container:` sharing is followed: Docker itself resolves one step, labs use one or two. */
@@ -125,6 +132,14 @@ export class Scope {
     if (n.name === this.policy.consoleNetwork) throw refuse(`the console's own network takes no other ${what}`);
     if (n.context && !(n.name === 'bridge' && this.policy.defaultBridge)) throw refuse(`the ${n.name} network is shown for context only; ${what}s cannot join it here`);
     return n;
+  }
+
+  /** One of the lab's own nodes, by id (or prefix) or hostname. */
+  async node(ref: string): Promise<{ id: string; hostname: string; role: 'manager' | 'worker'; availability: string; labels: Record<string, string> }> {
+    if (!this.policy.ownNodes || !this.engine.listNodes || !REF.test(ref)) throw notFound('node', ref);
+    const found = (await this.engine.listNodes()).find((n) => n.id === ref || n.hostname === ref || (ref.length >= 3 && n.id.startsWith(ref)));
+    if (!found) throw notFound('node', ref);
+    return found;
   }
 
   async services(): Promise<Found[]> {

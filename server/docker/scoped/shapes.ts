@@ -150,6 +150,14 @@ export const execStartShape = strict({
   ConsoleSize: consoleSize,
 });
 
+/** `docker node update`: what a lab with its own nodes lets a learner change (availability, labels). */
+export const nodeSpecShape = strict({
+  Name: z.string().max(64).optional(),
+  Labels: z.record(z.string().max(128), z.string().max(256)).optional(),
+  Role: z.enum(['manager', 'worker']),
+  Availability: z.enum(['active', 'pause', 'drain']),
+});
+
 export const connectShape = strict({ Container: z.string().max(200), EndpointConfig: endpointShape.nullable().optional() });
 export const disconnectShape = strict({ Container: z.string().max(200), Force: z.boolean().optional() });
 

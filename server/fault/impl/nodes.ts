@@ -3,6 +3,7 @@
 // powered off, or given a wrong label. The node containers are infrastructure: these run in them
 // through the session's engine, never through a learner's console.
 import { LABEL } from '../../docker/labels.ts';
+import type { NodesRuntime } from '../../docker/nodes-runtime.ts';
 import type { LiveSession } from '../../session/live.ts';
 import { cmd } from '../common.ts';
 import { FaultError, type FaultContext, type FaultImpl, type FaultOf } from '../types.ts';
@@ -63,8 +64,21 @@ export const underlayBlock: FaultImpl<'underlay-block'> = {
   async revert(f, ctx) {
     await inNode(ctx, f.node, dropTagged(ctx.tag), 'removing the underlay block');
   },
-  holds: async (f, ctx) => (await inNode(ctx, f.node, 'iptables -w -S', 'reading the firewall')).includes(ctx.tag),
+  holds: (f, ctx) => hurts(ctx, f.node),
 };
+
+/**
+ * Whether a fault in a node's underlay still hurts the lab: its rules are there and the node still
+ * runs some of the lab's services. A learner cannot mend a node's network (that is the machine's,
+ * never a learner's shell): moving the lab's work off the node — draining it, placing the service
+ * elsewhere — until the network is mended is the operator's fix.
+ */
+async function hurts(ctx: FaultContext, node: string): Promise<boolean> {
+  if (!(await inNode(ctx, node, 'iptables -w -S', 'reading the firewall')).includes(ctx.tag)) return false;
+  const swarm = ctx.live.docker as NodesRuntime;
+  const there = await swarm.node(node).listContainers({ [LABEL.session]: ctx.live.id, [LABEL.role]: 'service' });
+  return there.some((c) => c.state === 'running');
+}
 
 /**
  * A narrow underlay at a node, as a VPN or cloud network with a small MTU that drops fragments:
@@ -98,7 +112,7 @@ export const underlayMtu: FaultImpl<'underlay-mtu'> = {
     const mtu = (undo as { mtu?: number } | undefined)?.mtu ?? 1500;
     await inNode(ctx, f.node, `ip link set dev ${UNDERLAY_IFACE} mtu ${mtu}; ${dropTagged(ctx.tag)}`, 'restoring the underlay');
   },
-  holds: async (f, ctx) => (await inNode(ctx, f.node, 'iptables -w -S', 'reading the firewall')).includes(ctx.tag),
+  holds: (f, ctx) => hurts(ctx, f.node),
 };
 
 export const nodeDrain: FaultImpl<'node-drain'> = {

@@ -8,6 +8,9 @@ import type { LiveSession } from '../../session/live.ts';
 import { cmd } from '../common.ts';
 import { FaultError, type FaultContext, type FaultImpl, type FaultOf } from '../types.ts';
 
+/** What the swarm labels each task's container with. */
+const SWARM_TASK_LABEL = 'com.docker.swarm.task.id';
+
 /** The node's interface on the underlay (its only network). */
 const UNDERLAY_IFACE = 'eth0';
 
@@ -69,21 +72,22 @@ export const underlayBlock: FaultImpl<'underlay-block'> = {
 
 /**
  * Whether a fault in a node's underlay still hurts the lab: its rules are there and the node still
- * runs some of the lab's services. A learner cannot mend a node's network (that is the machine's,
- * never a learner's shell): moving the lab's work off the node — draining it, placing the service
- * elsewhere — until the network is mended is the operator's fix.
+ * runs tasks of the lab's swarm services. A learner cannot mend a node's network (that is the
+ * machine's, never a learner's shell): moving the swarm's work off the node — draining it, placing
+ * the service elsewhere — until the network is mended is the operator's fix. (A plain container
+ * stays where it was started; what it shows is the symptom, not something to move.)
  */
 async function hurts(ctx: FaultContext, node: string): Promise<boolean> {
   if (!(await inNode(ctx, node, 'iptables -w -S', 'reading the firewall')).includes(ctx.tag)) return false;
   const swarm = ctx.live.docker as NodesRuntime;
   const there = await swarm.node(node).listContainers({ [LABEL.session]: ctx.live.id, [LABEL.role]: 'service' });
-  return there.some((c) => c.state === 'running');
+  return there.some((c) => c.state === 'running' && SWARM_TASK_LABEL in c.labels);
 }
 
 /**
  * A narrow underlay at a node, as a VPN or cloud network with a small MTU that drops fragments:
- * the node's underlay interface set to `mtu`, the fragments it then makes of a full VXLAN packet
- * dropped, and so are packets larger than `mtu` coming in. (A veth never drops a large packet
+ * the node's underlay interface set to `mtu`, VXLAN packets larger than `mtu` dropped going out
+ * and coming in, and fragments too. (A veth never drops a large packet
  * itself, and VXLAN leaves DF unset: without the rules the kernel would fragment and nothing break.)
  */
 function narrowRules(mtu: number, tag: string): string[] {
@@ -91,6 +95,8 @@ function narrowRules(mtu: number, tag: string): string[] {
     `iptables -w -I OUTPUT -o ${UNDERLAY_IFACE} -f -m comment --comment ${tag} -j DROP`,
     `iptables -w -I INPUT -i ${UNDERLAY_IFACE} -f -m comment --comment ${tag} -j DROP`,
     `iptables -w -I INPUT -i ${UNDERLAY_IFACE} -p udp --dport 4789 -m length --length ${mtu + 1}:65535 -m comment --comment ${tag} -j DROP`,
+    // Netfilter sees an outgoing packet before the kernel cuts it into fragments (or a large send before it is segmented).
+    `iptables -w -I OUTPUT -o ${UNDERLAY_IFACE} -p udp --dport 4789 -m length --length ${mtu + 1}:65535 -m comment --comment ${tag} -j DROP`,
   ];
 }
 

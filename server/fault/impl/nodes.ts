@@ -33,6 +33,24 @@ async function underlayIp(live: LiveSession, node: string): Promise<string> {
   return ip;
 }
 
+/**
+ * Gossip blocked takes effect when the other nodes notice the node is gone from the overlay's
+ * peers (memberlist's failure detection, some seconds): until then the lab would show nothing.
+ * Waits for it, as another node sees each of the lab's networks.
+ */
+async function gossipLost(ctx: FaultContext, node: string, peer: string | undefined): Promise<void> {
+  const observer = peer ?? ctx.live.nodes().find((n) => n.name !== node)!.name;
+  const ip = await underlayIp(ctx.live, node);
+  const networks = Object.keys(ctx.live.lab.networks).map((n) => ctx.live.networkName(n));
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const views = await Promise.all(networks.map((n) => ctx.live.inNode(observer, `docker network inspect --verbose --format '{{range .Peers}}{{.IP}} {{end}}' ${n}`)));
+    if (views.every((v) => v.exitCode === 0 && !v.stdout.split(/\s+/).includes(ip))) return;
+    if (Date.now() > deadline) throw new FaultError(`${observer} still counts ${node} among the overlay's peers 60 s after its gossip port was closed`, 'unavailable');
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
 function blockRules(f: FaultOf<'underlay-block'>, peerIp: string | undefined, tag: string): string[] {
   const p = PORTS[f.port];
   return p.protos.flatMap((proto) => [
@@ -63,6 +81,7 @@ export const underlayBlock: FaultImpl<'underlay-block'> = {
   async apply(f, ctx) {
     const peerIp = f.peer ? await underlayIp(ctx.live, f.peer) : undefined;
     await inNode(ctx, f.node, `set -e; ${blockRules(f, peerIp, ctx.tag).join('; ')}`, 'blocking the underlay port');
+    if (PORTS[f.port].port === 7946) await gossipLost(ctx, f.node, f.peer);
   },
   async revert(f, ctx) {
     await inNode(ctx, f.node, dropTagged(ctx.tag), 'removing the underlay block');

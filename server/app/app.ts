@@ -95,6 +95,7 @@ function summaryOf(lab: Lab): LabSummary {
     topic: lab.topic,
     tags: lab.tags,
     isolation: { default_bridge: iso.defaultBridge, host_network: iso.hostNetwork },
+    nodes: Object.keys(lab.nodes ?? {}).length,
   };
 }
 

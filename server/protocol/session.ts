@@ -107,6 +107,8 @@ export const labSummarySchema = z.object({
   topic: z.enum(TOPIC_IDS),
   tags: z.array(z.string()),
   isolation: z.object({ default_bridge: z.boolean(), host_network: z.boolean() }),
+  /** How many Docker nodes of its own the lab runs (0: the session's engine alone). */
+  nodes: z.number().int().min(0).default(0),
 });
 export type LabSummary = z.infer<typeof labSummarySchema>;
 

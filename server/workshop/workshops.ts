@@ -186,7 +186,7 @@ export class Workshops implements RoomFacts {
     let s = this.summaries.get(lab);
     if (!s) {
       for (const l of labSummaries(this.app.settings.labDirs)) this.summaries.set(l.id, l);
-      s = this.summaries.get(lab) ?? { id: lab, title: lab, summary: '', network: 'bridge', level: 'beginner', minutes: 0, tags: [], topic: 'other', isolation: { default_bridge: false, host_network: false } };
+      s = this.summaries.get(lab) ?? { id: lab, title: lab, summary: '', network: 'bridge', level: 'beginner', minutes: 0, tags: [], topic: 'other', isolation: { default_bridge: false, host_network: false }, nodes: 0 };
     }
     return s;
   }

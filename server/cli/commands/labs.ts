@@ -41,12 +41,13 @@ export function labsCommands(program: Command): void {
         print('# Labs that ship\n');
         print('Generated from the lab files with `flowlab list --markdown > docs/labs.md`. Labs marked');
         print('"uses default bridge" or "uses host network" cannot be isolated from other sessions on the');
-        print('same host.\n');
+        print('same host. Labs marked "N nodes" run a swarm of their own per session (docs/scenario-format.md).\n');
         print('| Lab | Title | Network | Level | Minutes | Variants | Tags |');
         print('|---|---|---|---|---|---|---|');
         for (const l of labs) {
           const marks = [l.isolation.default_bridge ? 'default bridge' : '', l.isolation.host_network ? 'host network' : ''].filter(Boolean);
-          print(`| \`${l.id}\` | ${l.title}${marks.length ? ` (uses ${marks.join(', ')})` : ''} | ${l.network} | ${l.level} | ${l.minutes} | ${l.variants} | ${l.tags.join(', ')} |`);
+          const nodes = l.nodes > 0 ? ` (${l.nodes} nodes)` : '';
+          print(`| \`${l.id}\` | ${l.title}${marks.length ? ` (uses ${marks.join(', ')})` : ''}${nodes} | ${l.network} | ${l.level} | ${l.minutes} | ${l.variants} | ${l.tags.join(', ')} |`);
         }
       } else print(table([['ID', 'NETWORK', 'LEVEL', 'MIN', 'VARIANTS', 'TITLE'], ...labs.map((l) => [l.id, l.network, l.level, String(l.minutes), String(l.variants), l.title])]));
     });

@@ -4,6 +4,9 @@
 // (lab resolver included) made with the docker CLI in parallel and, when installed, with
 // docker-compose, all in the same run and interleaved so they share the machine's noise.
 // Prints medians and the ratios the targets are stated in.
+// A lab with nodes (`--lab vxlan-port-blocked`) is timed beside a one-node overlay lab through
+// Flowlab (`--beside overlay-basics`) and beside its nodes alone: the engine-node containers made
+// with the docker CLI until each one's dockerd answers (the floor of a lab of nested engines).
 // The warm column: a standing pool of one of the lab, kept by the app's WarmPools, and a start
 // (startLab) that claims from it timed until ready. Each run waits until the pool is refilled
 // and quiet, so no refill shares the machine with a timed cold start.
@@ -17,6 +20,8 @@ import { startLab } from '../server/app/labs.ts';
 import { WarmPools } from '../server/app/warm.ts';
 import { containerCreateArgs, networkConnectArgs, networkCreateArgs } from '../server/docker/cli.ts';
 import { ensureLabImages } from '../server/images/build.ts';
+import { ENGINE_NODE_REF } from '../server/lab/lab-images.ts';
+import { hasNodes } from '../server/lab/nodes.ts';
 import { loadLab } from '../server/lab/catalogue.ts';
 import { formatCidr, overlaps, parseCidr, subnetsOf } from '../server/lab/ipv4.ts';
 import type { Lab } from '../server/lab/schema.ts';
@@ -30,6 +35,7 @@ import { median, timed } from './lib/stats.ts';
 
 const RUNS = Number(opt('runs', '7'));
 const LAB = opt('lab', 'bridge-basics');
+const BESIDE = opt('beside', 'overlay-basics');
 const JSON_OUT = flag('json');
 /** A refill is one lab start at the lowest priority: this long means the pool is stuck. */
 const REFILL_TIMEOUT_MS = 120_000;
@@ -125,13 +131,40 @@ function composeFile(plan: LabPlan): string {
   return stringify({ version: '2.4', services, networks });
 }
 
+/** The lab's nodes alone, as the docker CLI makes them: an internal network, one engine-node container per node, until each dockerd answers; then removed. */
+async function nodesFloor(lab: Lab, tag: string): Promise<[number, number]> {
+  const net = `flbench-${tag}-underlay`;
+  const names = Object.keys(lab.nodes ?? {}).map((n) => `flbench-${tag}-${n}`);
+  const up = await timed(async () => {
+    await run(['docker', 'network', 'create', '--internal', '--label', 'flowlab.bench=nodes', net]);
+    await Promise.all(
+      names.map(async (name) => {
+        await run(['docker', 'run', '-d', '--name', name, '--label', 'flowlab.bench=nodes', '--network', net, '--cap-add', 'ALL', '--cap-drop', 'SYS_RESOURCE', '--security-opt', 'seccomp=unconfined', '--security-opt', 'apparmor=unconfined', '--tmpfs', '/run', '--tmpfs', '/tmp', ENGINE_NODE_REF]);
+        for (;;) {
+          try {
+            await run(['docker', 'exec', name, 'docker', 'version', '--format', '{{.Server.Version}}']);
+            return;
+          } catch {
+            await new Promise((r) => setTimeout(r, 100));
+          }
+        }
+      }),
+    );
+  });
+  const down = await timed(async () => {
+    await run(['docker', 'rm', '-f', '-v', ...names]);
+    await run(['docker', 'network', 'rm', net]);
+  });
+  return [up, down];
+}
+
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'flowlab-bench-'));
   const app = openApp({ dataDir });
   const work = mkdtempSync(join(tmpdir(), 'flowlab-bench-compose-'));
   const compose = commandExists('docker-compose') ? ['docker-compose'] : undefined;
   const log = (s: string) => process.stderr.write(`${s}\n`);
-  const rows: { flowlab: [number, number]; capture: number; claim: number; cli: [number, number]; compose?: [number, number] }[] = [];
+  const rows: { flowlab: [number, number]; capture: number; claim: number; cli: [number, number]; compose?: [number, number]; beside?: [number, number] }[] = [];
   const pools = new WarmPools(app, { ttlMs: app.settings.warmTtlMs, tickMs: 200 });
   app.warm = pools;
   /** Until the pool holds a claimable session of the lab and nothing of it is being made, started or ended. */
@@ -148,8 +181,10 @@ async function main(): Promise<void> {
     }
   };
   try {
-    await ensureLabImages(app.docker, () => {});
+    await ensureLabImages(app.docker, () => {}, { nodes: true });
     const entry = loadLab(LAB);
+    const withNodes = hasNodes(entry.lab);
+    const beside = withNodes ? loadLab(BESIDE) : undefined;
     log(`warm-up: ${LAB}`);
     const warm = await app.engine.up(entry);
     await app.engine.down(warm.session);
@@ -165,13 +200,25 @@ async function main(): Promise<void> {
       const fCapture = await timed(() => app.engine.settled(session));
       const fDown = await timed(() => app.engine.down(session));
 
-      // The host ports this run's cold session just gave back: the warm pool's session holds others.
-      const cli = await planFor(app, cold!, entry.lab, dataDir);
-      const cUp = await timed(() => cliUp(cli.plan));
-      const cDown = await timed(() => cliDown(cli.plan));
+      let cUp: number;
+      let cDown: number;
+      let besideRow: [number, number] | undefined;
+      if (withNodes) {
+        [cUp, cDown] = await nodesFloor(entry.lab, `${process.pid}-${i}`);
+        let one: Topology | undefined;
+        const bUp = await timed(async () => (one = await app.engine.up(beside!, { initSwarm: true })));
+        await app.engine.settled(one!.session);
+        const bDown = await timed(() => app.engine.down(one!.session));
+        besideRow = [bUp, bDown];
+      } else {
+        // The host ports this run's cold session just gave back: the warm pool's session holds others.
+        const cli = await planFor(app, cold!, entry.lab, dataDir);
+        cUp = await timed(() => cliUp(cli.plan));
+        cDown = await timed(() => cliDown(cli.plan));
+      }
 
       let composeRow: [number, number] | undefined;
-      if (compose) {
+      if (compose && !withNodes) {
         const c = await planFor(app, cold!, entry.lab, dataDir);
         const file = join(work, `compose-${i}.yml`);
         writeFileSync(file, composeFile(c.plan));
@@ -188,8 +235,8 @@ async function main(): Promise<void> {
       await app.engine.settled(claimed);
       await app.engine.down(claimed);
 
-      rows.push({ flowlab: [fUp, fDown], capture: fCapture, claim, cli: [cUp, cDown], ...(composeRow ? { compose: composeRow } : {}) });
-      log(`run ${i + 1}/${RUNS}: flowlab up ${fUp.toFixed(0)} (+${fCapture.toFixed(0)} capture) / down ${fDown.toFixed(0)} ms; warm claim ${claim.toFixed(0)} ms; cli up ${cUp.toFixed(0)} / down ${cDown.toFixed(0)} ms${composeRow ? `; compose up ${composeRow[0].toFixed(0)} / down ${composeRow[1].toFixed(0)} ms` : ''}`);
+      rows.push({ flowlab: [fUp, fDown], capture: fCapture, claim, cli: [cUp, cDown], ...(composeRow ? { compose: composeRow } : {}), ...(besideRow ? { beside: besideRow } : {}) });
+      log(`run ${i + 1}/${RUNS}: flowlab up ${fUp.toFixed(0)} (+${fCapture.toFixed(0)} capture) / down ${fDown.toFixed(0)} ms; warm claim ${claim.toFixed(0)} ms; ${withNodes ? 'nodes alone' : 'cli'} up ${cUp.toFixed(0)} / down ${cDown.toFixed(0)} ms${composeRow ? `; compose up ${composeRow[0].toFixed(0)} / down ${composeRow[1].toFixed(0)} ms` : ''}${besideRow ? `; ${BESIDE} up ${besideRow[0].toFixed(0)} / down ${besideRow[1].toFixed(0)} ms` : ''}`);
     }
   } finally {
     // The standing pool goes with its sessions: none may be left being made when the sweep looks.
@@ -210,9 +257,10 @@ async function main(): Promise<void> {
     lab: LAB,
     runs: RUNS,
     capture_after_ready_ms: m((r) => r.capture),
-    up_ms: { flowlab: m((r) => r.flowlab[0]), flowlab_warm_claim: m((r) => r.claim), docker_cli_parallel: m((r) => r.cli[0]), docker_compose: m((r) => r.compose?.[0]) },
-    down_ms: { flowlab: m((r) => r.flowlab[1]), docker_cli_parallel: m((r) => r.cli[1]), docker_compose: m((r) => r.compose?.[1]) },
+    up_ms: { flowlab: m((r) => r.flowlab[0]), flowlab_warm_claim: m((r) => r.claim), docker_cli_parallel: m((r) => r.cli[0]), docker_compose: m((r) => r.compose?.[0]), one_node_overlay: m((r) => r.beside?.[0]) },
+    down_ms: { flowlab: m((r) => r.flowlab[1]), docker_cli_parallel: m((r) => r.cli[1]), docker_compose: m((r) => r.compose?.[1]), one_node_overlay: m((r) => r.beside?.[1]) },
   };
+  const nodes = Object.keys(loadLab(LAB).lab.nodes ?? {}).length;
   const ratio = (a?: number, b?: number) => (a !== undefined && b !== undefined ? a / b : undefined);
   const ratios = {
     up_vs_cli: ratio(result.up_ms.flowlab, result.up_ms.docker_cli_parallel),
@@ -222,7 +270,7 @@ async function main(): Promise<void> {
     down_vs_compose: ratio(result.down_ms.flowlab, result.down_ms.docker_compose),
   };
   if (JSON_OUT) {
-    process.stdout.write(`${JSON.stringify({ ...result, ratios }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ ...result, nodes, ...(nodes ? { beside: BESIDE } : {}), ratios }, null, 2)}\n`);
     return;
   }
   const f = (x?: number) => (x === undefined ? 'n/a' : `${(x / 1000).toFixed(2)} s`);
@@ -231,6 +279,17 @@ async function main(): Promise<void> {
   const fw = (x?: number) => (x === undefined ? 'n/a' : x < 1000 ? `${Math.round(x)} ms` : f(x));
   const rw = (x?: number) => (x === undefined ? 'n/a' : x < 0.1 ? `${x.toPrecision(2)}x` : r(x));
   const mark = (ok: boolean | undefined) => (ok === undefined ? '' : ok ? '  (target met)' : '  (target missed)');
+  if (nodes > 0) {
+    console.log(`\n${LAB} (${nodes} nodes): medians of ${RUNS} runs, interleaved in one run`);
+    console.log(`                          up (until ready)   warm claim (until ready)   down`);
+    console.log(`  flowlab, ${nodes} nodes        ${f(result.up_ms.flowlab).padEnd(19)}${`${fw(result.up_ms.flowlab_warm_claim)} (${rw(ratios.warm_claim_vs_up)} of up)`.padEnd(27)}${f(result.down_ms.flowlab)}`);
+    console.log(`  ${BESIDE} (1 node) ${f(result.up_ms.one_node_overlay).padEnd(19)}${'-'.padEnd(27)}${f(result.down_ms.one_node_overlay)}`);
+    console.log(`  ${nodes} nodes alone (CLI)    ${f(result.up_ms.docker_cli_parallel).padEnd(19)}${'-'.padEnd(27)}${f(result.down_ms.docker_cli_parallel)}   (engine-node containers until each dockerd answers)`);
+    console.log(`\n  up vs the one-node overlay lab: ${r(ratio(result.up_ms.flowlab, result.up_ms.one_node_overlay))}`);
+    console.log(`  up vs its nodes alone:          ${r(ratios.up_vs_cli)}  (the rest: lab images loaded into each node, the swarm made, the lab started inside)`);
+    console.log(`  warm claim vs cold up:          ${rw(ratios.warm_claim_vs_up)}  (${fw(result.up_ms.flowlab_warm_claim)}: startLab claiming from a standing pool of 1, its faults applied at claim)`);
+    return;
+  }
   console.log(`\n${LAB}: medians of ${RUNS} runs, interleaved in one run`);
   console.log(`                      up (until ready)   warm claim (until ready)   down`);
   console.log(`  flowlab             ${f(result.up_ms.flowlab).padEnd(19)}${`${fw(result.up_ms.flowlab_warm_claim)} (${rw(ratios.warm_claim_vs_up)} of up)`.padEnd(27)}${f(result.down_ms.flowlab)}   (capture sidecars running ${f(result.capture_after_ready_ms)} after ready)`);

@@ -32,7 +32,8 @@ export type HealthEvent =
   | { kind: 'session'; engine: string; session: string; state: 'engine-lost' | 'ready' | 'broken' | 'ended'; text: string };
 
 /** Roles of the containers a lab is made of (helpers and captures are made again when needed). */
-const LAB_ROLES = new Set(['service', 'resolver']);
+// A lab with nodes has its node containers on the engine (what runs inside them is the nodes' to list).
+const LAB_ROLES = new Set(['service', 'resolver', 'node']);
 /** Flowlab's own containers of a lab, which neither a fault nor the learner stops: stopped, the engine did it. */
 const WITNESS_ROLES = new Set(['resolver', 'capture']);
 const PING_MS = 3000;

@@ -277,3 +277,37 @@ describe('every variant of every allowed request is refused or holds only allow-
     for (const a of accepted) expect(a, a).toMatch(/Labels with [A-Za-z_]+$/);
   });
 });
+
+describe("a lab's own nodes", () => {
+  const NODES = [
+    { id: 'nodeaaaa1111', hostname: 'manager-1', role: 'manager' as const, availability: 'active', labels: {} },
+    { id: 'nodebbbb2222', hostname: 'worker-1', role: 'worker' as const, availability: 'active', labels: { zone: 'a' } },
+  ];
+  const own = new ScopedApi({ ...engine, listNodes: async () => structuredClone(NODES) }, { ...policy, ownNodes: true }, 'secret', { socketPath: '/nonexistent' });
+  const ask = (method: string, target: string, body?: unknown) => own.decide(method, target, body === undefined ? Buffer.alloc(0) : Buffer.from(JSON.stringify(body)));
+
+  it('lists and inspects them as they are, by id or hostname', async () => {
+    expect(await ask('GET', `${V}/nodes`)).toMatchObject({ method: 'GET', path: '/nodes' });
+    expect((await ask('GET', `${V}/nodes`)).filter).toBeUndefined();
+    expect(await ask('GET', `${V}/nodes/worker-1`)).toMatchObject({ path: '/nodes/nodebbbb2222' });
+    expect((await refusal(ask('GET', `${V}/nodes/worker-9`))).status).toBe(404);
+  });
+
+  it('forwards an availability or label change it rebuilds itself, recorded as the docker command', async () => {
+    const f = await ask('POST', `${V}/nodes/worker-1/update?version=12`, { Name: '', Labels: { zone: 'b', tier: 'x' }, Role: 'worker', Availability: 'drain' });
+    expect(f).toMatchObject({ method: 'POST', path: '/nodes/nodebbbb2222/update', query: { version: '12' }, body: { Labels: { zone: 'b', tier: 'x' }, Role: 'worker', Availability: 'drain' }, changed: true });
+    expect(f.record).toBe('docker node update --availability drain --label-add zone=b --label-add tier=x worker-1');
+    expect((await ask('POST', `${V}/nodes/worker-1/update?version=12`, { Labels: {}, Role: 'worker', Availability: 'active' })).record).toBe('docker node update --label-rm zone worker-1');
+  });
+
+  it('refuses a role change, a removal, an unknown key and an update without its version', async () => {
+    expect((await refusal(ask('POST', `${V}/nodes/worker-1/update?version=3`, { Labels: {}, Role: 'manager', Availability: 'active' }))).message).toMatch(/stays a worker/);
+    expect((await refusal(ask('DELETE', `${V}/nodes/worker-1`))).message).toMatch(/cannot be removed/);
+    expect((await refusal(ask('POST', `${V}/nodes/worker-1/update?version=3`, { Labels: {}, Role: 'worker', Availability: 'active', Engine: {} }))).message).toMatch(/does not offer/);
+    expect((await refusal(ask('POST', `${V}/nodes/worker-1/update`, { Labels: {}, Role: 'worker', Availability: 'active' }))).status).toBe(400);
+  });
+
+  it('changes nothing of a swarm that is not the lab\'s own', async () => {
+    expect((await refusal(decide('POST', `${V}/nodes/worker-1/update?version=3`, { Labels: {}, Role: 'worker', Availability: 'drain' }))).message).toMatch(/Docker host's/);
+  });
+});

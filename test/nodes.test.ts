@@ -106,6 +106,11 @@ describe('a lab with three nodes', () => {
     expect(await swarm().nodeOf(live().containerName('far'))).toBe('manager-1');
     expect(await taskNodes('web')).toEqual(['worker-1', 'worker-2']);
     expect(await taskNodes('cache')).toEqual(['worker-2']);
+    // The topology says where the lab places each service, as designed (never the nodes' live state).
+    const topo = live().topology;
+    expect(topo.nodes?.map((n) => `${n.name} ${n.role} ${n.labels.zone ?? '-'} ${/^\d+\.\d+\.\d+\.\d+$/.test(n.address)}`)).toEqual(['manager-1 manager - true', 'worker-1 worker a true', 'worker-2 worker b true']);
+    const placed = Object.fromEntries(topo.services.map((x) => [x.name, x.nodes]));
+    expect(placed).toMatchObject({ web: ['worker-1', 'worker-2'], cache: ['worker-2'], api: ['worker-2'], client: ['worker-1'], far: ['manager-1'] });
   });
 
   it('carries traffic across nodes over the overlay, and within one', async () => {

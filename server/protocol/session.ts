@@ -31,6 +31,8 @@ export const topologyServiceSchema = z.object({
   networks: z.record(z.string(), z.object({ ip: z.string(), aliases: z.array(z.string()) })),
   ports: z.array(portBindingSchema),
   replicas: z.number().int().optional(),
+  /** In a lab with nodes: the nodes the lab places it on (a container's node; the nodes a swarm service's constraints allow), as designed. */
+  nodes: z.array(z.string()).optional(),
   /** The service as the lab designs it (before any fault): what the graph shows until the learner looks. */
   designed: z
     .object({ network_mode: z.string(), networks: z.record(z.string(), z.array(z.string())), ports: z.array(portBindingSchema) })
@@ -60,6 +62,11 @@ export const topologySchema = z.object({
   services: z.array(topologyServiceSchema),
   networks: z.array(topologyNetworkSchema),
   resolver: z.object({ container: z.string(), ips: z.record(z.string(), z.string()) }).optional(),
+  /**
+   * A lab with nodes: its nodes as the lab designs them (names, roles, labels, underlay address).
+   * Never their live state: a drained or relabelled node is for the learner to find.
+   */
+  nodes: z.array(z.object({ name: z.string(), role: z.enum(['manager', 'worker']), labels: z.record(z.string(), z.string()), address: z.string() })).optional(),
 });
 
 export type Topology = z.infer<typeof topologySchema>;

@@ -386,7 +386,7 @@ export class SessionEngine implements SessionHost {
       const serviceReady = () => opts.steps?.({ stage: 'services', ...step, servicesReady: ++step.servicesReady });
       await Promise.all([resolverStarted, startServices(rt, plan, { check, progress, readyTimeoutMs: this.settings.readyTimeoutMs, serviceReady, priority, signal: opts.signal })]);
       check();
-      let topology = await describeTopology(rt, session, lab, opts.warm ? 0 : seed, plan, engine);
+      let topology = await describeTopology(rt, session, lab, opts.warm ? 0 : seed, plan, engine, this.store.get(session)?.allocation ?? undefined);
       // A warm session is broken when it is claimed, as the claim's seed says.
       if (!opts.warm) topology = await this.breakAsDrawn(session, lab, seed, topology, () => opts.steps?.({ stage: 'faults', ...step }), progress, check);
       this.store.markReady(session, topology, opts.warm);

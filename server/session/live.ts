@@ -386,7 +386,7 @@ export class LiveSession {
   }
 
   async refreshTopology(): Promise<Topology> {
-    const topo = await describeTopology(this.docker, this.id, this.lab, this.rec.seed, this.plan(), this.rec.engine);
+    const topo = await describeTopology(this.docker, this.id, this.lab, this.rec.seed, this.plan(), this.rec.engine, this.rec.allocation ?? undefined);
     this.host.store.setTopology(this.id, topo);
     this.rec.topology = topo;
     return topo;

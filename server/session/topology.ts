@@ -8,6 +8,9 @@ import { networkDriver } from '../lab/model.ts';
 import type { Lab } from '../lab/schema.ts';
 import type { Topology, TopologyService } from '../protocol/session.ts';
 import { RESOLVER_NAME, type LabPlan, type PlannedService } from './plan.ts';
+import { constraintsOf, nodesOf, placeable, type NodeModel } from '../lab/nodes.ts';
+import type { Allocation } from '../store/sessions.ts';
+import { planNodes } from './node-plan.ts';
 
 /** A container service as the plan makes it, before faults: its networks and aliases, its published ports. */
 function designedOf(s: PlannedService, labNet: (dockerName: string) => string): NonNullable<TopologyService['designed']> {
@@ -17,8 +20,18 @@ function designedOf(s: PlannedService, labNet: (dockerName: string) => string): 
   return { network_mode: mode, networks, ports: c.ports.map((p) => ({ host_ip: p.hostIp, host_port: p.hostPort, container_port: p.containerPort, proto: p.proto })) };
 }
 
-export async function describeTopology(rt: DockerApi, session: string, lab: Lab, seed: number, plan: LabPlan, engine = 'local'): Promise<Topology> {
+/** Where the lab places a service among its nodes: a container's node, the nodes a swarm service's constraints allow. */
+function placedOn(s: PlannedService, nodes: NodeModel[]): string[] {
+  if (nodes.length === 0) return [];
+  if (s.swarm) return placeable(constraintsOf(s.model.def), nodes).map((n) => n.name);
+  return s.model.def.node ? [s.model.def.node] : [];
+}
+
+export async function describeTopology(rt: DockerApi, session: string, lab: Lab, seed: number, plan: LabPlan, engine = 'local', alloc?: Allocation): Promise<Topology> {
   const labNet = (dockerName: string) => shortName(session, dockerName) ?? dockerName;
+  const nodes = nodesOf(lab);
+  const nodesPlan = alloc ? planNodes(lab, { session, scenario: lab.id, owner: '', registry: '' }, alloc) : undefined;
+  const onNodes = (s: PlannedService) => (nodes.length ? { nodes: placedOn(s, nodes) } : {});
   const services: TopologyService[] = await Promise.all(
     plan.services.map(async (s): Promise<TopologyService> => {
       if (s.swarm) {
@@ -30,6 +43,7 @@ export async function describeTopology(rt: DockerApi, session: string, lab: Lab,
           networks: Object.fromEntries(s.swarm.networks.map((n) => [labNet(n.network), { ip: '', aliases: n.aliases.filter((a) => a !== s.name) }])),
           ports: [],
           replicas: s.swarm.replicas,
+          ...onNodes(s),
           designed: { network_mode: 'overlay', networks: Object.fromEntries(s.swarm.networks.map((n) => [labNet(n.network), n.aliases.filter((a) => a !== s.name)])), ports: [] },
         };
       }
@@ -46,6 +60,7 @@ export async function describeTopology(rt: DockerApi, session: string, lab: Lab,
             .map(([net, e]) => [labNet(net), { ip: e.ip, aliases: e.aliases }]),
         ),
         ports: (st?.ports ?? []).map((p) => ({ host_ip: p.hostIp, host_port: p.hostPort, container_port: p.containerPort, proto: p.proto })),
+        ...onNodes(s),
         designed: designedOf(s, labNet),
       };
     }),
@@ -72,5 +87,6 @@ export async function describeTopology(rt: DockerApi, session: string, lab: Lab,
       mtu: Number(n.spec.options['com.docker.network.driver.mtu'] ?? (networkDriver(lab.networks[n.name] ?? {}) === 'overlay' ? 1450 : 1500)),
     })),
     ...(plan.resolver ? { resolver: { container: objectName(session, RESOLVER_NAME), ips: { ...plan.resolverIps } } } : {}),
+    ...(nodes.length ? { nodes: nodes.map((n) => ({ name: n.name, role: n.role, labels: n.labels, address: nodesPlan?.nodes.find((p) => p.name === n.name)?.ip ?? '' })) } : {}),
   };
 }

@@ -279,9 +279,9 @@ describe('every variant of every allowed request is refused or holds only allow-
 });
 
 describe("a lab's own nodes", () => {
-  const NODES = [
-    { id: 'nodeaaaa1111', hostname: 'manager-1', role: 'manager' as const, availability: 'active', labels: {} },
-    { id: 'nodebbbb2222', hostname: 'worker-1', role: 'worker' as const, availability: 'active', labels: { zone: 'a' } },
+  const NODES: { id: string; hostname: string; role: 'manager' | 'worker'; availability: string; labels: Record<string, string> }[] = [
+    { id: 'nodeaaaa1111', hostname: 'manager-1', role: 'manager', availability: 'active', labels: {} },
+    { id: 'nodebbbb2222', hostname: 'worker-1', role: 'worker', availability: 'active', labels: { zone: 'a' } },
   ];
   const own = new ScopedApi({ ...engine, listNodes: async () => structuredClone(NODES) }, { ...policy, ownNodes: true }, 'secret', { socketPath: '/nonexistent' });
   const ask = (method: string, target: string, body?: unknown) => own.decide(method, target, body === undefined ? Buffer.alloc(0) : Buffer.from(JSON.stringify(body)));

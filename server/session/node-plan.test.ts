@@ -3,7 +3,7 @@ import { containerCreate } from '../docker/cli.ts';
 import { LABEL } from '../docker/labels.ts';
 import { validateLabText } from '../lab/validate.ts';
 import { nodeContainerName, planNodes, UNDERLAY_KEY } from './node-plan.ts';
-import { planLab } from './plan.ts';
+import { footprint, LIMITS, NODE_OVERHEAD_BYTES, planLab } from './plan.ts';
 
 const ref = { session: '3f2a09c1', scenario: 'nodes-lab', owner: 'abc123', registry: '/data' };
 const text = `id: nodes-lab
@@ -57,6 +57,13 @@ describe('planNodes', () => {
 
   it('is nothing for a lab without nodes', () => {
     expect(planNodes({ ...lab, nodes: undefined }, ref, alloc)).toBeUndefined();
+  });
+});
+
+describe('footprint of a lab with nodes', () => {
+  it('counts each node container and its engine besides the lab containers inside', () => {
+    const inside = 1 + 2 + 1 + 1; // resolver, web's two tasks, client, client's capture
+    expect(footprint(lab)).toEqual({ containers: inside + 3, memoryBytes: inside * LIMITS.memoryBytes + 3 * NODE_OVERHEAD_BYTES });
   });
 });
 

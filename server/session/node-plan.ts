@@ -19,8 +19,6 @@ export const UNDERLAY_NAME = 'underlay';
  * (each under its own lab limits). A node is infrastructure, never a learner's shell.
  */
 export const NODE_LIMITS = { memoryBytes: 1024 * 1024 * 1024, nanoCpus: 1.5e9, pidsLimit: 4096 };
-/** What a node's own engine takes before any lab container (dockerd, containerd: measured ~40 MB). */
-export const NODE_OVERHEAD_BYTES = 64 * 1024 * 1024;
 
 export interface PlannedNode extends NodeModel {
   /** Its address on the underlay: what the swarm advertises, where VXLAN leaves from. */

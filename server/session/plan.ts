@@ -140,15 +140,21 @@ export function capturedServices(lab: Lab): string[] {
 
 /**
  * The containers a lab runs on its engine — its resolver, services (each replica), capture
- * sidecars — and their memory limits summed: what placement reserves for it.
+ * sidecars, and for a lab with nodes the node containers — and their memory summed (limits, and
+ * each node's own engine): what placement reserves for it.
  */
 export function footprint(lab: Lab): { containers: number; memoryBytes: number } {
   const models = servicesOf(lab);
   const resolver = models.some((m) => m.attachment.kind === 'networks' || m.attachment.kind === 'default-bridge') ? 1 : 0;
   const services = models.reduce((n, m) => n + (m.swarm ? (m.def.deploy?.replicas ?? 1) : 1), 0);
   const containers = resolver + services + capturedServices(lab).length;
-  return { containers, memoryBytes: containers * LIMITS.memoryBytes };
+  // A lab with nodes: each node is one more container on the engine, its own engine's memory besides the lab's.
+  const nodes = nodesOf(lab).length;
+  return { containers: containers + nodes, memoryBytes: containers * LIMITS.memoryBytes + nodes * NODE_OVERHEAD_BYTES };
 }
+
+/** What a lab node's own engine takes before any lab container (dockerd and containerd: measured ~40 MB). */
+export const NODE_OVERHEAD_BYTES = 64 * 1024 * 1024;
 
 export const captureName = (service: string) => `${service}-capture`;
 

@@ -6,7 +6,7 @@ import { implFor } from '../fault/catalog.ts';
 import { faultTag } from '../fault/faults.ts';
 import type { FaultDescription } from '../fault/types.ts';
 import { retainedEvents } from '../flow/collector.ts';
-import { constraintsOf, nodesOf, placeable } from '../lab/nodes.ts';
+import { constraintsOf, nodesOf, placementOf } from '../lab/nodes.ts';
 import { servicesOf } from '../lab/model.ts';
 import { didYouMean } from '../lab/problems.ts';
 import type { Fault } from '../lab/schema.ts';
@@ -44,16 +44,9 @@ function labFacts(live: LiveSession): LabFacts {
   }
   for (const s of live.topology?.services ?? []) ips[s.name] = Object.values(s.networks).map((n) => n.ip).filter(Boolean);
   for (const p of live.plan().services) hostPorts[p.name] = (p.container?.ports ?? []).map((x) => ({ hostPort: x.hostPort, containerPort: x.containerPort }));
-  const nodes = nodesOf(live.lab);
-  if (nodes.length === 0) return { names, ips, hostPorts, members };
-  const placed: NonNullable<LabFacts['placed']> = {};
-  const constrainedBy: NonNullable<LabFacts['constrainedBy']> = {};
-  for (const m of servicesOf(live.lab)) {
-    const cons = constraintsOf(m.def);
-    placed[m.name] = m.swarm ? placeable(cons, nodes).map((n) => n.name) : m.def.node ? [m.def.node] : [];
-    constrainedBy[m.name] = cons.flatMap((c) => (c.label ? [c.label] : []));
-  }
-  return { names, ips, hostPorts, members, placed, constrainedBy };
+  if (nodesOf(live.lab).length === 0) return { names, ips, hostPorts, members };
+  const constrainedBy = Object.fromEntries(servicesOf(live.lab).map((m) => [m.name, constraintsOf(m.def).flatMap((c) => (c.label ? [c.label] : []))]));
+  return { names, ips, hostPorts, members, placed: placementOf(live.lab), constrainedBy };
 }
 
 export class Grader {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { constraintsOf, leaderOf, meets, nodesOf, parseConstraint, placeable } from './nodes.ts';
+import { constraintsOf, leaderOf, meets, nodesOf, parseConstraint, placeable, placementOf } from './nodes.ts';
 import { validateLabText } from './validate.ts';
 
 const nodes = nodesOf({
@@ -66,8 +66,11 @@ const check = (edit: (lab: Record<string, any>) => void = () => {}) => {
 };
 
 describe('validating a lab with nodes', () => {
-  it('takes the lab as written', () => {
+  it('takes the lab as written, and places its services as the constraints and node: say', () => {
     expect(check()).toEqual([]);
+    const lab = validateLabText('lab.yaml', base, ctx).lab!;
+    expect(placementOf(lab)).toEqual({ web: ['worker-1', 'worker-2'], client: ['worker-1'] });
+    expect(placementOf({ ...lab, nodes: undefined })).toEqual({});
   });
 
   it('says which node a plain container lacks, and which node name was meant', () => {

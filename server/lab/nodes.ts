@@ -1,5 +1,6 @@
 // A lab's own Docker nodes and where its services go on them: the nodes in canonical form, and
 // Compose's placement constraints read and matched the way swarm matches them. Pure.
+import { servicesOf } from './model.ts';
 import { CONSTRAINT_RE, type Lab, type ServiceDef } from './schema.ts';
 
 export type NodeRole = 'manager' | 'worker';
@@ -58,4 +59,14 @@ export function meets(node: NodeModel, c: Constraint): boolean {
 /** The nodes a service's tasks may run on: those meeting every constraint. */
 export function placeable(constraints: readonly Constraint[], nodes: readonly NodeModel[]): NodeModel[] {
   return nodes.filter((n) => constraints.every((c) => meets(n, c)));
+}
+
+/**
+ * Where the lab places each service among its nodes, as designed: a plain container's node, the
+ * nodes a swarm service's constraints allow (empty for a lab without nodes).
+ */
+export function placementOf(lab: Lab): Record<string, string[]> {
+  const nodes = nodesOf(lab);
+  if (nodes.length === 0) return {};
+  return Object.fromEntries(servicesOf(lab).map((m) => [m.name, m.swarm ? placeable(constraintsOf(m.def), nodes).map((n) => n.name) : m.def.node ? [m.def.node] : []]));
 }

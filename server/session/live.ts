@@ -15,6 +15,7 @@ import { interpolate } from '../lab/targets.ts';
 import type { ServiceModel } from '../lab/model.ts';
 import { nodesOf, type NodeModel } from '../lab/nodes.ts';
 import { nodeContainerName } from './node-plan.ts';
+import { NodesRuntime } from '../docker/nodes-runtime.ts';
 import type { ActionKind, Topology } from '../protocol/session.ts';
 import type { Db } from '../store/db.ts';
 import type { SessionRecord } from '../store/sessions.ts';
@@ -167,6 +168,14 @@ export class LiveSession {
     const names = this.nodes().map((n) => n.name);
     if (!names.includes(node)) throw new LiveSessionError(`unknown node "${node}"${didYouMean(node, names)}; expected one of: ${names.join(', ') || '(this lab has no nodes)'}`, 'invalid');
     return nodeContainerName(this.id, node);
+  }
+
+  /** The engine of one of the lab's nodes (its own containers and the swarm's tasks there). */
+  onNode(node: string): DockerApi {
+    this.nodeContainer(node);
+    const swarm = this.docker;
+    if (!(swarm instanceof NodesRuntime)) throw new LiveSessionError(`session ${this.id} runs on its engine alone: it has no node "${node}"`, 'invalid');
+    return swarm.node(node);
   }
 
   /** Runs a script in a node's own namespace (its underlay interface, its firewall): infrastructure, never a learner's. */

@@ -6,7 +6,7 @@ import type { DockerRuntime } from '../docker/runtime.ts';
 import { NodesRuntime } from '../docker/nodes-runtime.ts';
 import type { StartPriority } from '../docker/start-gate.ts';
 import type { DockerApi } from '../docker/types.ts';
-import { sendImagesToAll } from '../images/ship.ts';
+import { sendImages } from '../images/ship.ts';
 import { leaderOf, nodesOf } from '../lab/nodes.ts';
 import type { Lab } from '../lab/schema.ts';
 import { nodeContainerName, type NodesPlan } from './node-plan.ts';
@@ -48,7 +48,7 @@ export async function startNodes(outer: DockerApi, plan: NodesPlan, nodes: Nodes
   await Promise.all(plan.nodes.map((n) => answers(outer, nodes.node(n.name), n.container.name)));
   opts.check();
   opts.progress(`loading ${opts.images.join(', ')} into every node`);
-  await sendImagesToAll(outer, plan.nodes.map((n) => ({ rt: nodes.node(n.name), engine: n.container.name })), opts.images);
+  await sendImages(outer, plan.nodes.map((n) => ({ rt: nodes.node(n.name), engine: n.container.name })), opts.images);
   opts.check();
   const lead = nodes.node(plan.leader.name);
   opts.progress(`making the swarm: ${plan.leader.name} initialises it at ${plan.leader.ip}`);

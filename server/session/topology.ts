@@ -8,7 +8,7 @@ import { networkDriver } from '../lab/model.ts';
 import type { Lab } from '../lab/schema.ts';
 import type { Topology, TopologyService } from '../protocol/session.ts';
 import { RESOLVER_NAME, type LabPlan, type PlannedService } from './plan.ts';
-import { constraintsOf, nodesOf, placeable, type NodeModel } from '../lab/nodes.ts';
+import { nodesOf, placementOf } from '../lab/nodes.ts';
 import type { Allocation } from '../store/sessions.ts';
 import { planNodes } from './node-plan.ts';
 
@@ -20,18 +20,12 @@ function designedOf(s: PlannedService, labNet: (dockerName: string) => string): 
   return { network_mode: mode, networks, ports: c.ports.map((p) => ({ host_ip: p.hostIp, host_port: p.hostPort, container_port: p.containerPort, proto: p.proto })) };
 }
 
-/** Where the lab places a service among its nodes: a container's node, the nodes a swarm service's constraints allow. */
-function placedOn(s: PlannedService, nodes: NodeModel[]): string[] {
-  if (nodes.length === 0) return [];
-  if (s.swarm) return placeable(constraintsOf(s.model.def), nodes).map((n) => n.name);
-  return s.model.def.node ? [s.model.def.node] : [];
-}
-
 export async function describeTopology(rt: DockerApi, session: string, lab: Lab, seed: number, plan: LabPlan, engine = 'local', alloc?: Allocation): Promise<Topology> {
   const labNet = (dockerName: string) => shortName(session, dockerName) ?? dockerName;
   const nodes = nodesOf(lab);
   const nodesPlan = alloc ? planNodes(lab, { session, scenario: lab.id, owner: '', registry: '' }, alloc) : undefined;
-  const onNodes = (s: PlannedService) => (nodes.length ? { nodes: placedOn(s, nodes) } : {});
+  const placement = placementOf(lab);
+  const onNodes = (s: PlannedService) => (nodes.length ? { nodes: placement[s.name] ?? [] } : {});
   const services: TopologyService[] = await Promise.all(
     plan.services.map(async (s): Promise<TopologyService> => {
       if (s.swarm) {

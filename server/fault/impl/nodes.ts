@@ -3,7 +3,6 @@
 // powered off, or given a wrong label. The node containers are infrastructure: these run in them
 // through the session's engine, never through a learner's console.
 import { LABEL } from '../../docker/labels.ts';
-import type { NodesRuntime } from '../../docker/nodes-runtime.ts';
 import type { LiveSession } from '../../session/live.ts';
 import { cmd } from '../common.ts';
 import { FaultError, type FaultContext, type FaultImpl, type FaultOf } from '../types.ts';
@@ -98,8 +97,7 @@ export const underlayBlock: FaultImpl<'underlay-block'> = {
  */
 async function hurts(ctx: FaultContext, node: string): Promise<boolean> {
   if (!(await inNode(ctx, node, 'iptables -w -S', 'reading the firewall')).includes(ctx.tag)) return false;
-  const swarm = ctx.live.docker as NodesRuntime;
-  const there = await swarm.node(node).listContainers({ [LABEL.session]: ctx.live.id, [LABEL.role]: 'service' });
+  const there = await ctx.live.onNode(node).listContainers({ [LABEL.session]: ctx.live.id, [LABEL.role]: 'service' });
   return there.some((c) => c.state === 'running' && SWARM_TASK_LABEL in c.labels);
 }
 

@@ -70,7 +70,7 @@ async function main(): Promise<void> {
     // ---- 1. decoder throughput on a recorded pcap ----
     log(`recording ${PACKETS} packets (DNS lookups, HTTP requests and pings from client)`);
     const sidecar = (await live.captureOf('client'))!;
-    const cap = await docker.execStream(sidecar, ['lab-capture', 'follow']);
+    const cap = await sidecar.on.execStream(sidecar.container, ['lab-capture', 'follow']);
     const chunks: Buffer[] = [];
     const counter = new PcapStream();
     let recorded = 0;

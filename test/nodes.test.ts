@@ -2,18 +2,31 @@
 // on the local engine, placement as the lab writes it, traffic that really crosses the underlay,
 // each node fault applied and reverted, and nothing left on the engine after down.
 import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PROJECT_ROOT, SCENARIOS_DIR } from '../server/config.ts';
 import { LABEL } from '../server/docker/labels.ts';
+import { capturedPcap, retainedEvents } from '../server/flow/collector.ts';
+import { decodePacket } from '../server/flow/packet.ts';
+import { PcapStream } from '../server/flow/pcap.ts';
+import { startServer } from '../server/http/server.ts';
 import type { NodesRuntime } from '../server/docker/nodes-runtime.ts';
 import { Faults, faultFromWords } from '../server/fault/faults.ts';
 import { loadLab } from '../server/lab/catalogue.ts';
 import { Prober } from '../server/probe/prober.ts';
 import type { LiveSession } from '../server/session/live.ts';
 import { docker, expectGone, none, testApp, writeLab } from './helpers.ts';
+import { launchBrowser } from './e2e/browser.ts';
+import type { HealthEvent } from '../server/app/health.ts';
+import { LOCAL_ENGINE } from '../server/protocol/engines.ts';
 
 const run = promisify(execFile);
 const app = testApp();
+/** The lab's own folder: a server started on the same data serves it from there. */
+const labs = join(app.dataDir, 'labs');
 let session = '';
 
 const LAB = `nodes:
@@ -38,11 +51,13 @@ services:
   api: { image: toolbox, command: "lab-serve http --port 8080", networks: [mesh], expose: [8080], node: worker-2 }
   near: { image: toolbox, networks: [mesh], node: worker-2 }
   client: { image: toolbox, networks: [mesh], node: worker-1 }
-  far: { image: toolbox, networks: [mesh], node: manager-1 }
+  far: { image: toolbox, command: "lab-serve http --port 8080", networks: [mesh], expose: [8080], node: manager-1 }
 `;
 
 beforeAll(async () => {
-  const file = writeLab(app.dataDir, 'three-nodes', LAB, 'overlay');
+  mkdirSync(join(PROJECT_ROOT, 'test-results'), { recursive: true });
+  mkdirSync(labs, { recursive: true });
+  const file = writeLab(labs, 'three-nodes', LAB, 'overlay');
   session = (await app.engine.up(loadLab(file))).session;
 }, 240_000);
 afterAll(() => app.dispose(), 120_000);
@@ -83,7 +98,7 @@ describe('a lab with three nodes', () => {
   it('is its own swarm of three engines, labelled as the lab says, each a locked-down node container on the engine', async () => {
     const nodes = await swarm().listNodes();
     expect(nodes.map((n) => `${n.hostname} ${n.role} ${n.state} ${n.labels.zone ?? '-'}`).sort()).toEqual(['manager-1 manager ready -', 'worker-1 worker ready a', 'worker-2 worker ready b']);
-    const containers = await docker.listContainers({ [LABEL.session]: session });
+    const containers = await docker.listContainers({ [LABEL.session]: session, [LABEL.role]: 'node' });
     expect(containers.map((c) => `${c.name} ${c.labels[LABEL.role]}`).sort()).toEqual([`fl-${session}-manager-1.node node`, `fl-${session}-worker-1.node node`, `fl-${session}-worker-2.node node`]);
     for (const c of containers) {
       const st = (await docker.inspectContainer(c.name))!;
@@ -119,6 +134,82 @@ describe('a lab with three nodes', () => {
     expect((await probe('near', 'http://api:8080/')).status).toBe('ok');
     expect((await probe('client', 'http://cache:6379/')).status).toBe('ok');
     expect((await probe('client', 'dns:web')).answers).toHaveLength(2);
+  });
+
+  it('captures each node’s underlay beside it: a flow between nodes seen once, decoded from VXLAN, as tshark reads the same pcap', async () => {
+    await live().settle();
+    const captures = await docker.listContainers({ [LABEL.session]: session, [LABEL.role]: 'capture' });
+    expect(captures.map((c) => c.name).sort()).toEqual(['manager-1', 'worker-1', 'worker-2'].map((n) => `fl-${session}-${n}.node-capture`));
+    for (const c of captures) {
+      const st = (await docker.inspectContainer(c.id))!;
+      expect(st.host).toMatchObject({ privileged: false, readOnly: true, capAdd: ['NET_RAW'] });
+      expect(st.networkMode).toBe(`container:${(await docker.inspectContainer(c.name.replace(/-capture$/, '')))!.id}`);
+    }
+    // cache is a swarm task on worker-2 (no capture of its own), far a container on manager-1 (captured).
+    expect((await probe('cache', 'http://far:8080/')).status).toBe('ok');
+    expect((await probe('client', 'http://api:8080/')).status).toBe('ok');
+    const events = await retainedEvents(live());
+    const across = events.filter((e) => e.type === 'tcp.connect' && e.src === 'cache' && e.dst === 'far');
+    expect(across.length).toBeGreaterThanOrEqual(1);
+    // Once: by the node it left, not also by far's own capture.
+    expect(across.every((e) => e.seen_by === 'worker-2')).toBe(true);
+    const vni = across[0]!.crossed?.vni;
+    expect(across[0]).toMatchObject({ outcome: 'established', crossed: { from: 'worker-2', to: 'manager-1' } });
+    expect(vni).toBeGreaterThan(0);
+    // A captured container's flow is its own capture's, with the nodes Docker runs its two ends on.
+    const fromClient = events.filter((e) => e.type === 'tcp.connect' && e.src === 'client' && e.dst === 'api');
+    expect(fromClient.length).toBeGreaterThanOrEqual(1);
+    expect(fromClient.every((e) => e.seen_by === 'client' && e.crossed?.from === 'worker-1' && e.crossed.to === 'worker-2')).toBe(true);
+
+    // The underlay's pcap, as Wireshark reads it: tshark opens the VXLAN and finds the same inner SYNs.
+    const pcap = await capturedPcap(live(), 'worker-2');
+    const dir = mkdtempSync(join(tmpdir(), 'flowlab-test-underlay-'));
+    try {
+      const file = join(dir, 'worker-2.pcap');
+      writeFileSync(file, pcap);
+      const { stdout } = await run('tshark', ['-r', file, '-Y', 'vxlan && tcp.flags.syn == 1 && tcp.flags.ack == 0', '-T', 'fields', '-e', 'vxlan.vni', '-e', 'ip.src', '-e', 'ip.dst', '-e', 'tcp.srcport', '-e', 'tcp.dstport']);
+      const theirs = stdout.trim().split('\n').filter(Boolean).map((l) => l.split('\t').join(' ')).sort();
+      const ours = new PcapStream()
+        .push(pcap)
+        .map((r) => decodePacket(r.linktype, r.data))
+        .filter((p) => p?.tunnel && p.tcp?.syn && !p.tcp.ack)
+        .map((p) => `${p!.tunnel!.vni} ${p!.tunnel!.src},${p!.src} ${p!.tunnel!.dst},${p!.dst} ${p!.tcp!.sport} ${p!.tcp!.dport}`)
+        .sort();
+      expect(ours.length).toBeGreaterThanOrEqual(2);
+      expect(ours).toEqual(theirs);
+      expect(ours).toContainEqual(expect.stringMatching(new RegExp(`^${vni} \\S+,${across[0]!.src_addr.replace(/\./g, '\\.')} \\S+,${across[0]!.dst_addr.replace(/\./g, '\\.')} ${across[0]!.src_port} 8080$`)));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('draws the nodes as boxes holding their containers and tasks, and the tunnel a flow crossed, in the browser', async () => {
+    const server = await startServer({ port: 0, host: '127.0.0.1', settings: { dataDir: app.dataDir, labDirs: [SCENARIOS_DIR, labs] }, background: false, handleSignals: false, engineWatchMs: 0 });
+    const browser = await launchBrowser();
+    try {
+      const page = await browser.newPage({ viewport: { width: 1500, height: 1000 } });
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(`${server.url}/#/session/${session}`);
+      const graph = page.locator('.graph');
+      await expect.poll(() => graph.getAttribute('data-boxes'), { timeout: 30_000 }).toBe('manager-1[far] worker-1[client,web:task] worker-2[api,cache,near,web:task]');
+      // The flows the captures kept arrive with the page: the one across worker-2 and manager-1 draws its tunnel.
+      await expect.poll(() => graph.getAttribute('data-tunnels'), { timeout: 30_000 }).toMatch(/manager-1\|worker-2 ok vni \d+/);
+      expect(await graph.getAttribute('data-flows')).toMatch(/cache->far tcp\/8080 ok across worker-2→manager-1/);
+      await page.screenshot({ path: join(PROJECT_ROOT, 'test-results', 'nodes-graph.png') });
+      expect(errors).toEqual([]);
+      // The underlay's packets download like a service's.
+      const res = await fetch(`${server.url}/api/sessions/${session}/pcap?node=worker-2`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-disposition')).toContain(`${session}-worker-2-underlay.pcap`);
+      expect((await res.arrayBuffer()).byteLength).toBeGreaterThan(24);
+      const wrong = await fetch(`${server.url}/api/sessions/${session}/pcap?node=worker-9`);
+      expect(wrong.status).toBe(404);
+      expect(((await wrong.json()) as { error: string }).error).toMatch(/unknown node "worker-9".*expected one of: manager-1, worker-1, worker-2/);
+    } finally {
+      await browser.close();
+      await server.close();
+    }
   });
 
   it('underlay-block of 4789/udp at a node: cross-node connections time out, same-node ones work, names resolve', async () => {
@@ -172,7 +263,35 @@ describe('a lab with three nodes', () => {
     });
     const client = await swarm().inspectContainer(live().containerName('client'));
     expect(client?.running).toBe(true);
+    // The node came back in a new namespace: its underlay is captured there again.
+    await until('worker-1’s underlay captured again', () => live().capturing('worker-1'), (v) => v);
     expect((await probe('client', 'http://api:8080/')).status).toBe('ok');
+  });
+
+  it('after its engine restarted (every container of it stopped), its swarm is brought back: nodes, containers, faults, captures', async () => {
+    // A fault in a node's own namespace, which a restarted node no longer has: applied again.
+    const fault = await new Faults(live()).apply(faultFromWords('underlay-block', ['node=worker-2', 'peer=worker-1', 'port=4789/udp']));
+    const mine = await docker.listContainers({ [LABEL.session]: session });
+    await Promise.all(mine.map((c) => docker.stopContainer(c.name, 2)));
+    const back = new Promise<HealthEvent>((resolve) => {
+      const off = app.health.on((e) => {
+        if (e.kind === 'session' && e.session === session) {
+          off();
+          resolve(e);
+        }
+      });
+    });
+    await app.health.reconcile(LOCAL_ENGINE);
+    const event = await back;
+    expect(event).toMatchObject({ state: 'ready', text: expect.stringMatching(/was brought back after engine local restarted: containers started, 1 fault applied again/) });
+    expect((await swarm().listNodes()).map((n) => `${n.hostname} ${n.state}`).sort()).toEqual(['manager-1 ready', 'worker-1 ready', 'worker-2 ready']);
+    expect((await swarm().inspectContainer(live().containerName('client')))?.running).toBe(true);
+    await until('cache running again', () => taskNodes('cache'), (n) => n.join() === 'worker-2');
+    expect((await probe('client', 'tcp:api:8080')).status).toBe('timeout');
+    expect((await probe('far', 'http://api:8080/')).status).toBe('ok');
+    expect((await new Faults(live()).revert(fault.id)).state).toBe('reverted');
+    expect((await probe('client', 'http://api:8080/')).status).toBe('ok');
+    for (const point of ['client', 'worker-1', 'worker-2']) expect(await live().capturing(point)).toBe(true);
   });
 
   it("has a docker console that sees this lab's swarm and only it: nodes, tasks with their node, node updates", async () => {

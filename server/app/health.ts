@@ -14,6 +14,7 @@ import { PoolWatch, type EngineHealth } from '../engines/watch.ts';
 import { startAndWait } from '../fault/common.ts';
 import { Faults } from '../fault/faults.ts';
 import { FaultStore } from '../store/faults.ts';
+import { leaderOf } from '../lab/nodes.ts';
 import { LiveSession } from '../session/live.ts';
 import type { DockerRuntime } from '../docker/runtime.ts';
 import type { EngineRegistry } from '../engines/registry.ts';
@@ -185,11 +186,16 @@ export class PoolHealth {
     this.emit({ kind: 'session', engine, session: rec.id, state: 'ended', text: `session ${rec.id} (${rec.scenario}) ended: ${reason}` });
   }
 
-  /** Brings back a session whose engine restarted: its resolver, then its services, faults, captures. */
+  /** Brings back a session whose engine restarted: its nodes (a lab with nodes), its resolver, then its services, faults, captures. */
   async recover(rec: SessionRecord, engine: string): Promise<void> {
     const store = this.app.engine.store;
     try {
       const live = new LiveSession(this.app.engine, rec);
+      // A lab with nodes: its machines first — the leader (the swarm's raft), then the others.
+      const nodes = live.nodes().map((n) => n.name);
+      const leader = leaderOf(live.nodes())?.name;
+      if (leader) await live.restartNode(leader);
+      await Promise.all(nodes.filter((n) => n !== leader).map((n) => live.restartNode(n)));
       const rt = live.runtime();
       const resolver = live.plan().resolver;
       if (resolver) await rt.startContainer(resolver.name);
@@ -198,8 +204,16 @@ export class PoolHealth {
       const owners = services.filter((s) => s.container!.network.kind !== 'container');
       await Promise.all(owners.map((s) => startAndWait(live, rt, s.name)));
       await Promise.all(services.filter((s) => !owners.includes(s)).map((s) => startAndWait(live, rt, s.name)));
+      // A swarm task stopped with its engine exits cleanly: it completed, and its restart policy
+      // (on failure) starts no other. Its service gets new tasks.
+      for (const s of live.plan().services.filter((x) => x.swarm)) {
+        const info = await rt.serviceInfo(s.swarm!.name);
+        const meant = (await rt.serviceTasks(s.swarm!.name)).filter((t) => t.desired === 'running').length;
+        if (info && meant < info.replicas) await rt.restartServiceTasks(s.swarm!.name);
+      }
       const again = await new Faults(live).restore();
       await live.ensureCaptures(rt);
+      await live.settle();
       store.clearTrouble(rec.id);
       this.emit({ kind: 'session', engine, session: rec.id, state: 'ready', text: `session ${rec.id} (${rec.scenario}) was brought back after engine ${engine} restarted: containers started${again.length ? `, ${again.length} fault${again.length === 1 ? '' : 's'} applied again` : ''}, captures running` });
     } catch (e) {

@@ -17,6 +17,9 @@ function dialled(outer: Docker, container: string, done: (e: Error | null, socke
     (pipe) => {
       const raw = pipe.stdin as NodeJS.WritableStream & { ref?(): unknown; unref?(): unknown };
       const socket = new Duplex({
+        // Its exec gone (the node stopped), the socket is closed once read to the end: a kept
+        // connection never outlives its node to fail the next request sent on it.
+        allowHalfOpen: false,
         write(chunk: Buffer, _enc, cb) {
           raw.write(chunk, cb);
         },

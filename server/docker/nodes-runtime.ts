@@ -123,11 +123,11 @@ export class NodesRuntime implements DockerApi {
   }
   async inspectNetwork(nameOrId: string): Promise<NetworkDetails | undefined> {
     // An overlay network lists only the containers of the node asked: every node is asked.
-    const all = await Promise.all([...this.nodes.values()].map((rt) => rt.inspectNetwork(nameOrId).catch(() => undefined)));
-    const first = all.find((n) => n !== undefined);
+    const all = await Promise.all([...this.nodes].map(async ([node, rt]) => ({ node, net: await rt.inspectNetwork(nameOrId).catch(() => undefined) })));
+    const first = all.find((n) => n.net !== undefined)?.net;
     if (!first) return undefined;
     const seen = new Set<string>();
-    const containers = all.flatMap((n) => n?.containers ?? []).filter((c) => !seen.has(c.id) && seen.add(c.id));
+    const containers = all.flatMap(({ node, net }) => (net?.containers ?? []).map((c) => ({ ...c, node }))).filter((c) => !seen.has(c.id) && seen.add(c.id));
     return { ...first, containers };
   }
 
@@ -217,6 +217,9 @@ export class NodesRuntime implements DockerApi {
   }
   scaleService(nameOrId: string, replicas: number): Promise<void> {
     return this.lead.scaleService(nameOrId, replicas);
+  }
+  restartServiceTasks(nameOrId: string): Promise<void> {
+    return this.lead.restartServiceTasks(nameOrId);
   }
   setEndpointMode(nameOrId: string, mode: 'vip' | 'dnsrr'): Promise<void> {
     return this.lead.setEndpointMode(nameOrId, mode);

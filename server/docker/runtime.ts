@@ -460,6 +460,14 @@ export class DockerRuntime implements DockerApi {
     });
   }
 
+  async restartServiceTasks(nameOrId: string): Promise<void> {
+    await this.updateService(nameOrId, cli.commandLine(['docker', 'service', 'update', '--detach', '--force', nameOrId]), (spec) => {
+      const template = (spec.TaskTemplate ?? {}) as { ForceUpdate?: number };
+      template.ForceUpdate = (template.ForceUpdate ?? 0) + 1;
+      spec.TaskTemplate = template as Docker.ServiceSpec['TaskTemplate'];
+    });
+  }
+
   async setEndpointMode(nameOrId: string, mode: 'vip' | 'dnsrr'): Promise<void> {
     await this.updateService(nameOrId, cli.commandLine(['docker', 'service', 'update', '--detach', '--endpoint-mode', mode, nameOrId]), (spec) => {
       spec.EndpointSpec = { ...(spec.EndpointSpec ?? {}), Mode: mode };

@@ -69,7 +69,8 @@ export interface NetworkDetails extends NetworkSummary {
   internal: boolean;
   attachable: boolean;
   options: Record<string, string>;
-  containers: { id: string; name: string; ipv4: string }[];
+  /** With a lab's nodes, each container's node (an overlay's containers are listed node by node). */
+  containers: { id: string; name: string; ipv4: string; node?: string }[];
 }
 
 export interface ExecResult {
@@ -210,6 +211,8 @@ export interface DockerApi {
   createService(spec: SwarmServiceSpec): Promise<string>;
   removeService(nameOrId: string): Promise<void>;
   scaleService(nameOrId: string, replicas: number): Promise<void>;
+  /** Replaces every task of a service (`docker service update --force`): what brings back tasks that completed when their engine stopped. */
+  restartServiceTasks(nameOrId: string): Promise<void>;
   setEndpointMode(nameOrId: string, mode: 'vip' | 'dnsrr'): Promise<void>;
   setServiceNetworks(nameOrId: string, networks: EndpointSpec[], command: string): Promise<void>;
   serviceInfo(nameOrId: string): Promise<ServiceState | undefined>;

@@ -3,7 +3,7 @@
 import { hostAt, parseCidr } from '../lab/ipv4.ts';
 import { servicesOf } from '../lab/model.ts';
 import type { LiveSession } from '../session/live.ts';
-import { capturedServices, RESOLVER_NAME } from '../session/plan.ts';
+import { capturePoints, RESOLVER_NAME } from '../session/plan.ts';
 import { AddressBook } from './addresses.ts';
 import { shortName } from '../docker/labels.ts';
 
@@ -20,6 +20,7 @@ export async function buildAddressBook(live: LiveSession): Promise<AddressBook> 
   const models = servicesOf(live.lab);
   const networks = [...live.plan().networks.map((n) => n.spec.name), ...(models.some((m) => m.attachment.kind === 'default-bridge') ? ['bridge'] : [])];
   const names: Record<string, string> = {};
+  const placed: Record<string, string> = {};
   const gateways: string[] = [];
   const known = new Set([...models.map((m) => m.name), RESOLVER_NAME]);
   for (const net of networks) {
@@ -30,6 +31,7 @@ export async function buildAddressBook(live: LiveSession): Promise<AddressBook> 
     for (const c of details.containers) {
       const svc = serviceOfContainer(live.id, c.name);
       if (svc && known.has(svc) && c.ipv4) names[c.ipv4] = svc;
+      if (c.node && c.ipv4) placed[c.ipv4] = c.node;
     }
   }
   const published = live
@@ -39,7 +41,9 @@ export async function buildAddressBook(live: LiveSession): Promise<AddressBook> 
     names,
     gateways,
     embeddedDns: models.filter((m) => m.attachment.kind === 'networks').map((m) => m.name),
-    captured: capturedServices(live.lab),
+    captured: capturePoints(live.lab),
     published,
+    underlay: Object.fromEntries((live.topology.nodes ?? []).filter((n) => n.address).map((n) => [n.address, n.name])),
+    placed,
   });
 }

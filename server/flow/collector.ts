@@ -2,7 +2,7 @@
 // the ones they see from now on, decoded into events and graph edges.
 import type { FlowEdge, FlowEvent } from '../protocol/flow.ts';
 import type { LiveSession } from '../session/live.ts';
-import { capturedServices } from '../session/plan.ts';
+import { capturePoints } from '../session/plan.ts';
 import type { AddressBook } from './addresses.ts';
 import { buildAddressBook } from './book.ts';
 import { EdgeTable } from './edges.ts';
@@ -23,8 +23,8 @@ export interface CollectorOptions {
 
 type Listener = (events: FlowEvent[], edges: FlowEdge[]) => void;
 
-function decodeAll(book: AddressBook, session: string, service: string, pcap: Buffer, timeoutMs: number): FlowEvent[] {
-  const tracker = new FlowTracker(book, { session, local: service, timeoutMs });
+function decodeAll(live: LiveSession, book: AddressBook, point: string, pcap: Buffer, timeoutMs: number): FlowEvent[] {
+  const tracker = trackerOf(live, book, point, timeoutMs);
   const stream = new PcapStream();
   const out: FlowEvent[] = [];
   for (const p of stream.push(pcap)) out.push(...tracker.feed(p));
@@ -32,11 +32,18 @@ function decodeAll(book: AddressBook, session: string, service: string, pcap: Bu
   return out;
 }
 
-/** The retained packets of one service as a pcap file (what `GET .../pcap` serves). */
-export async function capturedPcap(live: LiveSession, service: string): Promise<Buffer> {
-  const sidecar = await live.captureOf(service);
-  if (!sidecar) throw new FlowlabError(`"${service}" has no running capture (captured services: ${capturedServices(live.lab).join(', ') || 'none'})`, 'not-found');
-  const { stdout } = await live.docker.execStream(sidecar, ['lab-capture', 'dump']);
+function trackerOf(live: LiveSession, book: AddressBook, point: string, timeoutMs: number): FlowTracker {
+  return new FlowTracker(book, { session: live.id, local: point, timeoutMs, ...(live.isNode(point) ? { underlay: true } : {}) });
+}
+
+/**
+ * The retained packets of one capture point — a service, or a node's underlay in a lab with
+ * nodes (VXLAN as it crossed, which Wireshark opens) — as a pcap file (what `GET .../pcap` serves).
+ */
+export async function capturedPcap(live: LiveSession, point: string): Promise<Buffer> {
+  const sidecar = await live.captureOf(point);
+  if (!sidecar) throw new FlowlabError(`"${point}" has no running capture (capture points: ${capturePoints(live.lab).join(', ') || 'none'})`, 'not-found');
+  const { stdout } = await sidecar.on.execStream(sidecar.container, ['lab-capture', 'dump']);
   const chunks: Buffer[] = [];
   const ended = new Promise((r) => stdout.once('end', r));
   stdout.on('data', (c: Buffer) => chunks.push(c));
@@ -51,9 +58,9 @@ export async function capturedPcap(live: LiveSession, service: string): Promise<
 export async function retainedEvents(live: LiveSession, opts: CollectorOptions = {}, book?: AddressBook): Promise<FlowEvent[]> {
   const b = book ?? (await buildAddressBook(live));
   const all = await Promise.all(
-    capturedServices(live.lab).map(async (service) => {
+    capturePoints(live.lab).map(async (point) => {
       try {
-        return decodeAll(b, live.id, service, await capturedPcap(live, service), opts.timeoutMs ?? DEFAULT_FLOW_TIMEOUT_MS);
+        return decodeAll(live, b, point, await capturedPcap(live, point), opts.timeoutMs ?? DEFAULT_FLOW_TIMEOUT_MS);
       } catch {
         return [];
       }
@@ -99,7 +106,7 @@ export class FlowCollector {
   async start(opts: { history?: boolean } = {}): Promise<void> {
     this.history = opts.history ?? false;
     this.book = await buildAddressBook(this.live);
-    await Promise.all(capturedServices(this.live.lab).map((s) => this.follow(s)));
+    await Promise.all(capturePoints(this.live.lab).map((s) => this.follow(s)));
     this.timers.push(setInterval(() => this.tick(), 250));
     // Faults move services around: keep the address book current.
     this.timers.push(setInterval(() => void this.refreshBook(), 3000));
@@ -122,11 +129,11 @@ export class FlowCollector {
     }
   }
 
-  private trackerFor(service: string): FlowTracker {
-    let t = this.trackers.get(service);
+  private trackerFor(point: string): FlowTracker {
+    let t = this.trackers.get(point);
     if (!t) {
-      t = new FlowTracker(this.book!, { session: this.live.id, local: service, timeoutMs: this.timeoutMs });
-      this.trackers.set(service, t);
+      t = trackerOf(this.live, this.book!, point, this.timeoutMs);
+      this.trackers.set(point, t);
     }
     return t;
   }
@@ -139,7 +146,7 @@ export class FlowCollector {
     const sidecar = await this.live.captureOf(service).catch(() => undefined);
     if (!sidecar) return retry();
     try {
-      const { stdout, exit, stop } = await this.live.docker.execStream(sidecar, ['lab-capture', 'follow']);
+      const { stdout, exit, stop } = await sidecar.on.execStream(sidecar.container, ['lab-capture', 'follow']);
       this.stops.set(service, stop);
       const pcap = new PcapStream();
       const tracker = this.trackerFor(service);
@@ -174,7 +181,7 @@ export class FlowCollector {
 
   private async backfill(service: string): Promise<void> {
     try {
-      this.accept(decodeAll(this.book!, this.live.id, service, await capturedPcap(this.live, service), this.timeoutMs));
+      this.accept(decodeAll(this.live, this.book!, service, await capturedPcap(this.live, service), this.timeoutMs));
     } catch {
       // nothing kept yet, or the sidecar just went: its next follower reads again
     }

@@ -26,9 +26,15 @@ export class EdgeTable {
     const shape = edgeOf(e);
     if (!shape) return undefined;
     const prev = this.edges.get(shape.key);
+    const latest = !prev || e.time >= prev.last_seen;
     const edge: FlowEdge = prev
-      ? { ...prev, count: prev.count + 1, last_outcome: e.time >= prev.last_seen ? shape.last_outcome : prev.last_outcome, last_seen: e.time > prev.last_seen ? e.time : prev.last_seen, first_seen: e.time < prev.first_seen ? e.time : prev.first_seen }
+      ? { ...prev, count: prev.count + 1, last_outcome: latest ? shape.last_outcome : prev.last_outcome, last_seen: e.time > prev.last_seen ? e.time : prev.last_seen, first_seen: e.time < prev.first_seen ? e.time : prev.first_seen }
       : { ...shape, count: 1, first_seen: e.time, last_seen: e.time };
+    // Where the newest flow went between nodes (a task may have moved since the first).
+    if (latest) {
+      if (e.crossed) edge.crossed = e.crossed;
+      else delete edge.crossed;
+    }
     this.edges.set(shape.key, edge);
     return edge;
   }

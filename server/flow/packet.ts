@@ -1,5 +1,6 @@
 // Decoding one captured packet: Linux cooked capture (SLL, SLL2) or Ethernet, then IPv4/IPv6,
-// then TCP, UDP or ICMP. Anything else is skipped, never thrown on.
+// then TCP, UDP or ICMP; a VXLAN datagram (an overlay's packet between nodes) is opened and its
+// inner packet decoded, the tunnel kept beside it. Anything else is skipped, never thrown on.
 
 export const LINKTYPE_ETHERNET = 1;
 export const LINKTYPE_RAW = 101;
@@ -8,6 +9,9 @@ export const LINKTYPE_LINUX_SLL2 = 276;
 
 /** Linux packet types, as cooked captures record them. */
 export const PACKET_OUTGOING = 4;
+
+/** The UDP port VXLAN is sent to (IANA's, and Docker's overlay driver's default). */
+export const VXLAN_PORT = 4789;
 
 export interface TcpInfo {
   sport: number;
@@ -35,6 +39,13 @@ export interface IcmpInfo {
   v6: boolean;
 }
 
+/** The outer packet of a tunnelled one: between two nodes' underlay addresses, with the overlay's VXLAN id. */
+export interface TunnelInfo {
+  vni: number;
+  src: string;
+  dst: string;
+}
+
 export interface Packet {
   /** Interface index for SLL2 (1 is loopback); -1 when unknown. */
   ifindex: number;
@@ -47,6 +58,8 @@ export interface Packet {
   tcp?: TcpInfo;
   udp?: UdpInfo;
   icmp?: IcmpInfo;
+  /** Set when this is the inner packet of a VXLAN datagram (src, dst and the rest are the inner packet's). */
+  tunnel?: TunnelInfo;
 }
 
 function ipv4(b: Buffer, at: number): string {
@@ -133,9 +146,23 @@ export function decodePacket(linktype: number, b: Buffer): Packet | undefined {
   } else {
     return undefined;
   }
+  const p = decodeL3(b, at, ethertype, { ifindex, pktType, loopback });
+  if (p?.udp && p.udp.dport === VXLAN_PORT) {
+    // VXLAN (RFC 7348): 8 bytes (flags with the I bit, 24-bit VNI), then the inner Ethernet frame.
+    const v = p.udp.payload;
+    if (v.length >= 8 + 14 && (v[0]! & 0x08) !== 0) {
+      const frame = v.subarray(8);
+      const inner = decodeL3(frame, 14, frame.readUInt16BE(12), { ifindex, pktType, loopback: false });
+      if (inner) return { ...inner, tunnel: { vni: v.readUIntBE(4, 3), src: p.src, dst: p.dst } };
+    }
+  }
+  return p;
+}
+
+function decodeL3(b: Buffer, at: number, ethertype: number, link: Pick<Packet, 'ifindex' | 'pktType' | 'loopback'>): Packet | undefined {
   const ip = l3(b, at, ethertype);
   if (!ip) return undefined;
-  const p: Packet = { ifindex, pktType, loopback, src: ip.src, dst: ip.dst, proto: ip.proto };
+  const p: Packet = { ...link, src: ip.src, dst: ip.dst, proto: ip.proto };
   const o = ip.at;
   if (ip.proto === 6 && b.length >= o + 20) {
     const flags = b[o + 13]!;

@@ -195,3 +195,79 @@ describe('flow tracking', () => {
     expect(a!.id).toMatch(/^e[0-9a-f]{16}$/);
   });
 });
+
+describe('a lab with nodes: VXLAN on the underlay', () => {
+  // inventory (a swarm task, no capture) on worker-2, stock (a task) on worker-1, shop (captured) on manager-1;
+  // every node's underlay captured.
+  const nodes = new AddressBook({
+    names: { '10.0.9.5': 'inventory', '10.0.9.6': 'stock', '10.0.9.7': 'shop' },
+    gateways: [],
+    embeddedDns: ['inventory', 'stock', 'shop'],
+    captured: ['shop', 'manager-1', 'worker-1', 'worker-2'],
+    published: [],
+    underlay: { '10.99.0.10': 'manager-1', '10.99.0.11': 'worker-1', '10.99.0.12': 'worker-2' },
+    placed: { '10.0.9.5': 'worker-2', '10.0.9.6': 'worker-1', '10.0.9.7': 'manager-1' },
+  });
+  const addr = { 'manager-1': '10.99.0.10', 'worker-1': '10.99.0.11', 'worker-2': '10.99.0.12' } as const;
+
+  /** An inner IPv4 packet as one node's engine sends it to another: in VXLAN, in UDP to 4789. */
+  function vxlan(from: keyof typeof addr, to: keyof typeof addr, inner: Buffer, vni = 4097): Buffer {
+    const header = Buffer.from([0x08, 0, 0, 0, (vni >> 16) & 0xff, (vni >> 8) & 0xff, vni & 0xff, 0]);
+    const frame = Buffer.concat([Buffer.alloc(12, 0x02), Buffer.from([0x08, 0x00]), inner]);
+    return sll2(ipv4(addr[from], addr[to], 17, udp(51234, 4789, Buffer.concat([header, frame]))));
+  }
+
+  const seenOn = (node: string, packets: PcapPacket[], thenUs?: number) => {
+    const t = new FlowTracker(nodes, { session: 's', local: node, timeoutMs: 3000, underlay: true });
+    const out = packets.flatMap((p) => t.feed(p));
+    if (thenUs !== undefined) out.push(...t.tick(thenUs));
+    return out;
+  };
+
+  it('opens a VXLAN datagram: the inner packet, with the VNI and the two nodes’ addresses', () => {
+    const p = decodePacket(LINKTYPE_LINUX_SLL2, vxlan('worker-1', 'worker-2', ipv4('10.0.9.6', '10.0.9.5', 6, tcp(40100, 8080, { syn: true })), 0x1001ab));
+    expect(p).toMatchObject({ src: '10.0.9.6', dst: '10.0.9.5', proto: 6, tcp: { sport: 40100, dport: 8080, syn: true }, tunnel: { vni: 0x1001ab, src: '10.99.0.11', dst: '10.99.0.12' } });
+    // The I flag unset: not VXLAN, left as the UDP datagram it is.
+    const bare = sll2(ipv4(addr['worker-1'], addr['worker-2'], 17, udp(51234, 4789, Buffer.alloc(30))));
+    expect(decodePacket(LINKTYPE_LINUX_SLL2, bare)).toMatchObject({ src: '10.99.0.11', udp: { dport: 4789 } });
+    expect(decodePacket(LINKTYPE_LINUX_SLL2, bare)?.tunnel).toBeUndefined();
+  });
+
+  it('reports a flow between two tasks once, on the node it left, with the nodes it crossed', () => {
+    const syn = pkt(vxlan('worker-1', 'worker-2', ipv4('10.0.9.6', '10.0.9.5', 6, tcp(40101, 8080, { syn: true }))));
+    const synack = pkt(vxlan('worker-2', 'worker-1', ipv4('10.0.9.5', '10.0.9.6', 6, tcp(8080, 40101, { syn: true, ack: true }))));
+    expect(seenOn('worker-1', [syn, synack])).toMatchObject([
+      { type: 'tcp.connect', src: 'stock', dst: 'inventory', dst_port: 8080, outcome: 'established', seen_by: 'worker-1', crossed: { from: 'worker-1', to: 'worker-2', vni: 4097 } },
+    ]);
+    expect(seenOn('worker-2', [syn, synack])).toEqual([]);
+    // No answer: a timeout, still between the two services, across the same nodes.
+    const lost = pkt(vxlan('worker-1', 'worker-2', ipv4('10.0.9.6', '10.0.9.5', 6, tcp(40102, 8080, { syn: true }))));
+    expect(seenOn('worker-1', [lost], lost.tsUs + 4_000_000)).toMatchObject([{ type: 'tcp.connect', outcome: 'timeout', crossed: { from: 'worker-1', to: 'worker-2' } }]);
+  });
+
+  it('leaves a captured service’s flows to its own capture, which names the nodes from where Docker runs each end', () => {
+    const inner = ipv4('10.0.9.7', '10.0.9.5', 6, tcp(40103, 8080, { syn: true }));
+    const back = ipv4('10.0.9.5', '10.0.9.7', 6, tcp(8080, 40103, { syn: true, ack: true }));
+    expect(seenOn('manager-1', [pkt(vxlan('manager-1', 'worker-2', inner)), pkt(vxlan('worker-2', 'manager-1', back))])).toEqual([]);
+    const t = new FlowTracker(nodes, { session: 's', local: 'shop', timeoutMs: 3000 });
+    const events = [pkt(sll2(inner)), pkt(sll2(back))].flatMap((p) => t.feed(p));
+    expect(events).toMatchObject([{ src: 'shop', dst: 'inventory', outcome: 'established', seen_by: 'shop', crossed: { from: 'manager-1', to: 'worker-2' } }]);
+    expect(events[0]!.crossed?.vni).toBeUndefined();
+    // A task on another node calling shop: its node's underlay reports it, shop's capture does not.
+    const call = ipv4('10.0.9.6', '10.0.9.7', 6, tcp(40105, 8080, { syn: true }));
+    const answer = ipv4('10.0.9.7', '10.0.9.6', 6, tcp(8080, 40105, { syn: true, ack: true }));
+    expect([pkt(sll2(call)), pkt(sll2(answer))].flatMap((p) => t.feed(p))).toEqual([]);
+    expect(seenOn('worker-1', [pkt(vxlan('worker-1', 'manager-1', call)), pkt(vxlan('manager-1', 'worker-1', answer))])).toMatchObject([{ src: 'stock', dst: 'shop', seen_by: 'worker-1' }]);
+  });
+
+  it('takes no flow from the underlay’s own traffic (gossip, control), and none between tasks of one node', () => {
+    const gossip = pkt(sll2(ipv4(addr['worker-1'], addr['worker-2'], 17, udp(7946, 7946, Buffer.from('ping')))));
+    expect(seenOn('worker-1', [gossip], gossip.tsUs + 4_000_000)).toEqual([]);
+    const t = new FlowTracker(nodes, { session: 's', local: 'shop', timeoutMs: 3000 });
+    const local = new AddressBook({ names: { '10.0.9.7': 'shop', '10.0.9.8': 'cache' }, gateways: [], embeddedDns: [], captured: ['shop'], published: [], placed: { '10.0.9.7': 'manager-1', '10.0.9.8': 'manager-1' } });
+    t.setAddressBook(local);
+    const [e] = [pkt(sll2(ipv4('10.0.9.7', '10.0.9.8', 6, tcp(40104, 6379, { syn: true })))), pkt(sll2(ipv4('10.0.9.8', '10.0.9.7', 6, tcp(6379, 40104, { syn: true, ack: true }))))].flatMap((p) => t.feed(p));
+    expect(e).toMatchObject({ dst: 'cache', outcome: 'established' });
+    expect(e!.crossed).toBeUndefined();
+  });
+});

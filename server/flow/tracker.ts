@@ -1,9 +1,11 @@
-// From packets to flow events, for the packets one capture point (a service's network namespace)
-// sees: DNS questions and answers, TCP connection outcomes, UDP exchanges, ICMP errors. A flow
-// between two captured services is reported once, by the side that started it.
+// From packets to flow events, for the packets one capture point (a service's network namespace,
+// or a node's underlay in a lab with nodes) sees: DNS questions and answers, TCP connection
+// outcomes, UDP exchanges, ICMP errors. A flow is reported once: by the capture of the service
+// that started it, or — when that service has none (a swarm task) — by the underlay capture of
+// the node its packets left, which reads the inner packet out of each VXLAN datagram.
 import { createHash } from 'node:crypto';
 import dnsPacket from 'dns-packet';
-import type { FlowEvent } from '../protocol/flow.ts';
+import type { Crossed, FlowEvent } from '../protocol/flow.ts';
 import type { AddressBook} from './addresses.ts';
 import { DOCKER_DNS } from './addresses.ts';
 import { decodePacket, PACKET_OUTGOING, type Packet } from './packet.ts';
@@ -11,8 +13,10 @@ import type { PcapPacket } from './pcap.ts';
 
 export interface TrackerOptions {
   session: string;
-  /** The service whose namespace the packets come from. */
+  /** The service whose namespace the packets come from, or the node whose underlay they cross. */
   local: string;
+  /** The capture point is a node's underlay: only tunnelled packets are flows, read from inside. */
+  underlay?: boolean;
   /** No answer within this long: a timeout (connections, lookups, UDP exchanges). */
   timeoutMs: number;
 }
@@ -55,9 +59,25 @@ export class FlowTracker {
     return this.book.name(ip, this.opts.local);
   }
 
-  /** Whether this capture point reports a flow started by `initiator`. */
-  private reports(initiator: string): boolean {
-    return initiator === this.opts.local || !this.book.captured.has(initiator);
+  /**
+   * Whether this capture point reports a flow whose first packet `p` is, started by `initiator`:
+   * a service's capture, what it starts or what no other capture will; a node's underlay, what
+   * no service's capture will and leaves from this node.
+   */
+  private reports(initiator: string, p: Packet): boolean {
+    if (this.opts.underlay) return !this.book.captured.has(initiator) && p.tunnel !== undefined && this.book.nodeAt(p.tunnel.src) === this.opts.local;
+    if (initiator === this.opts.local) return true;
+    // Started by a service without a capture on another node: that node's underlay saw it leave.
+    const from = this.crossed(p)?.from;
+    return !this.book.captured.has(initiator) && !(from !== undefined && this.book.captured.has(from));
+  }
+
+  /** The nodes a packet goes between: as the underlay saw it, or where Docker runs its two ends. */
+  private crossed(p: Packet): Crossed | undefined {
+    if (p.tunnel) return { from: this.book.nodeAt(p.tunnel.src) ?? `unknown ${p.tunnel.src}`, to: this.book.nodeAt(p.tunnel.dst) ?? `unknown ${p.tunnel.dst}`, vni: p.tunnel.vni };
+    const from = this.book.nodeOf(p.src);
+    const to = this.book.nodeOf(p.dst);
+    return from && to && from !== to ? { from, to } : undefined;
   }
 
   private baseOf(p: Packet, sport?: number, dport?: number): Pending['base'] {
@@ -67,6 +87,7 @@ export class FlowTracker {
     // Published-port traffic reaches the service from its network's gateway (Docker's proxy or NAT): it is the host's.
     if (this.book.isGateway(p.src) && dport !== undefined && this.book.isPublished(dst, dport, p.tcp ? 'tcp' : 'udp')) from = 'host';
     if (dst === this.opts.local && p.dst.startsWith('127.') && src === this.opts.local) dst = this.opts.local;
+    const crossed = this.crossed(p);
     return {
       session: this.opts.session,
       src: from,
@@ -76,6 +97,7 @@ export class FlowTracker {
       ...(sport !== undefined ? { src_port: sport } : {}),
       ...(dport !== undefined ? { dst_port: dport } : {}),
       seen_by: this.opts.local,
+      ...(crossed ? { crossed } : {}),
     } as Pending['base'];
   }
 
@@ -89,6 +111,8 @@ export class FlowTracker {
     if (raw.tsUs > this.nowUs) this.nowUs = raw.tsUs;
     const p = decodePacket(raw.linktype, raw.data);
     if (!p) return out;
+    // A node's underlay carries its engine's own traffic too (gossip, control): its flows are the tunnelled ones.
+    if (this.opts.underlay && !p.tunnel) return out;
     if (p.loopback && p.pktType === PACKET_OUTGOING) return out; // loopback packets show twice on "any"
     if (p.udp) this.udp(p, raw, out);
     else if (p.tcp) this.tcp(p, raw, out);
@@ -131,7 +155,7 @@ export class FlowTracker {
     const rev = `${p.dst}:${t.dport}>${p.src}:${t.sport}`;
     if (t.syn && !t.ack) {
       if (this.syns.has(fwd) || this.established.has(fwd)) return; // a retransmission
-      if (!this.reports(this.name(p.src))) return;
+      if (!this.reports(this.name(p.src), p)) return;
       this.syns.set(fwd, { id: eventId(this.opts.local, raw), tsUs: raw.tsUs, base: this.baseOf(p, t.sport, t.dport), extra: {} });
       return;
     }
@@ -153,7 +177,7 @@ export class FlowTracker {
       // the SYN before it leaves: the SYN is never seen, only the reset the kernel hands back on
       // lo, from the address the connection was for. That is a refused connect.
       const syn = reversed(this.baseOf(p, t.sport, t.dport));
-      if (this.reports(syn.src)) this.emit(out, 'tcp.connect', eventId(this.opts.local, raw), raw.tsUs, syn, { outcome: 'refused', latency_ms: 0 });
+      if (this.reports(syn.src, p)) this.emit(out, 'tcp.connect', eventId(this.opts.local, raw), raw.tsUs, syn, { outcome: 'refused', latency_ms: 0 });
       return;
     }
     if (!conn) return;
@@ -184,7 +208,7 @@ export class FlowTracker {
       return;
     }
     if (this.udps.has(fwd)) return;
-    if (!this.reports(this.name(p.src))) return;
+    if (!this.reports(this.name(p.src), p)) return;
     this.udps.set(fwd, { id: eventId(this.opts.local, raw), tsUs: raw.tsUs, base: this.baseOf(p, u.sport, u.dport), extra: {} });
   }
 
@@ -201,7 +225,7 @@ export class FlowTracker {
     const txid = msg.id ?? 0;
     if (msg.type === 'query') {
       const client = this.name(p.src);
-      if (!this.reports(client)) return true;
+      if (!this.reports(client, p)) return true;
       const server = this.name(p.dst);
       const kind = server === 'lab-dns' && this.book.embeddedDns.has(client) ? 'dns.forward' : 'dns.query';
       const key = `${p.src}:${u.sport}:${txid}:${q.name}:${q.type}`;
@@ -234,8 +258,11 @@ export class FlowTracker {
   private icmp(p: Packet, raw: PcapPacket, out: FlowEvent[]): void {
     const i = p.icmp!;
     if (!i.inner) return;
-    // The error reaches the service that sent the packet it is about: that capture reports it.
-    if (this.name(p.dst) !== this.opts.local) return;
+    // The error reaches the service that sent the packet it is about: that capture reports it, or
+    // the underlay of the node it arrives at when that service has none.
+    const to = this.name(p.dst);
+    const mine = this.opts.underlay ? !this.book.captured.has(to) && p.tunnel !== undefined && this.book.nodeAt(p.tunnel.dst) === this.opts.local : to === this.opts.local;
+    if (!mine) return;
     const inner = i.inner;
     const about = `${inner.proto === 6 ? 'tcp' : inner.proto === 17 ? 'udp' : `proto ${inner.proto}`} ${this.name(inner.src)}:${inner.sport} -> ${this.name(inner.dst)}:${inner.dport}`;
     const fragNeeded = i.v6 ? i.type === 2 : i.type === 3 && i.code === 4;

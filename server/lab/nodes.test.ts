@@ -77,6 +77,7 @@ describe('validating a lab with nodes', () => {
     expect(check((l) => delete l.services.client.node)).toEqual([expect.stringMatching(/^error services\.client: a plain container in a lab with nodes runs on one of them; expected node: <one of manager-1, worker-1, worker-2>/)]);
     expect(check((l) => (l.services.client.node = 'worker-3'))).toEqual([expect.stringMatching(/^error services\.client\.node: unknown node "worker-3" \(did you mean "worker-1"\?\); expected one of: manager-1, worker-1, worker-2/)]);
     expect(check((l) => (l.services.web.node = 'worker-1'))).toEqual([expect.stringMatching(/a swarm service places itself; expected deploy\.placement\.constraints: \["node\.hostname == worker-1"\]/)]);
+    expect(check((l) => (l.nodes.web = {}))).toEqual([expect.stringMatching(/^error nodes\.web: node "web" has the name of a service: the graph and the flows name both; expected a node name no service has/)]);
   });
 
   it('warns of a constraint no node meets, and of a hostname no node has', () => {

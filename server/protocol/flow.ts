@@ -3,6 +3,9 @@
 import { z } from 'zod';
 import { SESSION_ID_RE } from './session-id.ts';
 
+export const crossedSchema = z.object({ from: z.string(), to: z.string(), vni: z.number().int().optional() });
+export type Crossed = z.infer<typeof crossedSchema>;
+
 const base = {
   /** Stable for a given packet, whichever process decodes it: evidence refers to it. */
   id: z.string(),
@@ -15,8 +18,10 @@ const base = {
   dst_addr: z.string(),
   src_port: z.number().int().optional(),
   dst_port: z.number().int().optional(),
-  /** The service whose capture saw it. */
+  /** The service whose capture saw it, or the node whose underlay capture saw it (a lab with nodes). */
   seen_by: z.string(),
+  /** A flow between two of a lab's nodes: the node it left and the node it reached; the VXLAN id when seen on the underlay. */
+  crossed: crossedSchema.optional(),
 };
 
 const dnsFields = {
@@ -79,6 +84,8 @@ export const flowEdgeSchema = z.object({
   last_outcome: z.string(),
   first_seen: z.string(),
   last_seen: z.string(),
+  /** The nodes its last flow crossed (a lab with nodes), when it went from one node to another. */
+  crossed: crossedSchema.optional(),
 });
 export type FlowEdge = z.infer<typeof flowEdgeSchema>;
 

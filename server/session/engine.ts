@@ -21,7 +21,7 @@ import { ProgressStore } from '../store/progress.ts';
 import { SessionStore, type SessionRecord } from '../store/sessions.ts';
 import { allocate, portFreeHere, SUBNET_ATTEMPTS, type PortCheck } from './allocate.ts';
 import { newHexId, newInstance, type Instance } from './instance.ts';
-import { capturedServices, planLab, type LabPlan } from './plan.ts';
+import { capturePoints, planLab, type LabPlan } from './plan.ts';
 import type { SessionHost } from './host.ts';
 import { LiveSession } from './live.ts';
 import { startServices } from './start-services.ts';
@@ -418,7 +418,7 @@ export class SessionEngine implements SessionHost {
   /** Capture starts once the lab is ready, so it never delays it. */
   private startCaptures(session: string, rt: DockerApi, progress: (l: string) => void, priority: StartPriority): void {
     const rec = this.store.get(session)!;
-    if (capturedServices(rec.lab).length === 0) return;
+    if (capturePoints(rec.lab).length === 0) return;
     const live = new LiveSession(this, rec);
     this.background(session, (signal) => live.ensureCaptures(rt, signal, priority), (e) => progress(`session ${session}: capture did not start: ${e.message}`));
   }

@@ -21,7 +21,7 @@ import type { Db } from '../store/db.ts';
 import type { SessionRecord } from '../store/sessions.ts';
 import type { SessionHost } from './host.ts';
 import type { EngineFeatures } from '../lab/requirements.ts';
-import { captureContainer, captureName, capturedServices, helperContainer, HOST_HELPER, planLab, RESOLVER_NAME, type LabPlan, type PlannedService } from './plan.ts';
+import { captureContainer, captureName, capturedNodes, capturedServices, capturePoints, helperContainer, HOST_HELPER, planLab, RESOLVER_NAME, type LabPlan, type PlannedService } from './plan.ts';
 import { waitContainerReady } from './readiness.ts';
 import { describeTopology } from './topology.ts';
 import { has } from '../util/lookup.ts';
@@ -178,6 +178,29 @@ export class LiveSession {
     return swarm.node(node);
   }
 
+  /**
+   * Brings a stopped node back (its machine stopped: a node-down fault, or the session's engine
+   * restarted): its container started, its engine back in the swarm with its storage and swarm
+   * state, the lab's own containers on it started again (swarm tasks are the swarm's to place).
+   */
+  async restartNode(node: string, opts: { revealsFault?: boolean } = {}): Promise<void> {
+    const outer = this.engineRuntime(opts);
+    const container = this.nodeContainer(node);
+    const st = await outer.inspectContainer(container);
+    if (!st) throw new LiveSessionError(`node ${node}'s container is gone; the lab cannot get it back: restart the lab`, 'conflict');
+    if (!st.running) await outer.startContainer(container, 'interactive');
+    const rt = this.runtime(opts);
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const ready = (await rt.listNodes().catch(() => [])).find((n) => n.hostname === node)?.state === 'ready';
+      if (ready) break;
+      if (Date.now() > deadline) throw new LiveSessionError(`node ${node} did not rejoin its swarm within 60 s`, 'unavailable');
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const mine = await rt.listContainers({ [LABEL.session]: this.id, [LABEL.node]: node });
+    for (const c of mine.filter((x) => x.state !== 'running' && ['service', 'resolver'].includes(x.labels[LABEL.role] ?? ''))) await rt.startContainer(c.name, 'interactive');
+  }
+
   /** Runs a script in a node's own namespace (its underlay interface, its firewall): infrastructure, never a learner's. */
   async inNode(node: string, script: string, opts: { revealsFault?: boolean; timeoutMs?: number } = {}): Promise<ExecResult> {
     return this.engineRuntime(opts).exec(this.nodeContainer(node), ['sh', '-c', script], { timeoutMs: opts.timeoutMs ?? 20_000, record: true });
@@ -324,29 +347,33 @@ export class LiveSession {
   }
 
   /**
-   * Makes sure every captured service has a capture sidecar in its current network namespace: a
-   * sidecar joins the namespace of the container as it was, so a re-created or restarted service
-   * needs a new one. `signal` calls off starts still waiting for their turn (the lab is going).
+   * Makes sure every captured service has a capture sidecar in its current network namespace, and
+   * in a lab with nodes every node's underlay too: a sidecar joins the namespace of the container
+   * as it was, so a re-created or restarted service (or node) needs a new one. `signal` calls off
+   * starts still waiting for their turn (the lab is going).
    */
   async ensureCaptures(rt: DockerApi = this.runtime(), signal?: AbortSignal, priority: StartPriority = 'background'): Promise<void> {
     const ring = this.host.settings.captureRingBytes;
-    await Promise.all(
-      capturedServices(this.lab).map(async (service) => {
-        const svc = await rt.inspectContainer(this.containerName(service));
-        if (!svc?.running) return;
-        const spec = captureContainer(this.ref(this.rec.owner), service, ring);
-        const cap = await rt.inspectContainer(spec.name);
-        if (cap?.running && cap.startedAt >= svc.startedAt) return;
-        if (cap) await rt.removeContainer(spec.name);
-        try {
-          await rt.createContainer(spec);
-        } catch (e) {
-          if (dockerFailed(e, 'name-taken')) return; // another process just made it
-          throw e;
-        }
-        await rt.startContainer(spec.name, priority, signal);
-      }),
-    );
+    const ensure = async (on: DockerApi, watched: string, spec: ContainerSpec) => {
+      const target = await on.inspectContainer(watched);
+      if (!target?.running) return;
+      const cap = await on.inspectContainer(spec.name);
+      if (cap?.running && cap.startedAt >= target.startedAt) return;
+      if (cap) await on.removeContainer(spec.name);
+      try {
+        await on.createContainer(spec);
+      } catch (e) {
+        if (dockerFailed(e, 'name-taken')) return; // another process just made it
+        throw e;
+      }
+      await on.startContainer(spec.name, priority, signal);
+    };
+    const engine = capturedNodes(this.lab).length > 0 ? this.engineRuntime() : undefined;
+    await Promise.all([
+      ...capturedServices(this.lab).map((service) => ensure(rt, this.containerName(service), captureContainer(this.ref(this.rec.owner), service, ring))),
+      // A node's underlay is captured on the session's engine, in the node container's namespace.
+      ...capturedNodes(this.lab).map((node) => ensure(engine!, this.nodeContainer(node), captureContainer(this.ref(this.rec.owner), `${node}.node`, ring))),
+    ]);
   }
 
   /**
@@ -371,9 +398,10 @@ export class LiveSession {
         else if (tasks.some((t) => MOVING_TASK_STATES.has(t.state))) waiting.push(`${s.name} has tasks starting`);
         else if (running < info.replicas && !stuck) waiting.push(`${s.name} runs ${running} of ${info.replicas} tasks`);
       }
-      for (const service of capturedServices(this.lab)) {
-        const svc = await rt.inspectContainer(this.containerName(service));
-        if (svc?.running && !(await this.capturing(service))) waiting.push(`${service}'s capture is not capturing yet`);
+      for (const point of capturePoints(this.lab)) {
+        const node = this.isNode(point);
+        const watched = await (node ? this.engineRuntime() : rt).inspectContainer(node ? this.nodeContainer(point) : this.containerName(point));
+        if (watched?.running && !(await this.capturing(point))) waiting.push(`${node ? `node ${point}'s underlay` : point}'s capture is not capturing yet`);
       }
       if (waiting.length === 0) return;
       if (Date.now() > deadline) throw new LiveSessionError(`the lab did not settle within ${timeoutMs / 1000} s: ${waiting.join('; ')}`, 'unavailable');
@@ -381,17 +409,27 @@ export class LiveSession {
     }
   }
 
-  /** The capture sidecar of a service, when it has one running. */
-  async captureOf(service: string): Promise<string | undefined> {
-    const name = objectName(this.id, captureName(service));
-    const st = await this.docker.inspectContainer(name);
-    return st?.running && st.labels[LABEL.role] === 'capture' ? name : undefined;
+  /** Whether a capture point is one of the lab's nodes (its underlay) rather than a service. */
+  isNode(point: string): boolean {
+    return this.nodes().some((n) => n.name === point);
   }
 
-  /** Whether the capture sidecar of a service has its socket open: it says so in its log once it has. */
-  async capturing(service: string): Promise<boolean> {
-    const name = await this.captureOf(service);
-    return name !== undefined && (await this.docker.logs(name, 50)).includes(CAPTURING);
+  /**
+   * The capture sidecar of a capture point — a service, or a node's underlay — when it has one
+   * running, with the engine it runs on (a node's is the session's own engine).
+   */
+  async captureOf(point: string): Promise<{ container: string; on: DockerApi } | undefined> {
+    const node = this.isNode(point);
+    const container = objectName(this.id, captureName(node ? `${point}.node` : point));
+    const on = node ? this.engineRuntime() : this.docker;
+    const st = await on.inspectContainer(container);
+    return st?.running && st.labels[LABEL.role] === 'capture' ? { container, on } : undefined;
+  }
+
+  /** Whether the capture sidecar of a capture point has its socket open: it says so in its log once it has. */
+  async capturing(point: string): Promise<boolean> {
+    const cap = await this.captureOf(point);
+    return cap !== undefined && (await cap.on.logs(cap.container, 50)).includes(CAPTURING);
   }
 
   async refreshTopology(): Promise<Topology> {

@@ -61,9 +61,10 @@ describe('planNodes', () => {
 });
 
 describe('footprint of a lab with nodes', () => {
-  it('counts each node container and its engine besides the lab containers inside', () => {
+  it('counts each node container, its engine and its underlay capture besides the lab containers inside', () => {
     const inside = 1 + 2 + 1 + 1; // resolver, web's two tasks, client, client's capture
-    expect(footprint(lab)).toEqual({ containers: inside + 3, memoryBytes: inside * LIMITS.memoryBytes + 3 * NODE_OVERHEAD_BYTES });
+    expect(footprint(lab)).toEqual({ containers: inside + 3 + 3, memoryBytes: (inside + 3) * LIMITS.memoryBytes + 3 * NODE_OVERHEAD_BYTES });
+    expect(footprint({ ...lab, capture: false }).containers).toBe(inside - 1 + 3);
   });
 });
 

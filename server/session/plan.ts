@@ -139,6 +139,19 @@ export function capturedServices(lab: Lab): string[] {
 }
 
 /**
+ * The nodes whose underlay gets a capture sidecar (a lab with nodes): on the session's engine, in
+ * the node container's namespace, where VXLAN leaves and arrives.
+ */
+export function capturedNodes(lab: Lab): string[] {
+  return lab.capture ? nodesOf(lab).map((n) => n.name) : [];
+}
+
+/** Every capture point of a lab: its captured services, then its captured nodes (no name is both). */
+export function capturePoints(lab: Lab): string[] {
+  return [...capturedServices(lab), ...capturedNodes(lab)];
+}
+
+/**
  * The containers a lab runs on its engine — its resolver, services (each replica), capture
  * sidecars, and for a lab with nodes the node containers — and their memory summed (limits, and
  * each node's own engine): what placement reserves for it.
@@ -148,9 +161,11 @@ export function footprint(lab: Lab): { containers: number; memoryBytes: number }
   const resolver = models.some((m) => m.attachment.kind === 'networks' || m.attachment.kind === 'default-bridge') ? 1 : 0;
   const services = models.reduce((n, m) => n + (m.swarm ? (m.def.deploy?.replicas ?? 1) : 1), 0);
   const containers = resolver + services + capturedServices(lab).length;
-  // A lab with nodes: each node is one more container on the engine, its own engine's memory besides the lab's.
+  // A lab with nodes: each node is one more container on the engine (and its underlay's capture),
+  // its own engine's memory besides the lab's.
   const nodes = nodesOf(lab).length;
-  return { containers: containers + nodes, memoryBytes: containers * LIMITS.memoryBytes + nodes * NODE_OVERHEAD_BYTES };
+  const underlay = capturedNodes(lab).length;
+  return { containers: containers + nodes + underlay, memoryBytes: (containers + underlay) * LIMITS.memoryBytes + nodes * NODE_OVERHEAD_BYTES };
 }
 
 /** What a lab node's own engine takes before any lab container (dockerd and containerd: measured ~40 MB). */
@@ -159,8 +174,9 @@ export const NODE_OVERHEAD_BYTES = 64 * 1024 * 1024;
 export const captureName = (service: string) => `${service}-capture`;
 
 /**
- * A capture sidecar: the toolbox running lab-capture in the service's network namespace, with
- * only NET_RAW (to open a packet socket), keeping a bounded ring.
+ * A capture sidecar: the toolbox running lab-capture in the service's network namespace (or a
+ * node's: `worker-1.node`, the node container's name), with only NET_RAW (to open a packet
+ * socket), keeping a bounded ring.
  */
 export function captureContainer(ref: SessionRef, service: string, ringBytes: number): ContainerSpec {
   const mb = Math.ceil(ringBytes / 1024 / 1024) + 4;

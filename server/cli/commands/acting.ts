@@ -137,7 +137,8 @@ function describeEvent(e: FlowEvent): string {
     : e.type === 'tcp.connect' || e.type === 'udp.exchange' ? `:${e.dst_port} ${e.outcome}`
     : e.type === 'icmp.frag-needed' ? `mtu ${e.mtu} (${e.about})`
     : `code ${e.code} (${e.about})`;
-  return `${e.time}  ${e.type.padEnd(16)} ${e.src} -> ${e.dst}  ${what}`;
+  const across = e.crossed ? `  across ${e.crossed.from} -> ${e.crossed.to}${e.crossed.vni !== undefined ? ` (VXLAN ${e.crossed.vni})` : ''}` : '';
+  return `${e.time}  ${e.type.padEnd(16)} ${e.src} -> ${e.dst}  ${what}${across}`;
 }
 
 function faultJson(f: FaultRecord) {

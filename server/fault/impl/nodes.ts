@@ -169,22 +169,9 @@ export const nodeDown: FaultImpl<'node-down'> = {
     await ctx.live.engineRuntime({ revealsFault: true }).killContainer(ctx.live.nodeContainer(f.node));
   },
   async revert(f, ctx) {
-    const outer = ctx.live.engineRuntime({ revealsFault: true });
-    const container = ctx.live.nodeContainer(f.node);
-    const st = await outer.inspectContainer(container);
-    if (!st) throw new FaultError(`node ${f.node}'s container is gone; the lab cannot get it back: restart the lab`, 'conflict');
-    if (!st.running) await outer.startContainer(container, 'interactive');
-    // Its engine comes back with its storage and swarm state; the lab's own containers on it were
-    // stopped with the machine (swarm tasks are the swarm's to place again).
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const ready = (await ctx.rt.listNodes().catch(() => [])).find((n) => n.hostname === f.node)?.state === 'ready';
-      if (ready) break;
-      if (Date.now() > deadline) throw new FaultError(`node ${f.node} did not rejoin its swarm within 60 s`, 'unavailable');
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    const mine = await ctx.rt.listContainers({ [LABEL.session]: ctx.live.id, [LABEL.node]: f.node });
-    for (const c of mine.filter((x) => x.state !== 'running' && ['service', 'resolver'].includes(x.labels[LABEL.role] ?? ''))) await ctx.rt.startContainer(c.name, 'interactive');
+    await ctx.live.restartNode(f.node, { revealsFault: true }).catch((e: Error) => {
+      throw new FaultError(e.message, 'unavailable');
+    });
   },
   holds: async (f, ctx) => !(await ctx.live.engineRuntime().inspectContainer(ctx.live.nodeContainer(f.node)))?.running,
 };

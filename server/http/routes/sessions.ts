@@ -110,13 +110,17 @@ export function sessionRoutes(web: express.Express, ctx: RouteContext): void {
     '/api/sessions/:id/pcap',
     wrap(async (req, res) => {
       const id = sessionParam(req);
-      const service = String(req.query.service ?? '');
-      if (!/^[a-z][a-z0-9-]{0,31}$/.test(service)) throw new HttpError(400, 'expected ?service=<a service of the lab>');
+      const [key, point] = req.query.node !== undefined ? ['node', String(req.query.node)] : ['service', String(req.query.service ?? '')];
+      if (!/^[a-z][a-z0-9-]{0,31}$/.test(point)) throw new HttpError(400, `expected ?service=<a service of the lab> or ?node=<one of its nodes>, found ${key}=${JSON.stringify(point)}`);
       const live = app.engine.live(id);
-      if (!has(live.lab.services, service)) throw new HttpError(404, `unknown service "${service}" in session ${id}`);
-      const pcap = await capturedPcap(live, service);
+      if (key === 'service' && !has(live.lab.services, point)) throw new HttpError(404, `unknown service "${point}" in session ${id}`);
+      if (key === 'node' && !live.isNode(point)) {
+        const names = live.nodes().map((n) => n.name);
+        throw new HttpError(404, `unknown node "${point}" in session ${id}; ${names.length ? `expected one of: ${names.join(', ')}` : 'its lab has no nodes'}`);
+      }
+      const pcap = await capturedPcap(live, point);
       res.setHeader('content-type', 'application/vnd.tcpdump.pcap');
-      res.setHeader('content-disposition', `attachment; filename="${id}-${service}.pcap"`);
+      res.setHeader('content-disposition', `attachment; filename="${id}-${key === 'node' ? `${point}-underlay` : point}.pcap"`);
       res.send(pcap);
     }),
   );

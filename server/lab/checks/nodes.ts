@@ -16,6 +16,9 @@ export function checkNodes(c: LabChecks): void {
     }
     return;
   }
+  for (const n of nodes) {
+    if (models.some((m) => m.name === n.name)) error(['nodes', n.name], `node "${n.name}" has the name of a service: the graph and the flows name both; expected a node name no service has`);
+  }
   if (!nodes.some((n) => n.role === 'manager')) error(['nodes'], `a swarm needs a manager; expected role: manager on one of: ${names.join(', ')}`);
   if (lab.network !== 'overlay') error(['network'], `a lab with nodes is an overlay lab; expected network: overlay, found network: ${lab.network}`);
   for (const [name, def] of Object.entries(lab.networks)) {

@@ -36,12 +36,18 @@ export function describe(e: FlowEvent): string {
   }
 }
 
+/** Between which of a lab's nodes an event went: "worker-1 → worker-2 (VXLAN 4097)". */
+export function crossing(e: FlowEvent): string {
+  return e.crossed ? `${e.crossed.from} → ${e.crossed.to}${e.crossed.vni !== undefined ? ` (VXLAN ${e.crossed.vni})` : ''}` : '';
+}
+
 export class FlowLog {
   readonly root: HTMLElement;
   private readonly body: HTMLTableSectionElement;
   private readonly filter: HTMLInputElement;
   private readonly kind: HTMLSelectElement;
   private events: FlowEvent[] = [];
+  private readonly ids = new Set<string>();
   private readonly info: HTMLElement;
   dropped = 0;
 
@@ -60,9 +66,18 @@ export class FlowLog {
     );
   }
 
+  /**
+   * Adds events not seen yet: a snapshot after a reconnect (or the first join racing the
+   * socket's connect) repeats what the log has, and each event is shown once.
+   */
   add(events: FlowEvent[]): void {
-    this.events.push(...events);
-    if (this.events.length > 5000) this.events = this.events.slice(-5000);
+    const fresh = events.filter((e) => !this.ids.has(e.id));
+    if (fresh.length === 0 && events.length > 0) return;
+    for (const e of fresh) this.ids.add(e.id);
+    this.events.push(...fresh);
+    if (this.events.length > 5000) {
+      for (const old of this.events.splice(0, this.events.length - 5000)) this.ids.delete(old.id);
+    }
     this.render();
   }
 
@@ -75,7 +90,7 @@ export class FlowLog {
     if (k && !e.type.startsWith(k)) return false;
     const q = this.filter.value.trim().toLowerCase();
     if (!q) return true;
-    return [e.src, e.dst, e.type, describe(e), outcomeOf(e), e.seen_by, String(e.dst_port ?? '')].join(' ').toLowerCase().includes(q);
+    return [e.src, e.dst, e.type, describe(e), outcomeOf(e), e.seen_by, String(e.dst_port ?? ''), crossing(e)].join(' ').toLowerCase().includes(q);
   }
 
   private render(): void {
@@ -95,7 +110,7 @@ export class FlowLog {
           el('td', {}, formatTime(e.time)),
           el('td', {}, e.src),
           el('td', {}, e.dst),
-          el('td', {}, `${e.type} ${describe(e)}`),
+          el('td', {}, `${e.type} ${describe(e)}`, ...(e.crossed ? [el('br'), el('small', { class: 'crossed' }, `across ${crossing(e)}`)] : [])),
           el('td', { class: `outcome ${state.state}` }, el('span', { class: 'swatch', style: `border-top: 3px ${state.line} ${state.colour}` }), outcome),
           el('td', {}, e.seen_by),
           el('td', {}, pin),

@@ -6,6 +6,8 @@
 // An edge bends around network boxes it does not belong to (route.ts). A service is drawn as the
 // lab designs it until the learner has looked at it (the inspector, docker inspect) or has been
 // graded: a fault's live traces are theirs to find, then shown, marked where they differ.
+// A lab with nodes draws each node as a box holding the containers and tasks the lab places on
+// it, and between two nodes the VXLAN tunnel that carried a flow from one to the other.
 import cytoscape, { type Core, type EdgeSingular, type ElementDefinition, type NodeSingular } from 'cytoscape';
 import type { FlowEdge } from '../protocol.ts';
 import type { Topology } from '../protocol.ts';
@@ -40,6 +42,10 @@ export function stateOf(outcome: string): EdgeState {
 export const nodeId = {
   service: (name: string) => `svc:${name}`,
   network: (name: string) => `net:${name}`,
+  /** One of a lab's Docker nodes (a box). */
+  node: (name: string) => `node:${name}`,
+  /** A swarm service's task on one node, when the service runs on several. */
+  task: (service: string, node: string) => `task:${service}@${node}`,
   peer: (name: string) => (name === 'host' ? 'host' : name === 'docker-dns' ? 'docker-dns' : name === 'lab-dns' ? 'lab-dns' : `svc:${name}`),
 };
 
@@ -81,10 +87,23 @@ function topologyElements(t: Topology, revealed: ReadonlySet<string>): ElementDe
   for (const n of t.networks) {
     els.push({ data: { id: nodeId.network(n.name), label: networkLabel(n), kind: 'network', name: n.name }, classes: 'network' });
   }
+  for (const n of t.nodes ?? []) {
+    const labels = Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).join(' ');
+    els.push({ data: { id: nodeId.node(n.name), label: `${n.name} · ${n.role}${labels ? ` · ${labels}` : ''}\n${n.address}`, kind: 'node', name: n.name }, classes: 'lab-node' });
+  }
   for (const s of t.services) {
     const shown = shownAs(s, revealed);
     const label = s.kind === 'swarm-service' ? `${s.name}\n×${s.replicas ?? 1} swarm` : shown.mode === 'host' ? `${s.name}\nhost network` : s.name;
-    els.push({ data: { id: nodeId.service(s.name), label, kind: 'service', name: s.name, revealed: revealed.has(s.name) ? 'yes' : 'no' }, classes: 'service' });
+    // On one node: inside its box. On several (a swarm service): beside them, a task in each box.
+    const on = (s.nodes ?? []).filter((n) => t.nodes?.some((x) => x.name === n));
+    const parent = on.length === 1 ? { parent: nodeId.node(on[0]!) } : {};
+    els.push({ data: { id: nodeId.service(s.name), label, kind: 'service', name: s.name, revealed: revealed.has(s.name) ? 'yes' : 'no', ...parent }, classes: 'service' });
+    if (on.length > 1) {
+      for (const n of on) {
+        els.push({ data: { id: nodeId.task(s.name, n), label: `${s.name} task`, kind: 'service', name: s.name, parent: nodeId.node(n) }, classes: 'task' });
+        els.push({ data: { id: `place:${s.name}@${n}`, source: nodeId.service(s.name), target: nodeId.task(s.name, n), label: '', kind: 'place', bend: 0 }, classes: 'place' });
+      }
+    }
     const differs = (what: string) => (shown.deviates.has(what) ? ' ≠ design' : '');
     for (const [net, e] of Object.entries(shown.networks)) {
       if (!t.networks.some((n) => n.name === net)) continue;
@@ -102,7 +121,7 @@ function topologyElements(t: Topology, revealed: ReadonlySet<string>): ElementDe
 }
 
 export interface GraphEvents {
-  select(kind: 'service' | 'network' | 'flow' | 'host' | 'dns', id: string, data: Record<string, unknown>): void;
+  select(kind: 'service' | 'network' | 'flow' | 'host' | 'dns' | 'node', id: string, data: Record<string, unknown>): void;
 }
 
 export class LabGraph {
@@ -130,6 +149,11 @@ export class LabGraph {
         { selector: 'node.host', style: { shape: 'round-rectangle', width: 160, height: 58, 'background-color': '#fff4e6', 'border-color': '#e8590c' } },
         { selector: 'node.dns', style: { shape: 'ellipse', width: 160, height: 58, 'font-size': 14, 'background-color': '#f3f0ff', 'border-color': '#7048e8' } },
         { selector: 'node.peer', style: { shape: 'ellipse', width: 130, height: 48, 'background-color': '#fff', 'border-style': 'dotted' } },
+        { selector: 'node.lab-node', style: { shape: 'round-rectangle', 'background-color': '#f8f9fa', 'background-opacity': 0.6, 'border-color': '#495057', 'border-width': 2, 'text-valign': 'top', 'text-halign': 'center', 'text-margin-y': -4, 'font-size': 15, 'font-weight': 600, padding: '22px' } },
+        { selector: 'node.task', style: { shape: 'round-rectangle', width: 120, height: 40, 'font-size': 14, 'background-color': '#e7f5ff', 'border-color': '#1c7ed6', 'border-style': 'dashed' } },
+        { selector: 'edge.place', style: { 'line-color': '#74c0fc', 'line-style': 'dotted', width: 1.5, 'curve-style': 'straight' } },
+        { selector: 'edge.tunnel', style: { width: 8, 'line-color': '#ced4da', 'line-opacity': 0.7, 'curve-style': 'unbundled-bezier', 'control-point-distances': 'data(bend)', 'control-point-weights': 0.5, 'font-size': SMALLEST_LABEL_PX, color: '#343a40', 'text-rotation': 'none', 'text-margin-y': 14 } },
+        ...STATES.map((s) => ({ selector: `edge.tunnel.${s.state}`, style: { 'line-color': s.colour, 'line-style': s.line, 'line-opacity': 0.5 } as cytoscape.Css.Edge })),
         { selector: 'node:selected', style: { 'border-width': 3, 'border-color': '#000' } },
         { selector: 'edge', style: { width: 2, 'curve-style': 'unbundled-bezier', 'control-point-distances': 'data(bend)', 'control-point-weights': 0.5, 'font-size': SMALLEST_LABEL_PX, label: 'data(label)', 'text-rotation': 'autorotate', 'text-background-color': '#fff', 'text-background-opacity': 0.85, 'text-background-padding': '2px' } },
         { selector: 'edge.attach', style: { 'line-color': '#adb5bd', 'text-rotation': 'none' } },
@@ -167,6 +191,7 @@ export class LabGraph {
       else if (d.kind === 'flow') events.select('flow', String(d.id), d);
       else if (d.kind === 'host') events.select('host', 'host', d);
       else if (d.kind === 'dns') events.select('dns', d.id, d);
+      else if (d.kind === 'node') events.select('node', String(d.name), d);
     });
   }
 
@@ -189,11 +214,13 @@ export class LabGraph {
 
   /** Each edge's bend: none unless a network box it does not belong to is in the way. */
   private route(): void {
-    const networks = this.cy.nodes('.network');
+    // Network boxes, and in a lab with nodes the node boxes: an edge passes neither unless it is theirs.
+    const networks = this.cy.nodes('.network, .lab-node');
     const boxes = new Map(networks.map((n) => [n.id(), n.boundingBox({ includeLabels: false }) as Box]));
     const pairs = new Map<string, number>();
     this.cy.batch(() => {
-      this.cy.edges().forEach((e) => {
+      // A tunnel keeps the arc it was given (over the boxes between its two nodes).
+      this.cy.edges().not('.tunnel').forEach((e) => {
         const avoid = [...boxes.entries()].filter(([id]) => !this.belongs(e, id)).map(([, b]) => b);
         // Parallel flows between the same two nodes fan out a little.
         const pair = [e.source().id(), e.target().id()].sort().join('|');
@@ -208,6 +235,8 @@ export class LabGraph {
   /** The networks an edge may cross: its own (an attachment's), or the ones both ends of a flow are on. */
   private belongs(e: EdgeSingular, network: string): boolean {
     if (e.source().id() === network || e.target().id() === network) return true;
+    // A node box holds its ends: an edge from or to what is inside it starts or ends there.
+    if (network.startsWith('node:')) return [e.source(), e.target()].some((n) => n.parent().first().id() === network);
     if (!e.hasClass('flow')) return false;
     const on = (node: string) => this.cy.edges(`.attach[source = "${node}"]`).targets().map((n) => n.id());
     const a = on(e.source().id());
@@ -218,6 +247,7 @@ export class LabGraph {
   private layout(): void {
     const saved = this.saved();
     const t = this.topology;
+    if (t.nodes?.length) return this.place(this.nodesLayout(), saved);
     const nets = t.networks.map((n) => n.name);
     // Gaps between network boxes leave room for edges to pass between them.
     const netX = (i: number) => 150 + i * 300;
@@ -239,7 +269,50 @@ export class LabGraph {
     pos.host = { x: right, y: 150 };
     pos['docker-dns'] = { x: right, y: 260 };
     pos['lab-dns'] = { x: right, y: 370 };
+    this.place(pos, saved);
+  }
+
+  /**
+   * A lab with nodes: the node boxes in a row, each holding its containers and tasks; a swarm
+   * service that runs on several nodes below them; the overlay networks in a row at the bottom.
+   */
+  private nodesLayout(): Record<string, { x: number; y: number }> {
+    const t = this.topology;
+    const pos: Record<string, { x: number; y: number }> = {};
+    // Each box two containers wide at most, side by side with room between them for the tunnels.
+    let left = 60;
+    let deepest = 0;
+    let width = 140;
+    for (const n of t.nodes ?? []) {
+      const inside = this.cy.getElementById(nodeId.node(n.name)).children();
+      const across = Math.min(Math.max(inside.length, 1), 2);
+      const x0 = left + 80;
+      inside.forEach((c, k) => {
+        pos[c.id()] = { x: x0 + (k % 2) * 165, y: 110 + Math.floor(k / 2) * 80 };
+        deepest = Math.max(deepest, Math.floor(k / 2));
+      });
+      width = x0 + (across - 1) * 165;
+      left += across * 165 + 110;
+    }
+    const spread = (i: number, count: number) => 140 + (count > 1 ? (i * (width - 140)) / (count - 1) : (width - 140) / 2);
+    const middleY = 110 + deepest * 80 + 150;
+    const beside = this.cy.nodes('.service').filter((n) => !n.isChild());
+    beside.forEach((n, i) => {
+      pos[n.id()] = { x: spread(i, beside.length), y: middleY };
+    });
+    const netY = middleY + (beside.length ? 130 : 0);
+    t.networks.forEach((n, i) => (pos[nodeId.network(n.name)] = { x: spread(i, t.networks.length), y: netY }));
+    const right = width + 300;
+    pos.host = { x: right, y: 110 };
+    pos['docker-dns'] = { x: right, y: 220 };
+    pos['lab-dns'] = { x: right, y: 330 };
+    return pos;
+  }
+
+  /** Puts each node where the learner left it, or where the layout says; a box follows what it holds. */
+  private place(pos: Record<string, { x: number; y: number }>, saved: Record<string, { x: number; y: number }>): void {
     this.cy.nodes().forEach((n) => {
+      if (n.isParent()) return;
       const p = saved[n.id()] ?? pos[n.id()];
       if (p) n.position(p);
     });
@@ -257,7 +330,7 @@ export class LabGraph {
   private save(): void {
     const out: Record<string, { x: number; y: number }> = {};
     this.cy.nodes().forEach((n) => {
-      out[n.id()] = { ...n.position() };
+      if (!n.isParent()) out[n.id()] = { ...n.position() };
     });
     localStorage.setItem(this.storageKey, JSON.stringify(out));
   }
@@ -269,7 +342,7 @@ export class LabGraph {
     const want = topologyElements(t, this.revealed);
     const ids = new Set(want.map((e) => e.data.id!));
     this.cy.batch(() => {
-      this.cy.elements('.attach, .publish').filter((e) => !ids.has(e.id())).remove();
+      this.cy.elements('.attach, .publish, .place').filter((e) => !ids.has(e.id())).remove();
       for (const e of want) {
         const have = this.cy.getElementById(e.data.id!);
         if (have.nonempty()) {
@@ -302,7 +375,18 @@ export class LabGraph {
     box.dataset.crossings = String(this.drawnCrossings());
     box.dataset.flows = this.cy
       .edges('.flow')
-      .map((e) => `${String(e.data('src'))}->${String(e.data('dst'))} ${String(e.data('proto'))}/${String(e.data('what'))} ${String(e.data('state'))}`)
+      .map((e) => `${String(e.data('src'))}->${String(e.data('dst'))} ${String(e.data('proto'))}/${String(e.data('what'))} ${String(e.data('state'))}${e.data('crossed') ? ` across ${String(e.data('crossed'))}` : ''}`)
+      .sort()
+      .join('; ');
+    // A lab with nodes: what each box holds, and the tunnels drawn between boxes.
+    box.dataset.boxes = this.cy
+      .nodes('.lab-node')
+      .map((n) => `${String(n.data('name'))}[${n.children().map((c) => (c.hasClass('task') ? `${String(c.data('name'))}:task` : String(c.data('name')))).sort().join(',')}]`)
+      .sort()
+      .join(' ');
+    box.dataset.tunnels = this.cy
+      .edges('.tunnel')
+      .map((e) => `${String(e.data('between'))} ${String(e.data('state'))}${e.data('vni') !== undefined ? ` vni ${String(e.data('vni'))}` : ''}`)
       .sort()
       .join('; ');
   }
@@ -328,8 +412,32 @@ export class LabGraph {
     n.position({ x: bb.x1 + 40, y: bb.y2 + 60 });
   }
 
+  /**
+   * The tunnel between two nodes that carried a flow from one to the other: one per pair of
+   * nodes, in the state of the last flow it carried.
+   */
+  private tunnel(crossed: NonNullable<FlowEdge['crossed']>, state: EdgeState): void {
+    const a = this.cy.getElementById(nodeId.node(crossed.from));
+    const b = this.cy.getElementById(nodeId.node(crossed.to));
+    if (a.empty() || b.empty()) return;
+    const order = (this.topology.nodes ?? []).map((n) => n.name);
+    const [first, second] = [crossed.from, crossed.to].sort((x, y) => order.indexOf(x) - order.indexOf(y));
+    const between = `${first}|${second}`;
+    const id = `tunnel:${between}`;
+    const vni = crossed.vni ?? this.cy.getElementById(id).data('vni');
+    // Boxes stand in a row: a tunnel past the boxes between its two nodes arcs over them.
+    const over = order.indexOf(second!) - order.indexOf(first!) - 1;
+    const data = { id, source: nodeId.node(first!), target: nodeId.node(second!), label: `VXLAN${vni !== undefined ? ` ${vni}` : ''} · 4789/udp`, kind: 'tunnel', between, state, bend: -240 * over, ...(vni !== undefined ? { vni } : {}) };
+    const e = this.cy.getElementById(id);
+    if (e.empty()) this.cy.add({ data, classes: `tunnel ${state}` });
+    else {
+      e.data(data);
+      e.classes(`tunnel ${state}`);
+    }
+  }
+
   /** Flow edges from the live capture (or a probe's result): one edge per (src, dst, what). */
-  flow(edge: Pick<FlowEdge, 'key' | 'kind' | 'src' | 'dst' | 'what' | 'count' | 'last_outcome'>, pulse = true): void {
+  flow(edge: Pick<FlowEdge, 'key' | 'kind' | 'src' | 'dst' | 'what' | 'count' | 'last_outcome' | 'crossed'>, pulse = true): void {
     const src = nodeId.peer(edge.src);
     const dst = nodeId.peer(edge.dst);
     if (src === dst) return;
@@ -337,8 +445,10 @@ export class LabGraph {
     this.ensurePeer(dst, edge.dst);
     const id = `flow:${edge.key}`;
     const state = stateOf(edge.last_outcome);
-    const label = edge.kind === 'dns' ? `dns ${edge.what} ${edge.last_outcome}` : `${edge.kind}/${edge.what} ${edge.last_outcome}`;
-    const data = { id, source: src, target: dst, label, kind: 'flow', state, outcome: edge.last_outcome, what: edge.what, proto: edge.kind, count: edge.count, src: edge.src, dst: edge.dst };
+    const across = edge.crossed ? `${edge.crossed.from}→${edge.crossed.to}` : '';
+    const label = `${edge.kind === 'dns' ? `dns ${edge.what} ${edge.last_outcome}` : `${edge.kind}/${edge.what} ${edge.last_outcome}`}${across ? ` · ${across}` : ''}`;
+    const data = { id, source: src, target: dst, label, kind: 'flow', state, outcome: edge.last_outcome, what: edge.what, proto: edge.kind, count: edge.count, src: edge.src, dst: edge.dst, crossed: across };
+    if (edge.crossed) this.tunnel(edge.crossed, state);
     let e = this.cy.getElementById(id);
     if (e.empty()) {
       e = this.cy.add({ data: { ...data, bend: 0 }, classes: `flow ${state}` });

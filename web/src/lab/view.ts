@@ -121,6 +121,18 @@ export async function labPage(root: HTMLElement, sessionId: string, go: (hash: s
       diagnosis.picked(culprit);
       const ev = log.all().filter((e) => e.src === d.src && e.dst === d.dst).slice(-10).reverse();
       inspector.replaceChildren(el('h3', {}, `flow ${culprit}`), el('p', {}, `${d.count} seen; last: ${d.outcome}`), el('ul', {}, ...ev.map((e) => el('li', {}, `${e.type} ${describeEvent(e)}`))));
+    } else if (kind === 'node') {
+      diagnosis.picked(id);
+      const n = topology.nodes?.find((x) => x.name === id);
+      const holds = topology.services.filter((s) => s.nodes?.includes(id)).map((s) => s.name);
+      const crossed = log.all().filter((e) => e.crossed && (e.crossed.from === id || e.crossed.to === id)).slice(-8).reverse();
+      inspector.replaceChildren(
+        el('h3', {}, `node ${id}`),
+        el('dl', {}, el('dt', {}, 'role'), el('dd', {}, n?.role ?? ''), el('dt', {}, 'labels'), el('dd', {}, Object.entries(n?.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(', ') || '—'), el('dt', {}, 'underlay address'), el('dd', {}, n?.address ?? ''), el('dt', {}, 'the lab places here'), el('dd', {}, holds.join(', ') || '—')),
+        el('p', {}, 'As the lab designs it. What the swarm says now: ', el('code', {}, `docker node inspect ${id}`), ' and ', el('code', {}, `docker node ps ${id}`), ' in the docker console.'),
+        el('strong', {}, 'Flows across it'),
+        el('ul', {}, ...crossed.map((e) => el('li', {}, `${e.type} ${e.src} → ${e.dst} ${describeEvent(e)} (${e.crossed!.from} → ${e.crossed!.to})`))),
+      );
     } else {
       inspector.replaceChildren(el('h3', {}, kind === 'host' ? 'the Docker host' : id), touching(id === 'host' ? 'host' : id));
     }

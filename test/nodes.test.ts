@@ -54,12 +54,24 @@ services:
   far: { image: toolbox, command: "lab-serve http --port 8080", networks: [mesh], expose: [8080], node: manager-1 }
 `;
 
+/** Another session's swarm, up beside it: out of the first one's reach. */
+const OTHER = `nodes:
+  manager-1: { role: manager }
+  worker-1: {}
+networks:
+  mesh: { driver: overlay, attachable: true }
+services:
+  box: { image: toolbox, command: "lab-serve http --port 8080", networks: [mesh], expose: [8080], node: worker-1 }
+`;
+let other = '';
+
 beforeAll(async () => {
   mkdirSync(join(PROJECT_ROOT, 'test-results'), { recursive: true });
   mkdirSync(labs, { recursive: true });
-  const file = writeLab(labs, 'three-nodes', LAB, 'overlay');
-  session = (await app.engine.up(loadLab(file))).session;
-}, 240_000);
+  const [mine, theirs] = await Promise.all([app.engine.up(loadLab(writeLab(labs, 'three-nodes', LAB, 'overlay'))), app.engine.up(loadLab(writeLab(labs, 'two-nodes', OTHER, 'overlay')))]);
+  session = mine.session;
+  other = theirs.session;
+}, 300_000);
 afterAll(() => app.dispose(), 120_000);
 
 const live = (): LiveSession => app.engine.live(session);
@@ -320,6 +332,26 @@ describe('a lab with three nodes', () => {
     expect((await sh(`docker inspect fl-${session}-worker-1.node`)).out).toMatch(/No such object/);
     expect((await sh(`docker ps -a --format "{{.Names}}"`)).out).not.toMatch(/\.node/);
     expect((await sh('ls /var/run/docker.sock')).code).not.toBe(0);
+  });
+
+  it("cannot reach another session's swarm: its nodes are on an underlay of their own", async () => {
+    const theirs = app.engine.live(other);
+    const address = (lab: LiveSession, node: string) => lab.topology.nodes!.find((n) => n.name === node)!.address;
+    const client = live().containerName('client');
+    const reach = async (ip: string) => (await swarm().exec(client, ['sh', '-c', `nc -z -w 3 ${ip} 2377; echo $?`], { timeoutMs: 15_000 })).stdout.trim();
+    // Its own leader's swarm port answers, as on any swarm host; the other session's leader does not.
+    expect(await reach(address(live(), 'manager-1'))).toBe('0');
+    expect(await reach(address(theirs, 'manager-1'))).not.toBe('0');
+    // Nor does its console see the other swarm: its own nodes only.
+    const { container } = await app.consoles.ensure(session);
+    const ls = await swarm().exec(container, ['sh', '-c', 'docker node ls --format "{{.ID}}"'], { timeoutMs: 30_000 });
+    const seen = ls.stdout.trim().split('\n');
+    expect(seen.sort()).toEqual((await swarm().listNodes()).map((n) => n.id).sort());
+    const theirIds = (await theirs.docker.listNodes()).map((n) => n.id);
+    expect(theirIds).toHaveLength(2);
+    expect(seen.filter((id) => theirIds.includes(id))).toEqual([]);
+    await app.engine.down(other);
+    expect(await expectGone(other)).toEqual(none);
   });
 
   it('down leaves nothing on the engine: no container, network or volume of the session', async () => {

@@ -20,7 +20,10 @@ export interface TcpInfo {
   ack: boolean;
   rst: boolean;
   fin: boolean;
+  seq: number;
   payloadLen: number;
+  /** The segment's data as captured (a capture may keep less than was sent). */
+  payload: Buffer;
 }
 
 export interface UdpInfo {
@@ -174,7 +177,9 @@ function decodeL3(b: Buffer, at: number, ethertype: number, link: Pick<Packet, '
       syn: (flags & 0x02) !== 0,
       rst: (flags & 0x04) !== 0,
       ack: (flags & 0x10) !== 0,
+      seq: b.readUInt32BE(o + 4),
       payloadLen: Math.max(0, ip.end - o - dataOff),
+      payload: b.subarray(Math.min(b.length, o + dataOff), Math.min(b.length, ip.end)),
     };
   } else if (ip.proto === 17 && b.length >= o + 8) {
     p.udp = { sport: b.readUInt16BE(o), dport: b.readUInt16BE(o + 2), payload: b.subarray(o + 8, Math.min(b.length, ip.end)) };

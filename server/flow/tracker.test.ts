@@ -37,13 +37,14 @@ function ipv4(src: string, dst: string, proto: number, l4: Buffer): Buffer {
   return Buffer.concat([h, l4]);
 }
 
-function tcp(sport: number, dport: number, flags: { syn?: boolean; ack?: boolean; rst?: boolean; fin?: boolean }): Buffer {
+function tcp(sport: number, dport: number, flags: { syn?: boolean; ack?: boolean; rst?: boolean; fin?: boolean }, payload = Buffer.alloc(0), seq = 0): Buffer {
   const t = Buffer.alloc(20);
   t.writeUInt16BE(sport, 0);
   t.writeUInt16BE(dport, 2);
+  t.writeUInt32BE(seq >>> 0, 4);
   t[12] = 5 << 4;
   t[13] = (flags.fin ? 1 : 0) | (flags.syn ? 2 : 0) | (flags.rst ? 4 : 0) | (flags.ack ? 0x10 : 0);
-  return t;
+  return Buffer.concat([t, payload]);
 }
 
 function udp(sport: number, dport: number, payload: Buffer): Buffer {
@@ -193,6 +194,32 @@ describe('flow tracking', () => {
     const [b] = run('client', [syn, synack]);
     expect(a!.id).toBe(b!.id);
     expect(a!.id).toMatch(/^e[0-9a-f]{16}$/);
+  });
+});
+
+describe('HTTP on a connection', () => {
+  const conn = (port: number) => [
+    pkt(sll2(ipv4('10.88.0.3', '10.88.0.2', 6, tcp(port, 80, { syn: true }, undefined, 100)))),
+    pkt(sll2(ipv4('10.88.0.2', '10.88.0.3', 6, tcp(80, port, { syn: true, ack: true }, undefined, 900)))),
+  ];
+  const request = (port: number, path: string, seq = 101) => pkt(sll2(ipv4('10.88.0.3', '10.88.0.2', 6, tcp(port, 80, { ack: true }, Buffer.from(`GET ${path} HTTP/1.1\r\nHost: web\r\n\r\n`), seq))));
+  const response = (port: number, status: number, by: string, seq = 901) => pkt(sll2(ipv4('10.88.0.2', '10.88.0.3', 6, tcp(80, port, { ack: true }, Buffer.from(`HTTP/1.1 ${status} X\r\nContent-Length: 3\r\nX-Served-By: ${by}\r\n\r\nhi\n`), seq))), 2000);
+
+  it('reports each request with its status, who served it and its latency, tied to its connection', () => {
+    const events = run('client', [...conn(41000), request(41000, '/api/v2/orders'), response(41000, 404, 'web-2')]);
+    const [connect, http] = events;
+    expect(connect).toMatchObject({ type: 'tcp.connect', outcome: 'established' });
+    expect(http).toMatchObject({ type: 'http.exchange', src: 'client', dst: 'web', dst_port: 80, conn: connect!.id, method: 'GET', host: 'web', path: '/api/v2/orders', status: 404, outcome: 'answered', served_by: 'web-2', latency_ms: 2 });
+    // The server's own capture does not report it again: the connection is the client's.
+    expect(run('web', [...conn(41000), request(41000, '/api/v2/orders'), response(41000, 404, 'web-2')])).toEqual([]);
+  });
+
+  it('says a request went unanswered: the connection reset, or nothing within the HTTP timeout', () => {
+    const rst = pkt(sll2(ipv4('10.88.0.2', '10.88.0.3', 6, tcp(80, 41001, { rst: true, ack: true }))));
+    const reset = run('client', [...conn(41001), request(41001, '/slow'), rst]).filter((e) => e.type === 'http.exchange');
+    expect(reset).toMatchObject([{ path: '/slow', status: null, outcome: 'reset', latency_ms: null }]);
+    const hung = run('client', [...conn(41002), request(41002, '/hang')], clock + 11_000_000).filter((e) => e.type === 'http.exchange');
+    expect(hung).toMatchObject([{ path: '/hang', status: null, outcome: 'no-response' }]);
   });
 });
 

@@ -8,6 +8,7 @@ import dnsPacket from 'dns-packet';
 import type { Crossed, FlowEvent } from '../protocol/flow.ts';
 import type { AddressBook} from './addresses.ts';
 import { DOCKER_DNS } from './addresses.ts';
+import { HttpConversation, type HttpExchange } from './http.ts';
 import { decodePacket, PACKET_OUTGOING, type Packet } from './packet.ts';
 import type { PcapPacket } from './pcap.ts';
 
@@ -19,6 +20,8 @@ export interface TrackerOptions {
   underlay?: boolean;
   /** No answer within this long: a timeout (connections, lookups, UDP exchanges). */
   timeoutMs: number;
+  /** An HTTP request with no response within this long is reported unanswered (default 10 s). */
+  httpTimeoutMs?: number;
 }
 
 interface Pending {
@@ -26,7 +29,11 @@ interface Pending {
   tsUs: number;
   base: Omit<FlowEvent, 'type' | 'id' | 'time'>;
   extra: Record<string, unknown>;
+  /** An established connection's HTTP, once its client sent something. */
+  http?: HttpConversation;
 }
+
+const DEFAULT_HTTP_TIMEOUT_MS = 10_000;
 
 const DNS_PORT = 53;
 const RCODE_TIMEOUT = 'TIMEOUT';
@@ -141,6 +148,8 @@ export class FlowTracker {
       this.udps.delete(k);
       this.emit(out, 'udp.exchange', u.id, u.tsUs, u.base, { outcome: 'unanswered', latency_ms: null });
     }
+    const httpLimit = this.nowUs - (this.opts.httpTimeoutMs ?? DEFAULT_HTTP_TIMEOUT_MS) * 1000;
+    for (const conn of this.established.values()) if (conn.http?.waiting.length) this.http(out, conn, conn.http.expire(httpLimit), 'no-response');
     for (const [k, q] of this.queries) {
       if (q.tsUs > limit) continue;
       this.queries.delete(k);
@@ -182,13 +191,39 @@ export class FlowTracker {
     }
     if (!conn) return;
     const key = this.established.has(fwd) ? fwd : rev;
+    if (t.payload.length > 0) {
+      // The connection's key is its client's side: a segment that way is the client's.
+      if (key === fwd) (conn.http ??= new HttpConversation()).fromClient(t.payload, t.seq, raw.tsUs, () => eventId(this.opts.local, raw));
+      else if (conn.http) this.http(out, conn, conn.http.fromServer(t.payload, t.seq, raw.tsUs), 'answered');
+    }
     if (t.fin) {
       conn.extra.closing = true;
     } else if (t.rst) {
       this.established.delete(key);
+      if (conn.http) this.http(out, conn, conn.http.end(), 'reset');
       if (!conn.extra.closing) this.emit(out, 'tcp.connect', eventId(this.opts.local, raw), raw.tsUs, conn.base, { outcome: 'reset-later', latency_ms: null });
     }
-    if (conn.extra.closing && t.ack && !t.fin && t.payloadLen === 0) this.established.delete(key);
+    if (conn.extra.closing && t.ack && !t.fin && t.payloadLen === 0) {
+      this.established.delete(key);
+      if (conn.http) this.http(out, conn, conn.http.end(), 'no-response');
+    }
+  }
+
+  /** HTTP exchanges of a connection, as events from its client to its server. */
+  private http(out: FlowEvent[], conn: Pending, exchanges: HttpExchange[], unanswered: 'no-response' | 'reset' | 'answered'): void {
+    for (const x of exchanges) {
+      const outcome = x.status !== null ? 'answered' : unanswered === 'answered' ? 'no-response' : unanswered;
+      this.emit(out, 'http.exchange', `${x.tag}h`, x.tsUs, conn.base, {
+        conn: conn.id,
+        method: x.method,
+        host: x.host,
+        path: x.path,
+        status: x.status,
+        outcome,
+        latency_ms: x.answeredUs !== null ? ms(x.tsUs, x.answeredUs) : null,
+        ...(x.served_by ? { served_by: x.served_by } : {}),
+      });
+    }
   }
 
   private isDns(p: Packet): boolean {

@@ -72,6 +72,9 @@ function observe(item: EvidenceItem, facts: LabFacts): Observation | undefined {
       return { from: e.client, name: e.name.replace(/\.$/, ''), viaHost: false, kind: 'dns', outcome: 'asked', answers: [], latencyMs: null };
     case 'tcp.connect':
       return { from: e.src, to: e.dst, ...(e.dst_port !== undefined ? { port: e.dst_port, containerPort: e.dst_port } : {}), viaHost: e.src === 'host', kind: 'tcp', outcome: e.outcome === 'established' ? 'ok' : e.outcome === 'reset-later' ? 'reset' : e.outcome, answers: [], latencyMs: e.latency_ms, dstAddr: e.dst_addr };
+    case 'http.exchange':
+      // As an http probe says it: ok for 2xx and 3xx, http-<status> otherwise, timeout or reset when none came.
+      return { from: e.src, to: e.dst, ...(e.dst_port !== undefined ? { port: e.dst_port, containerPort: e.dst_port } : {}), viaHost: e.src === 'host', kind: 'http', outcome: httpOutcome(e.status, e.outcome), answers: e.status !== null ? [String(e.status)] : [], latencyMs: e.latency_ms, dstAddr: e.dst_addr };
     case 'udp.exchange':
       return { from: e.src, to: e.dst, ...(e.dst_port !== undefined ? { port: e.dst_port, containerPort: e.dst_port } : {}), viaHost: false, kind: 'udp', outcome: e.outcome === 'answered' ? 'ok' : e.outcome === 'unanswered' ? 'timeout' : 'refused', answers: [], latencyMs: e.latency_ms };
     case 'icmp.frag-needed':
@@ -79,6 +82,12 @@ function observe(item: EvidenceItem, facts: LabFacts): Observation | undefined {
     case 'icmp.unreachable':
       return { from: e.dst, to: e.src, viaHost: false, kind: 'icmp', outcome: 'no-route', answers: [], latencyMs: null };
   }
+}
+
+/** An HTTP exchange's outcome in a probe's words. */
+export function httpOutcome(status: number | null, outcome: 'answered' | 'no-response' | 'reset'): string {
+  if (status === null) return outcome === 'reset' ? 'reset' : 'timeout';
+  return status >= 200 && status < 400 ? 'ok' : `http-${status}`;
 }
 
 /** A literal address, or the addresses a `${svc.ip}` / `${svc.ips.net}` reference may stand for. */

@@ -183,6 +183,8 @@ function showsFailure(item: EvidenceItem): boolean {
       return e.outcome !== 'established';
     case 'udp.exchange':
       return e.outcome !== 'answered';
+    case 'http.exchange':
+      return e.status === null || e.status >= 400;
     case 'dns.query':
     case 'dns.forward':
       return false;

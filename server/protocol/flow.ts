@@ -50,6 +50,22 @@ export const flowEventSchema = z.discriminatedUnion('type', [
     latency_ms: z.number().nullable(),
   }),
   z.object({
+    /** One HTTP/1.x request on a TCP connection and what answered it (src is the client). */
+    type: z.literal('http.exchange'),
+    ...base,
+    /** The id of the tcp.connect event of its connection. */
+    conn: z.string(),
+    method: z.string(),
+    host: z.string(),
+    path: z.string(),
+    /** The response's status; null when none came. */
+    status: z.number().int().nullable(),
+    outcome: z.enum(['answered', 'no-response', 'reset']),
+    latency_ms: z.number().nullable(),
+    /** Who answered, as the server says (lab-serve's X-Served-By: its container's hostname). */
+    served_by: z.string().optional(),
+  }),
+  z.object({
     type: z.literal('udp.exchange'),
     ...base,
     outcome: z.enum(['answered', 'unanswered', 'refused']),
@@ -86,6 +102,10 @@ export const flowEdgeSchema = z.object({
   last_seen: z.string(),
   /** The nodes its last flow crossed (a lab with nodes), when it went from one node to another. */
   crossed: crossedSchema.optional(),
+  /** A TCP edge that carried HTTP: each request line and how it was answered (`404`, `no-response`), with counts. */
+  http: z.array(z.object({ request: z.string(), outcomes: z.record(z.string(), z.number().int()), served_by: z.record(z.string(), z.number().int()) })).optional(),
+  /** A lookup's edge: the answers its last lookup got. */
+  answers: z.array(z.string()).optional(),
 });
 export type FlowEdge = z.infer<typeof flowEdgeSchema>;
 

@@ -135,6 +135,7 @@ function describeEvent(e: FlowEvent): string {
     e.type === 'dns.query' || e.type === 'dns.forward' ? `${e.name} ${e.qtype}`
     : e.type === 'dns.answer' ? `${e.name} ${e.qtype} ${e.rcode} ${e.answers.join(' ')}`
     : e.type === 'tcp.connect' || e.type === 'udp.exchange' ? `:${e.dst_port} ${e.outcome}`
+    : e.type === 'http.exchange' ? `${e.method} ${e.path} ${e.status ?? e.outcome}${e.served_by ? ` by ${e.served_by}` : ''}`
     : e.type === 'icmp.frag-needed' ? `mtu ${e.mtu} (${e.about})`
     : `code ${e.code} (${e.about})`;
   const across = e.crossed ? `  across ${e.crossed.from} -> ${e.crossed.to}${e.crossed.vni !== undefined ? ` (VXLAN ${e.crossed.vni})` : ''}` : '';

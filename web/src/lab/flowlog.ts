@@ -13,6 +13,8 @@ export function outcomeOf(e: FlowEvent): string {
     case 'tcp.connect':
     case 'udp.exchange':
       return e.outcome;
+    case 'http.exchange':
+      return e.status !== null ? `http-${e.status}` : e.outcome;
     case 'dns.query':
     case 'dns.forward':
       return 'asked';
@@ -31,6 +33,8 @@ export function describe(e: FlowEvent): string {
     case 'tcp.connect':
     case 'udp.exchange':
       return `${e.type.split('.')[0]}/${e.dst_port ?? ''}${e.latency_ms !== null ? ` (${e.latency_ms} ms)` : ''}`;
+    case 'http.exchange':
+      return `${e.method} ${e.path}${e.latency_ms !== null ? ` (${e.latency_ms} ms)` : ''}${e.served_by ? ` by ${e.served_by}` : ''}`;
     default:
       return 'about' in e ? String(e.about) : '';
   }
@@ -53,7 +57,7 @@ export class FlowLog {
 
   constructor(private readonly onPin: (e: FlowEvent) => Promise<void>) {
     this.filter = el('input', { type: 'search', placeholder: 'filter: name, service, port, outcome', 'aria-label': 'Filter the flow log' });
-    this.kind = el('select', { 'aria-label': 'Event type' }, el('option', { value: '' }, 'all events'), el('option', { value: 'dns' }, 'DNS'), el('option', { value: 'tcp' }, 'TCP'), el('option', { value: 'udp' }, 'UDP'), el('option', { value: 'icmp' }, 'ICMP'));
+    this.kind = el('select', { 'aria-label': 'Event type' }, el('option', { value: '' }, 'all events'), el('option', { value: 'dns' }, 'DNS'), el('option', { value: 'tcp' }, 'TCP'), el('option', { value: 'http' }, 'HTTP'), el('option', { value: 'udp' }, 'UDP'), el('option', { value: 'icmp' }, 'ICMP'));
     this.body = el('tbody');
     this.info = el('small', { 'aria-live': 'polite' });
     this.filter.addEventListener('input', () => this.render());

@@ -15,7 +15,7 @@ import { bend, controlPoint, crossings, samples, type Box } from './route.ts';
 
 type Service = Topology['services'][number];
 
-export type EdgeState = 'ok' | 'refused' | 'timeout' | 'reset' | 'nxdomain' | 'servfail' | 'other';
+export type EdgeState = 'ok' | 'refused' | 'timeout' | 'reset' | 'nxdomain' | 'servfail' | 'http-error' | 'other';
 
 /** One legend for the graph and the flow log: colour, dash and arrow for each state. */
 export const STATES: { state: EdgeState; label: string; colour: string; line: 'solid' | 'dashed' | 'dotted'; arrow: string }[] = [
@@ -25,6 +25,7 @@ export const STATES: { state: EdgeState; label: string; colour: string; line: 's
   { state: 'reset', label: 'reset', colour: '#862e9c', line: 'dashed', arrow: 'square' },
   { state: 'nxdomain', label: 'NXDOMAIN', colour: '#c92a2a', line: 'dotted', arrow: 'tee' },
   { state: 'servfail', label: 'SERVFAIL', colour: '#e67700', line: 'dashed', arrow: 'diamond' },
+  { state: 'http-error', label: 'HTTP 4xx / 5xx', colour: '#a61e4d', line: 'solid', arrow: 'tee' },
   { state: 'other', label: 'other', colour: '#495057', line: 'solid', arrow: 'vee' },
 ];
 
@@ -36,6 +37,8 @@ export function stateOf(outcome: string): EdgeState {
   if (o.startsWith('reset') || o === 'empty-reply') return 'reset';
   if (o === 'nxdomain') return 'nxdomain';
   if (o === 'servfail') return 'servfail';
+  if (/^http-[45]/.test(o)) return 'http-error';
+  if (o === 'no-response') return 'timeout';
   return 'other';
 }
 
@@ -48,6 +51,26 @@ export const nodeId = {
   task: (service: string, node: string) => `task:${service}@${node}`,
   peer: (name: string) => (name === 'host' ? 'host' : name === 'docker-dns' ? 'docker-dns' : name === 'lab-dns' ? 'lab-dns' : `svc:${name}`),
 };
+
+/** An edge's HTTP as a line per request: `GET /api/v2/orders — 200 ×14, 404 ×9` (the three busiest). */
+export function httpMix(http: FlowEdge['http']): string {
+  if (!http?.length) return '';
+  const total = (h: NonNullable<FlowEdge['http']>[number]) => Object.values(h.outcomes).reduce((a, b) => a + b, 0);
+  return [...http]
+    .sort((a, b) => total(b) - total(a))
+    .slice(0, 3)
+    .map((h) => `${h.request} — ${Object.entries(h.outcomes).sort((a, b) => b[1] - a[1]).map(([o, n]) => `${o} ×${n}`).join(', ')}`)
+    .join('\n');
+}
+
+/** The worst answer an edge's HTTP got, as an outcome (`http-404`, `no-response`), if any was not a success. */
+function worstHttp(http: FlowEdge['http']): string | undefined {
+  const outcomes = (http ?? []).flatMap((h) => Object.keys(h.outcomes));
+  const bad = outcomes.filter((o) => !/^[23]\d\d$/.test(o));
+  if (bad.length === 0) return undefined;
+  const o = bad.sort()[0]!;
+  return /^\d+$/.test(o) ? `http-${o}` : o;
+}
 
 /** Edge labels, the smallest text on the graph (nodes are larger). */
 const SMALLEST_LABEL_PX = 13;
@@ -378,6 +401,13 @@ export class LabGraph {
       .map((e) => `${String(e.data('src'))}->${String(e.data('dst'))} ${String(e.data('proto'))}/${String(e.data('what'))} ${String(e.data('state'))}${e.data('crossed') ? ` across ${String(e.data('crossed'))}` : ''}`)
       .sort()
       .join('; ');
+    // What the HTTP edges say of their requests.
+    box.dataset.http = this.cy
+      .edges('.flow')
+      .filter((e) => Boolean(e.data('http')))
+      .map((e) => `${String(e.data('src'))}->${String(e.data('dst'))}: ${String(e.data('http')).split('\n').join(' | ')}`)
+      .sort()
+      .join('; ');
     // A lab with nodes: what each box holds, and the tunnels drawn between boxes.
     box.dataset.boxes = this.cy
       .nodes('.lab-node')
@@ -437,7 +467,7 @@ export class LabGraph {
   }
 
   /** Flow edges from the live capture (or a probe's result): one edge per (src, dst, what). */
-  flow(edge: Pick<FlowEdge, 'key' | 'kind' | 'src' | 'dst' | 'what' | 'count' | 'last_outcome' | 'crossed'>, pulse = true): void {
+  flow(edge: Pick<FlowEdge, 'key' | 'kind' | 'src' | 'dst' | 'what' | 'count' | 'last_outcome' | 'crossed' | 'http' | 'answers'>, pulse = true): void {
     const src = nodeId.peer(edge.src);
     const dst = nodeId.peer(edge.dst);
     if (src === dst) return;
@@ -446,16 +476,21 @@ export class LabGraph {
     const id = `flow:${edge.key}`;
     const state = stateOf(edge.last_outcome);
     const across = edge.crossed ? `${edge.crossed.from}→${edge.crossed.to}` : '';
-    const label = `${edge.kind === 'dns' ? `dns ${edge.what} ${edge.last_outcome}` : `${edge.kind}/${edge.what} ${edge.last_outcome}`}${across ? ` · ${across}` : ''}`;
-    const data = { id, source: src, target: dst, label, kind: 'flow', state, outcome: edge.last_outcome, what: edge.what, proto: edge.kind, count: edge.count, src: edge.src, dst: edge.dst, crossed: across };
+    // An edge that carried HTTP says how its requests were answered; its state is the worst answer's.
+    const mix = httpMix(edge.http);
+    const worst = worstHttp(edge.http);
+    const shownState = worst && state === 'ok' ? stateOf(worst) : state;
+    const head = edge.kind === 'dns' ? `dns ${edge.what} ${edge.last_outcome}${edge.answers?.length ? ` → ${edge.answers.slice(0, 3).join(', ')}${edge.answers.length > 3 ? ', …' : ''}` : ''}` : `${edge.kind}/${edge.what} ${edge.last_outcome}`;
+    const label = `${head}${across ? ` · ${across}` : ''}${mix ? `\n${mix}` : ''}`;
+    const data = { id, source: src, target: dst, label, kind: 'flow', state: shownState, outcome: edge.last_outcome, what: edge.what, proto: edge.kind, count: edge.count, src: edge.src, dst: edge.dst, crossed: across, http: mix };
     if (edge.crossed) this.tunnel(edge.crossed, state);
     let e = this.cy.getElementById(id);
     if (e.empty()) {
-      e = this.cy.add({ data: { ...data, bend: 0 }, classes: `flow ${state}` });
+      e = this.cy.add({ data: { ...data, bend: 0 }, classes: `flow ${shownState}` });
       this.route();
     } else {
       e.data(data);
-      e.classes(`flow ${state}`);
+      e.classes(`flow ${shownState}`);
     }
     this.describe();
     if (pulse) {

@@ -312,7 +312,10 @@ describe.each(COMPOSERS)('docker-compose.yml, dev profile, with %s', (name) => {
       let health: { ok?: boolean; status?: string } = {};
       while (Date.now() < by) {
         page = await fetch(`http://127.0.0.1:${devPort}/`).then((r) => r.status, () => 0);
-        health = await fetch(`http://127.0.0.1:${devPort}/api/health`).then((r) => r.json() as Promise<typeof health>, () => ({}));
+        // While the API behind the proxy starts, the proxy may answer with an empty body: not yet.
+        health = await fetch(`http://127.0.0.1:${devPort}/api/health`)
+          .then((r) => r.json() as Promise<typeof health>)
+          .catch(() => ({}));
         if (page === 200 && health.ok) break;
         await sleep(1000);
       }

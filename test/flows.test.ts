@@ -239,7 +239,7 @@ describe('a capture re-created', () => {
     try {
       await docker.removeContainer(`fl-${session}-client-capture`);
       const live = app.engine.live(session);
-      await live.ensureCaptures();
+      await live.ensureSidecars();
       await live.settle();
       await probe('client', 'dns:late-follower.example');
       const deadline = Date.now() + 15_000;

@@ -5,6 +5,7 @@ import { Consoles } from '../console/consoles.ts';
 import { DockerRuntime, dockerEndpoint } from '../docker/runtime.ts';
 import { kernelFeatures } from '../env/kernel.ts';
 import { Faults } from '../fault/faults.ts';
+import { trafficCalls } from '../probe/traffic.ts';
 import { catalogue } from '../lab/catalogue.ts';
 import { isolationLimits } from '../lab/model.ts';
 import type { ValidateContext } from '../lab/validate.ts';
@@ -47,6 +48,7 @@ export function openApp(overrides: Partial<Settings> = {}): App {
     },
     settleFault: (live, fault) => new Faults(live).settle(fault),
     beforeTeardown: (session) => consoles.close(session),
+    trafficCalls,
   };
   const consoles = new Consoles(engine);
   const engines = new EngineRegistry(db, { startsAtOnce: settings.dockerStarts, fixed: settings.dockerStartsFixed ?? false, local: docker });

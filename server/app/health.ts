@@ -36,7 +36,7 @@ export type HealthEvent =
 // A lab with nodes has its node containers on the engine (what runs inside them is the nodes' to list).
 const LAB_ROLES = new Set(['service', 'resolver', 'node']);
 /** Flowlab's own containers of a lab, which neither a fault nor the learner stops: stopped, the engine did it. */
-const WITNESS_ROLES = new Set(['resolver', 'capture']);
+const WITNESS_ROLES = new Set(['resolver', 'capture', 'traffic']);
 const PING_MS = 3000;
 const RECONCILE_MS = 10_000;
 /** Faults that leave their service stopped on purpose. */
@@ -212,7 +212,7 @@ export class PoolHealth {
         if (info && meant < info.replicas) await rt.restartServiceTasks(s.swarm!.name);
       }
       const again = await new Faults(live).restore();
-      await live.ensureCaptures(rt);
+      await live.ensureSidecars(rt);
       await live.settle();
       store.clearTrouble(rec.id);
       this.emit({ kind: 'session', engine, session: rec.id, state: 'ready', text: `session ${rec.id} (${rec.scenario}) was brought back after engine ${engine} restarted: containers started${again.length ? `, ${again.length} fault${again.length === 1 ? '' : 's'} applied again` : ''}, captures running` });

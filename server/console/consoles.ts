@@ -22,7 +22,7 @@ import { leaseSubnet, SUBNET_ATTEMPTS } from '../session/allocate.ts';
 import type { SessionHost } from '../session/host.ts';
 import type { SessionStore } from '../store/sessions.ts';
 import type { LiveSession } from '../session/live.ts';
-import { baseContainer, captureName, DEFAULT_CAPS, HOST_HELPER, LIMITS, RESOLVER_NAME } from '../session/plan.ts';
+import { baseContainer, captureName, DEFAULT_CAPS, HOST_HELPER, LIMITS, RESOLVER_NAME, trafficName } from '../session/plan.ts';
 import { bounded, has } from '../util/lookup.ts';
 import { FlowlabError } from '../util/errors.ts';
 import { LOCAL_ENGINE } from '../protocol/engines.ts';
@@ -116,8 +116,8 @@ export class Consoles {
       images,
       hostPorts: [...new Set(plan.services.flatMap((s) => (s.container?.ports ?? []).map((p) => p.hostPort)))],
       limits: LIMITS,
-      protectedRoles: ['capture', 'helper', 'console', 'resolver'],
-      reservedNames: [RESOLVER_NAME, CONSOLE_NAME, HOST_HELPER, ...plan.services.map((s) => captureName(s.name))],
+      protectedRoles: ['capture', 'helper', 'console', 'resolver', 'traffic'],
+      reservedNames: [RESOLVER_NAME, CONSOLE_NAME, HOST_HELPER, ...plan.services.flatMap((s) => [captureName(s.name), trafficName(s.name)])],
       consoleNetwork,
       defaultBridge: servicesOf(live.lab).some((m) => m.attachment.kind === 'default-bridge'),
       services,
@@ -154,7 +154,7 @@ export class Consoles {
           const rec = this.host.store.get(session);
           if (rec?.state !== 'ready' || signal.aborted) return;
           const live = this.host.live(session);
-          await live.ensureCaptures(live.runtime(), signal);
+          await live.ensureSidecars(live.runtime(), signal);
           if (!signal.aborted) await live.refreshTopology();
         } while (state.again && !signal.aborted);
       } finally {

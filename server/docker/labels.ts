@@ -16,7 +16,7 @@ export const LABEL = {
 } as const;
 
 /** `helper`: passing (removed when its creator is gone); `fault`: part of an applied fault. */
-export type Role = 'service' | 'network' | 'resolver' | 'helper' | 'fault' | 'capture' | 'console' | 'learner' | 'node';
+export type Role = 'service' | 'network' | 'resolver' | 'helper' | 'fault' | 'capture' | 'console' | 'learner' | 'node' | 'traffic';
 
 export interface SessionRef {
   session: string;

@@ -68,7 +68,7 @@ export class Faults {
       const undo = await impl.apply(fault as never, ctx);
       this.store.applied(id, undo);
       // While a lab is still coming up, its capture starts later, once it is ready.
-      if (this.live.rec.state === 'ready') await this.live.ensureCaptures(ctx.rt).catch(() => undefined);
+      if (this.live.rec.state === 'ready') await this.live.ensureSidecars(ctx.rt).catch(() => undefined);
     } catch (e) {
       const reason = (e as Error).message;
       // Leave the lab as it was: revert restores what the lab planned, whatever got half done.
@@ -93,7 +93,7 @@ export class Faults {
       const ctx = this.context(id);
       await implFor(fault.type).revert(fault as never, ctx, rec.undo);
       this.store.setState(id, 'reverted');
-      if (this.live.rec.state === 'ready') await this.live.ensureCaptures(ctx.rt).catch(() => undefined);
+      if (this.live.rec.state === 'ready') await this.live.ensureSidecars(ctx.rt).catch(() => undefined);
     } catch (e) {
       this.store.setState(id, 'failed', (e as Error).message);
       throw new FaultError(`could not revert ${rec.type} (${id}): ${(e as Error).message}`);

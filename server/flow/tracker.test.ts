@@ -197,6 +197,23 @@ describe('flow tracking', () => {
   });
 });
 
+describe("the lab's own traffic", () => {
+  it('is marked by the ports it is sent from, its lookups’ answers too; a probe’s is not', () => {
+    const syn = pkt(sll2(ipv4('10.88.0.3', '10.88.0.2', 6, tcp(24567, 80, { syn: true }))));
+    const synack = pkt(sll2(ipv4('10.88.0.2', '10.88.0.3', 6, tcp(80, 24567, { syn: true, ack: true }))));
+    expect(run('client', [syn, synack])).toMatchObject([{ type: 'tcp.connect', origin: 'traffic' }]);
+    const probe = [pkt(sll2(ipv4('10.88.0.3', '10.88.0.2', 6, tcp(45000, 80, { syn: true })))), pkt(sll2(ipv4('10.88.0.2', '10.88.0.3', 6, tcp(80, 45000, { syn: true, ack: true }))))];
+    expect(run('client', probe)[0]!.origin).toBeUndefined();
+    const q = dnsQuery(0x4321, 'web');
+    const a = dnsPacket.encode({ type: 'response', id: 0x4321, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: 'A', name: 'web' }], answers: [{ type: 'A', name: 'web', data: '10.88.0.2' }] });
+    const events = run('client', [pkt(sll2(ipv4('10.88.0.3', '127.0.0.11', 17, udp(21000, 53, q)))), pkt(sll2(ipv4('127.0.0.11', '10.88.0.3', 17, udp(53, 21000, a))))]);
+    expect(events.map((e) => `${e.type} ${e.origin}`)).toEqual(['dns.query traffic', 'dns.answer traffic']);
+    // A server listening in that range is called from an ephemeral port: not the lab's own traffic.
+    const toHigh = [pkt(sll2(ipv4('10.88.0.3', '10.88.0.2', 6, tcp(45001, 25000, { syn: true })))), pkt(sll2(ipv4('10.88.0.2', '10.88.0.3', 6, tcp(25000, 45001, { syn: true, ack: true }))))];
+    expect(run('client', toHigh)[0]!.origin).toBeUndefined();
+  });
+});
+
 describe('HTTP on a connection', () => {
   const conn = (port: number) => [
     pkt(sll2(ipv4('10.88.0.3', '10.88.0.2', 6, tcp(port, 80, { syn: true }, undefined, 100)))),

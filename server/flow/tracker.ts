@@ -5,7 +5,7 @@
 // the node its packets left, which reads the inner packet out of each VXLAN datagram.
 import { createHash } from 'node:crypto';
 import dnsPacket from 'dns-packet';
-import type { Crossed, FlowEvent } from '../protocol/flow.ts';
+import { TRAFFIC_PORTS, type Crossed, type FlowEvent } from '../protocol/flow.ts';
 import type { AddressBook} from './addresses.ts';
 import { DOCKER_DNS } from './addresses.ts';
 import { HttpConversation, type HttpExchange } from './http.ts';
@@ -95,6 +95,8 @@ export class FlowTracker {
     if (this.book.isGateway(p.src) && dport !== undefined && this.book.isPublished(dst, dport, p.tcp ? 'tcp' : 'udp')) from = 'host';
     if (dst === this.opts.local && p.dst.startsWith('127.') && src === this.opts.local) dst = this.opts.local;
     const crossed = this.crossed(p);
+    // Sent from the ports the lab's own traffic uses, by one of its services: the apps' own.
+    const ambient = sport !== undefined && sport >= TRAFFIC_PORTS.low && sport <= TRAFFIC_PORTS.high && this.book.knows(p.src) && !this.book.isGateway(p.src);
     return {
       session: this.opts.session,
       src: from,
@@ -105,6 +107,7 @@ export class FlowTracker {
       ...(dport !== undefined ? { dst_port: dport } : {}),
       seen_by: this.opts.local,
       ...(crossed ? { crossed } : {}),
+      ...(ambient ? { origin: 'traffic' } : {}),
     } as Pending['base'];
   }
 
@@ -277,7 +280,9 @@ export class FlowTracker {
     this.queries.delete(key);
     const answers = (msg.answers ?? []).map((a) => answerText(a)).filter((a): a is string => a !== undefined);
     const rcode = String((msg as { rcode?: string }).rcode ?? 'NOERROR');
-    this.emit(out, 'dns.answer', eventId(this.opts.local, raw), raw.tsUs, this.baseOf(p, u.sport, u.dport), {
+    const answerBase = this.baseOf(p, u.sport, u.dport);
+    if (pending.base.origin) answerBase.origin = pending.base.origin;
+    this.emit(out, 'dns.answer', eventId(this.opts.local, raw), raw.tsUs, answerBase, {
       client: pending.client,
       server: pending.server,
       name: pending.name,

@@ -31,6 +31,16 @@ const ipAddress = z.union([ipv4, z.string().regex(/^[0-9a-fA-F:]+:[0-9a-fA-F:.]*
 const OCTET = '(25[0-5]|2[0-4]\\d|1?\\d?\\d)';
 const cidr = z.string().regex(new RegExp(`^${OCTET}(\\.${OCTET}){3}\\/(3[0-2]|[12]?\\d)$`), 'an IPv4 subnet in CIDR form like 10.88.3.0/24 (four numbers up to 255, a prefix up to 32)');
 const duration = z.string().regex(/^\d+(\.\d+)?(ms|s|m)$/, 'a duration like 500ms, 2s or 1m');
+
+/** A lab file's duration (`500ms`, `2s`, `1m`) in milliseconds. */
+export function durationMs(d: string): number;
+export function durationMs(d: string | undefined): number | undefined;
+export function durationMs(d: string | undefined): number | undefined {
+  if (d === undefined) return undefined;
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(d);
+  if (!m) throw new Error(`expected a duration like 500ms, 2s or 1m; found "${d}"`);
+  return Math.round(Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 's' ? 1000 : 60_000));
+}
 const port = z.number().int('a whole port number').min(1, 'a port from 1 to 65535').max(65535, 'a port from 1 to 65535');
 
 export const PROBE_STATUS_RE = /^(ok|refused|timeout|reset|empty-reply|not-http|nxdomain|servfail|no-route|too-big|one-backend|http-[1-5]\d\d)$/;
@@ -161,6 +171,21 @@ export const probeSchema = z.strictObject({
 
 const fixExpect = z.strictObject({ from: probeFrom, to: probeTarget, status: probeStatus });
 
+/** The shortest interval a lab's traffic may repeat at. */
+export const MIN_TRAFFIC_EVERY_MS = 500;
+
+/** A call a lab's app makes by itself, again and again: a probe target, from a service's own namespace. */
+export const trafficSchema = z.strictObject({
+  id: idString.optional(),
+  from: probeFrom,
+  to: probeTarget,
+  every: duration.default('2s'),
+  /** Each call comes up to this much later than `every` says, at random. */
+  jitter: duration.optional(),
+  /** What a working lab shows (default ok). */
+  expect: z.union([probeStatus, z.array(probeStatus)]).optional(),
+});
+
 export const FORBID_NAMES = ['host-network', 'new-published-port', 'hosts-file', 'new-alias', 'extra-network', 'privileged'] as const;
 
 const variantRef = z.union([idString, z.array(idString)]);
@@ -229,6 +254,7 @@ export const labSchema = z.strictObject({
     )
     .default([]),
   probes: z.array(probeSchema).default([]),
+  traffic: z.array(trafficSchema).default([]),
   diagnosis: z
     .strictObject({
       question: text,
@@ -252,6 +278,7 @@ export type NetworkDef = z.output<typeof networkSchema>;
 export type NodeDef = z.output<typeof nodeSchema>;
 export type Fault = z.output<typeof faultSchema>;
 export type Probe = z.output<typeof probeSchema>;
+export type Traffic = z.output<typeof trafficSchema>;
 export type Variant = Lab['variants'][number];
 export type SolutionStep = Lab['solution'][number];
 

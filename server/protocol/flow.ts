@@ -3,6 +3,13 @@
 import { z } from 'zod';
 import { SESSION_ID_RE } from './session-id.ts';
 
+/**
+ * The source ports a lab's own traffic (its `traffic:`) sends from: below the kernel's ephemeral
+ * range (32768 and up), where a learner's probes and terminals send from. A flow started from one
+ * of these is the apps' own.
+ */
+export const TRAFFIC_PORTS = { low: 20000, high: 29999 } as const;
+
 export const crossedSchema = z.object({ from: z.string(), to: z.string(), vni: z.number().int().optional() });
 export type Crossed = z.infer<typeof crossedSchema>;
 
@@ -22,6 +29,8 @@ const base = {
   seen_by: z.string(),
   /** A flow between two of a lab's nodes: the node it left and the node it reached; the VXLAN id when seen on the underlay. */
   crossed: crossedSchema.optional(),
+  /** `traffic`: the lab's apps sent it by themselves (its `traffic:`), not the learner. */
+  origin: z.literal('traffic').optional(),
 };
 
 const dnsFields = {

@@ -21,8 +21,8 @@ import { ProgressStore } from '../store/progress.ts';
 import { SessionStore, type SessionRecord } from '../store/sessions.ts';
 import { allocate, portFreeHere, SUBNET_ATTEMPTS, type PortCheck } from './allocate.ts';
 import { newHexId, newInstance, type Instance } from './instance.ts';
-import { capturePoints, planLab, type LabPlan } from './plan.ts';
-import type { SessionHost } from './host.ts';
+import { capturePoints, planLab, trafficSources, type LabPlan } from './plan.ts';
+import type { SessionHost, TrafficCalls } from './host.ts';
 import { LiveSession } from './live.ts';
 import { startServices } from './start-services.ts';
 import type { NodesRuntime } from '../docker/nodes-runtime.ts';
@@ -85,6 +85,8 @@ export interface EngineHooks {
   beforeTeardown?: (session: string) => Promise<void>;
   /** Sweep found a fault a dead process was applying or reverting in a live session. */
   settleFault?: (live: LiveSession, fault: FaultRecord) => Promise<void>;
+  /** The lab's own traffic from one service (probes live above the session engine). */
+  trafficCalls?: (live: LiveSession, source: string) => TrafficCalls;
 }
 
 /** What a learner or trainer can do about a session in trouble. */
@@ -97,6 +99,10 @@ export function troubleTodo(rec: SessionRecord): string {
 export class SessionEngine implements SessionHost {
   readonly store: SessionStore;
   hooks: EngineHooks = {};
+
+  trafficCalls(live: LiveSession, source: string): TrafficCalls {
+    return this.hooks.trafficCalls?.(live, source) ?? { calls: [], pings: false };
+  }
   readonly instance: Instance;
   private readonly inFlight = new Map<string, Promise<unknown>>();
   /**
@@ -418,9 +424,9 @@ export class SessionEngine implements SessionHost {
   /** Capture starts once the lab is ready, so it never delays it. */
   private startCaptures(session: string, rt: DockerApi, progress: (l: string) => void, priority: StartPriority): void {
     const rec = this.store.get(session)!;
-    if (capturePoints(rec.lab).length === 0) return;
+    if (capturePoints(rec.lab).length === 0 && trafficSources(rec.lab).length === 0) return;
     const live = new LiveSession(this, rec);
-    this.background(session, (signal) => live.ensureCaptures(rt, signal, priority), (e) => progress(`session ${session}: capture did not start: ${e.message}`));
+    this.background(session, (signal) => live.ensureSidecars(rt, signal, priority), (e) => progress(`session ${session}: capture did not start: ${e.message}`));
   }
 
   /** Host ports are free on this machine's host for the local engine; on another, where its containers do not publish them. */

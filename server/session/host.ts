@@ -3,10 +3,17 @@
 // settings, the action log. The session engine is one host; a feature never sees the engine (the
 // entry points and their use cases in server/app/, and check, do).
 import type { Settings } from '../config.ts';
+import type { LiveSession } from './live.ts';
 import type { ActionSink, DockerApi } from '../docker/types.ts';
 import type { EngineFeatures } from '../lab/requirements.ts';
 import type { Db } from '../store/db.ts';
 import type { SessionRecord, SessionStore } from '../store/sessions.ts';
+
+/** What lab-traffic runs from one service (its arguments), and whether a call pings (NET_RAW). */
+export interface TrafficCalls {
+  calls: string[];
+  pings: boolean;
+}
 
 export interface SessionHost {
   /** The local Docker engine (records nothing). */
@@ -29,6 +36,8 @@ export interface SessionHost {
   claimInstance(): void;
   /** Where a session's Docker actions are recorded (its action log). */
   recorder(session: string): ActionSink;
+  /** The lab's own traffic from one of its services, as the layer that knows probes builds it (none without it). */
+  trafficCalls?(live: LiveSession, source: string): TrafficCalls;
   /** Work a session does in the background: `down` calls it off and waits for it. */
   background(session: string, work: (signal: AbortSignal) => Promise<unknown>, onError?: (e: Error) => void): void;
 }

@@ -21,7 +21,7 @@ import type { Db } from '../store/db.ts';
 import type { SessionRecord } from '../store/sessions.ts';
 import type { SessionHost } from './host.ts';
 import type { EngineFeatures } from '../lab/requirements.ts';
-import { captureContainer, captureName, capturedNodes, capturedServices, capturePoints, helperContainer, HOST_HELPER, planLab, RESOLVER_NAME, type LabPlan, type PlannedService } from './plan.ts';
+import { captureContainer, captureName, capturedNodes, capturedServices, capturePoints, helperContainer, trafficContainer, trafficSources, HOST_HELPER, planLab, RESOLVER_NAME, type LabPlan, type PlannedService } from './plan.ts';
 import { waitContainerReady } from './readiness.ts';
 import { describeTopology } from './topology.ts';
 import { has } from '../util/lookup.ts';
@@ -343,7 +343,7 @@ export class LiveSession {
     await rt.createContainer(spec);
     await rt.startContainer(spec.name);
     if (opts.wait !== false) await waitContainerReady(rt, { ...planned, container: spec }, spec.name, this.host.settings.readyTimeoutMs);
-    if (this.rec.state === 'ready') await this.ensureCaptures(rt);
+    if (this.rec.state === 'ready') await this.ensureSidecars(rt);
   }
 
   /**
@@ -352,7 +352,7 @@ export class LiveSession {
    * as it was, so a re-created or restarted service (or node) needs a new one. `signal` calls off
    * starts still waiting for their turn (the lab is going).
    */
-  async ensureCaptures(rt: DockerApi = this.runtime(), signal?: AbortSignal, priority: StartPriority = 'background'): Promise<void> {
+  async ensureSidecars(rt: DockerApi = this.runtime(), signal?: AbortSignal, priority: StartPriority = 'background'): Promise<void> {
     const ring = this.host.settings.captureRingBytes;
     const ensure = async (on: DockerApi, watched: string, spec: ContainerSpec) => {
       const target = await on.inspectContainer(watched);
@@ -374,6 +374,36 @@ export class LiveSession {
       // A node's underlay is captured on the session's engine, in the node container's namespace.
       ...capturedNodes(this.lab).map((node) => ensure(engine!, this.nodeContainer(node), captureContainer(this.ref(this.rec.owner), `${node}.node`, ring))),
     ]);
+    await this.ensureTraffic(rt, signal, priority);
+  }
+
+  /**
+   * Makes sure the lab's own traffic runs from each of its sources, in the namespace the service
+   * has now (its container, or a running task of a swarm service): made again when the service
+   * was re-created or restarted, or its task replaced.
+   */
+  async ensureTraffic(rt: DockerApi = this.runtime(), signal?: AbortSignal, priority: StartPriority = 'background'): Promise<void> {
+    await Promise.all(
+      trafficSources(this.lab).map(async (source) => {
+        const ns = await this.namespaceOf(source);
+        const target = ns.running ? await rt.inspectContainer(ns.container) : undefined;
+        if (!target?.running) return;
+        const { calls, pings } = this.host.trafficCalls?.(this, source) ?? { calls: [], pings: false };
+        if (calls.length === 0) return;
+        const spec = trafficContainer(this.ref(this.rec.owner), source, ns.container, calls, pings);
+        const cur = await rt.inspectContainer(spec.name);
+        const joined = cur?.networkMode === `container:${ns.container}` || cur?.networkMode === `container:${target.id}`;
+        if (cur?.running && joined && cur.startedAt >= target.startedAt) return;
+        if (cur) await rt.removeContainer(spec.name);
+        try {
+          await rt.createContainer(spec);
+        } catch (e) {
+          if (dockerFailed(e, 'name-taken')) return; // another process just made it
+          throw e;
+        }
+        await rt.startContainer(spec.name, priority, signal);
+      }),
+    );
   }
 
   /**

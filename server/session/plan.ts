@@ -6,7 +6,7 @@ import { hostAt, parseCidr } from '../lab/ipv4.ts';
 import { imageRef, TOOLBOX_REF } from '../lab/lab-images.ts';
 import { networkDriver, servicesOf, type ServiceModel } from '../lab/model.ts';
 import { leaderOf, nodesOf } from '../lab/nodes.ts';
-import type { Lab, ServiceDef } from '../lab/schema.ts';
+import { durationMs, type Lab, type ServiceDef } from '../lab/schema.ts';
 import type { Allocation } from '../store/sessions.ts';
 
 export const RESOLVER_NAME = 'lab-dns';
@@ -160,7 +160,7 @@ export function footprint(lab: Lab): { containers: number; memoryBytes: number }
   const models = servicesOf(lab);
   const resolver = models.some((m) => m.attachment.kind === 'networks' || m.attachment.kind === 'default-bridge') ? 1 : 0;
   const services = models.reduce((n, m) => n + (m.swarm ? (m.def.deploy?.replicas ?? 1) : 1), 0);
-  const containers = resolver + services + capturedServices(lab).length;
+  const containers = resolver + services + capturedServices(lab).length + trafficSources(lab).length;
   // A lab with nodes: each node is one more container on the engine (and its underlay's capture),
   // its own engine's memory besides the lab's.
   const nodes = nodesOf(lab).length;
@@ -186,6 +186,33 @@ export function captureContainer(ref: SessionRef, service: string, ringBytes: nu
     capAdd: ['NET_RAW'],
     tmpfs: { '/tmp': 'rw,size=1m,mode=1777', '/run': `rw,size=${mb}m,mode=755` },
     command: ['lab-capture', 'run', '--ring-bytes', String(ringBytes)],
+  };
+}
+
+export const trafficName = (service: string) => `${service}-traffic`;
+
+/** The services whose namespace sends some of the lab's own traffic (its `traffic:`), in order. */
+export function trafficSources(lab: Lab): string[] {
+  return [...new Set(lab.traffic.map((t) => t.from))];
+}
+
+/** How long one call of a lab's traffic may take: as long as its interval, from 1 to 5 s. */
+export function trafficTimeoutMs(everyMs: number): number {
+  return Math.min(5000, Math.max(1000, everyMs));
+}
+
+/**
+ * The lab's own traffic from one service: the toolbox running lab-traffic in the namespace of
+ * `netns` (the service's container, or a task of a swarm service), with no capability unless a
+ * call pings (NET_RAW). `calls` are lab-traffic's arguments: every ms, jitter ms, command.
+ */
+export function trafficContainer(ref: SessionRef, service: string, netns: string, calls: string[], pings: boolean): ContainerSpec {
+  return {
+    ...baseContainer(objectName(ref.session, trafficName(service)), TOOLBOX_REF, sessionLabels(ref, trafficName(service), 'traffic')),
+    network: { kind: 'container', container: netns },
+    capAdd: pings ? ['NET_RAW'] : [],
+    tmpfs: { '/tmp': 'rw,size=1m,mode=1777' },
+    command: ['lab-traffic', ...calls],
   };
 }
 
@@ -328,12 +355,6 @@ function extraHosts(def: ServiceDef): string[] {
   if (!e) return [];
   if (Array.isArray(e)) return e.map((h) => h.replace('=', ':'));
   return Object.entries(e).map(([k, v]) => `${k}:${v}`);
-}
-
-function durationMs(d: string | undefined): number | undefined {
-  if (d === undefined) return undefined;
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(d)!;
-  return Math.round(Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 's' ? 1000 : 60_000));
 }
 
 function healthcheck(h: NonNullable<ServiceDef['healthcheck']>): HealthcheckSpec {

@@ -4,7 +4,7 @@ import { NETNS_FAULTS, NODE_FAULTS } from '../fault-schema.ts';
 import { nodesOf } from '../nodes.ts';
 import { servicesOf } from '../model.ts';
 import { didYouMean, type YamlPath } from '../problems.ts';
-import type { Fault, Lab } from '../schema.ts';
+import { durationMs, MIN_TRAFFIC_EVERY_MS, type Fault, type Lab } from '../schema.ts';
 import { parseProbeTarget, parseReference, referencesIn } from '../targets.ts';
 import { has, own } from '../../util/lookup.ts';
 import { isLabLocal, type LabChecks } from './context.ts';
@@ -56,6 +56,15 @@ export function checkGrading(c: LabChecks): void {
     }
   };
   lab.probes.forEach((p, i) => checkProbe(p.from, p.to, ['probes', i]));
+  // The apps' own traffic: from a service (as the app would), at a pace a lab can carry.
+  lab.traffic.forEach((t, i) => {
+    const tp: YamlPath = ['traffic', i];
+    if (t.from === 'host') error([...tp, 'from'], `traffic is what a lab's apps send by themselves; expected a service: ${serviceNames.join(', ')}, found host (a probe can come from host)`);
+    else checkProbe(t.from, t.to, tp);
+    const every = durationMs(t.every);
+    if (every < MIN_TRAFFIC_EVERY_MS) error([...tp, 'every'], `expected an interval of at least ${MIN_TRAFFIC_EVERY_MS}ms, found ${t.every}: traffic that fast would bury what the learner does`);
+    if (t.jitter !== undefined && durationMs(t.jitter) >= every) warn([...tp, 'jitter'], `jitter ${t.jitter} is not shorter than every ${t.every}: calls may come twice as far apart; expected less than ${t.every}`);
+  });
   (lab.fix?.expect ?? []).forEach((p, i) => checkProbe(p.from, p.to, ['fix', 'expect', i]));
 
   lab.solution.forEach((step, i) => {

@@ -50,6 +50,7 @@ export class FlowLog {
   private readonly body: HTMLTableSectionElement;
   private readonly filter: HTMLInputElement;
   private readonly kind: HTMLSelectElement;
+  private readonly origin: HTMLSelectElement;
   private events: FlowEvent[] = [];
   private readonly ids = new Set<string>();
   private readonly info: HTMLElement;
@@ -58,14 +59,17 @@ export class FlowLog {
   constructor(private readonly onPin: (e: FlowEvent) => Promise<void>) {
     this.filter = el('input', { type: 'search', placeholder: 'filter: name, service, port, outcome', 'aria-label': 'Filter the flow log' });
     this.kind = el('select', { 'aria-label': 'Event type' }, el('option', { value: '' }, 'all events'), el('option', { value: 'dns' }, 'DNS'), el('option', { value: 'tcp' }, 'TCP'), el('option', { value: 'http' }, 'HTTP'), el('option', { value: 'udp' }, 'UDP'), el('option', { value: 'icmp' }, 'ICMP'));
+    // The lab's own traffic (its apps calling each other) apart from what the learner did.
+    this.origin = el('select', { 'aria-label': 'Whose traffic' }, el('option', { value: '' }, 'everyone’s'), el('option', { value: 'learner' }, 'mine (probes, terminals)'), el('option', { value: 'traffic' }, 'the apps’ own'));
     this.body = el('tbody');
     this.info = el('small', { 'aria-live': 'polite' });
     this.filter.addEventListener('input', () => this.render());
     this.kind.addEventListener('change', () => this.render());
+    this.origin.addEventListener('change', () => this.render());
     this.root = el(
       'section',
       { class: 'flowlog', 'aria-label': 'Flow log' },
-      el('div', { class: 'toolbar' }, this.filter, this.kind, this.info),
+      el('div', { class: 'toolbar' }, this.filter, this.kind, this.origin, this.info),
       el('div', { class: 'scroll' }, el('table', {}, el('caption', { class: 'sr-only' }, 'Flow events, newest first'), el('thead', {}, el('tr', {}, ...['time', 'from', 'to', 'what', 'outcome', 'seen by', ''].map((h) => el('th', { scope: 'col' }, h)))), this.body)),
     );
   }
@@ -92,6 +96,9 @@ export class FlowLog {
   private matches(e: FlowEvent): boolean {
     const k = this.kind.value;
     if (k && !e.type.startsWith(k)) return false;
+    const o = this.origin.value;
+    if (o === 'traffic' && e.origin !== 'traffic') return false;
+    if (o === 'learner' && e.origin === 'traffic') return false;
     const q = this.filter.value.trim().toLowerCase();
     if (!q) return true;
     return [e.src, e.dst, e.type, describe(e), outcomeOf(e), e.seen_by, String(e.dst_port ?? ''), crossing(e)].join(' ').toLowerCase().includes(q);
@@ -110,9 +117,9 @@ export class FlowLog {
         }, { 'data-pin': e.id, 'aria-label': `Pin ${e.type} ${e.src} to ${e.dst} as evidence` });
         return el(
           'tr',
-          { 'data-event': e.id, 'data-type': e.type },
+          { 'data-event': e.id, 'data-type': e.type, ...(e.origin ? { 'data-origin': e.origin } : {}) },
           el('td', {}, formatTime(e.time)),
-          el('td', {}, e.src),
+          el('td', {}, e.src, ...(e.origin === 'traffic' ? [' ', el('span', { class: 'badge app', title: 'the lab’s own traffic: its apps sent this by themselves' }, 'app')] : [])),
           el('td', {}, e.dst),
           el('td', {}, `${e.type} ${describe(e)}`, ...(e.crossed ? [el('br'), el('small', { class: 'crossed' }, `across ${crossing(e)}`)] : [])),
           el('td', { class: `outcome ${state.state}` }, el('span', { class: 'swatch', style: `border-top: 3px ${state.line} ${state.colour}` }), outcome),

@@ -6,8 +6,8 @@
 // Labs are checked a few at a time (FLOWLAB_LAB_CHECKS, default 3), as a room runs them side by
 // side: each session is its own (networks, subnets, host ports, labels). Two kinds take turns
 // within their kind: labs with services on the host's network (the host has one set of ports),
-// and labs with nodes (each holds three engines' memory while it runs). The checks start with the
-// file; each test reports its lab's, in the catalogue's order.
+// and labs with nodes (each holds three engines' memory while it runs; they take longest, so they
+// go first). The checks start with the file; each test reports its lab's, in the catalogue's order.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkLab, type VariantCheck } from '../server/check/check.ts';
 import { catalogue, type CatalogueEntry } from '../server/lab/catalogue.ts';
@@ -47,10 +47,13 @@ function checkAll(): Map<string, Promise<Checked>> {
   let running = 0;
   const next = (): void => {
     while (running < AT_ONCE) {
-      const i = waiting.findIndex((e) => {
+      // Labs with nodes take longest: their lane starts first, the others fill the rest.
+      const free = (e: CatalogueEntry) => {
         const kind = kindOf(e);
         return kind === undefined || !busy.has(kind);
-      });
+      };
+      const heavy = waiting.findIndex((e) => kindOf(e) === 'nodes' && free(e));
+      const i = heavy >= 0 ? heavy : waiting.findIndex(free);
       if (i < 0) return;
       const [entry] = waiting.splice(i, 1);
       const kind = kindOf(entry!);

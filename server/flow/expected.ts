@@ -5,32 +5,9 @@
 import { servicesOf } from '../lab/model.ts';
 import { durationMs, type Lab } from '../lab/schema.ts';
 import { parseProbeTarget } from '../lab/targets.ts';
-import type { FlowEvent } from '../protocol/flow.ts';
+import type { Difference, ExpectedFlow, FlowEvent } from '../protocol/flow.ts';
 
-export interface ExpectedFlow {
-  /** The graph's edge this flow is drawn as (edges.ts's keys). */
-  edge: string;
-  from: string;
-  to: string;
-  /** `tcp/5432`, `udp/53`, `dns web`, `http GET /api/v2/orders` */
-  what: string;
-  kind: 'tcp' | 'udp' | 'dns' | 'http';
-  port?: number;
-  name?: string;
-  path?: string;
-  expect: string[];
-  /** From the lab's own traffic (runs by itself, so its absence says something), or a probe. */
-  source: 'traffic' | 'probe';
-  /** How often the traffic calls (ms); probes have none. */
-  everyMs?: number;
-}
-
-export interface Difference extends ExpectedFlow {
-  /** What the newest events show (ok, refused, timeout, http-404, nxdomain, …), or missing. */
-  observed: string;
-  /** When it started to differ (the first of the differing events in a row); null when missing. */
-  since: string | null;
-}
+export type { Difference, ExpectedFlow };
 
 /** The service a target's host names (a service, or one of its aliases); undefined for an address or another name. */
 function serviceNamed(lab: Lab, host: string): string | undefined {

@@ -5,7 +5,8 @@ import type { Server, Socket } from 'socket.io';
 import type { App } from '../app/app.ts';
 import type { SocketAccess } from './auth.ts';
 import { FlowCollector } from '../flow/collector.ts';
-import { flowsJoinSchema, type FlowDelta, type FlowEdge, type FlowEvent, type FlowSnapshot } from '../protocol/flow.ts';
+import { differences, expectedFlows } from '../flow/expected.ts';
+import { flowsJoinSchema, type Difference, type ExpectedFlow, type FlowDelta, type FlowEdge, type FlowEvent, type FlowSnapshot } from '../protocol/flow.ts';
 import { failed, ok, type Reply } from '../protocol/reply.ts';
 
 export const DELTA_INTERVAL_MS = 100;
@@ -23,6 +24,12 @@ class SessionHub {
   private idle?: NodeJS.Timeout;
   readonly ready: Promise<void>;
 
+  /** What a working lab shows, and what differs from it as last sent. */
+  private readonly expected: ExpectedFlow[];
+  private readonly watchedSince = Date.now();
+  private differences: Difference[] = [];
+  private readonly differ: NodeJS.Timeout;
+
   constructor(
     private readonly io: Server,
     readonly session: string,
@@ -30,7 +37,21 @@ class SessionHub {
   ) {
     collector.subscribe((events, edges) => this.queue(events, edges));
     this.ready = collector.start({ history: true });
+    this.expected = expectedFlows(collector.live.lab);
+    // Missing traffic shows without any event: looked at every second, sent when it changes.
+    this.differ = setInterval(() => this.compare(), 1000);
   }
+
+  private compare(): void {
+    if (this.expected.length === 0) return;
+    const now = differences(this.expected, this.collector.events, Date.now(), this.watchedSince);
+    if (JSON.stringify(now) === JSON.stringify(this.differences)) return;
+    this.differences = now;
+    this.changed = true;
+    this.timer ??= setTimeout(() => this.flush(), DELTA_INTERVAL_MS);
+  }
+
+  private changed = false;
 
   get room(): string {
     return `flows:${this.session}`;
@@ -49,7 +70,8 @@ class SessionHub {
 
   private flush(): void {
     this.timer = undefined;
-    const delta: FlowDelta = { session: this.session, events: this.events, edges: [...this.edges.values()], dropped: this.dropped };
+    const delta: FlowDelta = { session: this.session, events: this.events, edges: [...this.edges.values()], dropped: this.dropped, ...(this.changed ? { differences: this.differences } : {}) };
+    this.changed = false;
     this.events = [];
     this.edges.clear();
     this.dropped = 0;
@@ -57,7 +79,7 @@ class SessionHub {
   }
 
   snapshot(): FlowSnapshot {
-    return { session: this.session, events: this.collector.events.slice(-SNAPSHOT_EVENTS), edges: this.collector.edges.all() };
+    return { session: this.session, events: this.collector.events.slice(-SNAPSHOT_EVENTS), edges: this.collector.edges.all(), differences: this.differences };
   }
 
   /** Stops following the captures once nobody has watched for a while. */
@@ -67,6 +89,7 @@ class SessionHub {
   }
 
   stop(): void {
+    clearInterval(this.differ);
     clearTimeout(this.timer);
     clearTimeout(this.idle);
     this.collector.stop();

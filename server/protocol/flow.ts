@@ -118,6 +118,32 @@ export const flowEdgeSchema = z.object({
 });
 export type FlowEdge = z.infer<typeof flowEdgeSchema>;
 
+/** A flow a working lab shows (from its traffic, or a probe), and how the captures see it now when they differ. */
+export interface ExpectedFlow {
+  /** The graph's edge this flow is drawn as (the edges' keys). */
+  edge: string;
+  from: string;
+  to: string;
+  /** `tcp/5432`, `udp/53`, `dns web`, `http GET /api/v2/orders` */
+  what: string;
+  kind: 'tcp' | 'udp' | 'dns' | 'http';
+  port?: number;
+  name?: string;
+  path?: string;
+  expect: string[];
+  /** From the lab's own traffic (runs by itself, so its absence says something), or a probe. */
+  source: 'traffic' | 'probe';
+  /** How often the traffic calls (ms); probes have none. */
+  everyMs?: number;
+}
+
+export interface Difference extends ExpectedFlow {
+  /** What the newest events show (ok, refused, timeout, http-404, nxdomain, …), or missing. */
+  observed: string;
+  /** When it started to differ (the first of the differing events in a row); null when missing. */
+  since: string | null;
+}
+
 /** Socket events: client → server `flows:join` { session } → ack { ok, snapshot }; server → client `flows:delta`. */
 export const flowsJoinSchema = z.strictObject({ session: z.string().regex(SESSION_ID_RE) });
 
@@ -125,6 +151,8 @@ export interface FlowSnapshot {
   session: string;
   events: FlowEvent[];
   edges: FlowEdge[];
+  /** What differs from a working lab now (ghost edges). */
+  differences: Difference[];
 }
 
 export interface FlowDelta {
@@ -133,4 +161,6 @@ export interface FlowDelta {
   edges: FlowEdge[];
   /** Events left out of this delta because too many arrived at once. */
   dropped: number;
+  /** What differs from a working lab, when that changed since the last delta. */
+  differences?: Difference[];
 }

@@ -1,5 +1,5 @@
 // The server's shapes the web app uses (types only: nothing of the server runs in the browser).
-export type { FlowDelta, FlowEdge, FlowEvent, FlowSnapshot } from '../../server/protocol/flow.ts';
+export type { Difference, FlowDelta, FlowEdge, FlowEvent, FlowSnapshot } from '../../server/protocol/flow.ts';
 export type { GradeResult } from '../../server/protocol/diagnosis.ts';
 export type { ProbeResult } from '../../server/protocol/probe.ts';
 export type { ActionEntry, LabSummary, LabView, SessionSummary, Topology } from '../../server/protocol/session.ts';

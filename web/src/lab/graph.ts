@@ -9,7 +9,7 @@
 // A lab with nodes draws each node as a box holding the containers and tasks the lab places on
 // it, and between two nodes the VXLAN tunnel that carried a flow from one to the other.
 import cytoscape, { type Core, type EdgeSingular, type ElementDefinition, type NodeSingular } from 'cytoscape';
-import type { FlowEdge } from '../protocol.ts';
+import type { Difference, FlowEdge } from '../protocol.ts';
 import type { Topology } from '../protocol.ts';
 import { bend, controlPoint, crossings, samples, type Box } from './route.ts';
 
@@ -187,6 +187,8 @@ export class LabGraph {
           style: { 'line-color': s.colour, 'target-arrow-color': s.colour, 'target-arrow-shape': s.arrow, 'line-style': s.line, width: 2.5 } as cytoscape.Css.Edge,
         })),
         { selector: 'edge.flow.pulse', style: { width: 6 } },
+        // What a working lab shows and this one does not: a pale dashed edge saying so.
+        { selector: 'edge.ghost', style: { width: 3, 'line-color': '#adb5bd', 'line-style': 'dashed', 'line-dash-pattern': [8, 6], 'target-arrow-shape': 'triangle-backcurve', 'target-arrow-color': '#adb5bd', color: '#862e9c', 'font-style': 'italic', 'text-rotation': 'none', 'text-wrap': 'wrap', 'text-max-width': '240px', 'z-index-compare': 'manual', 'z-index': 20 } },
         { selector: 'edge:selected', style: { width: 4, 'line-color': '#000' } },
       ] as cytoscape.StylesheetStyle[],
     });
@@ -408,6 +410,11 @@ export class LabGraph {
       .map((e) => `${String(e.data('src'))}->${String(e.data('dst'))}: ${String(e.data('http')).split('\n').join(' | ')}`)
       .sort()
       .join('; ');
+    box.dataset.ghosts = this.cy
+      .edges('.ghost')
+      .map((e) => `${String(e.data('from'))}->${String(e.data('to'))} ${String(e.data('what'))} ${String(e.data('observed'))}`)
+      .sort()
+      .join('; ');
     // A lab with nodes: what each box holds, and the tunnels drawn between boxes.
     box.dataset.boxes = this.cy
       .nodes('.lab-node')
@@ -497,6 +504,33 @@ export class LabGraph {
       e.addClass('pulse');
       setTimeout(() => e.removeClass('pulse'), 600);
     }
+  }
+
+  /**
+   * Ghost edges: each flow a working lab shows that this one does not (now), with what was
+   * expected, what is seen instead and since when. Replaces the ones drawn before.
+   */
+  ghosts(diffs: Difference[], time: (iso: string) => string): void {
+    const want = new Map<string, ElementDefinition>();
+    for (const d of diffs) {
+      const src = nodeId.peer(d.from);
+      const dst = d.kind === 'dns' ? 'docker-dns' : nodeId.peer(d.to);
+      if (this.cy.getElementById(src).empty() || this.cy.getElementById(dst).empty() || src === dst) continue;
+      const id = `ghost:${d.edge}|${d.what}`;
+      const observed = d.observed === 'missing' ? 'not seen' : `${d.observed} since ${d.since ? time(d.since) : '?'}`;
+      const label = `${d.what}: expected ${d.expect.join(' or ')} — ${observed}`;
+      want.set(id, { data: { id, source: src, target: dst, label, kind: 'ghost', bend: 0, from: d.from, to: d.to, what: d.what, observed: d.observed }, classes: 'ghost' });
+    }
+    this.cy.batch(() => {
+      this.cy.edges('.ghost').filter((e) => !want.has(e.id())).remove();
+      for (const [id, el] of want) {
+        const have = this.cy.getElementById(id);
+        if (have.nonempty()) have.data(el.data);
+        else this.cy.add(el);
+      }
+    });
+    this.route();
+    this.describe();
   }
 
   destroy(): void {

@@ -4,7 +4,7 @@ import type { FlowDelta, FlowEvent, FlowSnapshot } from '../protocol.ts';
 import type { ProbeResult } from '../protocol.ts';
 import type { ActionEntry, LabView, SessionSummary, Topology } from '../protocol.ts';
 import { api, ask, sock } from '../api.ts';
-import { button, el, fill } from '../dom.ts';
+import { button, el, fill, formatTime } from '../dom.ts';
 import { renderInline, renderMarkdown } from '../markdown.ts';
 import { roomBanner } from './room.ts';
 import { DiagnosisPanel } from './diagnosis.ts';
@@ -252,6 +252,7 @@ export async function labPage(root: HTMLElement, sessionId: string, go: (hash: s
   const onDelta = (d: FlowDelta) => {
     if (d.session !== sessionId) return;
     for (const e of d.edges) graph.flow(e);
+    if (d.differences) graph.ghosts(d.differences, formatTime);
     log.dropped += d.dropped;
     log.add(d.events);
   };
@@ -260,6 +261,7 @@ export async function labPage(root: HTMLElement, sessionId: string, go: (hash: s
     try {
       const r = await ask<{ snapshot: FlowSnapshot }>('flows:join', { session: sessionId });
       for (const e of r.snapshot.edges) graph.flow(e, false);
+      graph.ghosts(r.snapshot.differences ?? [], formatTime);
       log.add(r.snapshot.events as FlowEvent[]);
     } catch (e) {
       log.root.prepend(el('p', { class: 'error', role: 'alert' }, `live flows unavailable: ${(e as Error).message}`));

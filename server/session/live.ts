@@ -354,25 +354,11 @@ export class LiveSession {
    */
   async ensureSidecars(rt: DockerApi = this.runtime(), signal?: AbortSignal, priority: StartPriority = 'background'): Promise<void> {
     const ring = this.host.settings.captureRingBytes;
-    const ensure = async (on: DockerApi, watched: string, spec: ContainerSpec) => {
-      const target = await on.inspectContainer(watched);
-      if (!target?.running) return;
-      const cap = await on.inspectContainer(spec.name);
-      if (cap?.running && cap.startedAt >= target.startedAt) return;
-      if (cap) await on.removeContainer(spec.name);
-      try {
-        await on.createContainer(spec);
-      } catch (e) {
-        if (dockerFailed(e, 'name-taken')) return; // another process just made it
-        throw e;
-      }
-      await on.startContainer(spec.name, priority, signal);
-    };
     const engine = capturedNodes(this.lab).length > 0 ? this.engineRuntime() : undefined;
     await Promise.all([
-      ...capturedServices(this.lab).map((service) => ensure(rt, this.containerName(service), captureContainer(this.ref(this.rec.owner), service, ring))),
+      ...capturedServices(this.lab).map((service) => this.keepBeside(rt, this.containerName(service), captureContainer(this.ref(this.rec.owner), service, ring), priority, signal)),
       // A node's underlay is captured on the session's engine, in the node container's namespace.
-      ...capturedNodes(this.lab).map((node) => ensure(engine!, this.nodeContainer(node), captureContainer(this.ref(this.rec.owner), `${node}.node`, ring))),
+      ...capturedNodes(this.lab).map((node) => this.keepBeside(engine!, this.nodeContainer(node), captureContainer(this.ref(this.rec.owner), `${node}.node`, ring), priority, signal)),
     ]);
     await this.ensureTraffic(rt, signal, priority);
   }
@@ -386,24 +372,33 @@ export class LiveSession {
     await Promise.all(
       trafficSources(this.lab).map(async (source) => {
         const ns = await this.namespaceOf(source);
-        const target = ns.running ? await rt.inspectContainer(ns.container) : undefined;
-        if (!target?.running) return;
+        if (!ns.running) return;
         const { calls, pings } = this.host.trafficCalls?.(this, source) ?? { calls: [], pings: false };
         if (calls.length === 0) return;
-        const spec = trafficContainer(this.ref(this.rec.owner), source, ns.container, calls, pings);
-        const cur = await rt.inspectContainer(spec.name);
-        const joined = cur?.networkMode === `container:${ns.container}` || cur?.networkMode === `container:${target.id}`;
-        if (cur?.running && joined && cur.startedAt >= target.startedAt) return;
-        if (cur) await rt.removeContainer(spec.name);
-        try {
-          await rt.createContainer(spec);
-        } catch (e) {
-          if (dockerFailed(e, 'name-taken')) return; // another process just made it
-          throw e;
-        }
-        await rt.startContainer(spec.name, priority, signal);
+        await this.keepBeside(rt, ns.container, trafficContainer(this.ref(this.rec.owner), source, ns.container, calls, pings), priority, signal);
       }),
     );
+  }
+
+  /**
+   * A sidecar (`spec`, which joins the namespace of `watched`) running in that container's
+   * namespace as it is now: made again when the container was re-created or restarted since
+   * (a sidecar keeps the namespace it joined). Nothing while the container is not running.
+   */
+  private async keepBeside(on: DockerApi, watched: string, spec: ContainerSpec, priority: StartPriority, signal?: AbortSignal): Promise<void> {
+    const target = await on.inspectContainer(watched);
+    if (!target?.running) return;
+    const cur = await on.inspectContainer(spec.name);
+    const joined = cur?.networkMode === `container:${watched}` || cur?.networkMode === `container:${target.id}`;
+    if (cur?.running && joined && cur.startedAt >= target.startedAt) return;
+    if (cur) await on.removeContainer(spec.name);
+    try {
+      await on.createContainer(spec);
+    } catch (e) {
+      if (dockerFailed(e, 'name-taken')) return; // another process just made it
+      throw e;
+    }
+    await on.startContainer(spec.name, priority, signal);
   }
 
   /**

@@ -5,10 +5,12 @@
 import type { Consoles } from '../console/consoles.ts';
 import { LABEL } from '../docker/labels.ts';
 import { retainedEvents } from '../flow/collector.ts';
+import { differences, expectedFlows, lastOutcome, type Difference, type ExpectedFlow } from '../flow/expected.ts';
 import { trafficOutsideLab } from '../flow/traffic.ts';
 import { Grader } from '../grade/grader.ts';
 import type { CatalogueEntry } from '../lab/catalogue.ts';
 import type { Lab, ServiceDef, SolutionStep } from '../lab/schema.ts';
+import type { FlowEvent } from '../protocol/flow.ts';
 import { Prober } from '../probe/prober.ts';
 import type { App } from '../app/app.ts';
 import { endLab, startLab } from '../app/labs.ts';
@@ -83,6 +85,26 @@ async function runStep(step: SolutionStep, live: LiveSession, consoles: Consoles
   return what.length > 0 ? `re-created ${service} with ${what.join(', ')}` : `re-created ${service} as the lab plans it`;
 }
 
+const describeFlow = (x: ExpectedFlow) => `${x.from} -> ${x.to} ${x.what}`;
+const describeDifference = (d: Difference) => `${describeFlow(d)}: ${d.observed}${d.since ? ` since ${d.since.slice(11, 19)}` : ''}`;
+
+/** Whether the probe `from → to` makes the call `x` of the lab's traffic (the same edge and kind). */
+function sameCall(lab: Lab, x: ExpectedFlow, from: string, to: string): boolean {
+  const [p] = expectedFlows({ ...lab, traffic: [], probes: [{ from, to }] } as Lab);
+  return p !== undefined && p.edge === x.edge && p.kind === x.kind && p.path === x.path;
+}
+
+/** Reads the session's flows once a second until `done` says so or `ms` pass; what differs from the lab's traffic, and the events. */
+async function watchTraffic(live: LiveSession, traffic: ExpectedFlow[], since: number, ms: number, done: (d: Difference[], events: FlowEvent[]) => boolean): Promise<{ differences: Difference[]; events: FlowEvent[] }> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const events = await retainedEvents(live).catch(() => [] as FlowEvent[]);
+    const d = differences(traffic, events, Date.now(), since);
+    if (done(d, events) || Date.now() >= deadline) return { differences: d, events };
+    await sleep(1000);
+  }
+}
+
 export interface CheckOptions {
   /** Only this variant (default: every one). */
   variant?: string;
@@ -140,12 +162,30 @@ async function checkVariant(app: App, entry: CatalogueEntry, variant: string | n
     const answer = grader.answer();
     const broken = lab.faults.length > 0 || (lab.variants.find((v) => v.id === variant)?.faults.length ?? 0) > 0;
     const probeIds: string[] = [];
+    const traffic = expectedFlows(lab).filter((x) => x.source === 'traffic');
+    const upAt = Date.now();
+    /** What the traffic showed within 10 s of the fault: each flow's difference, or undefined when as expected. */
+    let fixedAt = Date.now();
+    let trafficSeen = new Map<ExpectedFlow, Difference | undefined>();
 
     await step('settled', async () => {
       const t0 = Date.now();
       await l.settle();
       return Date.now() - t0 < 500 ? 'nothing in flight' : 'rolling updates done, tasks running, captures up';
     });
+
+    if (traffic.length) {
+      await step('traffic shows it', async () => {
+        // The fault is in by now: within 10 s each call of the lab's own traffic has been seen, as
+        // expected or not, or is missing.
+        const watch = await watchTraffic(l, traffic, upAt, 10_000, (d, events) => traffic.every((x) => d.some((y) => y.edge === x.edge && y.what === x.what) || lastOutcome(x, events) !== undefined));
+        trafficSeen = new Map(traffic.map((x) => [x, watch.differences.find((y) => y.edge === x.edge && y.what === x.what)]));
+        const unseen = traffic.filter((x) => !trafficSeen.get(x) && lastOutcome(x, watch.events) === undefined);
+        if (unseen.length) throw new CheckFailure(`not seen within 10 s: ${unseen.map(describeFlow).join('; ')}`);
+        if (!broken && !answer && watch.differences.length) throw new CheckFailure(`a healthy lab's traffic differs from what it expects: ${watch.differences.map(describeDifference).join('; ')}`);
+        return traffic.map((x) => (trafficSeen.get(x) ? describeDifference(trafficSeen.get(x)!) : `${describeFlow(x)} as expected`)).join('; ');
+      });
+    }
 
     await step('symptom', async () => {
       if (lab.probes.length === 0) throw new CheckFailure('the lab has no probes to show its symptom');
@@ -160,6 +200,13 @@ async function checkVariant(app: App, entry: CatalogueEntry, variant: string | n
         return want && !want.includes(r.status) ? [`${r.from} -> ${r.target} is ${r.status}, the lab says ${want.join(' or ')}`] : [];
       });
       if (wrong.length) throw new CheckFailure(wrong.join('; '));
+      // What a probe shows going wrong on a call the apps make by themselves, their traffic showed.
+      const unshown = results.flatMap((r, i) => {
+        const p = lab.probes[i]!;
+        const x = traffic.find((t) => t.from === p.from && sameCall(lab, t, p.from, p.to));
+        return x && !x.expect.includes(r.status) && !trafficSeen.get(x) ? [`${r.from} -> ${r.target} is ${r.status}, but the lab's own traffic on it looked as expected`] : [];
+      });
+      if (unshown.length) throw new CheckFailure(unshown.join('; '));
       const seen = results.map((r) => `${r.from} -> ${r.target} ${r.status}`).join(', ');
       if (broken && results.every((r) => r.status === 'ok')) throw new CheckFailure(`every probe answers ok, so the breakage does not show: ${seen}`);
       return seen;
@@ -202,6 +249,7 @@ async function checkVariant(app: App, entry: CatalogueEntry, variant: string | n
         if (steps.length === 0) throw new CheckFailure(`the lab has no solution steps${variant ? ` for variant ${variant}` : ''}`);
         const done: string[] = [];
         for (const s of steps) done.push(await runStep(s, l, consoles));
+        fixedAt = Date.now();
         return done.join('; ');
       });
       await step('fix verified', async () => {
@@ -213,6 +261,14 @@ async function checkVariant(app: App, entry: CatalogueEntry, variant: string | n
           await sleep(1000);
         }
         throw new CheckFailure(last || 'the fix is not verified');
+      });
+    }
+
+    if (traffic.length && answer) {
+      await step('traffic as expected again', async () => {
+        const watch = await watchTraffic(engine.live(l.id), traffic, upAt, Math.max(1000, 10_000 - (Date.now() - fixedAt)), (d) => d.length === 0);
+        if (watch.differences.length) throw new CheckFailure(`${Math.round((Date.now() - fixedAt) / 1000)} s after the fix: ${watch.differences.map(describeDifference).join('; ')}`);
+        return `${traffic.length} ${traffic.length === 1 ? 'call' : 'calls'} as expected ${Math.round((Date.now() - fixedAt) / 100) / 10} s after the fix`;
       });
     }
 

@@ -35,7 +35,7 @@ export class EdgeTable {
     let line = http.find((h) => h.request === request);
     if (!line && http.length < MAX_REQUEST_LINES) http.push((line = { request, outcomes: {}, served_by: {} }));
     if (line) {
-      const outcome = e.status !== null ? String(e.status) : e.outcome;
+      const outcome = e.status !== null ? (e.outcome === 'incomplete' ? `${e.status} incomplete` : String(e.status)) : e.outcome;
       line.outcomes[outcome] = (line.outcomes[outcome] ?? 0) + 1;
       if (e.served_by) line.served_by[e.served_by] = (line.served_by[e.served_by] ?? 0) + 1;
     }

@@ -37,6 +37,21 @@ describe('what a working lab shows', () => {
   });
 });
 
+describe('a spread call', () => {
+  const spreadLab = labSchema.parse({ ...lab, traffic: [{ from: 'checkout', to: 'spread:http://orders:8080/', every: '3s' }], probes: [] });
+  const [x] = expectedFlows(spreadLab);
+  const answer = (s: number, by: string) => ({ ...http(s, 200), host: 'orders:8080', path: '/', served_by: by }) as FlowEvent;
+  const now = Date.UTC(2026, 11, 2, 10, 1, 0);
+  it('differs when a whole call’s worth of answers came from one backend', () => {
+    expect(x!.what).toBe('http GET /, spread over the backends');
+    const one = Array.from({ length: 12 }, (_, i) => answer(i, 'orders-1'));
+    expect(differences([x!], one, now, now - 60_000).map((d) => `${d.observed} ${d.since}`)).toEqual([`one-backend ${at(0)}`]);
+    const both = Array.from({ length: 12 }, (_, i) => answer(i, i % 3 ? 'orders-1' : 'orders-2'));
+    expect(differences([x!], both, now, now - 60_000)).toEqual([]);
+    expect(differences([x!], [...one, ...both], now, now - 60_000)).toEqual([]);
+  });
+});
+
 describe('what differs from it', () => {
   const expected = expectedFlows(lab);
   const now = Date.UTC(2026, 11, 2, 10, 1, 0);
@@ -48,9 +63,22 @@ describe('what differs from it', () => {
     expect(d.map((x) => `${x.edge} ${x.observed} ${x.since}`)).toEqual([`tcp|checkout|orders|8080 http-404 ${at(3)}`, `tcp|orders|db|5432 timeout ${at(2)}`]);
   });
 
-  it('clears once the newest events are as expected again', () => {
-    const events = [http(3, 404), http(9, 200), connect(2, 'orders', 'db', 5432, 'timeout'), connect(9, 'orders', 'db', 5432, 'established'), lookup(3, 'NXDOMAIN')];
-    expect(differences(expected, events, now, start)).toEqual([]);
+  it('clears once the traffic has been as expected for 4 s and two calls at least', () => {
+    const events = [http(3, 404), http(9, 200), http(10, 200), http(11, 200), connect(2, 'orders', 'db', 5432, 'timeout'), connect(9, 'orders', 'db', 5432, 'established'), connect(11, 'orders', 'db', 5432, 'established'), lookup(3, 'NXDOMAIN')];
+    expect(differences(expected, events, now, start).map((x) => x.what)).toEqual(['http GET /api/v2/orders']); // three answers at 1 s: not yet
+    expect(differences(expected, [...events, http(12, 200)], now, start)).toEqual([]);
+  });
+
+  it('keeps an intermittent failure as one difference, since its first failure', () => {
+    const events = [http(1, 200), http(2, 404), http(3, 200), http(4, 200), http(5, 404), http(6, 200), http(7, 404), http(8, 200)];
+    expect(differences(expected.slice(0, 1), events, now, start).map((x) => `${x.observed} ${x.since}`)).toEqual([`http-404 ${at(2)}`]);
+  });
+
+  it('takes a name that does not resolve as the outcome of a call to it, whoever looked it up', () => {
+    const nx = { ...lookup(4, 'NXDOMAIN'), name: 'orders-api', origin: undefined } as FlowEvent;
+    const aaaa = { ...lookup(5, 'NOERROR'), name: 'orders-api', qtype: 'AAAA' } as FlowEvent;
+    const d = differences(expected.slice(0, 1), [http(1, 200), nx, aaaa], now, start);
+    expect(d.map((x) => `${x.observed} ${x.since}`)).toEqual([`dns-nxdomain ${at(4)}`]);
   });
 
   it('says the lab’s traffic is missing when none of it was seen for three of its intervals; a probe nobody ran is not', () => {

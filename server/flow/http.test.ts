@@ -33,6 +33,27 @@ describe('HTTP/1.x on one connection', () => {
     expect([...first, ...rest].map((x) => `${x.path} ${x.status}`)).toEqual(['/a 200', '/b 201', '/d 503']);
   });
 
+  it('answers an exchange once its body is all there, and says so when the body stopped short', () => {
+    const c = new HttpConversation();
+    c.fromClient(b(GET('/bytes/2000')), 1, 10, 'r1');
+    const resp = OK(200, 'x'.repeat(2000));
+    const head = resp.length - 2000;
+    expect(c.fromServer(b(resp.slice(0, head + 500)), 100, 20)).toEqual([]);
+    expect(c.pending).toBe(true);
+    expect(c.fromServer(b(resp.slice(head + 500)), 100 + head + 500, 30).map((x) => `${x.status} ${x.answeredUs} ${x.complete ?? true}`)).toEqual(['200 20 true']);
+    expect(c.pending).toBe(false);
+    // The rest of the next body never comes (a path MTU black hole): cut short when the connection ends…
+    c.fromClient(b(GET('/bytes/2000')), 1 + GET('/bytes/2000').length, 40, 'r2');
+    c.fromServer(b(resp.slice(0, head)), 100 + resp.length, 50);
+    expect(c.end().map((x) => `${x.tag} ${x.status} ${x.complete}`)).toEqual(['r2 200 false']);
+    // …or when nothing more of it came for as long as a request waits for its answer.
+    const d = new HttpConversation();
+    d.fromClient(b(GET('/big')), 1, 10, 'r3');
+    d.fromServer(b(resp.slice(0, head + 10)), 100, 20);
+    expect(d.expire(15)).toEqual([]);
+    expect(d.expire(20).map((x) => `${x.tag} ${x.complete}`)).toEqual(['r3 false']);
+  });
+
   it('reads a retransmitted segment once', () => {
     const c = new HttpConversation();
     const req = b(GET('/x'));

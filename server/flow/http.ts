@@ -1,8 +1,9 @@
 // HTTP/1.x on one TCP connection, as a capture sees both directions of it: each request's method,
 // Host and path, matched in order with its response's status (and lab-serve's X-Served-By) — the
 // way HTTP/1.1 answers the requests of a connection. Headers only: a body is skipped by its
-// Content-Length, a retransmitted segment is read once, and a connection that does not start as
-// HTTP is left alone. Pure.
+// Content-Length (an exchange is complete once its body is all there: a response whose body stops
+// short, the connection ended or quiet, is `complete: false`), a retransmitted segment is read
+// once, and a connection that does not start as HTTP is left alone. Pure.
 
 /** How much of a header block is kept while it arrives in pieces. */
 const MAX_HEAD = 16 * 1024;
@@ -23,6 +24,8 @@ export interface HttpExchange extends HttpRequest {
   served_by?: string;
   /** When the response's status line was seen (µs); null when none came. */
   answeredUs: number | null;
+  /** false: the status line came, the body of its Content-Length did not all come. */
+  complete?: boolean;
 }
 
 interface Side {
@@ -70,6 +73,8 @@ export class HttpConversation {
   /** Requests sent and not answered yet, oldest first. */
   readonly waiting: HttpRequest[] = [];
   private started?: { tsUs: number; tag: string };
+  /** A response whose status line came and whose body is still coming, with when its last byte was seen (µs). */
+  private receiving?: { x: HttpExchange; lastUs: number };
 
   /** Whether anything on this connection was HTTP. */
   seen = false;
@@ -109,6 +114,13 @@ export class HttpConversation {
     const s = this.server;
     const out: HttpExchange[] = [];
     let data = this.skipBody(s, unseen(s, payload, seq));
+    if (this.receiving) {
+      this.receiving.lastUs = tsUs;
+      if (s.skip === 0) {
+        out.push(this.receiving.x);
+        this.receiving = undefined;
+      }
+    }
     while (data.length > 0 && !s.off) {
       // Where a status line should start and none does: a body of unknown length (chunked), skipped.
       if (s.head === '' && !startsResponse(data)) return out;
@@ -124,28 +136,42 @@ export class HttpConversation {
       const status = Number(line[1]);
       // An interim response (100 Continue) answers nothing yet.
       const req = status >= 200 ? this.waiting.shift() : this.waiting[0];
-      if (req && status >= 200) {
-        const servedBy = headerOf(head, 'x-served-by');
-        out.push({ ...req, status, answeredUs: tsUs, ...(servedBy ? { served_by: servedBy } : {}) });
-      }
       // A response to HEAD, a 1xx, 204 and 304 carry no body whatever Content-Length says.
       const bodiless = req?.method === 'HEAD' || status < 200 || status === 204 || status === 304;
       s.skip = bodiless ? 0 : Number(headerOf(head, 'content-length') ?? 0) || 0;
       data = this.skipBody(s, rest);
+      if (req && status >= 200) {
+        const servedBy = headerOf(head, 'x-served-by');
+        const x: HttpExchange = { ...req, status, answeredUs: tsUs, ...(servedBy ? { served_by: servedBy } : {}) };
+        // Its body still to come: it is answered once the body is all there.
+        if (s.skip > 0) this.receiving = { x, lastUs: tsUs };
+        else out.push(x);
+      }
     }
     return out;
   }
 
-  /** The connection ended: every request still waiting went unanswered. */
-  end(): HttpExchange[] {
-    return this.waiting.splice(0).map((r) => ({ ...r, status: null, answeredUs: null }));
+  /** Whether a request waits for its answer, or a response for the rest of its body. */
+  get pending(): boolean {
+    return this.waiting.length > 0 || this.receiving !== undefined;
   }
 
-  /** Requests waiting since `limitUs` or before: given up on. */
+  /** The connection ended: a body still coming stopped short, every request still waiting went unanswered. */
+  end(): HttpExchange[] {
+    return [...this.cutShort(), ...this.waiting.splice(0).map((r) => ({ ...r, status: null, answeredUs: null }))];
+  }
+
+  /** Requests waiting since `limitUs` or before, and a body nothing of which came since then: given up on. */
   expire(limitUs: number): HttpExchange[] {
-    const out: HttpExchange[] = [];
+    const out: HttpExchange[] = this.receiving && this.receiving.lastUs <= limitUs ? this.cutShort() : [];
     while (this.waiting.length > 0 && this.waiting[0]!.tsUs <= limitUs) out.push({ ...this.waiting.shift()!, status: null, answeredUs: null });
     return out;
+  }
+
+  private cutShort(): HttpExchange[] {
+    const r = this.receiving;
+    this.receiving = undefined;
+    return r ? [{ ...r.x, complete: false }] : [];
   }
 
   private skipBody(side: Side, data: Buffer): Buffer {
@@ -167,4 +193,11 @@ export class HttpConversation {
     side.head = side.head.slice(0, end + 2);
     return data.subarray(end + 4 - before);
   }
+}
+
+/** An HTTP exchange's outcome in a probe's words. */
+export function httpOutcome(status: number | null, outcome: 'answered' | 'incomplete' | 'no-response' | 'reset'): string {
+  if (status === null) return outcome === 'reset' ? 'reset' : 'timeout';
+  if (outcome === 'incomplete') return 'timeout'; // the body stopped short: curl times out as well
+  return status >= 200 && status < 400 ? 'ok' : `http-${status}`;
 }

@@ -152,7 +152,7 @@ export class FlowTracker {
       this.emit(out, 'udp.exchange', u.id, u.tsUs, u.base, { outcome: 'unanswered', latency_ms: null });
     }
     const httpLimit = this.nowUs - (this.opts.httpTimeoutMs ?? DEFAULT_HTTP_TIMEOUT_MS) * 1000;
-    for (const conn of this.established.values()) if (conn.http?.waiting.length) this.http(out, conn, conn.http.expire(httpLimit), 'no-response');
+    for (const conn of this.established.values()) if (conn.http?.pending) this.http(out, conn, conn.http.expire(httpLimit), 'no-response');
     for (const [k, q] of this.queries) {
       if (q.tsUs > limit) continue;
       this.queries.delete(k);
@@ -215,7 +215,7 @@ export class FlowTracker {
   /** HTTP exchanges of a connection, as events from its client to its server. */
   private http(out: FlowEvent[], conn: Pending, exchanges: HttpExchange[], unanswered: 'no-response' | 'reset' | 'answered'): void {
     for (const x of exchanges) {
-      const outcome = x.status !== null ? 'answered' : unanswered === 'answered' ? 'no-response' : unanswered;
+      const outcome = x.status !== null ? (x.complete === false ? 'incomplete' : 'answered') : unanswered === 'answered' ? 'no-response' : unanswered;
       this.emit(out, 'http.exchange', `${x.tag}h`, x.tsUs, conn.base, {
         conn: conn.id,
         method: x.method,

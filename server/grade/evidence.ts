@@ -2,6 +2,7 @@
 // to the right port, the NXDOMAIN for the dropped alias — never on its mere presence.
 import type { Fault } from '../lab/schema.ts';
 import { parseProbeTarget, parseReference } from '../lab/targets.ts';
+import { httpOutcome } from '../flow/http.ts';
 import type { FlowEvent } from '../protocol/flow.ts';
 import type { ProbeResult } from '../protocol/probe.ts';
 import { own } from '../util/lookup.ts';
@@ -82,12 +83,6 @@ function observe(item: EvidenceItem, facts: LabFacts): Observation | undefined {
     case 'icmp.unreachable':
       return { from: e.dst, to: e.src, viaHost: false, kind: 'icmp', outcome: 'no-route', answers: [], latencyMs: null };
   }
-}
-
-/** An HTTP exchange's outcome in a probe's words. */
-export function httpOutcome(status: number | null, outcome: 'answered' | 'no-response' | 'reset'): string {
-  if (status === null) return outcome === 'reset' ? 'reset' : 'timeout';
-  return status >= 200 && status < 400 ? 'ok' : `http-${status}`;
 }
 
 /** A literal address, or the addresses a `${svc.ip}` / `${svc.ips.net}` reference may stand for. */

@@ -69,7 +69,7 @@ export const flowEventSchema = z.discriminatedUnion('type', [
     path: z.string(),
     /** The response's status; null when none came. */
     status: z.number().int().nullable(),
-    outcome: z.enum(['answered', 'no-response', 'reset']),
+    outcome: z.enum(['answered', 'incomplete', 'no-response', 'reset']),
     latency_ms: z.number().nullable(),
     /** Who answered, as the server says (lab-serve's X-Served-By: its container's hostname). */
     served_by: z.string().optional(),
@@ -126,9 +126,13 @@ export interface ExpectedFlow {
   to: string;
   /** `tcp/5432`, `udp/53`, `dns web`, `http GET /api/v2/orders` */
   what: string;
-  kind: 'tcp' | 'udp' | 'dns' | 'http';
+  /** `spread`: HTTP calls that a working lab answers from more than one backend. */
+  kind: 'tcp' | 'udp' | 'dns' | 'http' | 'spread';
   port?: number;
+  /** The name a `dns` flow looks up. */
   name?: string;
+  /** The name a connection's target is called by (not an address): its lookup failing is its outcome. */
+  host?: string;
   path?: string;
   expect: string[];
   /** From the lab's own traffic (runs by itself, so its absence says something), or a probe. */
@@ -138,7 +142,7 @@ export interface ExpectedFlow {
 }
 
 export interface Difference extends ExpectedFlow {
-  /** What the newest events show (ok, refused, timeout, http-404, nxdomain, …), or missing. */
+  /** What the newest events show (ok, refused, timeout, http-404, nxdomain, one-backend, …), or missing. */
   observed: string;
   /** When it started to differ (the first of the differing events in a row); null when missing. */
   since: string | null;

@@ -114,11 +114,14 @@ describe('splitCommand', () => {
 });
 
 describe('footprint', () => {
-  it('counts what a lab runs on its engine: resolver, services, capture sidecars, swarm replicas', () => {
+  it('counts what a lab runs on its engine: resolver, services, capture sidecars, traffic helpers, swarm replicas', () => {
     const bridge = loadLab('bridge-basics').lab;
     const planned = planLab(bridge, ref, { subnets: { frontend: '10.88.3.0/24', backend: '10.88.4.0/24' }, hostPorts: { [portKey('web', 80, 'tcp')]: 23001 } });
     const captures = bridge.capture ? Object.keys(bridge.services).length : 0;
-    expect(footprint(bridge)).toEqual({ containers: 1 + planned.services.length + captures, memoryBytes: (1 + planned.services.length + captures) * 128 * 2 ** 20 });
+    const traffic = new Set(bridge.traffic.map((t) => t.from)).size; // one helper per service that calls
+    expect(traffic).toBe(2);
+    const containers = 1 + planned.services.length + captures + traffic;
+    expect(footprint(bridge)).toEqual({ containers, memoryBytes: containers * 128 * 2 ** 20 });
     const overlay = loadLab('swarm-service-scaled-down').lab;
     const replicas = Object.values(overlay.services).reduce((n, d) => n + (d?.deploy?.replicas ?? 1), 0);
     expect(footprint(overlay).containers).toBeGreaterThanOrEqual(replicas);

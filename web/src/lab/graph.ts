@@ -38,7 +38,7 @@ export function stateOf(outcome: string): EdgeState {
   if (o === 'nxdomain') return 'nxdomain';
   if (o === 'servfail') return 'servfail';
   if (/^http-[45]/.test(o)) return 'http-error';
-  if (o === 'no-response') return 'timeout';
+  if (o === 'no-response' || o.endsWith(' incomplete')) return 'timeout';
   return 'other';
 }
 
@@ -67,6 +67,8 @@ export function httpMix(http: FlowEdge['http']): string {
 function worstHttp(http: FlowEdge['http']): string | undefined {
   const outcomes = (http ?? []).flatMap((h) => Object.keys(h.outcomes));
   const bad = outcomes.filter((o) => !/^[23]\d\d$/.test(o));
+  const cut = bad.find((o) => o.endsWith(' incomplete'));
+  if (cut) return cut;
   if (bad.length === 0) return undefined;
   const o = bad.sort()[0]!;
   return /^\d+$/.test(o) ? `http-${o}` : o;

@@ -1,16 +1,19 @@
 // A session's flows: the packets its capture sidecars keep (any process can read them back) and
 // the ones they see from now on, decoded into events and graph edges.
-import type { FlowEdge, FlowEvent } from '../protocol/flow.ts';
+import type { Conversation, FlowEdge, FlowEvent } from '../protocol/flow.ts';
 import type { LiveSession } from '../session/live.ts';
 import { capturePoints } from '../session/plan.ts';
 import type { AddressBook } from './addresses.ts';
 import { buildAddressBook } from './book.ts';
-import { EdgeTable } from './edges.ts';
+import { conversationsOf, toldBy } from './conversations.ts';
+import { EdgeTable } from '../protocol/edges.ts';
 import { PcapStream, pcapSince } from './pcap.ts';
 import { FlowTracker } from './tracker.ts';
 import { FlowlabError } from '../util/errors.ts';
 
 export const DEFAULT_FLOW_TIMEOUT_MS = 3000;
+/** Events kept in memory for a late joiner: a living lab's 30 minutes and more (the timeline's). */
+export const DEFAULT_RETAINED_EVENTS = 25_000;
 
 export interface CollectorOptions {
   /** No answer within this long counts as a timeout. */
@@ -69,6 +72,26 @@ export async function retainedEvents(live: LiveSession, opts: CollectorOptions =
   return all.flat().sort((a, b2) => (a.time < b2.time ? -1 : a.time > b2.time ? 1 : 0));
 }
 
+/**
+ * The session's conversations, each told once (see conversations.ts), oldest first; or, with
+ * `point`, exactly those in that capture's pcap (a service, or a node's underlay).
+ */
+export async function sessionConversations(live: LiveSession, point?: string): Promise<Conversation[]> {
+  const book = await buildAddressBook(live);
+  const all = await Promise.all(
+    (point ? [point] : capturePoints(live.lab)).map(async (at) => {
+      const pcap = await capturedPcap(live, at).catch((e: unknown) => {
+        if (point) throw e;
+        return undefined;
+      });
+      if (!pcap) return [];
+      const rows = conversationsOf(pcap, book, at);
+      return point ? rows : rows.filter((c) => toldBy(c, at, live.isNode(at), book));
+    }),
+  );
+  return all.flat().sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+}
+
 export class FlowCollector {
   private book?: AddressBook;
   private readonly trackers = new Map<string, FlowTracker>();
@@ -89,7 +112,7 @@ export class FlowCollector {
     opts: CollectorOptions = {},
   ) {
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_FLOW_TIMEOUT_MS;
-    this.retain = opts.retain ?? 5000;
+    this.retain = opts.retain ?? DEFAULT_RETAINED_EVENTS;
     this.retryMs = opts.retryMs ?? 1000;
   }
 

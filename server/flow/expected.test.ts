@@ -41,7 +41,7 @@ describe('a spread call', () => {
   const spreadLab = labSchema.parse({ ...lab, traffic: [{ from: 'checkout', to: 'spread:http://orders:8080/', every: '3s' }], probes: [] });
   const [x] = expectedFlows(spreadLab);
   const answer = (s: number, by: string) => ({ ...http(s, 200), host: 'orders:8080', path: '/', served_by: by }) as FlowEvent;
-  const now = Date.UTC(2026, 11, 2, 10, 1, 0);
+  const now = Date.UTC(2026, 11, 2, 10, 0, 15);
   it('differs when a whole call’s worth of answers came from one backend', () => {
     expect(x!.what).toBe('http GET /, spread over the backends');
     const one = Array.from({ length: 12 }, (_, i) => answer(i, 'orders-1'));
@@ -54,7 +54,7 @@ describe('a spread call', () => {
 
 describe('what differs from it', () => {
   const expected = expectedFlows(lab);
-  const now = Date.UTC(2026, 11, 2, 10, 1, 0);
+  const now = Date.UTC(2026, 11, 2, 10, 0, 14);
   const start = Date.UTC(2026, 11, 2, 10, 0, 0);
 
   it('is a flow whose newest events say otherwise, since the first of them', () => {
@@ -69,9 +69,20 @@ describe('what differs from it', () => {
     expect(differences(expected, [...events, http(12, 200)], now, start)).toEqual([]);
   });
 
+  it('no longer stands for traffic not seen lately: it is unseen since its last event', () => {
+    const events = [http(1, 404), connect(5, 'orders', 'db', 5432, 'timeout')];
+    const later = Date.UTC(2026, 11, 2, 10, 0, 12);
+    expect(differences(expected.slice(0, 2), events, later, start).map((x) => `${x.what} ${x.observed} ${x.since}`)).toEqual([`http GET /api/v2/orders unseen ${at(1)}`, `tcp/5432 timeout ${at(5)}`]);
+    // As expected, then not seen: nothing to say it differs.
+    expect(differences(expected.slice(0, 1), [http(1, 200)], later, start)).toEqual([]);
+  });
+
   it('keeps an intermittent failure as one difference, since its first failure', () => {
     const events = [http(1, 200), http(2, 404), http(3, 200), http(4, 200), http(5, 404), http(6, 200), http(7, 404), http(8, 200)];
-    expect(differences(expected.slice(0, 1), events, now, start).map((x) => `${x.observed} ${x.since}`)).toEqual([`http-404 ${at(2)}`]);
+    const [d] = differences(expected.slice(0, 1), events, now, start);
+    expect(`${d!.observed} ${d!.since} ${d!.last}`).toBe(`http-404 ${at(2)} ${at(8)}`);
+    expect(d!.events).toEqual([events[1]!.id, events[4]!.id, events[6]!.id]); // the flow log's "only what differs"
+    expect(d!.target).toBe('http://orders-api:8080/api/v2/orders');
   });
 
   it('takes a name that does not resolve as the outcome of a call to it, whoever looked it up', () => {

@@ -25,7 +25,7 @@ function expectation(lab: Lab, from: string, target: string, expect: string | st
   const t = parseProbeTarget(target);
   if (!t) return undefined;
   const wanted = expect === undefined ? ['ok'] : ([] as string[]).concat(expect);
-  const base = { from, expect: wanted, source, ...(everyMs !== undefined ? { everyMs } : {}) };
+  const base = { from, target, expect: wanted, source, ...(everyMs !== undefined ? { everyMs } : {}) };
   if (t.kind === 'dns') return { ...base, edge: `dns|${from}|${t.name}`, to: t.name, what: `dns ${t.name}`, kind: 'dns', name: t.name };
   if (t.kind === 'icmp' || t.kind === 'mtu') return undefined; // no flow event says a ping went through
   const to = serviceNamed(lab, t.host);
@@ -92,6 +92,8 @@ function outcomeFor(x: ExpectedFlow, e: FlowEvent): string | undefined {
 interface Seen {
   time: string;
   outcome: string;
+  /** The events it was read from. */
+  ids: string[];
 }
 
 /** A spread call's answers as outcomes: each failure as it is, and `one-backend` for a run of SPREAD_REQUESTS answers all from the same backend. */
@@ -105,29 +107,36 @@ function spreadOutcomes(seen: Seen[]): Seen[] {
       continue;
     }
     if (run.length && run[0]!.outcome !== s.outcome) {
-      out.push({ time: s.time, outcome: 'ok' });
+      out.push({ time: s.time, outcome: 'ok', ids: s.ids });
       run = [];
     }
     run.push(s);
-    if (run.length >= SPREAD_REQUESTS) out.push({ time: run[run.length - SPREAD_REQUESTS]!.time, outcome: 'one-backend' });
+    if (run.length >= SPREAD_REQUESTS) out.push({ time: run[run.length - SPREAD_REQUESTS]!.time, outcome: 'one-backend', ids: run.slice(-SPREAD_REQUESTS).flatMap((r) => r.ids) });
   }
   return out;
 }
 
-/** What the events (in time order) show of `x`, one outcome per call or connection. */
-function outcomesOf(x: ExpectedFlow, events: FlowEvent[]): Seen[] {
+/** What the events (in time order) show of `x`, one outcome per call or connection, and when the newest of them was. */
+function outcomesOf(x: ExpectedFlow, events: FlowEvent[]): { seen: Seen[]; newest?: string } {
   const seen: Seen[] = [];
   for (const e of events) {
     const outcome = outcomeFor(x, e);
-    if (outcome !== undefined) seen.push({ time: e.time, outcome });
+    if (outcome !== undefined) seen.push({ time: e.time, outcome, ids: [e.id] });
   }
-  return x.kind === 'spread' ? spreadOutcomes(seen) : seen;
+  const newest = seen.at(-1)?.time;
+  return { seen: x.kind === 'spread' ? spreadOutcomes(seen) : seen, ...(newest ? { newest } : {}) };
 }
 
 /** The newest outcome the events show of `x`; undefined when nothing of it was seen. */
 export function lastOutcome(x: ExpectedFlow, events: FlowEvent[]): string | undefined {
-  return outcomesOf(x, events).at(-1)?.outcome;
+  return outcomesOf(x, events).seen.at(-1)?.outcome;
 }
+
+/** How long the lab's traffic may go unseen before what it showed last no longer stands. */
+const staleAfter = (x: ExpectedFlow): number => Math.max(10_000, 4 * (x.everyMs ?? 2000));
+
+/** At most this many of a difference's events are named (the newest). */
+const MAX_DIFFERING_EVENTS = 50;
 
 /** How many expected outcomes in a row it takes to say a flow is as expected again: one for a probe; for traffic, 4 s of it and at least two calls (an intermittent failure does not flicker). */
 const settledAfter = (x: ExpectedFlow): number => (x.source === 'probe' ? 1 : Math.max(2, Math.ceil(4000 / (x.everyMs ?? 2000))));
@@ -136,29 +145,38 @@ const settledAfter = (x: ExpectedFlow): number => (x.source === 'probe' ? 1 : Ma
  * The expected flows the events (in time order) contradict, as of `now`: an outcome not expected
  * was seen and not followed yet by enough expected ones (settledAfter), since the first of that
  * run — or, for the lab's traffic, nothing at all has been seen of it for three of its intervals
- * after `since` (when the flows began to be watched).
+ * after `since` (when the flows began to be watched): `missing`; nothing lately: `unseen`.
  */
 export function differences(expected: ExpectedFlow[], events: FlowEvent[], now: number, since: number): Difference[] {
   const out: Difference[] = [];
   for (const x of expected) {
-    const seen = outcomesOf(x, events);
-    if (seen.length === 0) {
+    const { seen, newest } = outcomesOf(x, events);
+    if (seen.length === 0 || !newest) {
       if (x.source === 'traffic' && now - since > 3 * (x.everyMs ?? 2000)) out.push({ ...x, observed: 'missing', since: null });
       continue;
     }
     let first: Seen | undefined;
     let last: Seen | undefined;
+    let ids: string[] = [];
     let fine = 0;
     for (const s of seen) {
       if (x.expect.includes(s.outcome)) {
-        if (++fine >= settledAfter(x)) first = last = undefined;
+        if (++fine >= settledAfter(x)) {
+          first = last = undefined;
+          ids = [];
+        }
         continue;
       }
       fine = 0;
       first ??= s;
       last = s;
+      ids.push(...s.ids);
     }
-    if (first && last) out.push({ ...x, observed: last.outcome, since: first.time });
+    if (!first || !last) continue;
+    // The lab's traffic failing, then not seen lately (two swarm tasks now on one node talk where
+    // no capture is): what it showed before no longer stands.
+    if (x.source === 'traffic' && now - Date.parse(newest) > staleAfter(x)) out.push({ ...x, observed: 'unseen', since: newest, last: newest });
+    else out.push({ ...x, observed: last.outcome, since: first.time, events: ids.slice(-MAX_DIFFERING_EVENTS), last: newest });
   }
   return out;
 }

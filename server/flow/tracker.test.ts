@@ -7,6 +7,7 @@ import type { FlowEvent } from '../protocol/flow.ts';
 import { AddressBook } from './addresses.ts';
 import { decodePacket, LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL2 } from './packet.ts';
 import { PcapStream, type PcapPacket } from './pcap.ts';
+import { ipv4, sll2, tcp, udp } from './test-packets.ts';
 import { FlowTracker } from './tracker.ts';
 
 const book = new AddressBook({
@@ -20,47 +21,6 @@ const book = new AddressBook({
 /** A DNS question, as a resolver library would send it. */
 function dnsQuery(id: number, name: string): Buffer {
   return dnsPacket.encode({ type: 'query', id, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: 'A', name }] });
-}
-
-// ---- building packets by hand ------------------------------------------------------------------
-
-const ip4 = (s: string) => Buffer.from(s.split('.').map(Number));
-
-function ipv4(src: string, dst: string, proto: number, l4: Buffer): Buffer {
-  const h = Buffer.alloc(20);
-  h[0] = 0x45;
-  h.writeUInt16BE(20 + l4.length, 2);
-  h[8] = 64;
-  h[9] = proto;
-  ip4(src).copy(h, 12);
-  ip4(dst).copy(h, 16);
-  return Buffer.concat([h, l4]);
-}
-
-function tcp(sport: number, dport: number, flags: { syn?: boolean; ack?: boolean; rst?: boolean; fin?: boolean }, payload = Buffer.alloc(0), seq = 0): Buffer {
-  const t = Buffer.alloc(20);
-  t.writeUInt16BE(sport, 0);
-  t.writeUInt16BE(dport, 2);
-  t.writeUInt32BE(seq >>> 0, 4);
-  t[12] = 5 << 4;
-  t[13] = (flags.fin ? 1 : 0) | (flags.syn ? 2 : 0) | (flags.rst ? 4 : 0) | (flags.ack ? 0x10 : 0);
-  return Buffer.concat([t, payload]);
-}
-
-function udp(sport: number, dport: number, payload: Buffer): Buffer {
-  const u = Buffer.alloc(8);
-  u.writeUInt16BE(sport, 0);
-  u.writeUInt16BE(dport, 2);
-  u.writeUInt16BE(8 + payload.length, 4);
-  return Buffer.concat([u, payload]);
-}
-
-function sll2(ip: Buffer, ifindex = 2): Buffer {
-  const h = Buffer.alloc(20);
-  h.writeUInt16BE(0x0800, 0);
-  h.writeUInt32BE(ifindex, 4);
-  h.writeUInt16BE(ifindex === 1 ? 772 : 1, 8);
-  return Buffer.concat([h, ip]);
 }
 
 let clock = 1_700_000_000_000_000;

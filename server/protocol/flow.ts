@@ -139,13 +139,50 @@ export interface ExpectedFlow {
   source: 'traffic' | 'probe';
   /** How often the traffic calls (ms); probes have none. */
   everyMs?: number;
+  /** The call's target as the lab writes it (`http://orders:8080/api`, `dns:db`). */
+  target: string;
 }
 
 export interface Difference extends ExpectedFlow {
-  /** What the newest events show (ok, refused, timeout, http-404, nxdomain, one-backend, …), or missing. */
+  /** What the newest events show (ok, refused, timeout, http-404, nxdomain, one-backend, …); `missing` when never seen, `unseen` when not seen lately. */
   observed: string;
   /** When it started to differ (the first of the differing events in a row); null when missing. */
   since: string | null;
+  /** The ids of the events that differ (the newest 50): the flow log's "only what differs". */
+  events?: string[];
+  /** When the captures last saw anything of it. */
+  last?: string;
+}
+
+/** One end of a conversation: the name the lab knows it by, its address and port. */
+export interface ConversationEnd {
+  name: string;
+  address: string;
+  port: number;
+}
+
+/**
+ * One TCP connection or UDP exchange between two endpoints, from the packets a capture kept:
+ * `from` started it (the SYN's sender; for UDP, the first packet's). Packets and bytes (on the
+ * wire, as tshark counts them) each way.
+ */
+export interface Conversation {
+  proto: 'tcp' | 'udp';
+  from: ConversationEnd;
+  to: ConversationEnd;
+  packets_out: number;
+  bytes_out: number;
+  packets_back: number;
+  bytes_back: number;
+  /** Its first packet, and how long until its last. */
+  start: string;
+  duration_ms: number;
+  /** TCP: `closed`, `open`, `reset`, `refused` or `no-answer` (SYNs never answered); UDP: `answered` or `unanswered`. */
+  outcome: string;
+  /** Sent by the lab's apps by themselves (its `traffic:`). */
+  origin?: 'traffic';
+  /** The capture it was read from: a service, or a node (its underlay). */
+  seen_by: string;
 }
 
 /** Socket events: client → server `flows:join` { session } → ack { ok, snapshot }; server → client `flows:delta`. */

@@ -1,7 +1,8 @@
 // A living lab in a real Chromium: opened with no probe run, its app's own traffic is on the graph
 // within 10 s (the HTTP edge with its answers); a fault draws the ghost edge of the flow a working
-// lab shows, saying what is seen instead and since when, and the fix clears it. Screenshots go to
-// test-results/.
+// lab shows, saying what is seen instead and since when, and the fix clears it; an edge's detail,
+// the conversations table and its CSV, the timeline scrubbed back, jumped to the first failure and
+// played back to live. Screenshots go to test-results/.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -50,6 +51,8 @@ afterAll(async () => {
 }, 120_000);
 
 const graph = () => page.locator('.graph');
+/** The flow log's rows. */
+const log = () => page.locator('section.flowlog tbody tr');
 
 describe('a living lab in the browser', () => {
   it('shows its app’s own calls on the graph within 10 s, with no probe run', async () => {
@@ -63,14 +66,81 @@ describe('a living lab in the browser', () => {
     const f = await new Faults(server.app.engine.live(session)).apply(faultFromWords('bind-loopback', ['service=orders', 'port=8080']));
     await expect.poll(() => graph().getAttribute('data-ghosts'), { timeout: 10_000 }).toBe('checkout->orders http GET /api/v2/orders refused');
     await page.screenshot({ path: join(SHOTS, 'living-ghost.png') });
+    // Only what differs from a working lab: the refused calls, and nothing else.
+    await page.locator('[data-only-differs]').check();
+    await expect.poll(() => log().count()).toBeGreaterThan(0);
+    expect(await log().locator('td.outcome:not(.refused)').count()).toBe(0);
+    await page.locator('[data-only-differs]').uncheck();
     expect((await new Faults(server.app.engine.live(session)).revert(f.id)).state).toBe('reverted');
     await expect.poll(() => graph().getAttribute('data-ghosts'), { timeout: 10_000 }).toBe('');
     await page.screenshot({ path: join(SHOTS, 'living-fixed.png') });
     // The flow log keeps the apps' own apart: only theirs, then none of theirs.
     await page.getByLabel('Whose traffic').selectOption('traffic');
-    expect(await page.locator('tbody tr:not([data-origin="traffic"])').count()).toBe(0);
+    expect(await log().and(page.locator(':not([data-origin="traffic"])')).count()).toBe(0);
     await page.getByLabel('Whose traffic').selectOption('learner');
-    expect(await page.locator('tbody tr[data-origin="traffic"]').count()).toBe(0);
+    expect(await log().and(page.locator('[data-origin="traffic"]')).count()).toBe(0);
+    await page.getByLabel('Whose traffic').selectOption('');
+    expect(errors).toEqual([]);
+  });
+
+  it('opens an edge’s detail: both ends, counts, bytes each way from the conversations, its events, the command', async () => {
+    const at = JSON.parse((await graph().getAttribute('data-flow-at')) ?? '{}') as Record<string, [number, number] | null>;
+    const point = at['checkout->orders tcp/8080'];
+    expect(point).toBeTruthy();
+    const box = (await graph().boundingBox())!;
+    await page.mouse.click(box.x + point![0], box.y + point![1]);
+    const detail = page.locator('[data-edge-detail="tcp|checkout|orders|8080"]');
+    await expect.poll(() => detail.count(), { timeout: 5000 }).toBe(1);
+    expect(await detail.locator('h3').textContent()).toBe('flow checkout → orders tcp/8080');
+    expect(await detail.locator('dl').textContent()).toMatch(/^fromcheckout \(10\.[\d.]+\)toorders \(10\.[\d.]+\)seen\d+ times; last: established/);
+    await expect.poll(() => detail.locator('[data-edge-bytes]').getAttribute('data-edge-bytes'), { timeout: 10_000 }).toMatch(/^[1-9]\d*\/[1-9]\d*$/);
+    expect(Number(await detail.locator('[data-edge-events]').getAttribute('data-edge-events'))).toBeGreaterThan(2);
+    expect(await detail.locator('[data-edge-command]').textContent()).toMatch(/^docker run --rm --network container:checkout --cap-add NET_RAW toolbox tcpdump -ni any host 10\.\d+\.\d+\.\d+ and tcp port 8080$/);
+    await page.screenshot({ path: join(SHOTS, 'living-edge.png') });
+  });
+
+  it('lists the conversations, filterable and as CSV', async () => {
+    await page.getByRole('tab', { name: 'Conversations' }).click();
+    const table = page.locator('section.conversations');
+    await expect.poll(async () => Number(await table.getAttribute('data-conversations')), { timeout: 10_000 }).toBeGreaterThan(3);
+    expect(await table.locator('tr[data-conversation="tcp|checkout|orders|8080"][data-origin="traffic"]').count()).toBeGreaterThan(0);
+    await page.getByLabel('Filter the conversations').fill('refused');
+    expect(await table.locator('tbody tr').count()).toBeGreaterThan(0);
+    expect(await table.locator('tbody tr td:nth-child(8)').allTextContents()).toEqual(expect.arrayContaining(['refused']));
+    expect(new Set(await table.locator('tbody tr td:nth-child(8)').allTextContents())).toEqual(new Set(['refused']));
+    await page.getByLabel('Filter the conversations').fill('');
+    const href = (await table.locator('[data-conversations-csv]').getAttribute('href'))!;
+    const csv = await (await page.request.get(`${server.url}${href}`)).text();
+    expect(csv.split('\r\n')[0]).toBe('proto,from,from_address,from_port,to,to_address,to_port,packets_out,bytes_out,packets_back,bytes_back,start,duration_ms,outcome,origin,seen_by');
+    expect(csv).toMatch(/\r\ntcp,checkout,10\.[\d.]+,2\d{4},orders,10\.[\d.]+,8080,\d+,\d+,\d+,\d+,[\dT:.Z-]+,\d+,closed,traffic,checkout\r\n/);
+    await page.getByRole('tab', { name: 'Flow log' }).click();
+  });
+
+  it('scrubs the timeline back, jumps to the first failure, plays back to live', async () => {
+    const timeline = page.locator('.timeline');
+    expect(await timeline.getAttribute('data-timeline')).toBe('live');
+    const liveRows = await log().count();
+    // When something first failed: the refused calls of the fault, drawn as they were then.
+    await page.locator('[data-timeline-failure]').click();
+    const moment = (await timeline.getAttribute('data-timeline'))!;
+    expect(moment).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect(await graph().getAttribute('data-flows')).toContain('checkout->orders tcp/8080 refused');
+    expect(await log().count()).toBeLessThan(liveRows);
+    expect(await log().first().locator('td.outcome').getAttribute('class')).toContain('refused');
+    await page.screenshot({ path: join(SHOTS, 'living-timeline.png') });
+    // Back to the session's start: nothing had flowed yet.
+    await page.locator('.timeline input[type="range"]').evaluate((r: HTMLInputElement) => {
+      r.value = r.min;
+      r.dispatchEvent(new Event('input'));
+    });
+    expect(await graph().getAttribute('data-flows')).not.toContain('refused');
+    expect(await log().count()).toBeLessThan(10);
+    // Played back at speed, it catches up with live by itself.
+    await page.getByLabel('Playback speed').selectOption('60');
+    await page.locator('[data-timeline-play]').click();
+    expect(await timeline.getAttribute('data-playing')).toBe('true');
+    await expect.poll(() => timeline.getAttribute('data-timeline'), { timeout: 15_000 }).toBe('live');
+    await expect.poll(() => graph().getAttribute('data-flows')).toContain('checkout->orders tcp/8080 ok');
     expect(errors).toEqual([]);
   });
 });

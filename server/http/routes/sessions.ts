@@ -2,7 +2,8 @@
 // console, the inspector, the action log.
 import type express from 'express';
 import { endLab, restartLab, startLab } from '../../app/labs.ts';
-import { capturedPcap, retainedEvents } from '../../flow/collector.ts';
+import { capturedPcap, retainedEvents, sessionConversations } from '../../flow/collector.ts';
+import { conversationsCsv } from '../../flow/conversations.ts';
 import { Grader } from '../../grade/grader.ts';
 import { Prober } from '../../probe/prober.ts';
 import { diagnosisSchema } from '../../protocol/diagnosis.ts';
@@ -106,18 +107,44 @@ export function sessionRoutes(web: express.Express, ctx: RouteContext): void {
     }),
   );
 
+  /** `?service=` or `?node=`: one capture point of the session, checked; none asked for: undefined (when `optional`). */
+  const capturePointOf = (req: express.Request, optional: boolean): { live: ReturnType<typeof app.engine.live>; key: 'node' | 'service'; point: string | undefined } => {
+    const id = sessionParam(req);
+    const live = app.engine.live(id);
+    const [key, raw] = req.query.node !== undefined ? (['node', String(req.query.node)] as const) : (['service', req.query.service === undefined ? undefined : String(req.query.service)] as const);
+    if (raw === undefined && optional) return { live, key, point: undefined };
+    const point = raw ?? '';
+    if (!/^[a-z][a-z0-9-]{0,31}$/.test(point)) throw new HttpError(400, `expected ?service=<a service of the lab> or ?node=<one of its nodes>, found ${key}=${JSON.stringify(point)}`);
+    if (key === 'service' && !has(live.lab.services, point)) throw new HttpError(404, `unknown service "${point}" in session ${id}`);
+    if (key === 'node' && !live.isNode(point)) {
+      const names = live.nodes().map((n) => n.name);
+      throw new HttpError(404, `unknown node "${point}" in session ${id}; ${names.length ? `expected one of: ${names.join(', ')}` : 'its lab has no nodes'}`);
+    }
+    return { live, key, point };
+  };
+
+  // The conversations table (one row per connection or exchange, packets and bytes each way), as JSON or CSV.
+  web.get(
+    '/api/sessions/:id/conversations',
+    wrap(async (req, res) => {
+      const format = String(req.query.format ?? 'json');
+      if (format !== 'json' && format !== 'csv') throw new HttpError(400, `expected ?format=json or ?format=csv, found format=${JSON.stringify(format)}`);
+      const { live, key, point } = capturePointOf(req, true);
+      const rows = await sessionConversations(live, point);
+      if (format === 'json') return { conversations: rows };
+      res.setHeader('content-type', 'text/csv; charset=utf-8');
+      res.setHeader('content-disposition', `attachment; filename="${live.id}-conversations${point ? `-${key === 'node' ? `${point}-underlay` : point}` : ''}.csv"`);
+      res.send(conversationsCsv(rows));
+      return undefined;
+    }),
+  );
+
   web.get(
     '/api/sessions/:id/pcap',
     wrap(async (req, res) => {
-      const id = sessionParam(req);
-      const [key, point] = req.query.node !== undefined ? ['node', String(req.query.node)] : ['service', String(req.query.service ?? '')];
-      if (!/^[a-z][a-z0-9-]{0,31}$/.test(point)) throw new HttpError(400, `expected ?service=<a service of the lab> or ?node=<one of its nodes>, found ${key}=${JSON.stringify(point)}`);
-      const live = app.engine.live(id);
-      if (key === 'service' && !has(live.lab.services, point)) throw new HttpError(404, `unknown service "${point}" in session ${id}`);
-      if (key === 'node' && !live.isNode(point)) {
-        const names = live.nodes().map((n) => n.name);
-        throw new HttpError(404, `unknown node "${point}" in session ${id}; ${names.length ? `expected one of: ${names.join(', ')}` : 'its lab has no nodes'}`);
-      }
+      const { live, key, point: asked } = capturePointOf(req, false);
+      const id = live.id;
+      const point = asked!;
       const pcap = await capturedPcap(live, point);
       res.setHeader('content-type', 'application/vnd.tcpdump.pcap');
       res.setHeader('content-disposition', `attachment; filename="${id}-${key === 'node' ? `${point}-underlay` : point}.pcap"`);

@@ -5,6 +5,8 @@ import { button, el, formatTime } from '../dom.ts';
 import { STATES, stateOf } from './graph.ts';
 
 const MAX_ROWS = 500;
+/** Events kept for the timeline: at a living lab's rate, more than 30 minutes of them. */
+export const MAX_EVENTS = 25_000;
 
 export function outcomeOf(e: FlowEvent): string {
   switch (e.type) {
@@ -51,7 +53,12 @@ export class FlowLog {
   private readonly filter: HTMLInputElement;
   private readonly kind: HTMLSelectElement;
   private readonly origin: HTMLSelectElement;
+  private readonly differs: HTMLInputElement;
   private events: FlowEvent[] = [];
+  /** The events that differ from a working lab now (the differences' events). */
+  private differing = new Set<string>();
+  /** Shown as of this moment (the timeline's), or live when null. */
+  private until: number | null = null;
   private readonly ids = new Set<string>();
   private readonly info: HTMLElement;
   dropped = 0;
@@ -61,15 +68,17 @@ export class FlowLog {
     this.kind = el('select', { 'aria-label': 'Event type' }, el('option', { value: '' }, 'all events'), el('option', { value: 'dns' }, 'DNS'), el('option', { value: 'tcp' }, 'TCP'), el('option', { value: 'http' }, 'HTTP'), el('option', { value: 'udp' }, 'UDP'), el('option', { value: 'icmp' }, 'ICMP'));
     // The lab's own traffic (its apps calling each other) apart from what the learner did.
     this.origin = el('select', { 'aria-label': 'Whose traffic' }, el('option', { value: '' }, 'everyone’s'), el('option', { value: 'learner' }, 'mine (probes, terminals)'), el('option', { value: 'traffic' }, 'the apps’ own'));
+    this.differs = el('input', { type: 'checkbox', 'data-only-differs': '' });
     this.body = el('tbody');
     this.info = el('small', { 'aria-live': 'polite' });
     this.filter.addEventListener('input', () => this.render());
     this.kind.addEventListener('change', () => this.render());
     this.origin.addEventListener('change', () => this.render());
+    this.differs.addEventListener('change', () => this.render());
     this.root = el(
       'section',
       { class: 'flowlog', 'aria-label': 'Flow log' },
-      el('div', { class: 'toolbar' }, this.filter, this.kind, this.origin, this.info),
+      el('div', { class: 'toolbar' }, this.filter, this.kind, this.origin, el('label', { title: 'the events of the flows that are not what a working lab shows (the ghost edges)' }, this.differs, ' only what differs from a working lab'), this.info),
       el('div', { class: 'scroll' }, el('table', {}, el('caption', { class: 'sr-only' }, 'Flow events, newest first'), el('thead', {}, el('tr', {}, ...['time', 'from', 'to', 'what', 'outcome', 'seen by', ''].map((h) => el('th', { scope: 'col' }, h)))), this.body)),
     );
   }
@@ -83,8 +92,8 @@ export class FlowLog {
     if (fresh.length === 0 && events.length > 0) return;
     for (const e of fresh) this.ids.add(e.id);
     this.events.push(...fresh);
-    if (this.events.length > 5000) {
-      for (const old of this.events.splice(0, this.events.length - 5000)) this.ids.delete(old.id);
+    if (this.events.length > MAX_EVENTS) {
+      for (const old of this.events.splice(0, this.events.length - MAX_EVENTS)) this.ids.delete(old.id);
     }
     this.render();
   }
@@ -93,9 +102,28 @@ export class FlowLog {
     return this.events;
   }
 
+  /** The events up to the moment shown (all of them when live). */
+  shown(): FlowEvent[] {
+    const until = this.until;
+    return until === null ? this.events : this.events.filter((e) => Date.parse(e.time) <= until);
+  }
+
+  /** What differs from a working lab now: the ids of its events. */
+  setDiffering(ids: Iterable<string>): void {
+    this.differing = new Set(ids);
+    if (this.differs.checked) this.render();
+  }
+
+  /** Shows the log as of `t` (the timeline's moment), or live. */
+  setUntil(t: number | null): void {
+    this.until = t;
+    this.render();
+  }
+
   private matches(e: FlowEvent): boolean {
     const k = this.kind.value;
     if (k && !e.type.startsWith(k)) return false;
+    if (this.differs.checked && !this.differing.has(e.id)) return false;
     const o = this.origin.value;
     if (o === 'traffic' && e.origin !== 'traffic') return false;
     if (o === 'learner' && e.origin === 'traffic') return false;
@@ -105,8 +133,9 @@ export class FlowLog {
   }
 
   private render(): void {
-    const shown = this.events.filter((e) => this.matches(e)).slice(-MAX_ROWS).reverse();
-    this.info.textContent = `${shown.length} of ${this.events.length} events${this.dropped ? `, ${this.dropped} left out during floods` : ''}`;
+    const upTo = this.shown();
+    const shown = upTo.filter((e) => this.matches(e)).slice(-MAX_ROWS).reverse();
+    this.info.textContent = `${shown.length} of ${upTo.length} events${this.until !== null ? ` up to ${formatTime(new Date(this.until).toISOString())}` : ''}${this.dropped ? `, ${this.dropped} left out during floods` : ''}`;
     this.body.replaceChildren(
       ...shown.map((e) => {
         const outcome = outcomeOf(e);

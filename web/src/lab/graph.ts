@@ -405,6 +405,20 @@ export class LabGraph {
       .map((e) => `${String(e.data('src'))}->${String(e.data('dst'))} ${String(e.data('proto'))}/${String(e.data('what'))} ${String(e.data('state'))}${e.data('crossed') ? ` across ${String(e.data('crossed'))}` : ''}`)
       .sort()
       .join('; ');
+    // Where each flow edge can be clicked on screen (a point of it no node covers, in the graph's pixels).
+    const covered = this.cy.nodes().map((n) => n.renderedBoundingBox());
+    box.dataset.flowAt = JSON.stringify(
+      Object.fromEntries(
+        this.cy.edges('.flow').map((e) => {
+          const a = e.renderedSourceEndpoint();
+          const b = e.renderedTargetEndpoint();
+          const c = e.renderedControlPoints?.()?.[0] ?? { x: (a.x + b.x) / 2, y: (a.y + b.y) / 2 };
+          const at = (t: number) => ({ x: (1 - t) ** 2 * a.x + 2 * (1 - t) * t * c.x + t ** 2 * b.x, y: (1 - t) ** 2 * a.y + 2 * (1 - t) * t * c.y + t ** 2 * b.y });
+          const free = [0.5, 0.4, 0.6, 0.3, 0.7, 0.2, 0.8, 0.1, 0.9].map(at).find((p) => !covered.some((r) => p.x >= r.x1 && p.x <= r.x2 && p.y >= r.y1 && p.y <= r.y2));
+          return [`${String(e.data('src'))}->${String(e.data('dst'))} ${String(e.data('proto'))}/${String(e.data('what'))}`, free ? [Math.round(free.x), Math.round(free.y)] : null];
+        }),
+      ),
+    );
     // What the HTTP edges say of their requests.
     box.dataset.http = this.cy
       .edges('.flow')
@@ -476,7 +490,7 @@ export class LabGraph {
   }
 
   /** Flow edges from the live capture (or a probe's result): one edge per (src, dst, what). */
-  flow(edge: Pick<FlowEdge, 'key' | 'kind' | 'src' | 'dst' | 'what' | 'count' | 'last_outcome' | 'crossed' | 'http' | 'answers'>, pulse = true): void {
+  flow(edge: Pick<FlowEdge, 'key' | 'kind' | 'src' | 'dst' | 'what' | 'count' | 'last_outcome' | 'crossed' | 'http' | 'answers'> & Partial<Pick<FlowEdge, 'first_seen' | 'last_seen'>>, pulse = true): void {
     const src = nodeId.peer(edge.src);
     const dst = nodeId.peer(edge.dst);
     if (src === dst) return;
@@ -491,7 +505,7 @@ export class LabGraph {
     const shownState = worst && state === 'ok' ? stateOf(worst) : state;
     const head = edge.kind === 'dns' ? `dns ${edge.what} ${edge.last_outcome}${edge.answers?.length ? ` → ${edge.answers.slice(0, 3).join(', ')}${edge.answers.length > 3 ? ', …' : ''}` : ''}` : `${edge.kind}/${edge.what} ${edge.last_outcome}`;
     const label = `${head}${across ? ` · ${across}` : ''}${mix ? `\n${mix}` : ''}`;
-    const data = { id, source: src, target: dst, label, kind: 'flow', state: shownState, outcome: edge.last_outcome, what: edge.what, proto: edge.kind, count: edge.count, src: edge.src, dst: edge.dst, crossed: across, http: mix };
+    const data = { id, key: edge.key, source: src, target: dst, label, kind: 'flow', state: shownState, outcome: edge.last_outcome, what: edge.what, proto: edge.kind, count: edge.count, src: edge.src, dst: edge.dst, crossed: across, http: mix, first_seen: edge.first_seen ?? '', last_seen: edge.last_seen ?? '' };
     if (edge.crossed) this.tunnel(edge.crossed, state);
     let e = this.cy.getElementById(id);
     if (e.empty()) {
@@ -506,6 +520,12 @@ export class LabGraph {
       e.addClass('pulse');
       setTimeout(() => e.removeClass('pulse'), 600);
     }
+  }
+
+  /** Takes every flow edge and tunnel off the graph (the timeline draws the flows as they were at a moment instead). */
+  clearFlows(): void {
+    this.cy.batch(() => this.cy.edges('.flow, .tunnel').remove());
+    this.describe();
   }
 
   /**

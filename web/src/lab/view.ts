@@ -1,6 +1,6 @@
 // The lab view: briefing and timer, the topology graph with live flows, the inspector, the probe
 // launcher, the flow log, "what Docker did", terminals, hints and the diagnosis.
-import type { FlowDelta, FlowEvent, FlowSnapshot } from '../protocol.ts';
+import { EdgeTable, type Difference, type FlowDelta, type FlowEdge, type FlowEvent, type FlowSnapshot } from '../protocol.ts';
 import type { ProbeResult } from '../protocol.ts';
 import type { ActionEntry, LabView, SessionSummary, Topology } from '../protocol.ts';
 import { api, ask, sock } from '../api.ts';
@@ -8,7 +8,9 @@ import { button, el, fill, formatTime } from '../dom.ts';
 import { renderInline, renderMarkdown } from '../markdown.ts';
 import { roomBanner } from './room.ts';
 import { DiagnosisPanel } from './diagnosis.ts';
+import { ConversationsPanel, bytes } from './conversations.ts';
 import { FlowLog, describe as describeEvent } from './flowlog.ts';
+import { Timeline } from './timeline.ts';
 import { LabGraph, STATES } from './graph.ts';
 import { Terminals } from './terminals.ts';
 import { minutesSeconds } from '../time.ts';
@@ -116,11 +118,7 @@ export async function labPage(root: HTMLElement, sessionId: string, go: (hash: s
         el('ul', {}, ...members.map((s) => el('li', {}, `${s.name} ${s.networks[id]?.ip ?? ''}`))),
       );
     } else if (kind === 'flow') {
-      const d = data as { src: string; dst: string; what: string; proto: string; outcome: string; count: number };
-      const culprit = d.proto === 'dns' ? `${d.src}->${d.dst}` : `${d.src}->${d.dst}:${d.what}/${d.proto}`;
-      diagnosis.picked(culprit);
-      const ev = log.all().filter((e) => e.src === d.src && e.dst === d.dst).slice(-10).reverse();
-      inspector.replaceChildren(el('h3', {}, `flow ${culprit}`), el('p', {}, `${d.count} seen; last: ${d.outcome}`), el('ul', {}, ...ev.map((e) => el('li', {}, `${e.type} ${describeEvent(e)}`))));
+      await showEdge(data as EdgeData);
     } else if (kind === 'node') {
       diagnosis.picked(id);
       const n = topology.nodes?.find((x) => x.name === id);
@@ -136,6 +134,50 @@ export async function labPage(root: HTMLElement, sessionId: string, go: (hash: s
     } else {
       inspector.replaceChildren(el('h3', {}, kind === 'host' ? 'the Docker host' : id), touching(id === 'host' ? 'host' : id));
     }
+  };
+
+  /** An edge's detail: both ends (names and addresses), counts, bytes each way, first and last seen, its last events, and the commands that show the same from a terminal. */
+  type EdgeData = { key: string; src: string; dst: string; what: string; proto: string; outcome: string; count: number; first_seen: string; last_seen: string; http: string };
+  const showEdge = async (d: EdgeData) => {
+    const culprit = d.proto === 'dns' ? `${d.src}->${d.dst}` : `${d.src}->${d.dst}:${d.what}/${d.proto}`;
+    diagnosis.picked(culprit);
+    const port = Number(d.what);
+    const mine = (e: FlowEvent) => (d.proto === 'dns' ? e.type === 'dns.answer' && e.client === d.src && e.name === d.what : e.src === d.src && e.dst === d.dst && e.dst_port === port && e.type.startsWith(d.proto === 'udp' ? 'udp' : d.proto === 'tcp' ? 'tcp' : 'http'));
+    const events = log.shown().filter((e) => mine(e) || (d.proto === 'tcp' && e.type === 'http.exchange' && e.src === d.src && e.dst === d.dst && e.dst_port === port));
+    const addresses = (pick: (e: FlowEvent) => string) => [...new Set(events.map(pick).filter(Boolean))].join(', ') || '—';
+    const svc = (name: string) => topology.services.find((s) => s.name === name);
+    const dstAddr = events.at(-1)?.dst_addr ?? Object.values(svc(d.dst)?.networks ?? {})[0]?.ip ?? d.dst;
+    const target = d.proto === 'dns' ? `dig ${d.what}` : d.proto === 'udp' ? `echo ping | socat -T 2 - UDP:${d.dst}:${d.what}` : /^http/.test(d.http) ? `curl -sS -m 5 http://${d.dst}:${d.what}${d.http.split('\n')[0]?.split(' ')[1] ?? '/'}` : `nc -vz -w 2 ${d.dst} ${d.what}`;
+    const watch = d.proto === 'dns' ? `tcpdump -ni any port 53` : `tcpdump -ni any host ${dstAddr} and ${d.proto === 'udp' ? 'udp' : 'tcp'} port ${d.what}`;
+    const convs = el('dd', { 'data-edge-bytes': '' }, 'loading…');
+    inspector.replaceChildren(
+      el(
+        'div',
+        { 'data-edge-detail': d.key },
+        el('h3', {}, `flow ${d.src} → ${d.dst} ${d.proto === 'dns' ? `dns ${d.what}` : `${d.proto}/${d.what}`}`),
+        el(
+          'dl',
+          {},
+          el('dt', {}, 'from'), el('dd', {}, `${d.src} (${addresses((e) => e.src_addr)})`),
+          el('dt', {}, 'to'), el('dd', {}, `${d.dst} (${addresses((e) => e.dst_addr)})`),
+          el('dt', {}, 'seen'), el('dd', { 'data-edge-count': String(d.count) }, `${d.count} ${d.count === 1 ? 'time' : 'times'}; last: ${d.outcome}`),
+          el('dt', {}, 'first seen'), el('dd', {}, d.first_seen ? formatTime(d.first_seen) : '—'),
+          el('dt', {}, 'last seen'), el('dd', {}, d.last_seen ? formatTime(d.last_seen) : '—'),
+          el('dt', {}, 'bytes each way'), convs,
+        ),
+        d.http ? el('div', {}, el('strong', {}, 'HTTP'), el('pre', {}, d.http)) : null,
+        el('strong', {}, 'Last events'),
+        el('ul', { 'data-edge-events': String(events.length) }, ...events.slice(-10).reverse().map((e) => el('li', {}, `${formatTime(e.time)} ${e.type} ${describeEvent(e)}${e.origin === 'traffic' ? ' (app)' : ''}`))),
+        el('strong', {}, 'The same from a terminal'),
+        el('p', {}, `In ${d.src}’s terminal: `, el('code', {}, target)),
+        el('p', {}, 'Watch it in the docker console: ', el('code', { 'data-edge-command': '' }, `docker run --rm --network container:${d.src} --cap-add NET_RAW toolbox ${watch}`)),
+      ),
+    );
+    if (d.proto === 'dns') return void convs.replaceChildren('— (lookups: see the flow log)');
+    const rows = (await conversations.load()).filter((c) => c.proto === d.proto && c.from.name === d.src && c.to.name === d.dst && c.to.port === port);
+    const sum = (f: (c: (typeof rows)[number]) => number) => rows.reduce((n, c) => n + f(c), 0);
+    convs.replaceChildren(rows.length ? `${d.src} → ${d.dst}: ${sum((c) => c.packets_out)} packets, ${bytes(sum((c) => c.bytes_out))}; back: ${sum((c) => c.packets_back)} packets, ${bytes(sum((c) => c.bytes_back))} (${rows.length} ${rows.length === 1 ? 'connection' : 'connections'} the captures keep)` : 'none left in the captures');
+    convs.dataset.edgeBytes = `${sum((c) => c.bytes_out)}/${sum((c) => c.bytes_back)}`;
   };
 
   // ---- graph + legend ----
@@ -187,9 +229,14 @@ export async function labPage(root: HTMLElement, sessionId: string, go: (hash: s
     graph.setTopology(topology, revealed);
   });
 
+  /** Where the timeline goes, under the graph (it is made with the live flows below). */
+  const timelineSlot = el('div', { class: 'timeline-slot' });
+
   // ---- bottom tabs ----
+  const conversations = new ConversationsPanel(sessionId);
   const tabPanels: [string, string, HTMLElement][] = [
     ['flows', 'Flow log', log.root],
+    ['conversations', 'Conversations', conversations.root],
     ['terminals', 'Terminals', terminals.root],
     ['docker', 'What Docker did', actionsPanel],
   ];
@@ -201,7 +248,12 @@ export async function labPage(root: HTMLElement, sessionId: string, go: (hash: s
       tabButtons[i]!.setAttribute('aria-selected', String(t === id));
     });
   };
-  tabButtons.forEach((b, i) => b.addEventListener('click', () => showTab(tabPanels[i]![0])));
+  tabButtons.forEach((b, i) =>
+    b.addEventListener('click', () => {
+      showTab(tabPanels[i]![0]);
+      if (tabPanels[i]![0] === 'conversations') void conversations.load();
+    }),
+  );
   showTab('flows');
 
   // In a workshop, the room reaches the learner here too; a lab that is gone stops its controls.
@@ -234,7 +286,7 @@ export async function labPage(root: HTMLElement, sessionId: string, go: (hash: s
       { class: 'lab-view' },
       el('div', { class: 'lab-top' }, header, trouble, room?.root ?? null, stopped),
       el('aside', { class: 'left' }, briefing, el('h3', {}, 'Probe'), probeForm, probeOut, diagnosis.root),
-      el('section', { class: 'center', 'aria-label': 'Topology' }, graphTools, graphBox, legend),
+      el('section', { class: 'center', 'aria-label': 'Topology' }, graphTools, graphBox, timelineSlot, legend),
       el('aside', { class: 'right' }, el('h3', {}, 'Inspector'), inspector),
       el('section', { class: 'bottom' }, el('div', { role: 'tablist', class: 'tabs', 'aria-label': 'Panels' }, ...tabButtons), ...panels),
     ),
@@ -248,21 +300,52 @@ export async function labPage(root: HTMLElement, sessionId: string, go: (hash: s
     button('Fit', () => graph.fit(), { 'aria-label': 'Fit the lab to the screen', title: 'Fit the lab to the screen' }),
   );
 
-  // ---- live flows ----
+  // ---- live flows, and the timeline over them ----
+  /** The edges and differences as they are now; the graph draws them while the timeline is live. */
+  const liveEdges = new Map<string, FlowEdge>();
+  let liveDiffs: Difference[] = [];
+  /** Each change of what differs, with when it came: the ghosts at a moment of the past. */
+  const diffHistory: { at: number; diffs: Difference[] }[] = [];
+  const differ = (diffs: Difference[]) => {
+    liveDiffs = diffs;
+    diffHistory.push({ at: Date.now(), diffs });
+    log.setDiffering(diffs.flatMap((x) => x.events ?? []));
+  };
+  /** Draws the graph and the flow log as they were at `at` (live when null). */
+  const showMoment = (at: number | null) => {
+    log.setUntil(at);
+    graph.clearFlows();
+    if (at === null) {
+      for (const e of liveEdges.values()) graph.flow(e, false);
+      graph.ghosts(liveDiffs, formatTime);
+      return;
+    }
+    const table = new EdgeTable();
+    for (const e of log.all()) if (Date.parse(e.time) <= at) table.add(e);
+    for (const e of table.all()) graph.flow(e, false);
+    graph.ghosts([...diffHistory].reverse().find((h) => h.at <= at)?.diffs ?? [], formatTime);
+  };
+  const timeline = new Timeline(() => log.all(), started, showMoment);
+  timelineSlot.replaceWith(timeline.root);
+  cleanups.push(() => timeline.destroy());
   const onDelta = (d: FlowDelta) => {
     if (d.session !== sessionId) return;
-    for (const e of d.edges) graph.flow(e);
-    if (d.differences) graph.ghosts(d.differences, formatTime);
+    for (const e of d.edges) liveEdges.set(e.key, e);
+    if (d.differences) differ(d.differences);
     log.dropped += d.dropped;
     log.add(d.events);
+    if (timeline.moment !== null) return; // looking back: the past stays drawn
+    for (const e of d.edges) graph.flow(e);
+    if (d.differences) graph.ghosts(d.differences, formatTime);
   };
   sock().on('flows:delta', onDelta);
   const join = async () => {
     try {
       const r = await ask<{ snapshot: FlowSnapshot }>('flows:join', { session: sessionId });
-      for (const e of r.snapshot.edges) graph.flow(e, false);
-      graph.ghosts(r.snapshot.differences ?? [], formatTime);
+      for (const e of r.snapshot.edges) liveEdges.set(e.key, e);
+      differ(r.snapshot.differences ?? []);
       log.add(r.snapshot.events as FlowEvent[]);
+      showMoment(timeline.moment);
     } catch (e) {
       log.root.prepend(el('p', { class: 'error', role: 'alert' }, `live flows unavailable: ${(e as Error).message}`));
     }

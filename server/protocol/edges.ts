@@ -1,7 +1,7 @@
 // The edges of the flow graph: every (src, dst, proto, port) flow and every (client, name) lookup,
 // with counts, the last outcome and when it was first and last seen; a TCP edge's HTTP mix (each
 // request line and how it was answered), a lookup's last answers.
-import type { FlowEdge, FlowEvent } from '../protocol/flow.ts';
+import type { FlowEdge, FlowEvent } from './flow.ts';
 
 function edgeOf(e: FlowEvent): Omit<FlowEdge, 'count' | 'first_seen' | 'last_seen'> | undefined {
   switch (e.type) {

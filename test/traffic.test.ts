@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LABEL } from '../server/docker/labels.ts';
 import { Faults, faultFromWords } from '../server/fault/faults.ts';
 import { capturedPcap, FlowCollector } from '../server/flow/collector.ts';
+import { conversationsOf } from '../server/flow/conversations.ts';
 import { PcapStream } from '../server/flow/pcap.ts';
 import { FlowTracker } from '../server/flow/tracker.ts';
 import { buildAddressBook } from '../server/flow/book.ts';
@@ -136,6 +137,37 @@ describe('a lab whose app calls another by itself', () => {
         })
         .sort();
       expect(ours.length).toBeGreaterThanOrEqual(5);
+      expect(ours).toEqual(theirs);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('counts conversations as tshark’s -z conv,tcp does: one row per connection, frames and bytes each way', async () => {
+    const pcap = await capturedPcap(live(), 'client');
+    const book = await buildAddressBook(live());
+    const lab = (a: string) => !a.startsWith('127.');
+    const ours = conversationsOf(pcap, book, 'client')
+      .filter((c) => c.proto === 'tcp' && lab(c.from.address) && lab(c.to.address))
+      .map((c) => `${c.from.address}:${c.from.port} ${c.to.address}:${c.to.port} ${c.packets_out}/${c.bytes_out} ${c.packets_back}/${c.bytes_back}`)
+      .sort();
+    const dir = mkdtempSync(join(tmpdir(), 'flowlab-test-conv-'));
+    try {
+      const file = join(dir, 'client.pcap');
+      writeFileSync(file, pcap);
+      const out = execFileSync('tshark', ['-r', file, '-q', '-z', 'conv,tcp'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+      const size = (n: string, unit: string) => Number(n) * (unit === 'kB' ? 1000 : unit === 'MB' ? 1_000_000 : 1);
+      const theirs = out
+        .split('\n')
+        .flatMap((l) => {
+          // A <-> B, then frames and bytes B→A ("<-"), A→B ("->"), total, relative start, duration
+          const m = /^(\S+):(\d+)\s+<->\s+(\S+):(\d+)\s+(\d+) (\d+) (bytes|kB|MB)\s+(\d+) (\d+) (bytes|kB|MB)/.exec(l);
+          if (!m || !lab(m[1]!) || !lab(m[3]!)) return [];
+          return [`${m[1]}:${m[2]} ${m[3]}:${m[4]} ${m[8]}/${size(m[9]!, m[10]!)} ${m[5]}/${size(m[6]!, m[7]!)}`];
+        })
+        .sort();
+      expect(ours.length).toBeGreaterThanOrEqual(5);
+      expect(ours.some((c) => / 10\.[\d.]+:80 /.test(c))).toBe(true);
       expect(ours).toEqual(theirs);
     } finally {
       rmSync(dir, { recursive: true, force: true });

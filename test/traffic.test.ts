@@ -11,6 +11,7 @@ import { LABEL } from '../server/docker/labels.ts';
 import { Faults, faultFromWords } from '../server/fault/faults.ts';
 import { capturedPcap, FlowCollector } from '../server/flow/collector.ts';
 import { conversationsOf } from '../server/flow/conversations.ts';
+import { differences, expectedFlows } from '../server/flow/expected.ts';
 import { PcapStream } from '../server/flow/pcap.ts';
 import { FlowTracker } from '../server/flow/tracker.ts';
 import { buildAddressBook } from '../server/flow/book.ts';
@@ -24,8 +25,11 @@ const LAB = `networks:
 services:
   web: { image: toolbox, command: "lab-serve http --port 80", networks: [lan], expose: [80] }
   client: { image: toolbox, networks: [lan] }
+  cache: { image: toolbox, command: "lab-serve tcp --port 6379", networks: [lan], expose: [6379] }
 traffic:
   - { from: client, to: "http://web:80/api/v2/orders", every: 1s }
+  - { from: client, to: "tcp:cache:6379", every: 1s }
+  - { from: client, to: "dns:web", every: 1s }
 `;
 
 const app = testApp();
@@ -59,7 +63,7 @@ async function next(what: string, since: string, pred: (e: FlowEvent) => boolean
 describe('a lab whose app calls another by itself', () => {
   it('runs its traffic from the service’s namespace, locked down, marked as the app’s own', async () => {
     const helpers = await docker.listContainers({ [LABEL.session]: session, [LABEL.role]: 'traffic' });
-    expect(helpers.map((c) => c.name)).toEqual([`fl-${session}-client-traffic`]);
+    expect(helpers.map((c) => c.name)).toEqual([`fl-${session}-client-traffic`]); // one helper, three calls
     const st = (await docker.inspectContainer(helpers[0]!.name))!;
     expect(st.networkMode).toMatch(/^container:/);
     expect(st.host).toMatchObject({ privileged: false, readOnly: true, capAdd: [] });
@@ -75,14 +79,24 @@ describe('a lab whose app calls another by itself', () => {
     expect(mine.origin).toBeUndefined();
   });
 
-  it('shows a fault’s symptom within 10 s and recovers within 10 s of the fix', async () => {
+  it('shows a fault’s symptom within 10 s, exactly on the broken call, and is as expected within 10 s of the fix', async () => {
     const at = new Date().toISOString();
     const f = await new Faults(live()).apply(faultFromWords('bind-loopback', ['service=web', 'port=80']));
     const broken = await next('a refused call', at, (e) => e.type === 'tcp.connect' && ambient(e) && e.outcome === 'refused');
     expect(broken.dst).toBe('web');
+    // What differs from a working lab is exactly the broken call: not the cache, not the lookup.
+    const expected = expectedFlows(live().lab);
+    expect(expected.map((x) => x.what)).toEqual(['http GET /api/v2/orders', 'tcp/6379', 'dns web']);
+    const diff = differences(expected, collector.events, Date.now(), Date.parse(at) - 60_000);
+    expect(diff.map((d) => `${d.from}->${d.to} ${d.what} ${d.observed}`)).toEqual(['client->web http GET /api/v2/orders refused']);
+    expect(diff[0]!.events).toContain(broken.id);
     const reverted = new Date().toISOString();
     expect((await new Faults(live()).revert(f.id)).state).toBe('reverted');
     await next('an answered call again', reverted, (e) => e.type === 'http.exchange' && ambient(e) && (e as { status: number | null }).status === 200);
+    // As expected again within 10 s of the fix: four answers in a row at one a second.
+    const deadline = Date.now() + 10_000;
+    while (differences(expected, collector.events, Date.now(), Date.parse(at) - 60_000).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    expect(differences(expected, collector.events, Date.now(), Date.parse(at) - 60_000)).toEqual([]);
   });
 
   it('follows its service when the service is re-created', async () => {

@@ -65,9 +65,21 @@ export interface Packet {
   tunnel?: TunnelInfo;
 }
 
+/** Dotted addresses by their 32-bit value: a lab has few, and its packets name them again and again. */
+const dotted = new Map<number, string>();
+
 function ipv4(b: Buffer, at: number): string {
-  return `${b[at]}.${b[at + 1]}.${b[at + 2]}.${b[at + 3]}`;
+  const n = b.readUInt32BE(at);
+  let s = dotted.get(n);
+  if (s === undefined) {
+    s = `${b[at]}.${b[at + 1]}.${b[at + 2]}.${b[at + 3]}`;
+    if (dotted.size > 65_536) dotted.clear();
+    dotted.set(n, s);
+  }
+  return s;
 }
+
+const EMPTY = Buffer.alloc(0);
 
 function ipv6(b: Buffer, at: number): string {
   const parts: string[] = [];
@@ -165,11 +177,13 @@ export function decodePacket(linktype: number, b: Buffer): Packet | undefined {
 function decodeL3(b: Buffer, at: number, ethertype: number, link: Pick<Packet, 'ifindex' | 'pktType' | 'loopback'>): Packet | undefined {
   const ip = l3(b, at, ethertype);
   if (!ip) return undefined;
-  const p: Packet = { ...link, src: ip.src, dst: ip.dst, proto: ip.proto };
+  const p: Packet = { ifindex: link.ifindex, pktType: link.pktType, loopback: link.loopback, src: ip.src, dst: ip.dst, proto: ip.proto };
   const o = ip.at;
   if (ip.proto === 6 && b.length >= o + 20) {
     const flags = b[o + 13]!;
     const dataOff = (b[o + 12]! >> 4) * 4;
+    const from = Math.min(b.length, o + dataOff);
+    const to = Math.min(b.length, ip.end);
     p.tcp = {
       sport: b.readUInt16BE(o),
       dport: b.readUInt16BE(o + 2),
@@ -179,7 +193,7 @@ function decodeL3(b: Buffer, at: number, ethertype: number, link: Pick<Packet, '
       ack: (flags & 0x10) !== 0,
       seq: b.readUInt32BE(o + 4),
       payloadLen: Math.max(0, ip.end - o - dataOff),
-      payload: b.subarray(Math.min(b.length, o + dataOff), Math.min(b.length, ip.end)),
+      payload: to > from ? b.subarray(from, to) : EMPTY,
     };
   } else if (ip.proto === 17 && b.length >= o + 8) {
     p.udp = { sport: b.readUInt16BE(o), dport: b.readUInt16BE(o + 2), payload: b.subarray(o + 8, Math.min(b.length, ip.end)) };

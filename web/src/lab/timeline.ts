@@ -43,7 +43,7 @@ export class Timeline {
     this.root = el(
       'div',
       { class: 'timeline', role: 'group', 'aria-label': 'Timeline', 'data-timeline': 'live' },
-      button('⏮ First failure', () => this.jumpToFailure(), { 'aria-label': 'Jump to when something first failed', 'data-timeline-failure': '' }),
+      button('First failure', () => this.jumpToFailure(), { 'aria-label': 'Jump to when something first failed', 'data-timeline-failure': '' }),
       this.playButton,
       this.speed,
       this.range,

@@ -1,5 +1,5 @@
-// A living lab in a real Chromium: opened with no probe run, its app's own traffic is on the graph
-// within 10 s (the HTTP edge with its answers); a fault draws the ghost edge of the flow a working
+// A living lab in a real Chromium: opened broken with no probe run, the failing edge is on the
+// graph within 10 s; healthy, its app's own traffic is there (the HTTP edge with its answers); a fault draws the ghost edge of the flow a working
 // lab shows, saying what is seen instead and since when, and the fix clears it; an edge's detail,
 // the conversations table and its CSV, the timeline scrubbed back, jumped to the first failure and
 // played back to live. Screenshots go to test-results/.
@@ -9,6 +9,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT, SCENARIOS_DIR } from '../../server/config.ts';
 import { Faults, faultFromWords } from '../../server/fault/faults.ts';
+import { retainedEvents } from '../../server/flow/collector.ts';
 import { startServer, type Running } from '../../server/http/server.ts';
 import { loadLab } from '../../server/lab/catalogue.ts';
 import { expectGone, none, tempDataDir, writeLab } from '../helpers.ts';
@@ -55,11 +56,22 @@ const graph = () => page.locator('.graph');
 const log = () => page.locator('section.flowlog tbody tr');
 
 describe('a living lab in the browser', () => {
-  it('shows its app’s own calls on the graph within 10 s, with no probe run', async () => {
+  it('opened broken, with no probe run, shows the failing edge within 10 s', async () => {
+    // A few healthy calls first (the timeline goes back to them), then the fault, then the page.
+    await expect.poll(async () => (await retainedEvents(server.app.engine.live(session))).some((e) => e.type === 'http.exchange' && e.status === 200), { timeout: 15_000 }).toBe(true);
+    const f = await new Faults(server.app.engine.live(session)).apply(faultFromWords('bind-loopback', ['service=orders', 'port=8080']));
+    const opened = Date.now();
     await page.goto(`${server.url}/#/session/${session}`);
+    await expect.poll(() => graph().getAttribute('data-flows'), { timeout: 10_000 }).toContain('checkout->orders tcp/8080 refused');
+    expect(Date.now() - opened).toBeLessThan(10_000);
+    await page.screenshot({ path: join(SHOTS, 'living-broken.png') });
+    expect((await new Faults(server.app.engine.live(session)).revert(f.id)).state).toBe('reverted');
+  });
+
+  it('shows its app’s own calls on the graph within 10 s, with no probe run', async () => {
     await expect.poll(() => graph().getAttribute('data-http'), { timeout: 10_000 }).toMatch(/^checkout->orders: GET \/api\/v2\/orders — 200 ×\d+$/);
-    expect(await page.locator('tr[data-origin="traffic"]').count()).toBeGreaterThan(0);
-    expect(await graph().getAttribute('data-ghosts')).toBe('');
+    expect(await log().and(page.locator('[data-origin="traffic"]')).count()).toBeGreaterThan(0);
+    await expect.poll(() => graph().getAttribute('data-ghosts'), { timeout: 10_000 }).toBe('');
   });
 
   it('draws the ghost edge of the broken flow after a fault, and clears it after the fix', async () => {

@@ -92,8 +92,8 @@ describe('flowlab up / status / actions / down', () => {
     } finally {
       const down = await cli(['down', topo.session, '--json'], env);
       expect(down.code, down.stderr).toBe(0);
-      // 4 services, the lab resolver and a capture sidecar for each service.
-      expect(JSON.parse(down.stdout)[0]).toMatchObject({ session: topo.session, removed: { containers: 9, networks: 2 } });
+      // 4 services, the lab resolver, a capture sidecar for each service, and the traffic helpers of the two that call (client, api).
+      expect(JSON.parse(down.stdout)[0]).toMatchObject({ session: topo.session, removed: { containers: 11, networks: 2 } });
     }
     expect(await expectGone(topo.session)).toEqual(none);
     const again = await cli(['down', topo.session], env);

@@ -110,9 +110,10 @@ describe('bridge-basics on the real daemon', () => {
     await app.engine.settled(topo.session);
     const actions = app.engine.store.actions(topo.session, { includeRevealing: true }).map((a) => a.command);
     expect(actions.filter((a) => a.startsWith('docker network create --driver bridge --subnet ')).length).toBe(2);
-    // 4 services, the lab resolver, and a capture sidecar for each service.
-    expect(actions.filter((a) => a.startsWith('docker create --name ')).length).toBe(9);
-    expect(actions.filter((a) => a.startsWith('docker start ')).length).toBe(9);
+    // 4 services, the lab resolver, a capture sidecar for each service, and the traffic helpers of the two that call.
+    expect(actions.filter((a) => a.startsWith('docker create --name ')).length).toBe(11);
+    expect(actions.filter((a) => a.startsWith('docker start ')).length).toBe(11);
+    expect(actions.filter((a) => / --network container:fl-\S+-(client|api) --cap-drop ALL .*lab-traffic /.test(a)).length).toBe(2);
     expect(actions.filter((a) => / --network container:fl-\S+ --cap-drop ALL --cap-add NET_RAW .*lab-capture run/.test(a)).length).toBe(4);
   });
 

@@ -27,6 +27,31 @@ export function dockerEndpoint(): string {
   return process.env.DOCKER_HOST || 'unix:///var/run/docker.sock';
 }
 
+/**
+ * Requests at once to one engine over ssh. Each opens an ssh connection of its own, and sshd
+ * drops connections still logging in past its MaxStartups (10 by default): a lab torn down with
+ * a dozen containers at once got "read ECONNRESET".
+ */
+const SSH_AT_ONCE = 6;
+const sshQueues = new WeakMap<Docker, { running: number; waiting: (() => void)[] }>();
+
+const overSsh = (docker: Docker): boolean => (docker as unknown as { modem?: { protocol?: string } }).modem?.protocol === 'ssh';
+
+async function throughSsh<T>(docker: Docker, call: () => Promise<T>): Promise<T> {
+  let q = sshQueues.get(docker);
+  if (!q) sshQueues.set(docker, (q = { running: 0, waiting: [] }));
+  const queue = q;
+  if (queue.running >= SSH_AT_ONCE) await new Promise<void>((go) => queue.waiting.push(go));
+  else queue.running++;
+  try {
+    return await call();
+  } finally {
+    const next = queue.waiting.shift();
+    if (next) next();
+    else queue.running--;
+  }
+}
+
 export class DockerRuntime implements DockerApi {
   constructor(
     private readonly docker: Docker = new Docker(),
@@ -78,7 +103,7 @@ export class DockerRuntime implements DockerApi {
   private async ask<T>(what: string, call: () => Promise<T>): Promise<T> {
     const started = TRACE ? performance.now() : 0;
     try {
-      return await call();
+      return await (overSsh(this.docker) ? throughSsh(this.docker, call) : call());
     } catch (e) {
       throw new DockerError(`${what} failed: ${reasonOf(e)}`, statusOf(e));
     } finally {

@@ -203,7 +203,13 @@ export async function labPage(root: HTMLElement, sessionId: string, go: (hash: s
       probes.push(result);
       li.replaceChildren(el('strong', { 'data-probe-status': result.status }, result.status), ` ${from} → ${to} (${result.latency_ms} ms) `, el('code', {}, result.command), ' ', button('Keep as evidence', () => diagnosis.addEvidence({ id: result.id, label: `probe ${from} → ${to}: ${result.status}` })));
       const dst = probeDestination(topology, from, to);
-      if (dst) graph.flow({ key: `probe:${from}:${to}`, kind: dst.kind, src: from, dst: dst.name, what: dst.what, count: 1, last_outcome: result.status });
+      if (dst) {
+        // Kept with the live edges: the graph redrawn (a reconnect, the timeline back to live) keeps it.
+        const now = new Date().toISOString();
+        const edge: FlowEdge = { key: `probe:${from}:${to}`, kind: dst.kind, src: from, dst: dst.name, what: dst.what, count: 1, last_outcome: result.status, first_seen: now, last_seen: now };
+        liveEdges.set(edge.key, edge);
+        if (timeline.moment === null) graph.flow(edge);
+      }
     } catch (err) {
       li.replaceChildren(el('span', { class: 'error' }, `${from} → ${to}: ${(err as Error).message}`));
     }

@@ -86,6 +86,7 @@ async function runStep(step: SolutionStep, live: LiveSession, consoles: Consoles
   return what.length > 0 ? `re-created ${service} with ${what.join(', ')}` : `re-created ${service} as the lab plans it`;
 }
 
+const sameFlow = (x: ExpectedFlow) => (y: ExpectedFlow) => y.edge === x.edge && y.what === x.what;
 const describeFlow = (x: ExpectedFlow) => `${x.from} -> ${x.to} ${x.what}`;
 const describeDifference = (d: Difference) => `${describeFlow(d)}: ${d.observed}${d.since ? ` since ${d.since.slice(11, 19)}` : ''}`;
 
@@ -165,8 +166,9 @@ async function checkVariant(app: App, entry: CatalogueEntry, variant: string | n
     const probeIds: string[] = [];
     const traffic = expectedFlows(lab).filter((x) => x.source === 'traffic');
     const upAt = Date.now();
-    /** What the traffic showed within 10 s of the fault: each flow's difference, or undefined when as expected. */
+    /** When the fix was verified: the traffic is timed from it. */
     let fixedAt = Date.now();
+    /** What the traffic showed within 10 s of the fault: each flow's difference, or undefined when as expected. */
     let trafficSeen = new Map<ExpectedFlow, Difference | undefined>();
 
     await step('settled', async () => {
@@ -179,8 +181,8 @@ async function checkVariant(app: App, entry: CatalogueEntry, variant: string | n
       await step('traffic shows it', async () => {
         // The fault is in by now: within 10 s each call of the lab's own traffic has been seen, as
         // expected or not, or is missing.
-        const watch = await watchTraffic(l, traffic, upAt, 10_000, (d, events) => traffic.every((x) => d.some((y) => y.edge === x.edge && y.what === x.what) || lastOutcome(x, events) !== undefined));
-        trafficSeen = new Map(traffic.map((x) => [x, watch.differences.find((y) => y.edge === x.edge && y.what === x.what)]));
+        const watch = await watchTraffic(l, traffic, upAt, 10_000, (d, events) => traffic.every((x) => d.some(sameFlow(x)) || lastOutcome(x, events) !== undefined));
+        trafficSeen = new Map(traffic.map((x) => [x, watch.differences.find(sameFlow(x))]));
         const unseen = traffic.filter((x) => !trafficSeen.get(x) && lastOutcome(x, watch.events) === undefined);
         if (unseen.length) throw new CheckFailure(`not seen within 10 s: ${unseen.map(describeFlow).join('; ')}`);
         if (!broken && !answer && watch.differences.length) throw new CheckFailure(`a healthy lab's traffic differs from what it expects: ${watch.differences.map(describeDifference).join('; ')}`);

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SCENARIOS_DIR } from '../config.ts';
+import { expectedFlows } from '../flow/expected.ts';
 import { catalogue, loadLab } from './catalogue.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'flowlab-catalogue-'));
@@ -28,5 +29,17 @@ describe('a catalogue of several folders', () => {
   it('finds a lab by id in any of the folders, and names every id it knows when it cannot', () => {
     expect(loadLab('team-dns', {}, [SCENARIOS_DIR, dir]).lab.title).toBe('Our own DNS lab');
     expect(() => loadLab('team-dns')).toThrow(/unknown lab "team-dns"; expected a lab file path or one of: .*bridge-basics/);
+  });
+});
+
+describe('the shipped labs', () => {
+  it('are all alive: each has its apps’ own traffic, every call one a working lab can be seen to make', () => {
+    const { labs } = catalogue(SCENARIOS_DIR);
+    expect(labs.length).toBeGreaterThanOrEqual(29);
+    for (const { lab } of labs) {
+      expect(lab.traffic.length, `${lab.id} has no traffic`).toBeGreaterThan(0);
+      // Each call is one the flow view can hold against what it sees (a service it names, not a ping).
+      expect(expectedFlows(lab).filter((x) => x.source === 'traffic').length, lab.id).toBe(lab.traffic.length);
+    }
   });
 });

@@ -142,8 +142,10 @@ export async function labPage(root: HTMLElement, sessionId: string, go: (hash: s
     const culprit = d.proto === 'dns' ? `${d.src}->${d.dst}` : `${d.src}->${d.dst}:${d.what}/${d.proto}`;
     diagnosis.picked(culprit);
     const port = Number(d.what);
-    const mine = (e: FlowEvent) => (d.proto === 'dns' ? e.type === 'dns.answer' && e.client === d.src && e.name === d.what : e.src === d.src && e.dst === d.dst && e.dst_port === port && e.type.startsWith(d.proto === 'udp' ? 'udp' : d.proto === 'tcp' ? 'tcp' : 'http'));
-    const events = log.shown().filter((e) => mine(e) || (d.proto === 'tcp' && e.type === 'http.exchange' && e.src === d.src && e.dst === d.dst && e.dst_port === port));
+    // The edge's own events: a lookup's answers; a connection's, and for TCP the HTTP it carried.
+    const kinds = d.proto === 'udp' ? ['udp.'] : ['tcp.', 'http.'];
+    const mine = (e: FlowEvent) => (d.proto === 'dns' ? e.type === 'dns.answer' && e.client === d.src && e.name === d.what : e.src === d.src && e.dst === d.dst && e.dst_port === port && kinds.some((k) => e.type.startsWith(k)));
+    const events = log.shown().filter(mine);
     const addresses = (pick: (e: FlowEvent) => string) => [...new Set(events.map(pick).filter(Boolean))].join(', ') || '—';
     const svc = (name: string) => topology.services.find((s) => s.name === name);
     const dstAddr = events.at(-1)?.dst_addr ?? Object.values(svc(d.dst)?.networks ?? {})[0]?.ip ?? d.dst;
